@@ -1,0 +1,36 @@
+/* buf: a growable byte buffer with a hard cap, so no input can make the
+ * node allocate without bound (after curl's dynbuf). The content is always
+ * NUL-terminated for convenience; len excludes the NUL. */
+#ifndef EPORT_BUF_H
+#define EPORT_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct buf {
+    char *p;       /* owned; NULL until first append */
+    size_t len;
+    size_t cap;    /* allocated bytes */
+    size_t max;    /* hard limit on len */
+} buf_t;
+
+/* No allocation happens here; max is the largest len ever allowed. */
+void buf_init(buf_t *b, size_t max);
+/* Frees the storage; b may be reused after buf_init. */
+void buf_free(buf_t *b);
+/* Keeps the storage, forgets the content. */
+void buf_reset(buf_t *b);
+
+/* Append; ERR_TOOBIG past max, ERR_NOMEM when allocation fails. On failure
+ * the buffer is left as it was. */
+int buf_add(buf_t *b, const void *data, size_t n);
+int buf_adds(buf_t *b, const char *s);
+int buf_addc(buf_t *b, char c);
+int buf_printf(buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
+
+/* Hands the storage to the caller (free() it); b is left empty. */
+char *buf_take(buf_t *b);
+
+#endif

@@ -1,0 +1,385 @@
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <string.h>
+
+#define F(arr, S, o, k, T) \
+    {arr "[]." #k, NULL, #k, T, o, offsetof(S, k), MO_RECORD, 0}
+#define A(k, o, S) \
+    {#k, NULL, #k, MF_ARRAY, MO_RECORD, offsetof(model_record, k), o, \
+     sizeof(S)}
+#define G(grp, k, T) \
+    {#grp "." #k, #grp, #k, T, MO_RECORD, offsetof(model_record, grp.k), \
+     MO_RECORD, 0}
+
+/* The order here is the order of keys in the JSON and msgpack forms. */
+const model_field model_fields[] = {
+    {"kind", NULL, "kind", MF_STR, MO_RECORD, offsetof(model_record, kind),
+     MO_RECORD, 0},
+    G(source, format, MF_STR),
+    G(source, message_type, MF_STR),
+    G(source, version, MF_STR),
+    G(source, sender, MF_STR),
+    G(source, recipient, MF_STR),
+    G(source, interchange_ref, MF_STR),
+    G(source, message_ref, MF_STR),
+    G(source, mapping, MF_STR),
+    G(document, type, MF_STR),
+    G(document, number, MF_STR),
+    G(document, function, MF_STR),
+    G(document, issued, MF_STR),
+    G(document, place, MF_STR),
+    A(parties, MO_PARTY, model_party),
+    F("parties", model_party, MO_PARTY, role, MF_STR),
+    F("parties", model_party, MO_PARTY, name, MF_STR),
+    F("parties", model_party, MO_PARTY, id, MF_STR),
+    F("parties", model_party, MO_PARTY, id_agency, MF_STR),
+    F("parties", model_party, MO_PARTY, country, MF_STR),
+    F("parties", model_party, MO_PARTY, street, MF_STR),
+    F("parties", model_party, MO_PARTY, city, MF_STR),
+    F("parties", model_party, MO_PARTY, postcode, MF_STR),
+    F("parties", model_party, MO_PARTY, contact, MF_STR),
+    F("parties", model_party, MO_PARTY, phone, MF_STR),
+    F("parties", model_party, MO_PARTY, email, MF_STR),
+    A(legs, MO_LEG, model_leg),
+    F("legs", model_leg, MO_LEG, seq, MF_NUM),
+    F("legs", model_leg, MO_LEG, mode, MF_STR),
+    F("legs", model_leg, MO_LEG, stage, MF_STR),
+    F("legs", model_leg, MO_LEG, carrier, MF_STR),
+    F("legs", model_leg, MO_LEG, means_id, MF_STR),
+    F("legs", model_leg, MO_LEG, means_name, MF_STR),
+    F("legs", model_leg, MO_LEG, voyage, MF_STR),
+    F("legs", model_leg, MO_LEG, from, MF_STR),
+    F("legs", model_leg, MO_LEG, to, MF_STR),
+    F("legs", model_leg, MO_LEG, departure, MF_STR),
+    F("legs", model_leg, MO_LEG, arrival, MF_STR),
+    A(equipment, MO_EQUIPMENT, model_equipment),
+    F("equipment", model_equipment, MO_EQUIPMENT, number, MF_STR),
+    F("equipment", model_equipment, MO_EQUIPMENT, size_type, MF_STR),
+    F("equipment", model_equipment, MO_EQUIPMENT, full_empty, MF_STR),
+    F("equipment", model_equipment, MO_EQUIPMENT, supplier, MF_STR),
+    F("equipment", model_equipment, MO_EQUIPMENT, tare_kg, MF_NUM),
+    F("equipment", model_equipment, MO_EQUIPMENT, seals, MF_STRLIST),
+    A(goods, MO_GOODS, model_goods),
+    F("goods", model_goods, MO_GOODS, seq, MF_NUM),
+    F("goods", model_goods, MO_GOODS, hs_code, MF_STR),
+    F("goods", model_goods, MO_GOODS, description, MF_STR),
+    F("goods", model_goods, MO_GOODS, packages, MF_NUM),
+    F("goods", model_goods, MO_GOODS, package_type, MF_STR),
+    F("goods", model_goods, MO_GOODS, marks, MF_STR),
+    F("goods", model_goods, MO_GOODS, gross_kg, MF_NUM),
+    F("goods", model_goods, MO_GOODS, net_kg, MF_NUM),
+    F("goods", model_goods, MO_GOODS, volume_m3, MF_NUM),
+    F("goods", model_goods, MO_GOODS, value, MF_NUM),
+    F("goods", model_goods, MO_GOODS, currency, MF_STR),
+    F("goods", model_goods, MO_GOODS, equipment_refs, MF_STRLIST),
+    G(totals, packages, MF_NUM),
+    G(totals, gross_kg, MF_NUM),
+    G(totals, goods_items, MF_NUM),
+    G(totals, equipment_count, MF_NUM),
+    G(customs, reference, MF_STR),
+    G(customs, office, MF_STR),
+    G(customs, procedure, MF_STR),
+    G(customs, status, MF_STR),
+    G(customs, status_text, MF_STR),
+    G(customs, decision_time, MF_STR),
+    G(status, event, MF_STR),
+    G(status, time, MF_STR),
+    G(status, place, MF_STR),
+    G(status, description, MF_STR),
+    G(status, equipment, MF_STR),
+};
+
+const size_t model_nfields = sizeof model_fields / sizeof model_fields[0];
+
+const model_field *model_field_find(const char *path)
+{
+    for (size_t i = 0; i < model_nfields; i++)
+        if (strcmp(model_fields[i].path, path) == 0)
+            return &model_fields[i];
+    return NULL;
+}
+
+const model_field *model_array_of(model_obj obj)
+{
+    for (size_t i = 0; i < model_nfields; i++)
+        if (model_fields[i].type == MF_ARRAY && model_fields[i].elem == obj)
+            return &model_fields[i];
+    return NULL;
+}
+
+char **model_str_at(void *base, const model_field *f)
+{
+    return (char **)((char *)base + f->off);
+}
+
+model_num *model_num_at(void *base, const model_field *f)
+{
+    return (model_num *)((char *)base + f->off);
+}
+
+model_strlist *model_strlist_at(void *base, const model_field *f)
+{
+    return (model_strlist *)((char *)base + f->off);
+}
+
+/* Every MODEL__ARRAY has the same layout; this view lets one function grow
+ * any of them. */
+typedef struct {
+    void *v;
+    uint32_t n, cap;
+} model__anyarray;
+
+model_record *model_record_new(arena_t *a)
+{
+    return arena_zalloc(a, sizeof(model_record));
+}
+
+/* Grow an arena array to hold one more element of size sz. Arena memory is
+ * not freed; doubling keeps the waste under half. */
+static int model__grow(arena_t *a, void **v, uint32_t n, uint32_t *cap,
+                       size_t sz)
+{
+    if (n < *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap * 2 : 4;
+    void *nv = arena_alloc(a, ncap * sz);
+    if (!nv)
+        return ERR_NOMEM;
+    if (n)
+        memcpy(nv, *v, n * sz);
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+void *model_array_append(arena_t *a, void *base, const model_field *f,
+                         err_t *e)
+{
+    model__anyarray *arr = (model__anyarray *)((char *)base + f->off);
+    if (arr->n >= MODEL_MAX_ITEMS) {
+        err_set(e, ERR_TOOBIG, "%s: more than %d items", f->path,
+                MODEL_MAX_ITEMS);
+        return NULL;
+    }
+    if (model__grow(a, &arr->v, arr->n, &arr->cap, f->elem_size)) {
+        err_set(e, ERR_NOMEM, "%s: out of memory", f->path);
+        return NULL;
+    }
+    char *el = (char *)arr->v + (size_t)arr->n * f->elem_size;
+    memset(el, 0, f->elem_size);
+    arr->n++;
+    return el;
+}
+
+void *model_array_at(void *base, const model_field *f, uint32_t i)
+{
+    model__anyarray *arr = (model__anyarray *)((char *)base + f->off);
+    return (char *)arr->v + (size_t)i * f->elem_size;
+}
+
+uint32_t model_array_len(void *base, const model_field *f)
+{
+    return ((model__anyarray *)((char *)base + f->off))->n;
+}
+
+int model_strlist_add(arena_t *a, model_strlist *l, const char *s, size_t n,
+                      err_t *e)
+{
+    if (l->n >= MODEL_MAX_ITEMS)
+        return err_set(e, ERR_TOOBIG, "list: more than %d items",
+                       MODEL_MAX_ITEMS);
+    void *v = l->v;
+    if (model__grow(a, &v, l->n, &l->cap, sizeof(char *)))
+        return err_set(e, ERR_NOMEM, "list: out of memory");
+    l->v = v;
+    l->v[l->n] = arena_strndup(a, s, n);
+    if (!l->v[l->n])
+        return err_set(e, ERR_NOMEM, "list: out of memory");
+    l->n++;
+    return 0;
+}
+
+/* ---- walking: one traversal shared by every output form ---- */
+
+static int model__num_set(const model_num *n) { return n->set; }
+
+static int model__field_present(void *base, const model_field *f)
+{
+    switch (f->type) {
+    case MF_STR: return *model_str_at(base, f) != NULL;
+    case MF_NUM: return model__num_set(model_num_at(base, f));
+    case MF_STRLIST: return model_strlist_at(base, f)->n > 0;
+    case MF_ARRAY: return model_array_len(base, f) > 0;
+    }
+    return 0;
+}
+
+/* Number of keys the object obj (or its sub-object group) will emit. */
+static uint32_t model__count(void *base, model_obj obj, const char *group,
+                             int top)
+{
+    uint32_t n = 0;
+    const char *seen = NULL;
+    for (size_t i = 0; i < model_nfields; i++) {
+        const model_field *f = &model_fields[i];
+        if (f->obj != obj || !model__field_present(base, f))
+            continue;
+        if (top && f->group) {
+            if (!seen || strcmp(seen, f->group) != 0)
+                n++;
+            seen = f->group;
+        } else if (!top && f->group && strcmp(f->group, group) == 0) {
+            n++;
+        } else if (top && !f->group) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static int model__emit_obj(void *base, model_obj obj,
+                           const model_emitter *em, void *ctx);
+
+static int model__emit_field(void *base, const model_field *f,
+                             const model_emitter *em, void *ctx)
+{
+    int rc = em->key(ctx, f->key);
+    if (rc)
+        return rc;
+    if (f->type == MF_STR)
+        return em->str(ctx, *model_str_at(base, f));
+    if (f->type == MF_NUM)
+        return em->num(ctx, model_num_at(base, f)->v);
+    if (f->type == MF_STRLIST) {
+        model_strlist *l = model_strlist_at(base, f);
+        if ((rc = em->array_begin(ctx, l->n)))
+            return rc;
+        for (uint32_t i = 0; i < l->n && !rc; i++)
+            rc = em->str(ctx, l->v[i]);
+        return rc ? rc : em->array_end(ctx);
+    }
+    uint32_t n = model_array_len(base, f);
+    if ((rc = em->array_begin(ctx, n)))
+        return rc;
+    for (uint32_t i = 0; i < n && !rc; i++)
+        rc = model__emit_obj(model_array_at(base, f, i), f->elem, em, ctx);
+    return rc ? rc : em->array_end(ctx);
+}
+
+static int model__emit_obj(void *base, model_obj obj,
+                           const model_emitter *em, void *ctx)
+{
+    int rc = em->map_begin(ctx, model__count(base, obj, NULL, 1));
+    const char *open = NULL;
+    for (size_t i = 0; i < model_nfields && !rc; i++) {
+        const model_field *f = &model_fields[i];
+        if (f->obj != obj || !model__field_present(base, f))
+            continue;
+        if (open && (!f->group || strcmp(open, f->group) != 0)) {
+            rc = em->map_end(ctx);
+            open = NULL;
+        }
+        if (!rc && f->group && !open) {
+            open = f->group;
+            rc = em->key(ctx, f->group);
+            if (!rc)
+                rc = em->map_begin(ctx, model__count(base, obj, f->group, 0));
+        }
+        if (!rc)
+            rc = model__emit_field(base, f, em, ctx);
+    }
+    if (!rc && open)
+        rc = em->map_end(ctx);
+    return rc ? rc : em->map_end(ctx);
+}
+
+int model_emit(const model_record *r, const model_emitter *em, void *ctx)
+{
+    return model__emit_obj((void *)r, MO_RECORD, em, ctx);
+}
+
+/* ---- comparison and structural validation ---- */
+
+static int model__equal_obj(void *a, void *b, model_obj obj, buf_t *diff,
+                            const char *prefix);
+
+static int model__equal_field(void *a, void *b, const model_field *f,
+                              buf_t *diff, const char *prefix)
+{
+    int same = 1;
+    if (f->type == MF_STR) {
+        const char *x = *model_str_at(a, f), *y = *model_str_at(b, f);
+        same = (!x && !y) || (x && y && strcmp(x, y) == 0);
+    } else if (f->type == MF_NUM) {
+        model_num *x = model_num_at(a, f), *y = model_num_at(b, f);
+        same = x->set == y->set && (!x->set || fabs(x->v - y->v) < 1e-9);
+    } else if (f->type == MF_STRLIST) {
+        model_strlist *x = model_strlist_at(a, f), *y = model_strlist_at(b, f);
+        same = x->n == y->n;
+        for (uint32_t i = 0; same && i < x->n; i++)
+            same = strcmp(x->v[i], y->v[i]) == 0;
+    } else {
+        uint32_t n = model_array_len(a, f);
+        same = n == model_array_len(b, f);
+        for (uint32_t i = 0; same && i < n; i++) {
+            char sub[128];
+            snprintf(sub, sizeof sub, "%s%s[%u].", prefix, f->key, i);
+            same = model__equal_obj(model_array_at(a, f, i),
+                                    model_array_at(b, f, i), f->elem, diff,
+                                    sub);
+            if (!same)
+                return 0; /* inner call named the path */
+        }
+    }
+    if (!same && diff && diff->len == 0)
+        buf_printf(diff, "%s%s", prefix, f->path);
+    return same;
+}
+
+static int model__equal_obj(void *a, void *b, model_obj obj, buf_t *diff,
+                            const char *prefix)
+{
+    for (size_t i = 0; i < model_nfields; i++)
+        if (model_fields[i].obj == obj &&
+            !model__equal_field(a, b, &model_fields[i], diff, prefix))
+            return 0;
+    return 1;
+}
+
+int model_equal(const model_record *a, const model_record *b, buf_t *diff)
+{
+    return model__equal_obj((void *)a, (void *)b, MO_RECORD, diff, "");
+}
+
+static int model__one_of(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(v, *set) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const model__kinds[] = {
+    "waybill", "manifest", "declaration", "response", "status", NULL};
+static const char *const model__modes[] = {
+    "sea", "rail", "road", "air", "inland_water", "multimodal",
+    "fixed_installation", "post", "unknown", NULL};
+
+int model_validate(const model_record *r, err_t *e)
+{
+    if (!r->kind)
+        return err_set(e, ERR_REQUIRED, "kind: required value missing");
+    if (!model__one_of(r->kind, model__kinds))
+        return err_set(e, ERR_CODE, "kind: '%s' is not one of waybill, "
+                       "manifest, declaration, response, status", r->kind);
+    for (uint32_t i = 0; i < r->legs.n; i++) {
+        const char *m = r->legs.v[i].mode;
+        if (m && !model__one_of(m, model__modes))
+            return err_set(e, ERR_CODE, "legs[%u].mode: '%s' is not a "
+                           "UN/ECE Rec. 19 mode name", i, m);
+    }
+    return 0;
+}

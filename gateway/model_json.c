@@ -1,0 +1,260 @@
+#include "model_json.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- writing ---- */
+
+typedef struct {
+    buf_t *out;
+    int need_comma; /* a value was written at this level */
+} mj__w;
+
+static int mj__sep(mj__w *w)
+{
+    int rc = w->need_comma ? buf_addc(w->out, ',') : 0;
+    w->need_comma = 1;
+    return rc;
+}
+
+/* RFC 8259 string escaping; UTF-8 passes through unchanged. */
+static int mj__string(buf_t *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = buf_addc(out, '"');
+    const char *run = s;
+    for (; !rc && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = buf_add(out, run, (size_t)(s - run));
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (!rc && (c == '"' || c == '\\')) {
+            char two[2] = {'\\', (char)c};
+            rc = buf_add(out, two, 2);
+        } else if (!rc && c == '\n') {
+            rc = buf_add(out, "\\n", 2);
+        } else if (!rc) {
+            rc = buf_add(out, esc, 6);
+        }
+        run = s + 1;
+    }
+    if (!rc)
+        rc = buf_add(out, run, (size_t)(s - run));
+    return rc ? rc : buf_addc(out, '"');
+}
+
+static int mj__map_begin(void *ctx, uint32_t n)
+{
+    (void)n;
+    mj__w *w = ctx;
+    int rc = mj__sep(w);
+    w->need_comma = 0;
+    return rc ? rc : buf_addc(w->out, '{');
+}
+
+static int mj__map_end(void *ctx)
+{
+    mj__w *w = ctx;
+    w->need_comma = 1;
+    return buf_addc(w->out, '}');
+}
+
+static int mj__array_begin(void *ctx, uint32_t n)
+{
+    (void)n;
+    mj__w *w = ctx;
+    int rc = mj__sep(w);
+    w->need_comma = 0;
+    return rc ? rc : buf_addc(w->out, '[');
+}
+
+static int mj__array_end(void *ctx)
+{
+    mj__w *w = ctx;
+    w->need_comma = 1;
+    return buf_addc(w->out, ']');
+}
+
+static int mj__key(void *ctx, const char *k)
+{
+    mj__w *w = ctx;
+    int rc = mj__sep(w);
+    if (!rc)
+        rc = mj__string(w->out, k);
+    w->need_comma = 0; /* the value follows the colon, no comma */
+    return rc ? rc : buf_addc(w->out, ':');
+}
+
+static int mj__str(void *ctx, const char *s)
+{
+    mj__w *w = ctx;
+    int rc = mj__sep(w);
+    return rc ? rc : mj__string(w->out, s);
+}
+
+static int mj__num(void *ctx, double v)
+{
+    mj__w *w = ctx;
+    int rc = mj__sep(w);
+    if (rc)
+        return rc;
+    if (!isfinite(v))
+        return ERR_INVALID;
+    if (v == floor(v) && fabs(v) < 1e15)
+        return buf_printf(w->out, "%.0f", v);
+    return buf_printf(w->out, "%.15g", v);
+}
+
+static const model_emitter mj__emitter = {
+    mj__map_begin, mj__map_end, mj__array_begin, mj__array_end,
+    mj__key,       mj__str,     mj__num,
+};
+
+int model_json_write(const model_record *r, buf_t *out, err_t *e)
+{
+    mj__w w = {out, 0};
+    int rc = model_emit(r, &mj__emitter, &w);
+    if (rc)
+        return err_set(e, rc, "json: cannot write record: %s",
+                       err_text(rc));
+    return 0;
+}
+
+/* ---- reading ---- */
+
+static int mj__read_obj(json_t *o, void *base, model_obj obj,
+                        const char *group, arena_t *a, err_t *e);
+
+static const model_field *mj__lookup(model_obj obj, const char *group,
+                                     const char *key)
+{
+    for (size_t i = 0; i < model_nfields; i++) {
+        const model_field *f = &model_fields[i];
+        if (f->obj != obj || strcmp(f->key, key) != 0)
+            continue;
+        if ((!group && !f->group) ||
+            (group && f->group && strcmp(group, f->group) == 0))
+            return f;
+    }
+    return NULL;
+}
+
+static int mj__is_group(model_obj obj, const char *key)
+{
+    for (size_t i = 0; i < model_nfields; i++)
+        if (model_fields[i].obj == obj && model_fields[i].group &&
+            strcmp(model_fields[i].group, key) == 0)
+            return 1;
+    return 0;
+}
+
+static int mj__read_list(json_t *v, model_strlist *l, const model_field *f,
+                         arena_t *a, err_t *e)
+{
+    size_t i;
+    json_t *x;
+    if (!json_is_array(v))
+        return err_set(e, ERR_INVALID, "%s: expected an array", f->path);
+    json_array_foreach(v, i, x) {
+        if (!json_is_string(x))
+            return err_set(e, ERR_INVALID, "%s[%zu]: expected a string",
+                           f->path, i);
+        int rc = model_strlist_add(a, l, json_string_value(x),
+                                   json_string_length(x), e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int mj__read_array(json_t *v, void *base, const model_field *f,
+                          arena_t *a, err_t *e)
+{
+    size_t i;
+    json_t *x;
+    if (!json_is_array(v))
+        return err_set(e, ERR_INVALID, "%s: expected an array", f->path);
+    json_array_foreach(v, i, x) {
+        if (!json_is_object(x))
+            return err_set(e, ERR_INVALID, "%s[%zu]: expected an object",
+                           f->path, i);
+        void *el = model_array_append(a, base, f, e);
+        if (!el)
+            return e ? e->code : ERR_NOMEM;
+        int rc = mj__read_obj(x, el, f->elem, NULL, a, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int mj__read_value(json_t *v, void *base, const model_field *f,
+                          arena_t *a, err_t *e)
+{
+    switch (f->type) {
+    case MF_STR:
+        if (!json_is_string(v))
+            return err_set(e, ERR_INVALID, "%s: expected a string", f->path);
+        *model_str_at(base, f) = arena_strndup(a, json_string_value(v),
+                                               json_string_length(v));
+        return *model_str_at(base, f) ? 0 : ERR_NOMEM;
+    case MF_NUM:
+        if (!json_is_number(v))
+            return err_set(e, ERR_INVALID, "%s: expected a number", f->path);
+        model_num_at(base, f)->v = json_number_value(v);
+        model_num_at(base, f)->set = 1;
+        return 0;
+    case MF_STRLIST:
+        return mj__read_list(v, model_strlist_at(base, f), f, a, e);
+    case MF_ARRAY:
+        return mj__read_array(v, base, f, a, e);
+    }
+    return ERR_INVALID;
+}
+
+static int mj__read_obj(json_t *o, void *base, model_obj obj,
+                        const char *group, arena_t *a, err_t *e)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        int rc;
+        if (!group && json_is_object(v) && mj__is_group(obj, k)) {
+            rc = mj__read_obj(v, base, obj, k, a, e);
+        } else {
+            const model_field *f = mj__lookup(obj, group, k);
+            if (!f)
+                return err_set(e, ERR_INVALID, "%s%s%s: unknown key",
+                               group ? group : "", group ? "." : "", k);
+            rc = mj__read_value(v, base, f, a, e);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int model_json_read(const char *text, size_t len, arena_t *a,
+                    model_record **out, err_t *e)
+{
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (!root)
+        return err_set(e, ERR_SYNTAX, "json:%d:%d: error: %s", je.line,
+                       je.column, je.text);
+    int rc = ERR_INVALID;
+    model_record *r = model_record_new(a);
+    if (!r)
+        rc = err_set(e, ERR_NOMEM, "json: out of memory");
+    else if (!json_is_object(root))
+        rc = err_set(e, ERR_INVALID, "json: record must be an object");
+    else
+        rc = mj__read_obj(root, r, MO_RECORD, NULL, a, e);
+    json_decref(root);
+    if (rc == 0)
+        *out = r;
+    return rc;
+}
