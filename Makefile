@@ -2,6 +2,7 @@
 # an ASan+UBSan build, `make bench` prints `bench NAME key=value` lines.
 # Sources are found by wildcard so that a new module is one new file pair.
 
+B         ?= build
 PKGS      := libxml-2.0 yaml-0.1 jansson msgpack
 CC        ?= cc
 CSTD      := -std=c11 -D_GNU_SOURCE
@@ -22,7 +23,7 @@ CTL_C     := $(wildcard gateway/ctl/*.c)
 BENCH_C   := $(wildcard tests/bench/bench_*.c)
 FUZZ_C    := $(wildcard tests/fuzz/fuzz_*.c)
 
-obj = $(patsubst %.c,build/$(1)/%.o,$(2))
+obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
 .PHONY: all deps test unit golden bench fuzz lint clean
 all: bin/eportctl
@@ -30,11 +31,11 @@ all: bin/eportctl
 deps:
 	@sh deploy/deps.sh
 
-build/rel/%.o: %.c
+$(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"; $(CC) $(CSTD) $(WARN) $(REL_FLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-build/san/%.o: %.c
+$(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"; $(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -42,41 +43,41 @@ bin/eportctl: $(call obj,rel,$(CTL_C) $(LIB_C))
 	@mkdir -p bin
 	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
 
-build/san/bin/eportctl: $(call obj,san,$(CTL_C) $(LIB_C))
+$(B)/san/bin/eportctl: $(call obj,san,$(CTL_C) $(LIB_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
 
 # One cmocka binary per module test, linked with every library object.
-build/san/t/%: build/san/%.o $(call obj,san,$(LIB_C))
+$(B)/san/t/%: $(B)/san/%.o $(call obj,san,$(LIB_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-UNIT_BINS := $(patsubst %.c,build/san/t/%,$(TEST_C))
+UNIT_BINS := $(patsubst %.c,$(B)/san/t/%,$(TEST_C))
 
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
-golden: build/san/bin/eportctl
-	@sh tests/golden/run.sh build/san/bin/eportctl
+golden: $(B)/san/bin/eportctl
+	@sh tests/golden/run.sh $(B)/san/bin/eportctl
 
 test: unit golden
 	@echo "make test: all suites passed"
 
-build/rel/bench/%: build/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
+$(B)/rel/bench/%: $(B)/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
 
-bench: bin/eportctl $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_C))
+bench: bin/eportctl $(patsubst tests/bench/%.c,$(B)/rel/bench/%,$(BENCH_C))
 	@sh tests/bench/run.sh
 
 # libFuzzer targets, built with clang; `make fuzz` runs each briefly.
 FUZZ_SECONDS ?= 20
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined $(CSTD) $(INCS)
-build/fuzz/%: tests/fuzz/%.c $(LIB_C)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_C)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDLIBS)
 
-fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_C))
+fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_C))
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $^
 
 lint: bin/eportctl
@@ -85,4 +86,4 @@ lint: bin/eportctl
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name "*.d" 2>/dev/null)
