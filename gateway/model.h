@@ -46,7 +46,7 @@ typedef struct model_leg {
 } model_leg;
 
 typedef struct model_equipment {
-    char *number, *size_type, *full_empty, *supplier;
+    char *number, *kind, *size_type, *full_empty, *supplier;
     model_num tare_kg;
     model_strlist seals;
 } model_equipment;
@@ -69,6 +69,9 @@ typedef struct model_record {
     struct {
         char *type, *number, *function, *issued, *place;
     } document;
+    struct {
+        char *origin, *destination, *departure, *arrival;
+    } route;
     MODEL__ARRAY(model_party) parties;
     MODEL__ARRAY(model_leg) legs;
     MODEL__ARRAY(model_equipment) equipment;

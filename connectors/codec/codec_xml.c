@@ -1,3 +1,522 @@
-/* placeholder until the xml codec lands; replaced by its implementation */
-#include "codec.h"
-const codec_ops codec_xml_ops = {"xml", NULL, NULL, NULL};
+#include "codec_xml.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Text of the open elements lives in one buffer as a stack of runs; it
+ * can never legitimately exceed the decoded input (at most 3x the bytes of
+ * a legacy encoding), so that is its cap. */
+#define XMLC_TEXT_MAX ((size_t)CODEC_MAX_INPUT * 3)
+#define XMLC_COL_SCAN 256 /* how far back a multi-line tag's column is sought */
+
+typedef struct xmlc__st {
+    xmlParserCtxtPtr ctxt;
+    arena_t *a;
+    codec_batch *b;
+    codec_msg *m;
+    buf_t text;
+    uint32_t depth;
+    int failed; /* any error: the message gets no tree */
+    tnode *open[XMLC_MAX_DEPTH];
+    size_t text_at[XMLC_MAX_DEPTH]; /* where each open element's text starts */
+    unsigned char has_elems[XMLC_MAX_DEPTH];
+} xmlc__st;
+
+static int xmlc__is_ws(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Node and name in one arena block: parsing makes many nodes, and this
+ * halves the allocations. */
+static tnode *xmlc__node(arena_t *a, const char *pfx, const xmlChar *name)
+{
+    size_t pl = strlen(pfx), nl = strlen((const char *)name);
+    tnode *t = arena_alloc(a, sizeof *t + pl + nl + 1);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    char *s = (char *)(t + 1);
+    memcpy(s, pfx, pl);
+    memcpy(s + pl, name, nl + 1);
+    t->name = s;
+    return t;
+}
+
+static void xmlc__fail(xmlc__st *st, int code, const char *msg)
+{
+    xmlParserInputPtr in = st->ctxt->input;
+    codec_diag_add(st->b, st->m, st->a, code, in ? (uint32_t)in->line : 0,
+                   in ? (uint32_t)in->col : 0, "%s", msg);
+    st->failed = 1;
+    xmlStopParser(st->ctxt);
+}
+
+/* Column of a multi-line tag's '<': back to the newline before it, within
+ * reach; 0 when that newline is not in the buffer any more. */
+static uint32_t xmlc__col_back(const xmlChar *base, const xmlChar *lt)
+{
+    const xmlChar *p = lt;
+    while (p > base && lt - p < XMLC_COL_SCAN && p[-1] != '\n')
+        p--;
+    return (p > base && p[-1] == '\n') ? (uint32_t)(lt - p) + 1 : 0;
+}
+
+/* libxml2 calls back with cur on the start tag's closing '>'; attribute
+ * values cannot hold a '<', so walking back finds where the tag begins. */
+static void xmlc__pos(const xmlParserInputPtr in, tnode *n)
+{
+    const xmlChar *p = in->cur;
+    uint32_t nl = 0;
+    while (p > in->base && *p != '<')
+        nl += (*p-- == '\n');
+    n->line = (uint32_t)in->line > nl ? (uint32_t)in->line - nl : 0;
+    if (*p != '<')
+        return;
+    if (nl) {
+        n->col = xmlc__col_back(in->base, p);
+        return;
+    }
+    long c = (long)in->col - (long)(in->cur - p);
+    n->col = c > 0 ? (uint32_t)c : 0;
+}
+
+/* With entity substitution off, libxml2 hands '&' in attribute values on
+ * as "&#38;" (for its DOM builder to decode); undo that here. */
+static char *xmlc__attr_value(arena_t *a, const xmlChar *v, const xmlChar *end,
+                              uint32_t *vlen)
+{
+    size_t n = (size_t)(end - v);
+    char *s = arena_alloc(a, n + 1), *o = s;
+    if (!s)
+        return NULL;
+    for (const xmlChar *p = v; p < end; p++) {
+        *o++ = (char)*p;
+        if (*p == '&' && end - p >= 5 && memcmp(p, "&#38;", 5) == 0)
+            p += 4;
+    }
+    *o = '\0';
+    *vlen = (uint32_t)(o - s);
+    return s;
+}
+
+/* attrs: nattr runs of (local, prefix, uri, value, end) as libxml2 gives. */
+static int xmlc__attrs(xmlc__st *st, tnode *el, int nattr,
+                       const xmlChar **attrs)
+{
+    for (int i = 0; i < nattr; i++) {
+        const xmlChar **at = attrs + 5 * i;
+        tnode *t = xmlc__node(st->a, "@", at[0]);
+        if (!t || !(t->value = xmlc__attr_value(st->a, at[3], at[4], &t->vlen)))
+            return ERR_NOMEM;
+        t->flags = TN_ATTR;
+        t->line = el->line;
+        t->col = el->col;
+        tree_add(el, t);
+        if (st->depth == 0 && !at[1] && strcmp((const char *)at[0], "version") == 0)
+            st->m->meta.version = t->value;
+    }
+    return 0;
+}
+
+/* Opens element n under the innermost open one (or as the root). */
+static int xmlc__push(xmlc__st *st, tnode *n, const xmlChar *uri)
+{
+    uint32_t d = st->depth++;
+    if (d == 0) {
+        st->m->root = n;
+        st->m->line = n->line;
+        st->m->meta.message_type = n->name;
+        if (uri && !(st->m->meta.ns = arena_strdup(st->a, (const char *)uri)))
+            return ERR_NOMEM;
+    } else {
+        st->has_elems[d - 1] = 1;
+        tree_add(st->open[d - 1], n);
+    }
+    st->open[d] = n;
+    st->text_at[d] = st->text.len;
+    st->has_elems[d] = 0;
+    return 0;
+}
+
+static void xmlc__on_start(void *ud, const xmlChar *local,
+                           const xmlChar *prefix, const xmlChar *uri, int nns,
+                           const xmlChar **ns, int nattr, int ndef,
+                           const xmlChar **attrs)
+{
+    xmlc__st *st = ud;
+    (void)prefix, (void)nns, (void)ns, (void)ndef;
+    if (st->failed)
+        return;
+    if (st->depth >= XMLC_MAX_DEPTH) {
+        xmlc__fail(st, ERR_TOOBIG, "elements nested too deep");
+        return;
+    }
+    tnode *n = xmlc__node(st->a, "", local);
+    if (n)
+        xmlc__pos(st->ctxt->input, n);
+    if (!n || xmlc__attrs(st, n, nattr, attrs) < 0 || xmlc__push(st, n, uri) < 0)
+        xmlc__fail(st, ERR_NOMEM, "out of memory");
+}
+
+static void xmlc__on_end(void *ud, const xmlChar *local, const xmlChar *prefix,
+                         const xmlChar *uri)
+{
+    xmlc__st *st = ud;
+    (void)local, (void)prefix, (void)uri;
+    if (st->failed || st->depth == 0)
+        return;
+    uint32_t d = --st->depth;
+    size_t len = st->text.len - st->text_at[d];
+    const char *s = len ? st->text.p + st->text_at[d] : "";
+    while (len && xmlc__is_ws((unsigned char)*s))
+        s++, len--;
+    while (len && xmlc__is_ws((unsigned char)s[len - 1]))
+        len--;
+    tnode *n = st->open[d];
+    if (len || !st->has_elems[d]) {
+        n->value = arena_strndup(st->a, s, len);
+        n->vlen = (uint32_t)len;
+        if (!n->value)
+            xmlc__fail(st, ERR_NOMEM, "out of memory");
+    }
+    st->text.len = st->text_at[d];
+}
+
+static void xmlc__on_text(void *ud, const xmlChar *s, int len)
+{
+    xmlc__st *st = ud;
+    if (st->failed || st->depth == 0 || len <= 0)
+        return;
+    /* indentation before an element's first text is trimmed anyway: the
+     * common case in pretty-printed input costs no copy */
+    if (st->text.len == st->text_at[st->depth - 1]) {
+        int i = 0;
+        while (i < len && xmlc__is_ws(s[i]))
+            i++;
+        if (i == len)
+            return;
+    }
+    int rc = buf_add(&st->text, s, (size_t)len);
+    if (rc < 0)
+        xmlc__fail(st, rc, "element text too large");
+}
+
+/* Billion laughs and XXE both need an entity declaration: refusing the
+ * first one means no entity ever exists to be expanded or fetched. */
+static void xmlc__on_entity(void *ud, const xmlChar *name, int type,
+                            const xmlChar *pub, const xmlChar *sys,
+                            xmlChar *content)
+{
+    xmlc__st *st = ud;
+    (void)type, (void)pub, (void)sys, (void)content;
+    char msg[160];
+    snprintf(msg, sizeof msg, "DOCTYPE declares entity '%.64s': refused",
+             (const char *)name);
+    xmlc__fail(st, ERR_UNSUPPORTED, msg);
+}
+
+static int xmlc__err_code(const xmlError *err)
+{
+    switch (err->code) {
+    case XML_ERR_UNKNOWN_ENCODING:
+    case XML_ERR_UNSUPPORTED_ENCODING:
+    case XML_ERR_INVALID_ENCODING:
+        return ERR_CHARSET;
+    default:
+        return err->domain == XML_FROM_I18N ? ERR_CHARSET : ERR_SYNTAX;
+    }
+}
+
+static void xmlc__on_error(void *ud, xmlErrorPtr err)
+{
+    xmlc__st *st = ud;
+    if (!st || !err || err->level < XML_ERR_ERROR)
+        return; /* warnings say nothing about the message's validity */
+    st->failed = 1;
+    const char *msg = err->message ? err->message : "malformed XML";
+    size_t n = strlen(msg);
+    while (n && xmlc__is_ws((unsigned char)msg[n - 1]))
+        n--;
+    codec_diag_add(st->b, st->m, st->a, xmlc__err_code(err),
+                   err->line > 0 ? (uint32_t)err->line : 0,
+                   err->int2 > 0 ? (uint32_t)err->int2 : 0, "%.*s", (int)n, msg);
+}
+
+/* No getEntity, externalSubset or reference handler on purpose (see
+ * xmlc__on_entity); comments and processing instructions are dropped. */
+static const xmlSAXHandler xmlc__sax = {
+    .initialized = XML_SAX2_MAGIC,
+    .startElementNs = xmlc__on_start,
+    .endElementNs = xmlc__on_end,
+    .characters = xmlc__on_text,
+    .cdataBlock = xmlc__on_text,
+    .entityDecl = xmlc__on_entity,
+    .serror = xmlc__on_error,
+};
+
+static const char *xmlc__syntax(xmlParserCtxtPtr c, const char *charset,
+                                arena_t *a)
+{
+    const char *s = charset;
+    if (!s && c->input && c->input->encoding)
+        s = (const char *)c->input->encoding;
+    if (!s && c->encoding)
+        s = (const char *)c->encoding;
+    return s ? arena_strdup(a, s) : "UTF-8";
+}
+
+/* Owns the libxml2 context for the parse; errors that reach libxml2's
+ * thread-global handler (encoding conversion) are caught too, and the
+ * previous handler is put back. */
+static int xmlc__run(xmlc__st *st, const char *data, size_t len,
+                     const char *charset, err_t *e)
+{
+    xmlParserCtxtPtr c = xmlCreateMemoryParserCtxt(data, (int)len);
+    if (!c)
+        return err_set(e, ERR_NOMEM, "xml: cannot create parser");
+    memcpy(c->sax, &xmlc__sax, sizeof xmlc__sax);
+    c->userData = st;
+    st->ctxt = c;
+    xmlCtxtUseOptions(c, XML_PARSE_NONET | (charset ? XML_PARSE_IGNORE_ENC : 0));
+    if (charset) {
+        xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(charset);
+        if (!h || xmlSwitchToEncoding(c, h) < 0) {
+            xmlFreeParserCtxt(c);
+            return err_set(e, ERR_CHARSET, "xml: unknown charset '%s'", charset);
+        }
+    }
+    xmlStructuredErrorFunc old = xmlStructuredError;
+    void *old_ctx = xmlStructuredErrorContext;
+    xmlSetStructuredErrorFunc(st, xmlc__on_error);
+    xmlParseDocument(c);
+    xmlSetStructuredErrorFunc(old_ctx, old);
+    if (!c->wellFormed)
+        st->failed = 1;
+    st->m->meta.syntax = xmlc__syntax(c, charset, st->a);
+    if (c->myDoc) /* libxml2's "expat compatibility" stub for a DOCTYPE */
+        xmlFreeDoc(c->myDoc);
+    xmlFreeParserCtxt(c);
+    return 0;
+}
+
+int xmlc_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
+               codec_batch *out, err_t *e)
+{
+    if (len > CODEC_MAX_INPUT)
+        return err_set(e, ERR_TOOBIG, "xml: input of %zu bytes is over %u",
+                       len, CODEC_MAX_INPUT);
+    xmlInitParser();
+    codec_msg *m = codec_msg_add(out, a);
+    if (!m)
+        return err_set(e, ERR_NOMEM, "xml: no room for a message");
+    m->line = 1;
+    m->meta.format = "xml";
+    if (len == 0) {
+        codec_diag_add(out, m, a, ERR_SYNTAX, 1, 1, "Document is empty");
+        return 0;
+    }
+    xmlc__st st = {.a = a, .b = out, .m = m};
+    buf_init(&st.text, XMLC_TEXT_MAX);
+    int rc = xmlc__run(&st, data, len, o ? o->charset : NULL, e);
+    buf_free(&st.text);
+    if (st.failed || rc < 0)
+        m->root = NULL;
+    return rc;
+}
+
+int xmlc_sniff(const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data, *end = p + len;
+    if (len >= 4 && ((p[0] == 0xFF && p[1] == 0xFE && p[2] == '<' && !p[3]) ||
+                     (p[0] == 0xFE && p[1] == 0xFF && !p[2] && p[3] == '<')))
+        return 90; /* UTF-16 with BOM */
+    if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    for (int i = 0; p < end && i < 1024 && xmlc__is_ws(*p); i++)
+        p++;
+    if (end - p < 2 || p[0] != '<')
+        return 0;
+    if (end - p >= 5 && memcmp(p, "<?xml", 5) == 0)
+        return 90;
+    unsigned c = p[1];
+    if ((c | 0x20) - 'a' < 26 || c == '_' || c == ':' || c >= 0x80)
+        return 90;
+    return c == '!' ? 60 : 0; /* a comment or DOCTYPE first */
+}
+
+/* ---- writing ---- */
+
+typedef struct xmlc__w {
+    buf_t *out;
+    err_t *e;
+    int pretty;
+    int reported; /* e already says what went wrong */
+} xmlc__w;
+
+static int xmlc__bad(xmlc__w *w, int code, const tnode *n, const char *why)
+{
+    w->reported = 1;
+    return err_set(w->e, code, "xml: node '%.80s' (line %u): %s", n->name,
+                   n->line, why);
+}
+
+/* Strict UTF-8 decode of one character at p (< end): code point, or -1 for
+ * a malformed, overlong or surrogate sequence. *n gets its length. */
+static long xmlc__utf8(const unsigned char *p, const unsigned char *end, int *n)
+{
+    static const long min[] = {0, 0, 0x80, 0x800, 0x10000};
+    int len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
+    if (len == 0 || p[0] > 0xF4 || end - p < len)
+        return -1;
+    long c = p[0] & (0x7F >> len);
+    for (int i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return -1;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    *n = len;
+    if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return -1;
+    return c;
+}
+
+/* Entity for byte c in text (attr 0) or an attribute value (attr 1), ""
+ * when it is copied as is, NULL when XML 1.0 cannot carry it. CR and, in
+ * attributes, TAB/LF are written as references so parsing keeps them. */
+static const char *xmlc__entity(unsigned char c, int attr)
+{
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return attr ? "&quot;" : "";
+    case '\r': return "&#13;";
+    case '\n': return attr ? "&#10;" : "";
+    case '\t': return attr ? "&#9;" : "";
+    default: return c < 0x20 ? NULL : "";
+    }
+}
+
+static int xmlc__esc(xmlc__w *w, const tnode *n, const char *s, int attr)
+{
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    const unsigned char *end = p + strlen(s);
+    int rc = 0;
+    while (p < end && !rc) {
+        int k = 1;
+        const char *ent = *p < 0x80 ? xmlc__entity(*p, attr) : "";
+        if (!ent)
+            return xmlc__bad(w, ERR_INVALID, n, "control character not allowed in XML");
+        if (*p >= 0x80) {
+            long c = xmlc__utf8(p, end, &k);
+            if (c < 0 || c == 0xFFFE || c == 0xFFFF)
+                return xmlc__bad(w, ERR_INVALID, n, "value is not valid UTF-8 XML text");
+        }
+        if (*ent) {
+            rc = buf_add(w->out, run, (size_t)(p - run));
+            rc = rc ? rc : buf_adds(w->out, ent);
+            run = p + 1;
+        }
+        p += k;
+    }
+    return rc ? rc : buf_add(w->out, run, (size_t)(p - run));
+}
+
+static int xmlc__attr(xmlc__w *w, const tnode *t)
+{
+    const char *name = t->name[0] == '@' ? t->name + 1 : t->name;
+    if (strcmp(name, "xmlns") != 0 && xmlValidateNCName((const xmlChar *)name, 0))
+        return xmlc__bad(w, ERR_INVALID, t, "not an XML attribute name");
+    int rc = buf_addc(w->out, ' ');
+    rc = rc ? rc : buf_adds(w->out, name);
+    rc = rc ? rc : buf_add(w->out, "=\"", 2);
+    rc = rc ? rc : xmlc__esc(w, t, t->value ? t->value : "", 1);
+    return rc ? rc : buf_addc(w->out, '"');
+}
+
+/* Start tag up to (not including) its '>'; ns is declared when given. */
+static int xmlc__open(xmlc__w *w, const tnode *n, const char *ns)
+{
+    if (xmlValidateNCName((const xmlChar *)n->name, 0))
+        return xmlc__bad(w, ERR_INVALID, n, "not an XML element name");
+    int rc = buf_addc(w->out, '<');
+    rc = rc ? rc : buf_adds(w->out, n->name);
+    if (!rc && ns) {
+        tnode xmlns = {.name = "@xmlns", .value = ns, .flags = TN_ATTR};
+        rc = xmlc__attr(w, &xmlns);
+    }
+    for (const tnode *k = n->kids; k && !rc; k = k->next)
+        if (k->flags & TN_ATTR)
+            rc = xmlc__attr(w, k);
+    return rc;
+}
+
+static int xmlc__indent(xmlc__w *w, int depth)
+{
+    int rc = 0;
+    for (int i = 0; w->pretty && i < depth && !rc; i++)
+        rc = buf_add(w->out, "  ", 2);
+    return rc;
+}
+
+static int xmlc__el(xmlc__w *w, const tnode *n, int depth, const char *ns)
+{
+    if (depth >= XMLC_MAX_DEPTH)
+        return xmlc__bad(w, ERR_TOOBIG, n, "nested too deep for XML");
+    int elems = 0;
+    for (const tnode *k = n->kids; k && !elems; k = k->next)
+        elems = !(k->flags & TN_ATTR);
+    const char *nl = w->pretty ? "\n" : "";
+    int rc = xmlc__indent(w, depth);
+    rc = rc ? rc : xmlc__open(w, n, ns);
+    if (!rc && !elems && !(n->value && n->value[0])) {
+        rc = buf_add(w->out, "/>", 2);
+        return rc ? rc : buf_adds(w->out, nl);
+    }
+    rc = rc ? rc : buf_addc(w->out, '>');
+    rc = rc ? rc : xmlc__esc(w, n, n->value ? n->value : "", 0);
+    if (!rc && elems) {
+        rc = buf_adds(w->out, nl);
+        for (const tnode *k = n->kids; k && !rc; k = k->next)
+            if (!(k->flags & TN_ATTR))
+                rc = xmlc__el(w, k, depth + 1, NULL);
+        rc = rc ? rc : xmlc__indent(w, depth);
+    }
+    rc = rc ? rc : buf_add(w->out, "</", 2);
+    rc = rc ? rc : buf_adds(w->out, n->name);
+    rc = rc ? rc : buf_addc(w->out, '>');
+    return rc ? rc : buf_adds(w->out, nl);
+}
+
+int xmlc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
+               buf_t *out, err_t *e)
+{
+    if (n == 0)
+        return 0;
+    if (n > 1)
+        return err_set(e, ERR_UNSUPPORTED,
+                       "xml: %zu messages cannot share one document; write "
+                       "them one by one", n);
+    const codec_msg *m = msgs[0];
+    if (!m || !m->root)
+        return err_set(e, ERR_INVALID, "xml: message has no tree to write");
+    xmlc__w w = {.out = out, .e = e, .pretty = o && o->pretty};
+    const char *ns = tree_find(m->root, "@xmlns") ? NULL : m->meta.ns;
+    size_t mark = out->len;
+    int rc = buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    rc = rc ? rc : xmlc__el(&w, m->root, 0, ns);
+    if (rc < 0) {
+        out->len = mark; /* no half document on failure */
+        if (out->p)
+            out->p[mark] = '\0';
+        if (!w.reported)
+            err_set(e, rc, "xml: writing: %s", err_text(rc));
+    }
+    return rc;
+}
+
+const codec_ops codec_xml_ops = {"xml", xmlc_sniff, xmlc_parse, xmlc_write};

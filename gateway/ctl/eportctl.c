@@ -1,2 +1,44 @@
-/* placeholder main: replaced by the command-line front end */
-int main(void) { return 0; }
+/* eportctl: the operator's command line. Each command lives in its own
+ * ctl_*.c; this file only dispatches and prints help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} ctl__cmds[] = {
+    {"map", ctl_map, "translate local-format files to canonical JSON "
+                     "(or back with --reverse)"},
+    {"lint", ctl_lint, "check mapping tables and code lists"},
+};
+
+#define CTL__N (sizeof ctl__cmds / sizeof ctl__cmds[0])
+
+static void ctl__usage(FILE *f)
+{
+    fprintf(f, "usage: eportctl COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < CTL__N; i++)
+        fprintf(f, "  %-6s %s\n", ctl__cmds[i].name, ctl__cmds[i].help);
+    fprintf(f, "\nexit status: 0 ok, 64 usage, 65 input had problems, 66 "
+               "input not found,\n70 internal error, 74 output error, 78 "
+               "mapping tables broken\n\n'eportctl COMMAND --help' for a "
+               "command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        ctl__usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CTL_USAGE : CTL_OK;
+    }
+    for (size_t i = 0; i < CTL__N; i++)
+        if (strcmp(argv[1], ctl__cmds[i].name) == 0)
+            return ctl__cmds[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "eportctl: error: unknown command '%s'\n", argv[1]);
+    ctl__usage(stderr);
+    return CTL_USAGE;
+}

@@ -1,0 +1,268 @@
+#include "charset.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Output is staged through a stack chunk so a conversion costs one
+ * buf_add per 16 KiB instead of one per character. */
+#define CHARSET__CHUNK 16384
+
+#define CHARSET__ONES 0x0101010101010101ull
+#define CHARSET__HIGH 0x8080808080808080ull
+
+static int charset__is(const char *name, const char *const *aliases)
+{
+    for (; *aliases; aliases++)
+        if (strcasecmp(name, *aliases) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const charset__utf8_names[] = {"UTF-8", "UTF8", NULL};
+static const char *const charset__latin1_names[] = {
+    "ISO-8859-1", "ISO8859-1", "ISO_8859-1", "LATIN1", "L1", NULL};
+
+/* Undo a failed append so callers see the buffer as it was. */
+static int charset__rollback(buf_t *out, size_t len0, int rc)
+{
+    out->len = len0;
+    if (out->p)
+        out->p[len0] = '\0';
+    return rc;
+}
+
+static uint64_t charset__load8(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, sizeof w);
+    return w;
+}
+
+size_t charset_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        /* Text is nearly all ASCII: skip it a word at a time. */
+        while (i + 8 <= len && !(charset__load8(s + i) & CHARSET__HIGH))
+            i += 8;
+        if (i >= len)
+            break;
+        unsigned c = u[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
+        size_t n;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        else
+            return i; /* stray continuation, overlong C0/C1, or F5.. */
+        if (n > len - i - 1 || u[i + 1] < lo || u[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if ((u[i + k] & 0xC0) != 0x80)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+/* Bit 7 of each byte set where the byte is < 0x20 or >= 0x7F (SWAR). */
+static uint64_t charset__nonprint(uint64_t w)
+{
+    uint64_t lt20 = (w - CHARSET__ONES * 0x20) & ~w;
+    uint64_t ge7f = (w + CHARSET__ONES * 0x01) | w;
+    return (lt20 | ge7f) & CHARSET__HIGH;
+}
+
+size_t charset_ascii_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        while (i + 8 <= len && !charset__nonprint(charset__load8(s + i)))
+            i += 8;
+        size_t stop = i + 8 < len ? i + 8 : len;
+        for (; i < stop; i++) {
+            unsigned c = u[i];
+            if ((c < 0x20 || c > 0x7E) && c != '\r' && c != '\n')
+                return i;
+        }
+    }
+    return len;
+}
+
+/* Latin-1 maps byte b to code point b, so no table (and no iconv) is
+ * needed; this is the common EDIFACT UNOC case. */
+static int charset__latin1(const char *in, size_t len, buf_t *out)
+{
+    unsigned char chunk[CHARSET__CHUNK];
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = (unsigned char)in[i];
+        if (k + 2 > sizeof chunk) {
+            int rc = buf_add(out, chunk, k);
+            if (rc)
+                return rc;
+            k = 0;
+        }
+        if (c < 0x80) {
+            chunk[k++] = (unsigned char)c;
+        } else {
+            chunk[k++] = (unsigned char)(0xC0 | (c >> 6));
+            chunk[k++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    return buf_add(out, chunk, k);
+}
+
+/* Code point of the UTF-8 sequence at s (already validated). */
+static unsigned long charset__cp(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return s[0];
+    if (s[0] < 0xE0)
+        return ((s[0] & 0x1Ful) << 6) | (s[1] & 0x3F);
+    if (s[0] < 0xF0)
+        return ((s[0] & 0x0Ful) << 12) | ((s[1] & 0x3Ful) << 6) |
+               (s[2] & 0x3F);
+    return ((s[0] & 0x07ul) << 18) | ((s[1] & 0x3Ful) << 12) |
+           ((s[2] & 0x3Ful) << 6) | (s[3] & 0x3F);
+}
+
+typedef struct charset__job {
+    const char *from, *to; /* iconv names */
+    int to_legacy;         /* direction, for the error text */
+} charset__job;
+
+static int charset__iconv_fail(const charset__job *j, const char *in,
+                               size_t off, int err, err_t *e)
+{
+    if (err == EINVAL)
+        return err_set(e, ERR_CHARSET, "byte %zu: truncated %s sequence", off,
+                       j->from);
+    if (!j->to_legacy)
+        return err_set(e, ERR_CHARSET, "byte %zu: invalid %s sequence", off,
+                       j->from);
+    return err_set(e, ERR_CHARSET,
+                   "byte %zu: character U+%04lX has no equivalent in %s", off,
+                   charset__cp((const unsigned char *)in + off), j->to);
+}
+
+/* Run iconv over the whole input, flushing the chunk whenever it fills. */
+static int charset__run(iconv_t cd, const charset__job *j, const char *in,
+                        size_t len, buf_t *out, err_t *e)
+{
+    char chunk[CHARSET__CHUNK];
+    char *ip = (char *)in; /* iconv's prototype is not const-correct */
+    size_t ileft = len;
+    int flushing = 0;
+    for (;;) {
+        char *op = chunk;
+        size_t oleft = sizeof chunk;
+        size_t r = flushing ? iconv(cd, NULL, NULL, &op, &oleft)
+                            : iconv(cd, &ip, &ileft, &op, &oleft);
+        int err = r == (size_t)-1 ? errno : 0;
+        int rc = buf_add(out, chunk, (size_t)(op - chunk));
+        if (rc)
+            return err_set(e, rc, "converting from %s: output too large",
+                           j->from);
+        if (err && err != E2BIG)
+            return charset__iconv_fail(j, in, (size_t)(ip - in), err, e);
+        if (!err && flushing)
+            return 0;
+        if (!err)
+            flushing = 1;
+    }
+}
+
+static int charset__iconv(const charset__job *j, const char *in, size_t len,
+                          buf_t *out, err_t *e)
+{
+    iconv_t cd = iconv_open(j->to, j->from);
+    if (cd == (iconv_t)-1)
+        return err_set(e, ERR_UNSUPPORTED, "unknown charset '%s'",
+                       j->to_legacy ? j->to : j->from);
+    int rc = charset__run(cd, j, in, len, out, e);
+    iconv_close(cd);
+    return rc;
+}
+
+int charset_to_utf8(const char *from, const char *in, size_t len, buf_t *out,
+                    err_t *e)
+{
+    if (!from || (!in && len))
+        return err_set(e, ERR_USAGE, "charset_to_utf8: no charset or input");
+    size_t len0 = out->len;
+    int rc;
+    if (charset__is(from, charset__utf8_names)) {
+        size_t bad = charset_utf8_valid(in, len);
+        if (bad < len)
+            return err_set(e, ERR_CHARSET, "byte %zu: invalid UTF-8 sequence",
+                           bad);
+        rc = buf_add(out, in, len);
+        if (rc)
+            return err_set(e, rc, "converting from UTF-8: output too large");
+        return 0;
+    }
+    if (charset__is(from, charset__latin1_names)) {
+        rc = charset__latin1(in, len, out);
+        if (rc)
+            err_set(e, rc, "converting from %s: output too large", from);
+    } else {
+        charset__job j = {from, "UTF-8", 0};
+        rc = charset__iconv(&j, in, len, out, e);
+    }
+    return rc ? charset__rollback(out, len0, rc) : 0;
+}
+
+int charset_from_utf8(const char *to, const char *in, size_t len, buf_t *out,
+                      err_t *e)
+{
+    if (!to || (!in && len))
+        return err_set(e, ERR_USAGE, "charset_from_utf8: no charset or input");
+    size_t bad = charset_utf8_valid(in, len);
+    if (bad < len)
+        return err_set(e, ERR_CHARSET, "byte %zu: invalid UTF-8 sequence", bad);
+    if (charset__is(to, charset__utf8_names)) {
+        int rc = buf_add(out, in, len);
+        return rc ? err_set(e, rc, "converting to UTF-8: output too large") : 0;
+    }
+    size_t len0 = out->len;
+    charset__job j = {"UTF-8", to, 1};
+    int rc = charset__iconv(&j, in, len, out, e);
+    return rc ? charset__rollback(out, len0, rc) : 0;
+}
+
+/* ISO 9735 syntax levels. UNOX (ISO 2022 code extension) is deliberately
+ * absent: it switches charsets mid-stream, which nothing here can check. */
+static const struct {
+    const char *id, *charset;
+} charset__edifact[] = {
+    {"UNOA", "ASCII"},       {"UNOB", "ASCII"},       {"UNOC", "ISO-8859-1"},
+    {"UNOD", "ISO-8859-2"},  {"UNOE", "ISO-8859-5"},  {"UNOF", "ISO-8859-7"},
+    {"UNOG", "ISO-8859-3"},  {"UNOH", "ISO-8859-4"},  {"UNOI", "ISO-8859-6"},
+    {"UNOJ", "ISO-8859-8"},  {"UNOK", "ISO-8859-9"},  {"UNOL", "ISO-8859-15"},
+    {"UNOW", "UTF-8"},       {"UNOY", "UTF-8"},
+};
+
+const char *charset_for_edifact(const char *syntax_id)
+{
+    if (!syntax_id)
+        return NULL;
+    for (size_t i = 0; i < sizeof charset__edifact / sizeof *charset__edifact;
+         i++)
+        if (strcmp(charset__edifact[i].id, syntax_id) == 0)
+            return charset__edifact[i].charset;
+    return NULL;
+}

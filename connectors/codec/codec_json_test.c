@@ -1,0 +1,411 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec_json.h"
+
+#define GUOYUAN_UTF8 "\xE9\x87\x8D\xE5\xBA\x86\xE6\x9E\x9C\xE5\x9B\xAD\xE6\xB8\xAF"
+
+typedef struct fx {
+    arena_t a;
+    codec_batch b;
+    err_t e;
+    buf_t out;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = test_calloc(1, sizeof *f);
+    arena_init(&f->a, 64u << 20);
+    buf_init(&f->out, 1u << 20);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    arena_free(&f->a);
+    buf_free(&f->out);
+    test_free(f);
+    return 0;
+}
+
+/* Parses s expecting n messages; returns the first. */
+static codec_msg *parse_n(fx *f, const char *s, uint32_t n)
+{
+    memset(&f->b, 0, sizeof f->b);
+    assert_int_equal(jsonc_parse(s, strlen(s), NULL, &f->a, &f->b, &f->e), 0);
+    assert_int_equal(f->b.nmsgs, n);
+    return f->b.msgs;
+}
+
+static codec_msg *parse(fx *f, const char *s)
+{
+    return parse_n(f, s, 1);
+}
+
+static tnode *path(tnode *n, const char *a, const char *b)
+{
+    n = n ? tree_find(n, a) : NULL;
+    return n && b ? tree_find(n, b) : n;
+}
+
+static uint32_t count(const tnode *n, const char *name)
+{
+    uint32_t c = 0;
+    for (const tnode *k = n->kids; k; k = k->next)
+        c += strcmp(k->name, name) == 0;
+    return c;
+}
+
+/* Names, values, flags and shape; positions are not compared. */
+static int same_tree(const tnode *x, const tnode *y)
+{
+    if (!x || !y)
+        return x == y;
+    if (strcmp(x->name, y->name) || x->flags != y->flags ||
+        x->nkids != y->nkids || !x->value != !y->value ||
+        (x->value && strcmp(x->value, y->value)))
+        return 0;
+    for (x = x->kids, y = y->kids; x && y; x = x->next, y = y->next)
+        if (!same_tree(x, y))
+            return 0;
+    return 1;
+}
+
+static void t_nested_objects(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\"messageType\": \"WAYBILL\",\n"
+                            " \"shipper\": {\"name\": \"A\", \"address\": {\"city\": \"CQ\"}},\n"
+                            " \"empty\": {}}");
+    tnode *r = m->root;
+    assert_non_null(r);
+    assert_string_equal(r->name, "json");
+    assert_int_equal(r->flags, TN_OBJ);
+    assert_string_equal(m->meta.format, "json");
+    assert_string_equal(m->meta.message_type, "WAYBILL");
+    assert_int_equal(path(r, "shipper", NULL)->flags, TN_OBJ);
+    assert_string_equal(path(path(r, "shipper", "address"), "city", NULL)->value, "CQ");
+    tnode *empty = path(r, "empty", NULL);
+    assert_int_equal(empty->flags, TN_OBJ);
+    assert_int_equal(empty->nkids, 0);
+    assert_null(empty->value);
+    tnode *addr = path(r, "shipper", "address");
+    assert_int_equal(addr->line, 2);
+    assert_int_equal(addr->col, 27);
+}
+
+static void t_arrays(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\"type\": \"MANIFEST\", \"items\": [{\"seq\": 1}, {\"seq\": 2}, {\"seq\": 3}],"
+                            " \"tags\": [\"a\", \"b\"], \"none\": [], \"grid\": [[1, 2], []]}");
+    tnode *r = m->root;
+    assert_string_equal(m->meta.message_type, "MANIFEST");
+    assert_int_equal(count(r, "items"), 3);
+    tnode *it = tree_kid(r, 3);
+    assert_string_equal(it->name, "items");
+    assert_int_equal(it->flags, TN_OBJ | TN_LIST);
+    assert_string_equal(path(it, "seq", NULL)->value, "3");
+    assert_int_equal(count(r, "tags"), 2);
+    assert_int_equal(path(r, "tags", NULL)->flags, TN_LIST);
+    assert_null(tree_find(r, "none")); /* empty arrays are dropped */
+    assert_int_equal(count(r, "grid"), 2);
+    tnode *g = path(r, "grid", NULL);
+    assert_int_equal(g->flags, TN_LIST);
+    assert_int_equal(g->nkids, 2);
+    assert_string_equal(g->kids->name, "");
+    assert_int_equal(g->kids->flags, TN_LIST | TN_NUM);
+    assert_int_equal(g->next->nkids, 0);
+}
+
+static void t_numbers(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\"i\": 42, \"d\": 1234.5, \"n\": -7, \"z\": -0.25, \"e\": 1.5E+3,"
+                            " \"keep\": 12.30, \"big\": 12345678901234567890123, \"zero\": 0}");
+    static const char *const want[][2] = {
+        {"i", "42"},       {"d", "1234.5"}, {"n", "-7"},
+        {"z", "-0.25"},    {"e", "1.5E+3"}, {"keep", "12.30"},
+        {"big", "12345678901234567890123"}, {"zero", "0"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        tnode *t = path(m->root, want[i][0], NULL);
+        assert_non_null(t);
+        assert_string_equal(t->value, want[i][1]);
+        assert_int_equal(t->flags, TN_NUM);
+        assert_int_equal(t->vlen, strlen(want[i][1]));
+    }
+    static const char *const bad[] = {"{\"a\": 01}", "{\"a\": 1.}", "{\"a\": -}",
+                                      "{\"a\": +1}", "{\"a\": .5}", "{\"a\": 1e}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = parse(f, bad[i]);
+        assert_null(m->root);
+        assert_non_null(m->diags);
+        assert_int_equal(m->diags->code, ERR_SYNTAX);
+    }
+}
+
+static void t_bools_null(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\"t\": true, \"f\": false, \"x\": null, \"s\": \"null\"}");
+    tnode *t = path(m->root, "t", NULL), *x = path(m->root, "x", NULL);
+    assert_string_equal(t->value, "true");
+    assert_int_equal(t->flags, TN_BOOL);
+    assert_string_equal(path(m->root, "f", NULL)->value, "false");
+    assert_null(x->value);
+    assert_int_equal(x->flags, TN_NULL);
+    assert_int_equal(path(m->root, "s", NULL)->flags, 0);
+    m = parse(f, "{\"t\": tru}");
+    assert_null(m->root);
+}
+
+static void t_top_level_array(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse_n(f, "[{\"type\": \"A\", \"n\": 1},\n {\"type\": \"B\"},\n 7,\n {}]", 4);
+    assert_string_equal(m->meta.message_type, "A");
+    assert_int_equal(m->index, 0);
+    assert_string_equal(m->next->meta.message_type, "B");
+    assert_int_equal(m->next->line, 2);
+    codec_msg *bad = m->next->next;
+    assert_null(bad->root);
+    assert_non_null(bad->diags);
+    assert_int_equal(bad->diags->line, 3);
+    assert_non_null(bad->next->root);
+    parse_n(f, " [ ] ", 0);
+    /* an error inside element 2 ends the feed there */
+    m = parse_n(f, "[{\"a\": 1}, {\"a\": }, {\"a\": 3}]", 2);
+    assert_non_null(m->root);
+    assert_null(m->next->root);
+    assert_int_equal(m->next->diags->col, 18);
+    parse_n(f, "[{\"a\": 1}] x", 1);
+    assert_non_null(f->b.diags); /* trailing data is an input-level problem */
+}
+
+static void t_ndjson(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse_n(f, "{\"type\": \"A\"}\n{\"type\": \"B\", oops}\n\n{\"type\": \"C\"}\n", 3);
+    assert_string_equal(m->meta.message_type, "A");
+    assert_null(m->next->root);
+    assert_int_equal(m->next->diags->line, 2);
+    assert_int_equal(m->next->diags->col, 15);
+    assert_string_equal(m->next->next->meta.message_type, "C");
+    assert_int_equal(m->next->next->line, 4);
+    assert_int_equal(m->next->next->root->line, 4);
+    /* the first line broken, the next opens a record: still NDJSON */
+    m = parse_n(f, "{\"a\": 1,}\n{\"a\": 2}", 2);
+    assert_null(m->root);
+    assert_non_null(m->next->root);
+    /* two records on one line are not NDJSON */
+    m = parse_n(f, "{\"a\": 1} {\"a\": 2}", 1);
+    assert_null(m->root);
+}
+
+static void t_malformed(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\n  \"a\": 1,\n  \"b\": }\n");
+    assert_null(m->root);
+    assert_non_null(m->diags);
+    assert_int_equal(m->diags->code, ERR_SYNTAX);
+    assert_int_equal(m->diags->line, 3);
+    assert_int_equal(m->diags->col, 8);
+    assert_non_null(strstr(m->diags->msg, "'}'"));
+    m = parse(f, "{\"a\": \"unterminated}");
+    assert_non_null(strstr(m->diags->msg, "unterminated"));
+    m = parse(f, "{\"a\": 1");
+    assert_non_null(strstr(m->diags->msg, "end of input"));
+    m = parse(f, "   ");
+    assert_null(m->root);
+    assert_non_null(m->diags);
+    m = parse(f, "{\"a\": \"tab\there\"}");
+    assert_null(m->root);
+    char deep[700];
+    size_t n = 0;
+    deep[n++] = '{';
+    deep[n++] = '"';
+    deep[n++] = 'a';
+    deep[n++] = '"';
+    deep[n++] = ':';
+    for (int i = 0; i < 300; i++)
+        deep[n++] = '[';
+    deep[n] = '\0';
+    m = parse(f, deep);
+    assert_null(m->root);
+    assert_int_equal(m->diags->code, ERR_TOOBIG);
+}
+
+static void t_duplicates(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\"a\": 1, \"b\": {\"a\": 2}, \"a\": 3}");
+    assert_null(m->root);
+    assert_int_equal(m->diags->code, ERR_INVALID);
+    assert_int_equal(m->diags->col, 25);
+    assert_non_null(strstr(m->diags->msg, "duplicate key \"a\""));
+    /* past the scanned few, the hash table must catch it too */
+    char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof big, "{");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "\"k%d\": %d, ", i, i);
+    snprintf(big + n, sizeof big - n, "\"k77\": 0}");
+    m = parse(f, big);
+    assert_null(m->root);
+    assert_non_null(strstr(m->diags->msg, "k77"));
+    big[n - 2] = '}';
+    big[n - 1] = '\0';
+    m = parse(f, big);
+    assert_non_null(m->root);
+    assert_int_equal(m->root->nkids, 100);
+    /* an empty array still claims its key */
+    m = parse(f, "{\"a\": [], \"a\": 1}");
+    assert_null(m->root);
+}
+
+static void t_unicode(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse(f, "{\"port\": \"\\u91cd\\u5e86\\u679c\\u56ed\\u6e2f\", \"raw\": \""
+                            GUOYUAN_UTF8 "\", \"emoji\": \"\\ud83d\\ude00\","
+                            " \"esc\": \"q\\\"b\\\\s\\/n\\nt\\t\"}");
+    assert_string_equal(path(m->root, "port", NULL)->value, GUOYUAN_UTF8);
+    assert_int_equal(path(m->root, "port", NULL)->vlen, 15);
+    assert_string_equal(path(m->root, "raw", NULL)->value, GUOYUAN_UTF8);
+    assert_string_equal(path(m->root, "emoji", NULL)->value, "\xF0\x9F\x98\x80");
+    assert_string_equal(path(m->root, "esc", NULL)->value, "q\"b\\s/n\nt\t");
+    m = parse(f, "{\"a\": \"\\ud83d\"}");
+    assert_null(m->root);
+    m = parse(f, "{\"a\": \"x\\u0000y\"}");
+    assert_null(m->root);
+    assert_int_equal(m->diags->code, ERR_UNSUPPORTED);
+    m = parse(f, "{\"a\": \"\xC0\xAF\"}"); /* overlong '/' */
+    assert_null(m->root);
+    assert_non_null(strstr(m->diags->msg, "UTF-8"));
+    m = parse(f, "\xEF\xBB\xBF{\"bom\": 1}");
+    assert_non_null(m->root);
+}
+
+static void roundtrip(fx *f, const char *doc, uint32_t n, int pretty)
+{
+    codec_msg *m1 = parse_n(f, doc, n);
+    const codec_msg *ms[8];
+    uint32_t i = 0;
+    for (codec_msg *m = m1; m; m = m->next) {
+        assert_non_null(m->root);
+        ms[i++] = m;
+    }
+    codec_opts o = {.pretty = pretty};
+    buf_reset(&f->out);
+    assert_int_equal(jsonc_write(ms, n, &o, &f->out, &f->e), 0);
+    codec_msg *m2 = parse_n(f, f->out.p, n);
+    for (i = 0; i < n; i++, m2 = m2->next) {
+        assert_true(same_tree(ms[i]->root, m2->root));
+        assert_string_equal(m2->meta.message_type, ms[i]->meta.message_type);
+    }
+}
+
+static void t_roundtrip(void **state)
+{
+    fx *f = *state;
+    const char *doc =
+        "{\"messageType\": \"WAYBILL\", \"no\": \"CQ-1\", \"w\": 12.30, \"n\": -3,"
+        " \"ok\": true, \"nil\": null, \"port\": \"" GUOYUAN_UTF8 "\","
+        " \"items\": [{\"seq\": 1, \"tags\": [\"x\", \"y\"]}, {\"seq\": 2, \"o\": {}}],"
+        " \"one\": [\"solo\"], \"grid\": [[1, [2]], [], [null]], \"ctl\": \"a\\u0001\\\"\\n\"}";
+    roundtrip(f, doc, 1, 0);
+    roundtrip(f, doc, 1, 1);
+    assert_non_null(strstr(f->out.p, "\n  \"items\": [\n    {\n      \"seq\": 1,"));
+    assert_non_null(strstr(f->out.p, "\"w\": 12.30,"));
+    roundtrip(f, "[{\"type\": \"A\"}, {\"type\": \"B\", \"v\": [1]}]", 2, 0);
+    assert_int_equal(f->out.p[0], '[');
+    roundtrip(f, "[{\"type\": \"A\"}, {\"type\": \"B\", \"v\": [1]}]", 2, 1);
+}
+
+static void t_write_rules(void **state)
+{
+    fx *f = *state;
+    /* the shape an XML document gives: repeated names, text and attributes */
+    tnode *r = tree_new(&f->a, "Manifest", NULL);
+    tnode *w = tree_add_new(&f->a, r, "Weight", "12.5");
+    tree_add_new(&f->a, w, "@unit", "KGM")->flags = TN_ATTR;
+    tree_add_new(&f->a, r, "Item", "1");
+    tree_add_new(&f->a, r, "Other", "o");
+    tree_add_new(&f->a, r, "Item", "2");
+    tree_add_new(&f->a, r, "Count", "3")->flags = TN_NUM;
+    codec_msg m = {.root = r};
+    const codec_msg *ms[] = {&m};
+    assert_int_equal(jsonc_write(ms, 1, NULL, &f->out, &f->e), 0);
+    assert_string_equal(f->out.p, "{\"Weight\":{\"#text\":\"12.5\",\"@unit\":\"KGM\"},"
+                                  "\"Item\":[\"1\",\"2\"],\"Other\":\"o\",\"Count\":3}");
+    tree_add_new(&f->a, r, "Bad", "12,5")->flags = TN_NUM;
+    size_t len = f->out.len;
+    assert_int_equal(jsonc_write(ms, 1, NULL, &f->out, &f->e), ERR_INVALID);
+    assert_int_equal(f->out.len, len);
+    assert_non_null(strstr(f->e.msg, "Bad"));
+    codec_msg none = {.root = NULL};
+    const codec_msg *ns[] = {&none};
+    assert_int_equal(jsonc_write(ns, 1, NULL, &f->out, &f->e), ERR_INVALID);
+}
+
+static void t_write_big_object(void **state)
+{
+    fx *f = *state;
+    tnode *r = tree_new(&f->a, "json", NULL);
+    char name[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof name, "k%d", i % 50);
+        tree_add_new(&f->a, r, name, "v");
+    }
+    codec_msg m = {.root = r};
+    const codec_msg *ms[] = {&m};
+    assert_int_equal(jsonc_write(ms, 1, NULL, &f->out, &f->e), 0);
+    assert_non_null(strstr(f->out.p, "{\"k0\":[\"v\",\"v\",\"v\",\"v\"],\"k1\":["));
+    codec_msg *back = parse(f, f->out.p);
+    assert_int_equal(back->root->nkids, 200);
+    assert_int_equal(count(back->root, "k49"), 4);
+}
+
+static void t_sniff_and_opts(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(jsonc_sniff("{\"a\":1}", 7), 80);
+    assert_int_equal(jsonc_sniff("\xEF\xBB\xBF\n [1]", 8), 80);
+    assert_int_equal(jsonc_sniff("<a/>", 4), 0);
+    assert_int_equal(jsonc_sniff("UNB+UNOC", 8), 0);
+    assert_int_equal(jsonc_sniff("", 0), 0);
+    codec_opts o = {.charset = "GB18030"};
+    memset(&f->b, 0, sizeof f->b);
+    assert_int_equal(jsonc_parse("{}", 2, &o, &f->a, &f->b, &f->e), ERR_UNSUPPORTED);
+    o.charset = "utf-8";
+    assert_int_equal(jsonc_parse("{}", 2, &o, &f->a, &f->b, &f->e), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(t_nested_objects, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bools_null, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_top_level_array, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_ndjson, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_unicode, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_write_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_write_big_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_sniff_and_opts, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,71 @@
+/* map: the mapping engine. A mapping set is a directory of YAML mapping
+ * tables (mappings/NAME.yaml) and shared code lists (mappings/codes/NAME.yaml),
+ * compiled once at load into rule programs so that translating a message
+ * parses no path text. Each table turns one local message (a syntax tree
+ * from a codec) into a canonical record, and a record back into a tree.
+ *
+ * The engine includes no network, Redis or signing code; eportctl uses it
+ * with no daemon. The language is documented in docs/mapping-language.md. */
+#ifndef EPORT_MAP_H
+#define EPORT_MAP_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "codec.h"
+#include "err.h"
+#include "model.h"
+
+typedef struct map_set map_set;
+typedef struct map_def map_def;
+
+/* Problems found while loading (lint): one "file:line:col: error: why"
+ * line each. */
+typedef struct map_problem {
+    char *text;
+    struct map_problem *next;
+} map_problem;
+
+/* Load and compile every table below dir. *out (caller frees with
+ * map_set_free) is set even when problems were found, holding the tables
+ * that compiled; returns 0 when there were none, else ERR_CONFIG with the
+ * first problem in e and all of them in map_set_problems(). */
+int map_set_load(const char *dir, map_set **out, err_t *e);
+void map_set_free(map_set *s);
+const map_problem *map_set_problems(const map_set *s);
+size_t map_set_count(const map_set *s);
+
+/* Table by name (its `mapping:` key), or NULL. */
+const map_def *map_set_find(const map_set *s, const char *name);
+/* The table whose file-name rule matches filename (base name), for inputs
+ * that must be parsed with a table's codec options; NULL if none or more
+ * than one. */
+const map_def *map_set_by_filename(const map_set *s, const char *filename);
+/* The one table that matches a parsed message; NULL with e saying why (none
+ * matches, or two match equally). */
+const map_def *map_set_select(const map_set *s, const codec_msg *m,
+                              const char *filename, err_t *e);
+
+const char *map_def_name(const map_def *d);
+const char *map_def_format(const map_def *d);
+/* Codec options the table declares (charset, csv delimiter, layouts). */
+const codec_opts *map_def_codec_opts(const map_def *d);
+
+/* Called with each record a message yields (one, or one per `split`
+ * match); the record is borrowed from the arena given to map_apply. A
+ * non-zero return stops map_apply, which returns it. */
+typedef int (*map_record_fn)(void *ctx, const codec_msg *m,
+                             model_record *r);
+
+/* Translate message m into records in arena a. A record with problems is
+ * not passed to fn; every problem is added to m's diags (through b).
+ * Returns 0 when there were none, else the first problem's code. */
+int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
+              map_record_fn fn, void *ctx);
+
+/* Build the local message for record r (reverse direction) in arena a. */
+int map_reverse(const map_def *d, const model_record *r, arena_t *a,
+                codec_msg **out, err_t *e);
+
+#endif

@@ -1,0 +1,295 @@
+/* Paths: how a mapping names a place in a syntax tree. Compiled once into
+ * steps; matching compares names first-character first because it runs for
+ * every rule of every message. Grammar in docs/mapping-language.md. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_int.h"
+
+/* ---- compiling ---- */
+
+static int mp__fail(char *why, size_t whysz, const char *text, const char *msg)
+{
+    snprintf(why, whysz, "path '%s': %s", text, msg);
+    return ERR_SYNTAX;
+}
+
+/* Trailing ".E" or ".E.C" (digits) are positions, not part of a name. */
+static const char *mp__positions(const char *text, mpath *p)
+{
+    const char *end = text + strlen(text), *q = end;
+    int dots = 0;
+    while (q > text && dots < 2) {
+        const char *d = q;
+        while (d > text && isdigit((unsigned char)d[-1]))
+            d--;
+        if (d == q || d == text || d[-1] != '.')
+            break;
+        q = d - 1;
+        dots++;
+    }
+    if (dots == 0)
+        return end;
+    p->elem = (uint16_t)atoi(q + 1);
+    const char *second = strchr(q + 1, '.');
+    p->comp = (dots == 2 && second) ? (uint16_t)atoi(second + 1) : 0;
+    return q;
+}
+
+static int mp__pred(const char *s, size_t n, mstep *st, arena_t *a)
+{
+    const char *eq = memchr(s, '=', n);
+    if (!eq) {
+        for (size_t i = 0; i < n; i++)
+            if (!isdigit((unsigned char)s[i]))
+                return -1;
+        st->nth = (uint32_t)atoi(s);
+        return st->nth ? 0 : -1;
+    }
+    if (isdigit((unsigned char)s[0])) { /* [E.C=value]: by position */
+        st->pred_elem = (uint16_t)atoi(s);
+        const char *dot = memchr(s, '.', (size_t)(eq - s));
+        st->pred_comp = dot ? (uint16_t)atoi(dot + 1) : 1;
+    }
+    st->pred_key = arena_strndup(a, s, (size_t)(eq - s));
+    st->pred_val = arena_strndup(a, eq + 1, n - (size_t)(eq - s) - 1);
+    return st->pred_key && st->pred_val && st->pred_key[0] ? 0 : -1;
+}
+
+/* One step "NAD+CZ", "Party[RoleCode=CZ]", "@unitCode" from s[0..n). */
+static int mp__step(const char *s, size_t n, mstep *st, arena_t *a)
+{
+    size_t i = 0;
+    while (i < n && s[i] != '+' && s[i] != '[')
+        i++;
+    if (i == 0 || !(st->name = arena_strndup(a, s, i)))
+        return -1;
+    while (i < n && s[i] == '+') {
+        size_t j = ++i;
+        while (j < n && s[j] != '+' && s[j] != '[')
+            j++;
+        if (st->nquals >= MAP_MAX_QUALS)
+            return -1;
+        st->quals[st->nquals++] = arena_strndup(a, s + i, j - i);
+        i = j;
+    }
+    while (i < n && s[i] == '[') {
+        const char *close = memchr(s + i, ']', n - i);
+        if (!close || mp__pred(s + i + 1, (size_t)(close - s) - i - 1, st, a))
+            return -1;
+        i = (size_t)(close - s) + 1;
+    }
+    return i == n ? 0 : -1;
+}
+
+int mpath_compile(const char *text, arena_t *a, mpath *p, char *why,
+                  size_t whysz)
+{
+    memset(p, 0, sizeof *p);
+    p->text = arena_strdup(a, text);
+    if (strcmp(text, "#index") == 0) {
+        p->kind = MP_INDEX;
+        return 0;
+    }
+    if (!text[0] || text[0] == '/' || text[0] == '#')
+        return mp__fail(why, whysz, text, "expected a name first");
+    const char *end = mp__positions(text, p);
+    uint32_t n = 1;
+    for (const char *c = text; c < end; c++)
+        n += *c == '/';
+    p->steps = arena_zalloc(a, n * sizeof *p->steps);
+    if (!p->steps || !p->text)
+        return mp__fail(why, whysz, text, "out of memory");
+    for (const char *s = text; s < end; p->nsteps++) {
+        const char *slash = memchr(s, '/', (size_t)(end - s));
+        const char *e = slash ? slash : end;
+        if (mp__step(s, (size_t)(e - s), &p->steps[p->nsteps], a))
+            return mp__fail(why, whysz, text, "bad step (expected NAME, "
+                            "NAME+QUAL, NAME[key=value] or NAME[N])");
+        s = slash ? slash + 1 : end;
+    }
+    return 0;
+}
+
+/* ---- matching ---- */
+
+/* Value of an element's first component (edifact) or the node's own. */
+static const char *mp__first_value(const tnode *n)
+{
+    if (!n)
+        return NULL;
+    if (n->value)
+        return n->value;
+    return n->kids ? n->kids->value : NULL;
+}
+
+static int mp__same(const char *a, const char *b)
+{
+    return a && b && a[0] == b[0] && strcmp(a, b) == 0;
+}
+
+static int mp__match(const mstep *st, const tnode *n)
+{
+    if (!(st->name[0] == '*' && !st->name[1]) && !mp__same(st->name, n->name))
+        return 0;
+    const tnode *el = n->kids;
+    for (uint32_t i = 0; i < st->nquals; i++, el = el ? el->next : NULL) {
+        const char *q = st->quals[i];
+        if (q[0] && !mp__same(q, mp__first_value(el)))
+            return 0;
+    }
+    if (st->pred_elem) {
+        const tnode *pe = tree_kid(n, st->pred_elem - 1u);
+        const tnode *pc = pe ? tree_kid(pe, st->pred_comp - 1u) : NULL;
+        return mp__same(st->pred_val, pc ? pc->value : NULL);
+    }
+    if (st->pred_key) {
+        for (const tnode *k = n->kids; k; k = k->next)
+            if (mp__same(st->pred_key, k->name) &&
+                mp__same(st->pred_val, mp__first_value(k)))
+                return 1;
+        return 0;
+    }
+    return 1;
+}
+
+static const tnode *mp__position(const mpath *p, const tnode *n)
+{
+    if (!p->elem)
+        return n;
+    const tnode *el = tree_kid(n, p->elem - 1u);
+    if (!el || !p->comp)
+        return el;
+    return tree_kid(el, p->comp - 1u);
+}
+
+static int mp__walk(const mpath *p, uint32_t si, const tnode *first,
+                    const tnode *end, mpath_fn fn, void *ctx)
+{
+    const mstep *st = &p->steps[si];
+    uint32_t count = 0;
+    for (const tnode *n = first; n && n != end; n = n->next) {
+        if (!mp__match(st, n) || (st->nth && ++count != st->nth))
+            continue;
+        int rc;
+        if (si + 1 == p->nsteps) {
+            mhit h = {n, mp__position(p, n)};
+            rc = fn(ctx, &h);
+        } else {
+            rc = mp__walk(p, si + 1, n->kids, NULL, fn, ctx);
+        }
+        if (rc || st->nth)
+            return rc;
+    }
+    return 0;
+}
+
+int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
+{
+    if (p->kind != MP_TREE || !p->nsteps)
+        return 0;
+    const tnode *first = s->first ? s->first : s->end ? NULL : s->parent->kids;
+    return mp__walk(p, 0, first, s->end, fn, ctx);
+}
+
+static int mp__keep_first(void *ctx, const mhit *h)
+{
+    *(mhit *)ctx = *h;
+    return 1;
+}
+
+int mpath_first(const mpath *p, const mscope *s, mhit *h)
+{
+    h->node = h->leaf = NULL;
+    return mpath_each(p, s, mp__keep_first, h) == 1 ? 0 : ERR_NOTFOUND;
+}
+
+const char *mhit_text(const mhit *h)
+{
+    const char *v = mp__first_value(h->leaf);
+    return v ? v : "";
+}
+
+/* ---- making (reverse direction) ---- */
+
+/* The i-th child of n (0-based), adding empty positional children up to
+ * it; edifact elements get their one empty component. */
+static tnode *mp__nth_kid(tnode *n, uint32_t i, arena_t *a, int with_comp)
+{
+    while (n->nkids <= i) {
+        tnode *k = tree_add_new(a, n, "", with_comp ? NULL : "");
+        if (!k || (with_comp && !tree_add_new(a, k, "", "")))
+            return NULL;
+    }
+    return tree_kid(n, i);
+}
+
+static int mp__set_first(tnode *el, const char *v, arena_t *a)
+{
+    tnode *c = el->kids;
+    if (!c)
+        return -1;
+    c->value = arena_strdup(a, v);
+    c->vlen = (uint32_t)strlen(v);
+    return c->value ? 0 : -1;
+}
+
+static tnode *mp__create(const mstep *st, tnode *parent, arena_t *a)
+{
+    const char *nm = strcmp(st->name, "*") == 0 ? "" : st->name;
+    tnode *n = tree_add_new(a, parent, nm, NULL);
+    if (!n)
+        return NULL;
+    if (nm[0] == '@')
+        n->flags |= TN_ATTR;
+    for (uint32_t i = 0; i < st->nquals; i++) {
+        tnode *el = mp__nth_kid(n, i, a, 1);
+        if (!el || (st->quals[i][0] && mp__set_first(el, st->quals[i], a)))
+            return NULL;
+    }
+    if (st->pred_elem) {
+        tnode *el = mp__nth_kid(n, st->pred_elem - 1u, a, 1);
+        tnode *c = el ? mp__nth_kid(el, st->pred_comp - 1u, a, 0) : NULL;
+        if (!c || !(c->value = arena_strdup(a, st->pred_val)))
+            return NULL;
+        c->vlen = (uint32_t)strlen(c->value);
+    } else if (st->pred_key && !tree_add_new(a, n, st->pred_key, st->pred_val)) {
+        return NULL;
+    }
+    return n;
+}
+
+static tnode *mp__find(const mstep *st, tnode *first, const tnode *end)
+{
+    for (tnode *n = first; n && n != end; n = n->next)
+        if (mp__match(st, n))
+            return n;
+    return NULL;
+}
+
+tnode *mpath_make(const mpath *p, mscope *s, arena_t *a, int fresh,
+                  tnode **made)
+{
+    /* a scope made before its first child existed starts at the parent's
+     * children, so what earlier rules created is found, not made twice */
+    tnode *parent = s->parent, *first = s->first ? s->first : s->parent->kids;
+    const tnode *end = s->end;
+    tnode *n = NULL;
+    for (uint32_t si = 0; si < p->nsteps; si++) {
+        int last = si + 1 == p->nsteps;
+        n = (fresh && last) ? NULL : mp__find(&p->steps[si], first, end);
+        if (!n && !(n = mp__create(&p->steps[si], parent, a)))
+            return NULL;
+        parent = n;
+        first = n->kids;
+        end = NULL;
+    }
+    if (made)
+        *made = n;
+    if (!n || !p->elem)
+        return n;
+    tnode *el = mp__nth_kid(n, p->elem - 1u, a, 1);
+    return (!el || !p->comp) ? el : mp__nth_kid(el, p->comp - 1u, a, 0);
+}

@@ -1,0 +1,282 @@
+/* The reverse runner: a canonical record back to a local syntax tree with
+ * the same table that reads it, so a mapping is written once and serves
+ * both directions. Each rule with a source path writes its canonical value
+ * there, undoing its transforms (code list, date, unit, decimal mark); a
+ * field is written by the first rule that targets it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_int.h"
+#include "xform.h"
+
+typedef struct mrev {
+    const map_def *d;
+    arena_t *a;
+    err_t *e;
+    int json;
+} mrev;
+
+typedef struct mwritten { /* fields already written for one object */
+    uint64_t bits[2];
+} mwritten;
+
+static int mv__mark(mwritten *w, const model_field *f)
+{
+    size_t i = (size_t)(f - model_fields);
+    uint64_t bit = 1ull << (i % 64);
+    if (w->bits[i / 64] & bit)
+        return 1;
+    w->bits[i / 64] |= bit;
+    return 0;
+}
+
+static int mv__set(mrev *v, tnode *leaf, const char *text, int num)
+{
+    if (!leaf->value && leaf->kids && v->d->flat)
+        leaf = leaf->kids; /* a whole EDIFACT element: its first component */
+    leaf->value = arena_strdup(v->a, text);
+    leaf->vlen = (uint32_t)strlen(text);
+    if (num && v->json)
+        leaf->flags |= TN_NUM;
+    return leaf->value ? 0 : err_set(v->e, ERR_NOMEM, "out of memory");
+}
+
+static int mv__write(mrev *v, const mpath *p, mscope *s, const char *text,
+                     int fresh, int num)
+{
+    tnode *made = NULL, *leaf = mpath_make(p, s, v->a, fresh, &made);
+    if (!leaf)
+        return err_set(v->e, ERR_NOMEM, "out of memory");
+    if (fresh && v->json && made)
+        made->flags |= TN_LIST;
+    return mv__set(v, leaf, text, num);
+}
+
+/* ---- undoing transforms ---- */
+
+static int mv__date(mrev *v, const mrule *ru, mscope *s, const char *iso,
+                    char *out, size_t n)
+{
+    const char *used = NULL;
+    if (ru->date == MD_PATTERN)
+        return xform_iso_to_pattern(ru->date_arg, iso, out, n, v->e);
+    if (ru->date == MD_ISO)
+        return snprintf(out, n, "%s", iso) < 0;
+    const char *code = ru->date == MD_EDI ? ru->date_arg : NULL;
+    int rc = xform_iso_to_edi(iso, code, out, n, &used, v->e);
+    if (!rc && ru->date == MD_EDI_FROM && used)
+        rc = mv__write(v, &ru->date_from, s, used, 0, 0);
+    return rc;
+}
+
+static int mv__text(mrev *v, const mrule *ru, mscope *s, const char *in,
+                    char *out, size_t n)
+{
+    if (ru->codes) {
+        const char *k = mcodes_key_of(ru->codes, in);
+        if (!k && ru->unknown == MU_ERROR)
+            return err_set(v->e, ERR_CODE, "%s: no local code for '%s' in "
+                           "code list %s", ru->to_text, in,
+                           mcodes_name(ru->codes));
+        in = k ? k : in;
+    }
+    if (ru->date)
+        return mv__date(v, ru, s, in, out, n);
+    snprintf(out, n, "%s", in);
+    return 0;
+}
+
+static int mv__number(mrev *v, const mrule *ru, mscope *s, double x,
+                      char *out, size_t n)
+{
+    if (ru->unit_table) {
+        const char *code = ru->unit_code;
+        if (ru->has_unit_from)
+            code = mcodes_key_of(ru->unit_table, "1"); /* the base unit */
+        const char *f = code ? mcodes_get(ru->unit_table, code) : NULL;
+        if (!f)
+            return err_set(v->e, ERR_CODE, "%s: unit table %s has no base "
+                           "unit (factor 1)", ru->to_text,
+                           mcodes_name(ru->unit_table));
+        x /= strtod(f, NULL);
+        if (ru->has_unit_from) {
+            int rc = mv__write(v, &ru->unit_from, s, code, 0, 0);
+            if (rc)
+                return rc;
+        }
+    }
+    xform_number_text(x, ru->decimal ? ru->decimal : '.', out, n);
+    return 0;
+}
+
+/* ---- rules ---- */
+
+static int mv__list(mrev *v, const mrule *ru, mscope *s,
+                    const model_strlist *l)
+{
+    char text[MAP_VALUE_MAX / 16];
+    int rc = 0;
+    if (ru->split) {
+        buf_t b;
+        buf_init(&b, MAP_VALUE_MAX);
+        for (uint32_t i = 0; i < l->n; i++)
+            buf_printf(&b, "%s%s", i ? ru->split : "", l->v[i]);
+        rc = l->n ? mv__write(v, &ru->from, s, b.p, 0, 0) : 0;
+        buf_free(&b);
+        return rc;
+    }
+    for (uint32_t i = 0; i < l->n && !rc; i++)
+        if (!(rc = mv__text(v, ru, s, l->v[i], text, sizeof text)))
+            rc = mv__write(v, &ru->from, s, text, 1, 0);
+    return rc;
+}
+
+static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
+                     mwritten *w)
+{
+    char text[MAP_VALUE_MAX / 16];
+    void *b = (void *)base;
+    if (!ru->has_from || ru->from.kind != MP_TREE || ru->value)
+        return 0; /* constants and #index have no place to go back to */
+    if (mv__mark(w, ru->field))
+        return 0;
+    int rc = 0;
+    if (ru->field->type == MF_STRLIST)
+        return mv__list(v, ru, s, model_strlist_at(b, ru->field));
+    if (ru->field->type == MF_NUM) {
+        model_num *x = model_num_at(b, ru->field);
+        if (!x->set)
+            return 0;
+        rc = mv__number(v, ru, s, x->v, text, sizeof text);
+    } else {
+        const char *x = *model_str_at(b, ru->field);
+        if (!x)
+            return 0;
+        rc = mv__text(v, ru, s, x, text, sizeof text);
+    }
+    return rc ? rc : mv__write(v, &ru->from, s, text, 0,
+                               ru->field->type == MF_NUM);
+}
+
+static int mv__rules(mrev *v, const mrule *rules, uint32_t n, mscope *s,
+                     const void *base, mwritten *w);
+
+typedef struct mnth {
+    uint32_t want, seen;
+    tnode *found;
+} mnth;
+
+static int mv__nth_cb(void *ctx, const mhit *h)
+{
+    mnth *x = ctx;
+    if (x->seen++ != x->want)
+        return 0;
+    x->found = (tnode *)h->node;
+    return 1;
+}
+
+/* Instance i reuses the i-th existing match (CSV rows already holding the
+ * header fields), else it is made anew. */
+static tnode *mv__instance(mrev *v, const mrule *ru, mscope *s, uint32_t i)
+{
+    mnth x = {i, 0, NULL};
+    mpath_each(&ru->each, s, mv__nth_cb, &x);
+    tnode *made = x.found;
+    if (!made && !mpath_make(&ru->each, s, v->a, 1, &made))
+        return NULL;
+    if (v->json)
+        made->flags |= TN_LIST | TN_OBJ;
+    return made;
+}
+
+static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
+                    mwritten *w)
+{
+    if (mv__mark(w, ru->field))
+        return 0;
+    uint32_t n = model_array_len((void *)base, ru->field);
+    for (uint32_t i = 0; i < n; i++) {
+        tnode *t = mv__instance(v, ru, s, i);
+        if (!t)
+            return err_set(v->e, ERR_NOMEM, "out of memory");
+        mscope in = {t, t->kids, NULL, i + 1};
+        if (v->d->flat)
+            in = (mscope){s->parent, t, NULL, i + 1};
+        mwritten iw = {{0, 0}};
+        int rc = mv__rules(v, ru->rules, ru->nrules, &in,
+                           model_array_at((void *)base, ru->field, i), &iw);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int mv__rules(mrev *v, const mrule *rules, uint32_t n, mscope *s,
+                     const void *base, mwritten *w)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        rc = rules[i].kind == MR_FIELD ? mv__field(v, &rules[i], s, base, w)
+                                       : mv__each(v, &rules[i], s, base, w);
+    }
+    return rc;
+}
+
+/* ---- the message around the tree ---- */
+
+static int mv__literal(const char *pattern)
+{
+    return pattern && !strpbrk(pattern, "*?[");
+}
+
+static const char *mv__root_name(const map_def *d)
+{
+    if (d->flat)
+        return d->out_type ? d->out_type : d->match.message_type;
+    if (strcmp(d->format, "xml") == 0)
+        return d->match.root ? d->match.root : "Document";
+    return strcmp(d->format, "json") == 0 ? "" : "file";
+}
+
+static void mv__meta(const map_def *d, const model_record *r, codec_meta *m)
+{
+    m->format = d->format;
+    m->message_type = d->out_type ? d->out_type
+                      : mv__literal(d->match.message_type) ? d->match.message_type
+                      : r->source.message_type;
+    m->version = d->out_version ? d->out_version
+                 : mv__literal(d->match.version) ? d->match.version
+                 : r->source.version;
+    m->agency = d->out_agency ? d->out_agency : d->flat ? "UN" : NULL;
+    m->sender = r->source.sender;
+    m->recipient = r->source.recipient;
+    m->interchange_ref = r->source.interchange_ref;
+    m->message_ref = r->source.message_ref;
+    m->ns = mv__literal(d->match.ns) ? d->match.ns : NULL;
+}
+
+int map_reverse(const map_def *d, const model_record *r, arena_t *a,
+                codec_msg **out, err_t *e)
+{
+    codec_msg *m = arena_zalloc(a, sizeof *m);
+    const char *rn = mv__root_name(d);
+    if (!m || !(m->root = tree_new(a, rn ? rn : "", NULL)))
+        return err_set(e, ERR_NOMEM, "out of memory");
+    mv__meta(d, r, &m->meta);
+    if (strcmp(d->format, "json") == 0)
+        m->root->flags |= TN_OBJ;
+    if (m->meta.ns && !d->flat) {
+        tnode *x = tree_add_new(a, m->root, "@xmlns", m->meta.ns);
+        if (!x)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        x->flags |= TN_ATTR;
+    }
+    mrev v = {d, a, e, strcmp(d->format, "json") == 0};
+    mscope s = {m->root, m->root->kids, NULL, 1};
+    mwritten w = {{0, 0}};
+    int rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);
+    if (!rc)
+        *out = m;
+    return rc;
+}

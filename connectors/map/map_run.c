@@ -1,0 +1,425 @@
+/* The forward runner: a compiled table applied to one message's syntax
+ * tree, filling a canonical record. Problems do not stop the run: each is
+ * added to the message's diags naming where (segment, element, line) and
+ * why, so an author sees all of them at once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_int.h"
+#include "xform.h"
+
+typedef struct mrun {
+    const map_def *d;
+    codec_batch *b;
+    codec_msg *m;
+    arena_t *a;
+    int rc; /* first problem's code */
+} mrun;
+
+typedef struct mval { /* one source value and where it came from */
+    char *text;
+    mhit hit;
+} mval;
+
+/* ---- problems ---- */
+
+/* "segment 5 (TDT) element 3 component 1", "element 'ID'", ... */
+static void mr__where(const mrun *r, const mhit *h, const mpath *p,
+                      char *out, size_t n)
+{
+    const tnode *x = h ? h->node : NULL;
+    if (!x) {
+        snprintf(out, n, "message %u", r->m->index + 1);
+    } else if (r->d->flat) {
+        int k = snprintf(out, n, "segment %u (%s)", x->seq, x->name);
+        if (p && p->elem && k > 0 && (size_t)k < n)
+            k += snprintf(out + k, n - (size_t)k, " element %u", p->elem);
+        if (p && p->comp && k > 0 && (size_t)k < n)
+            snprintf(out + k, n - (size_t)k, " component %u", p->comp);
+    } else {
+        snprintf(out, n, "%s '%s'", x->flags & TN_ATTR ? "attribute"
+                 : strcmp(r->d->format, "csv") == 0 ? "column" : "element",
+                 x->name);
+    }
+}
+
+__attribute__((format(printf, 5, 6)))
+static void mr__bad(mrun *r, const mhit *h, const mpath *p, int code,
+                    const char *fmt, ...)
+{
+    char where[160], why[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    mr__where(r, h, p, where, sizeof where);
+    const tnode *x = h ? h->node : NULL;
+    codec_diag_add(r->b, r->m, r->a, code, x ? x->line : r->m->line,
+                   x ? x->col : 0, "%s: %s", where, why);
+    if (!r->rc)
+        r->rc = code;
+}
+
+/* ---- conditions ---- */
+
+static int mr__in(const char *v, const mcond *c)
+{
+    for (uint32_t i = 0; i < c->nvals; i++)
+        if (strcmp(v, c->vals[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int mcond_holds(const mcond *c, const mscope *s)
+{
+    for (; c; c = c->next) {
+        mhit h;
+        int found = mpath_first(&c->path, s, &h) == 0;
+        const char *v = found ? mhit_text(&h) : "";
+        int ok = c->op == MC_EXISTS ? found
+                 : c->op == MC_ABSENT ? !found
+                 : c->op == MC_NE ? !found || !mr__in(v, c)
+                 : found && mr__in(v, c);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- collecting source values ---- */
+
+typedef struct mcollect {
+    mrun *r;
+    mval *v;
+    uint32_t n, cap;
+    int all;
+} mcollect;
+
+static int mr__take(void *ctx, const mhit *h)
+{
+    mcollect *c = ctx;
+    const char *t = mhit_text(h);
+    char *s = arena_strdup(c->r->a, t);
+    if (!s)
+        return ERR_NOMEM;
+    s = xform_trim(s);
+    if (!s[0])
+        return 0; /* empty is absent: EDIFACT omits, CSV leaves blank */
+    if (c->n == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 4;
+        mval *nv = arena_alloc(c->r->a, cap * sizeof *nv);
+        if (!nv)
+            return ERR_NOMEM;
+        if (c->n)
+            memcpy(nv, c->v, c->n * sizeof *nv);
+        c->v = nv;
+        c->cap = cap;
+    }
+    c->v[c->n++] = (mval){s, *h};
+    return c->all ? 0 : 1;
+}
+
+/* Joined text of every non-empty leaf under the hit (components of an
+ * element, or of all matches), separated by sep. */
+static char *mr__join(mrun *r, const mcollect *c, const char *sep)
+{
+    buf_t b;
+    buf_init(&b, MAP_VALUE_MAX);
+    for (uint32_t i = 0; i < c->n; i++) {
+        const tnode *leaf = c->v[i].hit.leaf;
+        int many = leaf && !leaf->value && leaf->kids;
+        for (const tnode *k = many ? leaf->kids : NULL; k; k = k->next)
+            if (k->value && k->value[0])
+                buf_printf(&b, "%s%s", b.len ? sep : "", k->value);
+        if (!many)
+            buf_printf(&b, "%s%s", b.len ? sep : "", c->v[i].text);
+    }
+    char *s = arena_strndup(r->a, b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return s;
+}
+
+static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
+                       mcollect *c)
+{
+    c->r = r;
+    c->all = ru->to_list || ru->join;
+    if (ru->has_from && ru->from.kind == MP_INDEX) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%u", s->index);
+        return mr__take(c, &(mhit){NULL, &(tnode){.name = "", .value = idx}});
+    }
+    if (ru->has_from) {
+        int rc = mpath_each(&ru->from, s, mr__take, c);
+        if (rc < 0)
+            return rc;
+        if (c->n && ru->value)
+            c->v[0].text = (char *)ru->value, c->n = 1;
+        if (c->n && ru->join)
+            c->v[0].text = mr__join(r, c, ru->join), c->n = 1;
+    }
+    const char *fallback = c->n ? NULL : ru->dflt ? ru->dflt
+                           : ru->has_from ? NULL : ru->value;
+    if (fallback)
+        return mr__take(c, &(mhit){NULL, &(tnode){.name = "", .value = fallback}});
+    return 0;
+}
+
+/* ---- transforming one value ---- */
+
+static const char *mr__text_at(const mpath *p, const mscope *s)
+{
+    mhit h;
+    return mpath_first(p, s, &h) == 0 ? mhit_text(&h) : NULL;
+}
+
+static char *mr__date(mrun *r, const mrule *ru, const mscope *s, mval *v)
+{
+    char out[64];
+    err_t e;
+    int rc = 0;
+    const char *code = ru->date_arg;
+    if (ru->date == MD_EDI_FROM && !(code = mr__text_at(&ru->date_from, s)))
+        code = "102"; /* 2379's default when the format is omitted */
+    if (ru->date == MD_ISO)
+        rc = check_datetime(v->text, &e), snprintf(out, sizeof out, "%s", v->text);
+    else if (ru->date == MD_PATTERN)
+        rc = xform_date_pattern(code, v->text, out, sizeof out, &e);
+    else
+        rc = xform_edi_date(code, v->text, out, sizeof out, &e);
+    if (rc) {
+        mr__bad(r, &v->hit, &ru->from, rc, "%s", e.msg);
+        return NULL;
+    }
+    return arena_strdup(r->a, out);
+}
+
+static int mr__checks(mrun *r, const mrule *ru, mval *v)
+{
+    err_t e;
+    for (uint32_t i = 0; i < ru->nchecks; i++)
+        if (ru->checks[i](v->text, &e)) {
+            mr__bad(r, &v->hit, &ru->from, ERR_INVALID, "%s", e.msg);
+            return -1;
+        }
+    if (ru->pattern && regexec(ru->pattern, v->text, 0, NULL, 0)) {
+        mr__bad(r, &v->hit, &ru->from, ERR_INVALID, "'%s' does not match "
+                "the pattern %s", v->text, ru->pattern_text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Code list, date, case, checks; NULL text = drop the value. */
+static int mr__xform(mrun *r, const mrule *ru, const mscope *s, mval *v)
+{
+    if (ru->squeeze)
+        xform_squeeze(v->text);
+    if (ru->codes) {
+        const char *c = mcodes_get(ru->codes, v->text);
+        if (!c && ru->unknown == MU_ERROR) {
+            mr__bad(r, &v->hit, &ru->from, ERR_CODE, "unknown code '%s' "
+                    "(code list %s)", v->text, mcodes_name(ru->codes));
+            return -1;
+        }
+        if (!c && ru->unknown == MU_DROP)
+            return v->text = NULL, 0;
+        if (c)
+            v->text = (char *)c;
+    }
+    if (ru->date && !(v->text = mr__date(r, ru, s, v)))
+        return -1;
+    if (ru->kase) {
+        v->text = arena_strdup(r->a, v->text);
+        (ru->kase == MK_UPPER ? xform_upper : xform_lower)(v->text);
+    }
+    return mr__checks(r, ru, v);
+}
+
+/* ---- storing into the record ---- */
+
+static int mr__number(mrun *r, const mrule *ru, const mscope *s, mval *v,
+                      model_num *out)
+{
+    err_t e;
+    double x;
+    if (xform_number(v->text, ru->decimal ? ru->decimal : '.', &x, &e)) {
+        mr__bad(r, &v->hit, &ru->from, ERR_INVALID, "%s", e.msg);
+        return -1;
+    }
+    if (ru->unit_table) {
+        const char *u = ru->has_unit_from ? mr__text_at(&ru->unit_from, s)
+                                          : ru->unit_code;
+        const char *f = u ? mcodes_get(ru->unit_table, u) : NULL;
+        if (!f) {
+            mr__bad(r, &v->hit, &ru->from, ERR_CODE, "unknown unit '%s' "
+                    "(table %s)", u ? u : "", mcodes_name(ru->unit_table));
+            return -1;
+        }
+        x *= strtod(f, NULL);
+    }
+    out->v = x;
+    out->set = 1;
+    return 0;
+}
+
+static int mr__list(mrun *r, const mrule *ru, mval *v, model_strlist *l)
+{
+    err_t e;
+    const char *p = v->text;
+    size_t sl = ru->split ? strlen(ru->split) : 0;
+    for (;;) {
+        const char *q = sl ? strstr(p, ru->split) : NULL;
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        char *part = xform_trim(arena_strndup(r->a, p, n));
+        if (part[0] && model_strlist_add(r->a, l, part, strlen(part), &e)) {
+            mr__bad(r, &v->hit, &ru->from, e.code, "%s", e.msg);
+            return -1;
+        }
+        if (!q)
+            return 0;
+        p = q + sl;
+    }
+}
+
+static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
+{
+    mcollect c = {0};
+    if (ru->when && !mcond_holds(ru->when, s))
+        return;
+    if (mr__collect(r, ru, s, &c) < 0)
+        return mr__bad(r, NULL, NULL, ERR_NOMEM, "out of memory");
+    if (!c.n && ru->required)
+        return mr__bad(r, NULL, NULL, ERR_REQUIRED, "%s: required value "
+                       "missing (from %s)", ru->to_text,
+                       ru->has_from ? ru->from.text : "?");
+    for (uint32_t i = 0; i < c.n; i++) {
+        mval *v = &c.v[i];
+        if (mr__xform(r, ru, s, v) || !v->text)
+            continue;
+        if (ru->field->type == MF_NUM)
+            mr__number(r, ru, s, v, model_num_at(base, ru->field));
+        else if (ru->to_list)
+            mr__list(r, ru, v, model_strlist_at(base, ru->field));
+        else
+            *model_str_at(base, ru->field) = v->text;
+    }
+}
+
+/* ---- groups ---- */
+
+static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
+                      const mscope *s, void *base);
+
+static int mr__member(const mrule *ru, const tnode *n)
+{
+    for (uint32_t i = 0; i < ru->nmembers; i++)
+        if (strcmp(ru->members[i], n->name) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct meach {
+    mrun *r;
+    const mrule *ru;
+    const mscope *outer;
+    void *base;
+    uint32_t index;
+} meach;
+
+/* One instance: a subtree (xml, json) or, for edifact, the trigger segment
+ * and the member segments after it. */
+static int mr__instance(void *ctx, const mhit *h)
+{
+    meach *x = ctx;
+    tnode *n = (tnode *)h->node;
+    mscope in = {n, n->kids, NULL, ++x->index};
+    if (x->r->d->flat) {
+        const tnode *end = n->next;
+        while (end && end != x->outer->end && mr__member(x->ru, end))
+            end = end->next;
+        in = (mscope){x->outer->parent, n, (tnode *)end, x->index};
+    }
+    if (x->ru->when && !mcond_holds(x->ru->when, &in))
+        return 0;
+    err_t e;
+    void *el = model_array_append(x->r->a, x->base, x->ru->field, &e);
+    if (!el) {
+        mr__bad(x->r, h, NULL, e.code, "%s", e.msg);
+        return e.code;
+    }
+    mr__rules(x->r, x->ru->rules, x->ru->nrules, &in, el);
+    return 0;
+}
+
+static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
+                      const mscope *s, void *base)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const mrule *ru = &rules[i];
+        if (ru->kind == MR_FIELD) {
+            mr__field(r, ru, s, base);
+        } else {
+            meach x = {r, ru, s, base, 0};
+            mpath_each(&ru->each, s, mr__instance, &x);
+        }
+    }
+}
+
+/* ---- one record ---- */
+
+static void mr__source(mrun *r, model_record *rec)
+{
+    const codec_meta *mt = &r->m->meta;
+    rec->kind = (char *)r->d->kind;
+    rec->source.format = (char *)mt->format;
+    rec->source.message_type = (char *)mt->message_type;
+    rec->source.version = (char *)mt->version;
+    rec->source.sender = (char *)mt->sender;
+    rec->source.recipient = (char *)mt->recipient;
+    rec->source.interchange_ref = (char *)mt->interchange_ref;
+    rec->source.message_ref = (char *)mt->message_ref;
+    rec->source.mapping = (char *)r->d->name;
+}
+
+typedef struct msplit {
+    mrun *r;
+    map_record_fn fn;
+    void *ctx;
+} msplit;
+
+static int mr__record(void *ctx, const mhit *h)
+{
+    msplit *sp = ctx;
+    mrun *r = sp->r;
+    tnode *n = (tnode *)h->node;
+    mscope s = {n, n->kids, NULL, 1};
+    model_record *rec = model_record_new(r->a);
+    if (!rec)
+        return ERR_NOMEM;
+    int before = r->rc;
+    r->rc = 0;
+    mr__source(r, rec);
+    mr__rules(r, r->d->rules, r->d->nrules, &s, rec);
+    int bad = r->rc;
+    r->rc = before ? before : bad;
+    return bad ? 0 : sp->fn(sp->ctx, r->m, rec);
+}
+
+int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
+              map_record_fn fn, void *ctx)
+{
+    mrun r = {d, b, m, a, 0};
+    msplit sp = {&r, fn, ctx};
+    if (!m->root)
+        return ERR_SYNTAX;
+    int rc;
+    if (d->has_split) {
+        mscope top = {m->root, m->root->kids, NULL, 1};
+        rc = mpath_each(&d->split, &top, mr__record, &sp);
+    } else {
+        rc = mr__record(&sp, &(mhit){m->root, m->root});
+    }
+    return rc ? rc : r.rc;
+}

@@ -1,0 +1,31 @@
+/* ctl: the eportctl command line: one file per command (ctl_map.c,
+ * ctl_lint.c), sharing the exit codes (sysexits(3), so scripts can tell a
+ * bad input from a bad setup) and helpers declared here. */
+#ifndef EPORT_CTL_H
+#define EPORT_CTL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+enum {
+    CTL_OK = 0,
+    CTL_USAGE = 64,    /* bad command line */
+    CTL_DATAERR = 65,  /* an input had problems; the rest was processed */
+    CTL_NOINPUT = 66,  /* an input file could not be opened */
+    CTL_SOFTWARE = 70, /* internal error */
+    CTL_IOERR = 74,    /* output could not be written */
+    CTL_CONFIG = 78,   /* mapping tables or configuration are broken */
+};
+
+int ctl_map(int argc, char **argv);
+int ctl_lint(int argc, char **argv);
+
+/* Whole file into b (capped by b's max); "-" is standard input. */
+int ctl_read_file(const char *path, buf_t *b, err_t *e);
+/* The mapping directory: --mappings, else $EPORT_MAPPINGS, else ./mappings,
+ * else ../mappings beside the executable. Returns a static string. */
+const char *ctl_mappings_dir(const char *given, const char *argv0);
+
+#endif

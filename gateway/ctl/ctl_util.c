@@ -1,0 +1,60 @@
+/* Helpers the eportctl commands share: reading inputs, finding mappings. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+int ctl_read_file(const char *path, buf_t *b, err_t *e)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return err_set(e, ERR_IO, "%s: error: cannot open: %m", path);
+    char chunk[1 << 16];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = buf_add(b, chunk, n);
+    if (!rc && ferror(f))
+        rc = ERR_IO;
+    if (f != stdin)
+        fclose(f);
+    if (rc == ERR_TOOBIG)
+        return err_set(e, rc, "%s: error: larger than %zu bytes", path,
+                       b->max);
+    return rc ? err_set(e, rc, "%s: error: cannot read", path) : 0;
+}
+
+static int ctl__isdir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *ctl_mappings_dir(const char *given, const char *argv0)
+{
+    static char found[PATH_MAX];
+    const char *env = getenv("EPORT_MAPPINGS");
+    if (given)
+        return given;
+    if (env && *env)
+        return env;
+    if (ctl__isdir("mappings"))
+        return "mappings";
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(found, sizeof found, "%s/../mappings", self);
+        if (ctl__isdir(found))
+            return found;
+    }
+    (void)argv0;
+    return "mappings";
+}
