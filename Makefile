@@ -58,7 +58,7 @@ unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
 golden: $(B)/san/bin/eportctl
-	@sh tests/golden/run.sh $(B)/san/bin/eportctl
+	@python3 tests/golden/run.py $(B)/san/bin/eportctl
 
 test: unit golden
 	@echo "make test: all suites passed"
@@ -68,7 +68,7 @@ $(B)/rel/bench/%: $(B)/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
 	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
 
 bench: bin/eportctl $(patsubst tests/bench/%.c,$(B)/rel/bench/%,$(BENCH_C))
-	@sh tests/bench/run.sh
+	@B=$(B) sh tests/bench/run.sh
 
 # libFuzzer targets, built with clang; `make fuzz` runs each briefly.
 FUZZ_SECONDS ?= 20
@@ -86,4 +86,4 @@ lint: bin/eportctl
 clean:
 	rm -rf build bin
 
--include $(shell find build -name "*.d" 2>/dev/null)
+-include $(shell find $(B) -name "*.d" 2>/dev/null)

@@ -57,12 +57,26 @@ typedef struct codec_msg {
     struct codec_msg *next;
 } codec_msg;
 
-typedef struct codec_batch {
+typedef struct codec_batch codec_batch;
+typedef int (*codec_emit_fn)(void *ctx, codec_batch *b, codec_msg *m);
+
+struct codec_batch {
     codec_msg *msgs, *last;
     uint32_t nmsgs;
     codec_diag *diags, *diags_last; /* input-level problems */
     uint32_t ndiags;                /* all diags, input and messages */
-} codec_batch;
+    /* Streaming, optional: when emit is set, a codec that can stream calls
+     * it as soon as each message is complete instead of keeping the message
+     * in msgs. The message's tree and diags are then built in msg_arena,
+     * which the codec resets after emit returns (meta strings stay in the
+     * main arena), so memory stays flat over a 10,000-message interchange.
+     * A non-zero return stops the parse and is returned. Codecs that do not
+     * stream ignore these fields; xlate then walks msgs afterwards. */
+    codec_emit_fn emit;
+    void *emit_ctx;
+    arena_t *msg_arena;
+    uint32_t nemitted;
+};
 
 /* Field layout of a fixed-width record type, from the mapping. */
 typedef struct codec_fixed_field {

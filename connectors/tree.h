@@ -67,7 +67,8 @@ tnode *tree_kid(const tnode *n, uint32_t i);
 tnode *tree_find(const tnode *n, const char *name);
 
 /* Debug/test form: one node per line, indented two spaces per level,
- * `name=value` (value JSON-escaped). Appends to out; returns 0 or ERR_*. */
+ * `name=value` (newlines in values written as \n). Appends to out;
+ * returns 0 or ERR_*. */
 struct buf;
 int tree_dump(const tnode *n, struct buf *out);
 

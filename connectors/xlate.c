@@ -46,9 +46,9 @@ static int xl__message(xl *x, codec_batch *b, codec_msg *m, arena_t *a)
     return 0;
 }
 
-/* A table chosen by its file-name rule, or forced, brings codec options;
- * otherwise the format is sniffed. A table chosen by content that needs
- * other options (a legacy charset) gets the input parsed again with them. */
+/* A table known before parsing (forced, or by its file-name rule) brings
+ * its codec options, such as a legacy charset; otherwise the format is
+ * sniffed and the codec's defaults apply. */
 static int xl__parse(xl *x, const map_def *d, const char *data, size_t len,
                      arena_t *a, codec_batch *b, err_t *e)
 {
@@ -58,15 +58,15 @@ static int xl__parse(xl *x, const map_def *d, const char *data, size_t len,
         return err_set(e, ERR_UNSUPPORTED, "%s: error: cannot tell the format "
                        "of this input (name a mapping with --map)", x->name);
     codec_opts none = {0};
-    int rc = ops->parse(data, len, d ? map_def_codec_opts(d) : &none, a, b, e);
-    if (rc || d || !b->msgs || !b->msgs->root)
-        return rc;
-    err_t ignore;
-    const map_def *first = map_set_select(x->s, b->msgs, x->name, &ignore);
-    if (!first || !map_def_codec_opts(first)->charset)
-        return 0;
-    memset(b, 0, sizeof *b);
-    return ops->parse(data, len, map_def_codec_opts(first), a, b, e);
+    return ops->parse(data, len, d ? map_def_codec_opts(d) : &none, a, b, e);
+}
+
+/* Streaming codecs hand each message over as soon as it is complete; it
+ * and its record live in the codec's per-message arena until we return. */
+static int xl__emit(void *ctx, codec_batch *b, codec_msg *m)
+{
+    xl *x = ctx;
+    return xl__message(x, b, m, b->msg_arena);
 }
 
 int xlate_input(const map_set *s, const map_def *forced, const char *name,
@@ -78,12 +78,16 @@ int xlate_input(const map_set *s, const map_def *forced, const char *name,
         return err_set(e, ERR_TOOBIG, "%s: error: input of %zu bytes is over "
                        "the %u-byte limit", name, len, CODEC_MAX_INPUT);
     const map_def *d = forced ? forced : map_set_by_filename(s, name);
-    codec_batch b = {0};
+    arena_t msg_arena;
+    arena_init(&msg_arena, a->max);
+    codec_batch b = {.emit = xl__emit, .emit_ctx = &x, .msg_arena = &msg_arena};
     int rc = xl__parse(&x, d, data, len, a, &b, e);
-    if (rc)
-        return rc;
     for (codec_msg *m = b.msgs; m && !rc; m = m->next)
         rc = xl__message(&x, &b, m, a);
-    xl__report(&x, b.diags);
-    return rc ? err_set(e, rc, "%s: error: %s", name, err_text(rc)) : 0;
+    if (!rc)
+        xl__report(&x, b.diags);
+    arena_free(&msg_arena);
+    if (rc > 0 || rc == ERR_NOMEM)
+        return err_set(e, ERR_NOMEM, "%s: error: %s", name, err_text(ERR_NOMEM));
+    return rc;
 }

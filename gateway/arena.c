@@ -56,6 +56,8 @@ void arena_reset(arena_t *a)
 static arena_block *arena__block_new(size_t need)
 {
     size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+    if (size > SIZE_MAX - sizeof(arena_block))
+        return NULL; /* header + size would wrap */
     arena_block *b = malloc(sizeof *b + size);
     if (!b)
         return NULL;
@@ -67,6 +69,8 @@ static arena_block *arena__block_new(size_t need)
 
 void *arena_alloc(arena_t *a, size_t n)
 {
+    if (n > SIZE_MAX - (ARENA_ALIGN - 1))
+        return NULL; /* rounding up would wrap to a tiny size */
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (n == 0)
         n = ARENA_ALIGN;

@@ -1,6 +1,7 @@
 #include "buf.h"
 #include "err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +30,19 @@ void buf_reset(buf_t *b)
 /* Make room for n more bytes plus the NUL, doubling to amortise. */
 static int buf__grow(buf_t *b, size_t n)
 {
-    if (n > b->max - b->len)
+    /* the n bytes and the NUL must fit under max and in a size_t */
+    if (n > b->max - b->len || n >= SIZE_MAX - b->len)
         return ERR_TOOBIG;
     size_t need = b->len + n + 1;
     if (need <= b->cap)
         return 0;
+    /* max == SIZE_MAX means no cap: max + 1 would wrap to 0 */
+    size_t lim = b->max < SIZE_MAX ? b->max + 1 : SIZE_MAX;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
-        cap *= 2;
-    if (cap > b->max + 1)
-        cap = b->max + 1;
+        cap = cap > lim / 2 ? lim : cap * 2;
+    if (cap > lim)
+        cap = lim;
     char *p = realloc(b->p, cap);
     if (!p)
         return ERR_NOMEM;

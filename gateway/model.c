@@ -339,8 +339,11 @@ static int model__equal_field(void *a, void *b, const model_field *f,
                 return 0; /* inner call named the path */
         }
     }
+    /* inside an array element the prefix ("parties[1].") already names
+     * the array: add the key, not the table path "parties[].role" */
     if (!same && diff && diff->len == 0)
-        buf_printf(diff, "%s%s", prefix, f->path);
+        buf_printf(diff, "%s%s", prefix,
+                   f->obj == MO_RECORD ? f->path : f->key);
     return same;
 }
 

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- writing ---- */
@@ -105,7 +106,15 @@ static int mj__num(void *ctx, double v)
         return ERR_INVALID;
     if (v == floor(v) && fabs(v) < 1e15)
         return buf_printf(w->out, "%.0f", v);
-    return buf_printf(w->out, "%.15g", v);
+    /* 15 digits read best and hide arithmetic noise (0.1 + 0.2 -> 0.3);
+     * when they do not read back within model_equal's tolerance (large
+     * values with decimals; DBL_MAX even overflows to inf) use 17, which
+     * always give v back exactly */
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (!(fabs(strtod(tmp, NULL) - v) < 1e-9))
+        snprintf(tmp, sizeof tmp, "%.17g", v);
+    return buf_adds(w->out, tmp);
 }
 
 static const model_emitter mj__emitter = {
@@ -126,7 +135,8 @@ int model_json_write(const model_record *r, buf_t *out, err_t *e)
 /* ---- reading ---- */
 
 static int mj__read_obj(json_t *o, void *base, model_obj obj,
-                        const char *group, arena_t *a, err_t *e);
+                        const char *at, const char *group, arena_t *a,
+                        err_t *e);
 
 static const model_field *mj__lookup(model_obj obj, const char *group,
                                      const char *key)
@@ -184,7 +194,9 @@ static int mj__read_array(json_t *v, void *base, const model_field *f,
         void *el = model_array_append(a, base, f, e);
         if (!el)
             return e ? e->code : ERR_NOMEM;
-        int rc = mj__read_obj(x, el, f->elem, NULL, a, e);
+        char at[64]; /* "parties[3]." names the element in messages */
+        snprintf(at, sizeof at, "%s[%zu].", f->key, i);
+        int rc = mj__read_obj(x, el, f->elem, at, NULL, a, e);
         if (rc)
             return rc;
     }
@@ -216,18 +228,22 @@ static int mj__read_value(json_t *v, void *base, const model_field *f,
 }
 
 static int mj__read_obj(json_t *o, void *base, model_obj obj,
-                        const char *group, arena_t *a, err_t *e)
+                        const char *at, const char *group, arena_t *a,
+                        err_t *e)
 {
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
         int rc;
-        if (!group && json_is_object(v) && mj__is_group(obj, k)) {
-            rc = mj__read_obj(v, base, obj, k, a, e);
+        if (!group && mj__is_group(obj, k)) {
+            if (!json_is_object(v))
+                return err_set(e, ERR_INVALID, "%s%s: expected an object",
+                               at, k);
+            rc = mj__read_obj(v, base, obj, at, k, a, e);
         } else {
             const model_field *f = mj__lookup(obj, group, k);
             if (!f)
-                return err_set(e, ERR_INVALID, "%s%s%s: unknown key",
+                return err_set(e, ERR_INVALID, "%s%s%s%s: unknown key", at,
                                group ? group : "", group ? "." : "", k);
             rc = mj__read_value(v, base, f, a, e);
         }
@@ -252,7 +268,7 @@ int model_json_read(const char *text, size_t len, arena_t *a,
     else if (!json_is_object(root))
         rc = err_set(e, ERR_INVALID, "json: record must be an object");
     else
-        rc = mj__read_obj(root, r, MO_RECORD, NULL, a, e);
+        rc = mj__read_obj(root, r, MO_RECORD, "", NULL, a, e);
     json_decref(root);
     if (rc == 0)
         *out = r;

@@ -1,6 +1,7 @@
 #include "model_pack.h"
 
 #include <msgpack.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- writing: msgpack-c packer over our capped buffer ---- */
@@ -63,7 +64,8 @@ int model_pack(const model_record *r, buf_t *out, err_t *e)
 /* ---- reading ---- */
 
 static int mp__read_obj(const msgpack_object *o, void *base, model_obj obj,
-                        const char *group, arena_t *a, err_t *e);
+                        const char *at, const char *group, arena_t *a,
+                        err_t *e);
 
 static char *mp__str_dup(arena_t *a, const msgpack_object *o)
 {
@@ -132,7 +134,10 @@ static int mp__read_array(const msgpack_object *v, void *base,
                 return err_set(e, ERR_INVALID, "%s[%u]: expected a map",
                                f->path, i);
             void *el = model_array_append(a, base, f, e);
-            rc = el ? mp__read_obj(x, el, f->elem, NULL, a, e) : ERR_TOOBIG;
+            char at[64]; /* "parties[3]." names the element in messages */
+            snprintf(at, sizeof at, "%s[%u].", f->key, i);
+            rc = el ? mp__read_obj(x, el, f->elem, at, NULL, a, e)
+                    : ERR_TOOBIG;
         }
         if (rc)
             return rc;
@@ -162,7 +167,8 @@ static int mp__read_value(const msgpack_object *v, void *base,
 }
 
 static int mp__read_obj(const msgpack_object *o, void *base, model_obj obj,
-                        const char *group, arena_t *a, err_t *e)
+                        const char *at, const char *group, arena_t *a,
+                        err_t *e)
 {
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
@@ -171,12 +177,14 @@ static int mp__read_obj(const msgpack_object *o, void *base, model_obj obj,
             return err_set(e, ERR_INVALID, "msgpack: map key not a string");
         const char *g = group ? NULL : mp__group(obj, k);
         int rc;
-        if (g && v->type == MSGPACK_OBJECT_MAP) {
-            rc = mp__read_obj(v, base, obj, g, a, e);
+        if (g) {
+            if (v->type != MSGPACK_OBJECT_MAP)
+                return err_set(e, ERR_INVALID, "%s%s: expected a map", at, g);
+            rc = mp__read_obj(v, base, obj, at, g, a, e);
         } else {
             const model_field *f = mp__lookup(obj, group, k);
             if (!f)
-                return err_set(e, ERR_INVALID, "%s%s%.*s: unknown key",
+                return err_set(e, ERR_INVALID, "%s%s%s%.*s: unknown key", at,
                                group ? group : "", group ? "." : "",
                                (int)k->via.str.size, k->via.str.ptr);
             rc = mp__read_value(v, base, f, a, e);
@@ -204,7 +212,8 @@ static int mp__read_root(const msgpack_object *root, arena_t *a,
     model_record *r = model_record_new(a);
     if (!r)
         return err_set(e, ERR_NOMEM, "msgpack: out of memory");
-    int rc = mp__read_obj(&root->via.array.ptr[1], r, MO_RECORD, NULL, a, e);
+    int rc = mp__read_obj(&root->via.array.ptr[1], r, MO_RECORD, "", NULL, a,
+                          e);
     if (rc == 0)
         *out = r;
     return rc;

@@ -54,6 +54,17 @@ static void yd__add(ynode *parent, ynode *kid)
 
 static int yd__value(yd__ctx *c, yaml_event_t *ev, ynode **out, int depth);
 
+/* Anchors and tags are refused on every node, keys included. */
+static int yd__untagged(yd__ctx *c, const yaml_event_t *ev,
+                        const yaml_char_t *anchor, const yaml_char_t *tag)
+{
+    if (anchor)
+        return yd__fail(c, &ev->start_mark, "anchors are not supported");
+    if (tag)
+        return yd__fail(c, &ev->start_mark, "tags are not supported");
+    return 0;
+}
+
 static int yd__scalar(yd__ctx *c, yaml_event_t *ev, ynode **out)
 {
     ynode *n = yd__node(c, YD_SCALAR, &ev->start_mark);
@@ -85,6 +96,11 @@ static int yd__children(yd__ctx *c, ynode *n, yaml_event_type_t end,
                 yaml_event_delete(&ev);
                 return rc;
             }
+            if ((rc = yd__untagged(c, &ev, ev.data.scalar.anchor,
+                                   ev.data.scalar.tag))) {
+                yaml_event_delete(&ev);
+                return rc;
+            }
             key = arena_strndup(c->a, (char *)ev.data.scalar.value,
                                 ev.data.scalar.length);
             for (ynode *k = n->kids; k && key; k = k->next)
@@ -112,16 +128,20 @@ static int yd__value(yd__ctx *c, yaml_event_t *ev, ynode **out, int depth)
     if (depth > YDOC_MAX_DEPTH)
         return yd__fail(c, &ev->start_mark, "nested too deeply");
     switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        if (ev->data.scalar.anchor)
-            return yd__fail(c, &ev->start_mark, "anchors are not supported");
-        return yd__scalar(c, ev, out);
+    case YAML_SCALAR_EVENT: {
+        int rc = yd__untagged(c, ev, ev->data.scalar.anchor,
+                              ev->data.scalar.tag);
+        return rc ? rc : yd__scalar(c, ev, out);
+    }
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         int seq = ev->type == YAML_SEQUENCE_START_EVENT;
-        if ((seq ? ev->data.sequence_start.anchor
-                 : ev->data.mapping_start.anchor))
-            return yd__fail(c, &ev->start_mark, "anchors are not supported");
+        int rc = seq ? yd__untagged(c, ev, ev->data.sequence_start.anchor,
+                                    ev->data.sequence_start.tag)
+                     : yd__untagged(c, ev, ev->data.mapping_start.anchor,
+                                    ev->data.mapping_start.tag);
+        if (rc)
+            return rc;
         ynode *n = yd__node(c, seq ? YD_SEQ : YD_MAP, &ev->start_mark);
         if (!n)
             return err_set(c->e, ERR_NOMEM, "%s: out of memory", c->name);

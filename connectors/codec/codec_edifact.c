@@ -9,6 +9,10 @@
 
 #include "charset.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Byte classes of the tokeniser; 0 must be "ordinary" so the hot loop is
  * one table load and one test per byte. */
 enum { EDI__NORM, EDI__COMP, EDI__ELEM, EDI__SEG, EDI__REL, EDI__NL, EDI__ODD };
@@ -31,6 +35,12 @@ typedef struct edi__comp {
     uint32_t line, col;
 } edi__comp;
 
+/* The component being read by edi__scan. */
+typedef struct edi__cur {
+    const char *s;
+    uint32_t rel, line, col;
+} edi__cur;
+
 /* Parser state, malloc'd once per edi_parse call and freed by it. */
 typedef struct edi__p {
     arena_t *a;
@@ -43,6 +53,8 @@ typedef struct edi__p {
     const char *lp;       /* first byte of the current line */
     /* current segment: ss = tag, se = its terminator */
     const char *ss, *se;
+    const char *tend; /* end of the buffer ss is in: SIMD loads stop here */
+    char vrel;        /* release character, or one never special */
     char tag[4];
     int tagok;
     uint32_t sline, scol, segno, nelem, ncomp, odd;
@@ -101,6 +113,8 @@ static void edi__classes(edi__p *p)
     p->cls[(unsigned char)p->seps.comp] = EDI__COMP;
     p->cls[(unsigned char)p->seps.elem] = EDI__ELEM;
     p->cls[(unsigned char)p->seps.seg] = EDI__SEG;
+    /* with no release character, match a byte that is special anyway */
+    p->vrel = p->seps.rel != ' ' ? p->seps.rel : '\n';
 }
 
 static void edi__seps_default(edi__p *p)
@@ -218,8 +232,102 @@ static inline void edi__comp_end(edi__p *p, const char *cs, const char *q,
     p->comps[p->ncomp++] = (edi__comp){cs, (uint32_t)(q - cs), rel, line, col};
 }
 
-/* First pass over one segment: record where every component is. The
- * terminator at p->se stops the inner loop, so it needs no bounds test. */
+/* A separator at q ends the current component; an element separator
+ * also starts an element. Returns 0 at the terminator. Branch-free in the
+ * element/component choice, which is unpredictable. */
+static inline int edi__sep(edi__p *p, const char *q, uint32_t is_elem,
+                           uint32_t is_seg, edi__cur *c)
+{
+    edi__comp_end(p, c->s, q, c->rel, c->line, c->col);
+    p->efirst[p->nelem] = p->ncomp;
+    if (is_seg)
+        return 0;
+    if (__builtin_expect(p->nelem >= EDI_MAX_ELEMENTS, 0)) {
+        if (is_elem)
+            edi__overflow(p, EDI__E_ELEMS, q);
+    } else {
+        p->nelem += is_elem;
+    }
+    *c = (edi__cur){q + 1, 0, p->line, edi__col(p, q + 1)};
+    return 1;
+}
+
+/* Handles one byte the table marks (q at it) for edi__scan; returns the
+ * byte after it, or NULL at the terminator. */
+static inline const char *edi__token(edi__p *p, const char *q, uint8_t k,
+                                     edi__cur *c)
+{
+    if (k >= EDI__REL) {
+        if (k == EDI__REL) {
+            c->rel = 1;
+            if (q + 1 < p->se && *++q == '\n')
+                edi__newline(p, q);
+        } else if (k == EDI__NL) {
+            edi__newline(p, q);
+        } else {
+            p->odd = 1;
+        }
+        return q + 1;
+    }
+    return edi__sep(p, q, k == EDI__ELEM, k == EDI__SEG, c) ? q + 1 : NULL;
+}
+
+#if defined(__SSE2__)
+/* Bitmasks of the 16 bytes at b (bit i = byte i). */
+typedef struct edi__masks {
+    uint32_t elem, seg, sep, rel, oth; /* oth: control, newline, non-ASCII */
+} edi__masks;
+
+static inline void edi__mask16(const edi__p *p, const char *b, edi__masks *m)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
+    __m128i el = _mm_cmpeq_epi8(v, _mm_set1_epi8(p->seps.elem));
+    __m128i sg = _mm_cmpeq_epi8(v, _mm_set1_epi8(p->seps.seg));
+    __m128i co = _mm_cmpeq_epi8(v, _mm_set1_epi8(p->seps.comp));
+    __m128i o = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+    m->elem = (uint32_t)_mm_movemask_epi8(el);
+    m->seg = (uint32_t)_mm_movemask_epi8(sg);
+    m->sep = (uint32_t)_mm_movemask_epi8(_mm_or_si128(co, _mm_or_si128(el,
+                                                                         sg)));
+    m->rel = (uint32_t)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8(p->vrel)));
+    m->oth = (uint32_t)_mm_movemask_epi8(o);
+}
+
+/* One 16-byte block by bitmask; 0 when it needs the byte-wise path
+ * (control or non-ASCII bytes, "??", or a release as the last byte). A
+ * release hides the separator after it and marks its component. Sets
+ * *done at the terminator. */
+static inline int edi__block(edi__p *p, const char *q, edi__cur *c, int *done)
+{
+    edi__masks m;
+    edi__mask16(p, q, &m);
+    if (p->se - q < 16) { /* bytes past the terminator do not count */
+        uint32_t keep = (2u << (p->se - q)) - 1;
+        m.rel &= keep, m.oth &= keep;
+    }
+    if (m.oth || (m.rel & (m.rel << 1)) || (m.rel & 0x8000))
+        return 0;
+    uint32_t rel = m.rel;
+    for (uint32_t sep = m.sep & ~(rel << 1); sep; sep &= sep - 1) {
+        uint32_t pos = (uint32_t)__builtin_ctz(sep);
+        c->rel |= (rel & ((1u << pos) - 1)) != 0;
+        rel &= ~((2u << pos) - 1);
+        if (!edi__sep(p, q + pos, m.elem >> pos & 1, m.seg >> pos & 1, c)) {
+            *done = 1;
+            return 1;
+        }
+    }
+    c->rel |= rel != 0;
+    return 1;
+}
+#endif
+
+/* First pass over one segment: record where every component is. Blocks of
+ * 16 bytes go by bitmask; others byte by byte through the class table,
+ * where the terminator at p->se stops the inner loop without a bounds
+ * test. */
 static void edi__scan(edi__p *p, const char *q)
 {
     const uint8_t *cls = p->cls;
@@ -227,44 +335,57 @@ static void edi__scan(edi__p *p, const char *q)
     p->efirst[0] = 0;
     if (cls[(unsigned char)*q] == EDI__SEG)
         return;
-    const char *cs = ++q;
-    uint32_t rel = 0, line = p->line, col = edi__col(p, q);
+    q++;
+    edi__cur c = {q, 0, p->line, edi__col(p, q)};
     p->nelem = 1;
     for (;;) {
-        uint8_t k;
-        while (!(k = cls[(unsigned char)*q]))
-            q++;
-        if (k >= EDI__REL) {
-            if (k == EDI__REL) {
-                rel = 1;
-                if (q + 1 < p->se && *++q == '\n')
-                    edi__newline(p, q);
-            } else if (k == EDI__NL) {
-                edi__newline(p, q);
-            } else {
-                p->odd = 1;
+        const char *lim = p->se;
+#if defined(__SSE2__)
+        if (p->tend - q >= 16) {
+            int done = 0;
+            if (edi__block(p, q, &c, &done)) {
+                if (done)
+                    return;
+                q += 16;
+                continue;
             }
-            q++;
-            continue;
+            lim = q + 16;
         }
-        edi__comp_end(p, cs, q, rel, line, col);
-        if (k == EDI__SEG) {
-            p->efirst[p->nelem] = p->ncomp;
-            return;
-        }
-        if (k == EDI__ELEM && p->nelem >= EDI_MAX_ELEMENTS)
-            edi__overflow(p, EDI__E_ELEMS, q);
-        else if (k == EDI__ELEM)
-            p->efirst[p->nelem++] = p->ncomp;
-        cs = ++q;
-        rel = 0, line = p->line, col = edi__col(p, q);
+#endif
+        do {
+            uint8_t k;
+            while (!(k = cls[(unsigned char)*q]))
+                q++;
+            if (!(q = edi__token(p, q, k, &c)))
+                return;
+        } while (q < lim);
     }
 }
 
-static uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel)
+static uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel,
+                              const char *tend)
 {
     const char *e = s + n;
     char *d0 = d;
+#if defined(__SSE2__)
+    while (s < e && tend - s >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        uint32_t m = (uint32_t)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(rel)));
+        size_t k = m ? (size_t)__builtin_ctz(m) : 16;
+        if (k > (size_t)(e - s))
+            k = (size_t)(e - s);
+        _mm_storeu_si128((__m128i *)(void *)d, v);
+        d += k, s += k;
+        if (s < e && k < 16) { /* at a release character */
+            if (s + 1 < e)
+                s++;
+            *d++ = *s++;
+        }
+    }
+#else
+    (void)tend;
+#endif
     while (s < e) {
         if (*s == rel && s + 1 < e)
             s++;
@@ -289,7 +410,7 @@ static char *edi__field(edi__p *p, uint32_t el, uint32_t co)
         return NULL;
     uint32_t n = c->n;
     if (c->rel)
-        n = edi__unescape(v, c->s, c->n, p->seps.rel);
+        n = edi__unescape(v, c->s, c->n, p->seps.rel, c->s); /* no slack */
     else
         memcpy(v, c->s, n);
     v[n] = '\0';
@@ -347,6 +468,7 @@ static int edi__convert(edi__p *p)
     p->line = p->sline, p->lp = p->conv.p, p->lcol0 = p->scol;
     p->ss = p->conv.p;
     p->se = p->conv.p + p->conv.len - 1;
+    p->tend = p->se + 1;
     edi__scan(p, p->ss + 3);
     p->line = line, p->lp = lp, p->lcol0 = lcol0;
     return 0;
@@ -356,6 +478,11 @@ static int edi__convert(edi__p *p)
 static int edi__check(edi__p *p)
 {
     size_t n = (size_t)(p->se - p->ss), k;
+    const char *nul = memchr(p->ss, '\0', n);
+    if (nul) { /* values are C strings: no level may carry NUL */
+        edi__bad_byte(p, (size_t)(nul - p->ss), "is not allowed in a value");
+        return 0;
+    }
     switch (p->level) {
     case EDI__ASCII:
         if ((k = charset_ascii_valid(p->ss, n)) < n)
@@ -408,19 +535,16 @@ static char *edi__build_comps(const edi__p *p, tnode *c, uint32_t i,
 {
     for (uint32_t j = 0; j < nc; j++) {
         const edi__comp *r = &p->comps[p->efirst[i] + j];
-        const char *v = edi__empty;
-        uint32_t n = 0;
-        if (r->n) {
-            if (r->rel)
-                n = edi__unescape(str, r->s, r->n, p->seps.rel);
-            else if ((n = r->n) <= 16 && r->s + 16 <= p->se + 1)
-                memcpy(str, r->s, 16); /* fixed size: no libc call */
-            else
-                memcpy(str, r->s, n);
-            str[n] = '\0';
-            v = str;
-            str += n + 1;
-        }
+        uint32_t n = r->n;
+        if (__builtin_expect(r->rel, 0))
+            n = edi__unescape(str, r->s, n, p->seps.rel, p->tend);
+        else if (n <= 16 && r->s + 16 <= p->tend)
+            memcpy(str, r->s, 16); /* fixed size: no libc call */
+        else
+            memcpy(str, r->s, n);
+        str[n] = '\0';
+        const char *v = n ? str : edi__empty;
+        str += n ? n + 1 : 0;
         c[j] = (tnode){.name = edi__empty, .value = v, .vlen = n,
                        .line = r->line, .col = r->col, .seq = p->segno,
                        .next = j + 1 < nc ? &c[j + 1] : NULL};
@@ -645,7 +769,12 @@ static void edi__unh(edi__p *p)
     codec_meta *mm = &p->m->meta;
     mm->message_ref = edi__field(p, 1, 1);
     mm->message_type = edi__field(p, 2, 1);
-    mm->version = edi__join(p, edi__field(p, 2, 2), edi__field(p, 2, 3));
+    const char *v52 = edi__field(p, 2, 2), *v54 = edi__field(p, 2, 3);
+    mm->version = edi__join(p, v52, v54);
+    /* "D:04A" must split back into 0052 and 0054 when written */
+    if ((v52 && strchr(v52, ':')) || (v54 && strchr(v54, ':')))
+        edi__sdiag(p, ERR_INVALID, 2, v52 && strchr(v52, ':') ? 2 : 3,
+                   "message version holds ':'");
     mm->agency = edi__field(p, 2, 4);
     mm->association = edi__field(p, 2, 5);
     if (mm->message_type)
@@ -673,9 +802,11 @@ static void edi__control(edi__p *p, const char *counted, uint32_t seen,
     else if (!edi__num(cnt, &n) || n != seen)
         edi__sdiag(p, ERR_COUNT, 1, 0, "%s count %.20s does not match %u %ss",
                    counted, cnt, seen, counted);
-    if (!r || !ref || strcmp(r, ref) != 0)
+    if (!r)
+        edi__sdiag(p, ERR_REQUIRED, 2, 0, "%s reference is missing", rn);
+    else if (!ref || strcmp(r, ref) != 0)
         edi__sdiag(p, ERR_INVALID, 2, 0, "%s reference '%.64s' does not "
-                   "match %s '%.64s'", rn, r ? r : "", opener, ref ? ref : "");
+                   "match %s '%.64s'", rn, r, opener, ref ? ref : "");
 }
 
 static void edi__unt(edi__p *p)
@@ -788,6 +919,7 @@ static enum edi__kind edi__begin(edi__p *p, const char *q, const char *e)
 {
     p->ss = q;
     p->se = e ? e : p->end;
+    p->tend = p->end;
     p->sline = p->line;
     p->scol = edi__col(p, q);
     p->nelem = p->ncomp = p->taint = 0;

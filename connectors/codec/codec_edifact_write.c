@@ -128,15 +128,30 @@ static int edi__w_seg(edi__w *w, const tnode *seg, uint32_t no)
     return rc ? rc : edi__w_end(w);
 }
 
-/* One envelope element: up to five components, NULL meaning empty. */
+/* One envelope element: up to five components, NULL meaning empty. A
+ * component whose bit is set in cut ends at its first ':' ("D:04A" gives
+ * 0052 "D"; edi__w_rest gives the "04A" that follows). */
 typedef struct edi__w_el {
     const char *c[5];
+    unsigned cut;
 } edi__w_el;
+
+static size_t edi__w_clen(const edi__w_el *el, int j)
+{
+    const char *c = el->c[j];
+    return !c ? 0 : el->cut >> j & 1 ? strcspn(c, ":") : strlen(c);
+}
+
+static const char *edi__w_rest(const char *v)
+{
+    const char *c = v ? strchr(v, ':') : NULL;
+    return c ? c + 1 : NULL;
+}
 
 static int edi__w_el_len(const edi__w_el *el)
 {
     int n = 5;
-    while (n > 0 && (!el->c[n - 1] || !*el->c[n - 1]))
+    while (n > 0 && edi__w_clen(el, n - 1) == 0)
         n--;
     return n;
 }
@@ -152,25 +167,12 @@ static int edi__w_service(edi__w *w, const char *tag, const edi__w_el *v,
     for (int i = 0; i < n && !rc; i++) {
         rc = edi__w_sep(w, w->s.elem);
         for (int j = 0, nc = edi__w_el_len(&v[i]); j < nc && !rc; j++) {
-            const char *c = v[i].c[j] ? v[i].c[j] : "";
             rc = j ? edi__w_sep(w, w->s.comp) : 0;
-            if (!rc)
-                rc = edi__w_val(w, c, strlen(c));
+            if (!rc && v[i].c[j])
+                rc = edi__w_val(w, v[i].c[j], edi__w_clen(&v[i], j));
         }
     }
     return rc ? rc : edi__w_end(w);
-}
-
-/* "D:04A" into "D" and "04A" (buf holds the first part). */
-static const char *edi__w_cut(const char *v, char *buf, size_t n,
-                              const char **rest)
-{
-    const char *c = v ? strchr(v, ':') : NULL;
-    *rest = c ? c + 1 : NULL;
-    if (!c)
-        return v;
-    snprintf(buf, n, "%.*s", (int)(c - v), v);
-    return buf;
 }
 
 /* UNB date and time from meta.prepared ("2024-03-05T14:30"), else now. */
@@ -218,16 +220,15 @@ static int edi__w_prepared_ok(const char *p)
 
 static int edi__w_unb(edi__w *w, const codec_meta *m, const char *ref)
 {
-    const char *ver, *syntax = m->syntax ? m->syntax : "UNOY:3";
-    char id[64];
-    syntax = edi__w_cut(syntax, id, sizeof id, &ver);
+    const char *syntax = m->syntax ? m->syntax : "UNOY:3";
+    const char *ver = edi__w_rest(syntax);
     if (!edi__w_prepared_ok(m->prepared))
         return err_set(w->e, ERR_INVALID, "prepared '%.40s' is not "
                        "YYYY-MM-DD[THH:MM]", m->prepared);
     char date[16], tim[16];
     edi__w_date(m->prepared, ver && ver[0] >= '4', date, tim);
-    const edi__w_el v[] = {{{syntax, ver}}, {{m->sender}}, {{m->recipient}},
-                           {{date, tim}}, {{ref}}};
+    const edi__w_el v[] = {{{syntax, ver}, 1}, {{m->sender}, 0},
+                           {{m->recipient}, 0}, {{date, tim}, 0}, {{ref}, 0}};
     return edi__w_service(w, "UNB", v, 5);
 }
 
@@ -240,18 +241,18 @@ static int edi__w_msg(edi__w *w, const codec_msg *m, size_t idx)
     if (!type || !*type)
         return err_set(w->e, ERR_REQUIRED, "message %zu: no message type",
                        idx + 1);
-    char gen[24], cnt[16], v0052[64];
+    char gen[24], cnt[16];
     snprintf(gen, sizeof gen, "%zu", idx + 1);
-    const char *ref = mm->message_ref ? mm->message_ref : gen, *v0054;
-    const char *v52 = edi__w_cut(mm->version, v0052, sizeof v0052, &v0054);
-    const edi__w_el unh[] = {{{ref}},
-                             {{type, v52, v0054, mm->agency, mm->association}}};
+    const char *ref = mm->message_ref ? mm->message_ref : gen;
+    const edi__w_el unh[] = {{{ref}, 0},
+                             {{type, mm->version, edi__w_rest(mm->version),
+                               mm->agency, mm->association}, 2}};
     int rc = edi__w_service(w, "UNH", unh, 2);
     uint32_t no = 1;
     for (const tnode *s = m->root->kids; s && !rc; s = s->next)
         rc = edi__w_seg(w, s, ++no);
     snprintf(cnt, sizeof cnt, "%u", no + 1);
-    const edi__w_el unt[] = {{{cnt}}, {{ref}}};
+    const edi__w_el unt[] = {{{cnt}, 0}, {{ref}, 0}};
     return rc ? rc : edi__w_service(w, "UNT", unt, 2);
 }
 
@@ -292,7 +293,7 @@ static int edi__w_body(edi__w *w, const codec_msg *const *msgs, size_t n,
     for (size_t i = 0; i < n && !rc; i++)
         rc = edi__w_msg(w, msgs[i], i);
     snprintf(cnt, sizeof cnt, "%zu", n);
-    const edi__w_el unz[] = {{{cnt}}, {{iref}}};
+    const edi__w_el unz[] = {{{cnt}, 0}, {{iref}, 0}};
     return rc ? rc : edi__w_service(w, "UNZ", unz, 2);
 }
 

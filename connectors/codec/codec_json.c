@@ -57,6 +57,8 @@ static int jsonc__unexpected(jsonc__p *p, const char *expected)
 static void jsonc__ws(jsonc__p *p)
 {
     const char *s = p->p;
+    if (s < p->end && (unsigned char)*s > ' ')
+        return; /* the usual case in compact JSON */
     for (; s < p->end; s++) {
         if (*s == '\n') {
             p->line++;
@@ -146,6 +148,10 @@ static int jsonc__str_scan(jsonc__p *p, const char **end, int *esc)
     const unsigned char *s = (const unsigned char *)p->p + 1;
     const unsigned char *e = (const unsigned char *)p->end;
     for (*esc = 0; s < e && *s != '"';) {
+        while (s < e && *s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+            s++;
+        if (s >= e || *s == '"')
+            break;
         long cp = 1;
         int k = 1;
         if (*s == '\\') {
@@ -233,6 +239,7 @@ static const char *jsonc__num_end(const char *s, const char *e)
 
 typedef struct jsonc__keys {
     const char *few[JSONC_FEW];
+    uint32_t few_len[JSONC_FEW];
     uint32_t n;
     const char **slot; /* open addressing, once n reaches JSONC_FEW */
     uint32_t cap;
@@ -278,12 +285,14 @@ static int jsonc__keys_grow(jsonc__p *p, jsonc__keys *ks)
 }
 
 /* 0 when key is new, 1 when the object already has it, ERR_NOMEM. */
-static int jsonc__keys_add(jsonc__p *p, jsonc__keys *ks, const char *key)
+static int jsonc__keys_add(jsonc__p *p, jsonc__keys *ks, const char *key,
+                           uint32_t len)
 {
     if (ks->n < JSONC_FEW) {
         for (uint32_t i = 0; i < ks->n; i++)
-            if (strcmp(ks->few[i], key) == 0)
+            if (ks->few_len[i] == len && memcmp(ks->few[i], key, len) == 0)
                 return 1;
+        ks->few_len[ks->n] = len;
         ks->few[ks->n++] = key;
         return 0;
     }
@@ -346,7 +355,7 @@ static int jsonc__member(jsonc__p *p, tnode *obj, jsonc__keys *ks)
     const char *at = p->p, *key = jsonc__str(p, &klen);
     if (!key)
         return p->code;
-    int dup = jsonc__keys_add(p, ks, key);
+    int dup = jsonc__keys_add(p, ks, key, klen);
     if (dup < 0)
         return jsonc__fail(p, at, ERR_NOMEM, "out of memory");
     if (dup)
@@ -467,7 +476,7 @@ static int jsonc__root(jsonc__p *p, codec_batch *b, codec_msg *m)
     uint32_t line = p->line, col = jsonc__col(p, p->p);
     int obj = p->p < p->end && *p->p == '{';
     tnode holder = {.name = ""};
-    tnode *root = obj ? jsonc__node(p, NULL, "json", TN_OBJ, line, col) : NULL;
+    tnode *root = obj ? jsonc__node(p, NULL, "", TN_OBJ, line, col) : NULL;
     int rc = obj ? (root ? jsonc__object(p, root) : ERR_NOMEM)
                  : jsonc__value(p, &holder, "", 0, line, col);
     if (rc == 0 && !obj)
@@ -603,7 +612,35 @@ typedef struct jsonc__w {
     err_t *e;
     int pretty;
     int reported; /* e already says what went wrong */
+    size_t n;     /* bytes in stage */
+    char stage[512];
 } jsonc__w;
+
+/* Output is staged so that the many small pieces cost one buf_add per
+ * stage-full rather than one each. */
+static int jsonc__flush(jsonc__w *w)
+{
+    int rc = buf_add(w->out, w->stage, w->n);
+    w->n = 0;
+    return rc;
+}
+
+static int jsonc__put(jsonc__w *w, const void *s, size_t n)
+{
+    if (n > sizeof w->stage - w->n) {
+        int rc = jsonc__flush(w);
+        if (rc || n > sizeof w->stage / 2)
+            return rc ? rc : buf_add(w->out, s, n);
+    }
+    memcpy(w->stage + w->n, s, n);
+    w->n += n;
+    return 0;
+}
+
+static int jsonc__putc(jsonc__w *w, char c)
+{
+    return jsonc__put(w, &c, 1);
+}
 
 static int jsonc__bad(jsonc__w *w, int code, const tnode *n, const char *why)
 {
@@ -614,33 +651,39 @@ static int jsonc__bad(jsonc__w *w, int code, const tnode *n, const char *why)
 
 static int jsonc__nl(jsonc__w *w, int depth)
 {
-    int rc = w->pretty ? buf_addc(w->out, '\n') : 0;
-    for (int i = 0; w->pretty && i < depth && !rc; i++)
-        rc = buf_add(w->out, "  ", 2);
+    static const char sp[] = "                                ";
+    int rc = w->pretty ? jsonc__putc(w, '\n') : 0;
+    for (size_t n = w->pretty ? 2 * (size_t)depth : 0, k; n && !rc; n -= k) {
+        k = n < sizeof sp - 1 ? n : sizeof sp - 1;
+        rc = jsonc__put(w, sp, k);
+    }
     return rc;
 }
 
 static int jsonc__wstr(jsonc__w *w, const tnode *n, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s, *run = p;
+    static const char raw[] = "\"\\\b\f\n\r\t", esc[] = "\"\\bfnrt";
+    const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + strlen(s);
-    int rc = buf_addc(w->out, '"');
-    while (p < end && !rc) {
+    int rc = jsonc__putc(w, '"');
+    while (!rc) {
+        const unsigned char *run = p;
         int k = 1;
-        if (*p >= 0x80 && jsonc__utf8(p, end, &k) < 0)
-            return jsonc__bad(w, ERR_INVALID, n, "value is not valid UTF-8");
-        if (*p < 0x20 || *p == '"' || *p == '\\') {
-            static const char raw[] = "\"\\\b\f\n\r\t", esc[] = "\"\\bfnrt";
-            const char *sh = strchr(raw, *p);
-            rc = buf_add(w->out, run, (size_t)(p - run));
-            rc = rc ? rc : sh ? buf_printf(w->out, "\\%c", esc[sh - raw])
-                              : buf_printf(w->out, "\\u%04x", *p);
-            run = p + 1;
+        for (; p < end && *p >= 0x20 && *p != '"' && *p != '\\'; p += k) {
+            k = 1;
+            if (*p >= 0x80 && jsonc__utf8(p, end, &k) < 0)
+                return jsonc__bad(w, ERR_INVALID, n, "value is not valid UTF-8");
         }
-        p += k;
+        if ((rc = jsonc__put(w, run, (size_t)(p - run))) < 0 || p == end)
+            break;
+        const char *sh = strchr(raw, *p);
+        char u[8] = {'\\', sh ? esc[sh - raw] : 'u'};
+        if (!sh)
+            snprintf(u + 2, sizeof u - 2, "%04x", *p);
+        rc = jsonc__put(w, u, sh ? 2 : 6);
+        p++;
     }
-    rc = rc ? rc : buf_add(w->out, run, (size_t)(p - run));
-    return rc ? rc : buf_addc(w->out, '"');
+    return rc ? rc : jsonc__putc(w, '"');
 }
 
 /* Children linked by name: next[i] = index of the next child with the same
@@ -657,7 +700,8 @@ static uint32_t jsonc__head(const jsonc__grp *g, uint32_t i)
     const char *name = g->kid[i]->name;
     if (!g->cap) {
         for (uint32_t j = 0; j < i; j++)
-            if (g->tail[j] != JSONC_NONE && strcmp(g->kid[j]->name, name) == 0)
+            if (g->tail[j] != JSONC_NONE && g->kid[j]->name[0] == name[0] &&
+                strcmp(g->kid[j]->name, name) == 0)
                 return j;
         return JSONC_NONE;
     }
@@ -691,7 +735,7 @@ static int jsonc__key(jsonc__w *w, const tnode *n, const char *key, int depth)
 {
     int rc = jsonc__nl(w, depth);
     rc = rc ? rc : jsonc__wstr(w, n, key);
-    return rc ? rc : buf_add(w->out, ": ", w->pretty ? 2 : 1);
+    return rc ? rc : jsonc__put(w, ": ", w->pretty ? 2 : 1);
 }
 
 /* The group opened by child i: a single value, or an array of them. */
@@ -700,22 +744,22 @@ static int jsonc__member_w(jsonc__w *w, const jsonc__grp *g, uint32_t i, int dep
     int rc = jsonc__key(w, g->kid[i], g->kid[i]->name, depth);
     if (!g->next[i] && !(g->kid[i]->flags & TN_LIST))
         return rc ? rc : jsonc__val(w, g->kid[i], depth);
-    rc = rc ? rc : buf_addc(w->out, '[');
+    rc = rc ? rc : jsonc__putc(w, '[');
     for (uint32_t j = i; !rc; j = g->next[j]) {
         rc = jsonc__nl(w, depth + 1);
         rc = rc ? rc : jsonc__val(w, g->kid[j], depth + 1);
         if (!g->next[j])
             break;
-        rc = rc ? rc : buf_addc(w->out, ',');
+        rc = rc ? rc : jsonc__putc(w, ',');
     }
     rc = rc ? rc : jsonc__nl(w, depth);
-    return rc ? rc : buf_addc(w->out, ']');
+    return rc ? rc : jsonc__putc(w, ']');
 }
 
 static int jsonc__members(jsonc__w *w, const tnode *n, const jsonc__grp *g,
                           int depth)
 {
-    int rc = buf_addc(w->out, '{'), any = 0;
+    int rc = jsonc__putc(w, '{'), any = 0;
     if (!rc && n->value) { /* XML text beside attributes or children */
         rc = jsonc__key(w, n, "#text", depth + 1);
         rc = rc ? rc : jsonc__wstr(w, n, n->value);
@@ -724,12 +768,12 @@ static int jsonc__members(jsonc__w *w, const tnode *n, const jsonc__grp *g,
     for (uint32_t i = 0; i < g->n && !rc; i++) {
         if (g->tail[i] == JSONC_NONE)
             continue;
-        rc = any ? buf_addc(w->out, ',') : 0;
+        rc = any ? jsonc__putc(w, ',') : 0;
         rc = rc ? rc : jsonc__member_w(w, g, i, depth + 1);
         any = 1;
     }
     rc = rc || !any ? rc : jsonc__nl(w, depth);
-    return rc ? rc : buf_addc(w->out, '}');
+    return rc ? rc : jsonc__putc(w, '}');
 }
 
 /* Index arrays live on the stack for small objects, else on the heap for
@@ -770,14 +814,14 @@ static int jsonc__is_array(const tnode *n)
 
 static int jsonc__array_w(jsonc__w *w, const tnode *n, int depth)
 {
-    int rc = buf_addc(w->out, '[');
+    int rc = jsonc__putc(w, '[');
     for (const tnode *k = n->kids; k && !rc; k = k->next) {
         rc = jsonc__nl(w, depth + 1);
         rc = rc ? rc : jsonc__val(w, k, depth + 1);
-        rc = rc || !k->next ? rc : buf_addc(w->out, ',');
+        rc = rc || !k->next ? rc : jsonc__putc(w, ',');
     }
     rc = rc || !n->kids ? rc : jsonc__nl(w, depth);
-    return rc ? rc : buf_addc(w->out, ']');
+    return rc ? rc : jsonc__putc(w, ']');
 }
 
 static int jsonc__scalar_w(jsonc__w *w, const tnode *n)
@@ -787,12 +831,12 @@ static int jsonc__scalar_w(jsonc__w *w, const tnode *n)
     if (n->flags & TN_NUM) {
         if (jsonc__num_end(v, v + len) != v + len)
             return jsonc__bad(w, ERR_INVALID, n, "TN_NUM value is not a JSON number");
-        return buf_add(w->out, v, len);
+        return jsonc__put(w, v, len);
     }
     if (n->flags & TN_BOOL) {
         if (strcmp(v, "true") && strcmp(v, "false"))
             return jsonc__bad(w, ERR_INVALID, n, "TN_BOOL value is not true/false");
-        return buf_add(w->out, v, len);
+        return jsonc__put(w, v, len);
     }
     return jsonc__wstr(w, n, v);
 }
@@ -802,12 +846,12 @@ static int jsonc__val(jsonc__w *w, const tnode *n, int depth)
     if (depth > JSONC_MAX_DEPTH)
         return jsonc__bad(w, ERR_TOOBIG, n, "nested too deep");
     if (n->flags & TN_NULL)
-        return buf_add(w->out, "null", 4);
+        return jsonc__put(w, "null", 4);
     if (jsonc__is_array(n))
         return jsonc__array_w(w, n, depth);
     if (n->kids || (n->flags & TN_OBJ))
         return jsonc__object_w(w, n, depth);
-    return n->value ? jsonc__scalar_w(w, n) : buf_add(w->out, "null", 4);
+    return n->value ? jsonc__scalar_w(w, n) : jsonc__put(w, "null", 4);
 }
 
 int jsonc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
@@ -820,15 +864,16 @@ int jsonc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
     if (n == 0)
         return 0;
     size_t mark = out->len;
-    int rc = n > 1 ? buf_addc(out, '[') : 0;
+    int rc = n > 1 ? jsonc__putc(&w, '[') : 0;
     for (size_t i = 0; i < n && !rc; i++) {
         rc = n > 1 ? jsonc__nl(&w, 1) : 0;
         rc = rc ? rc : jsonc__val(&w, msgs[i]->root, n > 1);
-        rc = rc || i + 1 == n ? rc : buf_addc(out, ',');
+        rc = rc || i + 1 == n ? rc : jsonc__putc(&w, ',');
     }
     rc = rc || n == 1 ? rc : jsonc__nl(&w, 0);
-    rc = rc || n == 1 ? rc : buf_addc(out, ']');
-    rc = rc || !w.pretty ? rc : buf_addc(out, '\n');
+    rc = rc || n == 1 ? rc : jsonc__putc(&w, ']');
+    rc = rc || !w.pretty ? rc : jsonc__putc(&w, '\n');
+    rc = rc ? rc : jsonc__flush(&w);
     if (rc < 0) {
         out->len = mark; /* no half document on failure */
         if (out->p)

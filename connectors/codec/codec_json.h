@@ -9,7 +9,8 @@
  * and it gives every node its line:col.
  *
  * Tree shape (see tree.h):
- *   - message root: name "json", TN_OBJ, the members as children;
+ *   - message root: name "" (as map_reverse builds it), TN_OBJ, the
+ *     members as children;
  *   - member "k": {..} -> child "k", TN_OBJ; "k": scalar -> child "k";
  *   - "k": [a, b] -> children "k", "k" of the object, each TN_LIST (plus
  *     TN_OBJ for an object element); "k": [] -> no child at all (the

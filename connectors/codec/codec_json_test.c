@@ -87,7 +87,7 @@ static void t_nested_objects(void **state)
                             " \"empty\": {}}");
     tnode *r = m->root;
     assert_non_null(r);
-    assert_string_equal(r->name, "json");
+    assert_string_equal(r->name, "");
     assert_int_equal(r->flags, TN_OBJ);
     assert_string_equal(m->meta.format, "json");
     assert_string_equal(m->meta.message_type, "WAYBILL");
@@ -360,7 +360,7 @@ static void t_write_rules(void **state)
 static void t_write_big_object(void **state)
 {
     fx *f = *state;
-    tnode *r = tree_new(&f->a, "json", NULL);
+    tnode *r = tree_new(&f->a, "", NULL);
     char name[16];
     for (int i = 0; i < 200; i++) {
         snprintf(name, sizeof name, "k%d", i % 50);

@@ -5,12 +5,14 @@
 #include <libxml/tree.h>
 #include <stdio.h>
 #include <string.h>
+#include <threads.h>
 
 /* Text of the open elements lives in one buffer as a stack of runs; it
  * can never legitimately exceed the decoded input (at most 3x the bytes of
  * a legacy encoding), so that is its cap. */
 #define XMLC_TEXT_MAX ((size_t)CODEC_MAX_INPUT * 3)
 #define XMLC_COL_SCAN 256 /* how far back a multi-line tag's column is sought */
+#define XMLC_DICT_MAX 10000 /* names a cached parser may intern, then renewed */
 
 typedef struct xmlc__st {
     xmlParserCtxtPtr ctxt;
@@ -20,6 +22,7 @@ typedef struct xmlc__st {
     buf_t text;
     uint32_t depth;
     int failed; /* any error: the message gets no tree */
+    int nomem;  /* the arena ran out: the input as a whole fails */
     tnode *open[XMLC_MAX_DEPTH];
     size_t text_at[XMLC_MAX_DEPTH]; /* where each open element's text starts */
     unsigned char has_elems[XMLC_MAX_DEPTH];
@@ -52,6 +55,7 @@ static void xmlc__fail(xmlc__st *st, int code, const char *msg)
     codec_diag_add(st->b, st->m, st->a, code, in ? (uint32_t)in->line : 0,
                    in ? (uint32_t)in->col : 0, "%s", msg);
     st->failed = 1;
+    st->nomem |= code == ERR_NOMEM;
     xmlStopParser(st->ctxt);
 }
 
@@ -69,13 +73,14 @@ static uint32_t xmlc__col_back(const xmlChar *base, const xmlChar *lt)
  * values cannot hold a '<', so walking back finds where the tag begins. */
 static void xmlc__pos(const xmlParserInputPtr in, tnode *n)
 {
-    const xmlChar *p = in->cur;
-    uint32_t nl = 0;
-    while (p > in->base && *p != '<')
-        nl += (*p-- == '\n');
-    n->line = (uint32_t)in->line > nl ? (uint32_t)in->line - nl : 0;
-    if (*p != '<')
+    const xmlChar *p = memrchr(in->base, '<', (size_t)(in->cur - in->base));
+    n->line = in->line > 0 ? (uint32_t)in->line : 0;
+    if (!p)
         return;
+    uint32_t nl = 0;
+    for (const xmlChar *q = p; (q = memchr(q, '\n', (size_t)(in->cur - q))); q++)
+        nl++;
+    n->line = n->line > nl ? n->line - nl : 0;
     if (nl) {
         n->col = xmlc__col_back(in->base, p);
         return;
@@ -109,6 +114,8 @@ static int xmlc__attrs(xmlc__st *st, tnode *el, int nattr,
 {
     for (int i = 0; i < nattr; i++) {
         const xmlChar **at = attrs + 5 * i;
+        if (strcmp((const char *)at[0], "xmlns") == 0)
+            continue; /* "@xmlns" means the namespace when written back */
         tnode *t = xmlc__node(st->a, "@", at[0]);
         if (!t || !(t->value = xmlc__attr_value(st->a, at[3], at[4], &t->vlen)))
             return ERR_NOMEM;
@@ -269,38 +276,94 @@ static const char *xmlc__syntax(xmlParserCtxtPtr c, const char *charset,
     return s ? arena_strdup(a, s) : "UTF-8";
 }
 
-/* Owns the libxml2 context for the parse; errors that reach libxml2's
- * thread-global handler (encoding conversion) are caught too, and the
- * previous handler is put back. */
+/* One parser context per thread, reused: creating one per document costs
+ * about a sixth of a small document's parse. Its name dictionary grows
+ * with every distinct name, so it is replaced past XMLC_DICT_MAX names and
+ * after any failed parse; the tss destructor frees it when a thread ends. */
+static tss_t xmlc__tss;
+static once_flag xmlc__once = ONCE_FLAG_INIT;
+static int xmlc__tss_ok;
+
+static void xmlc__ctxt_free(void *c)
+{
+    xmlFreeParserCtxt(c);
+}
+
+static void xmlc__tss_init(void)
+{
+    xmlInitParser();
+    xmlc__tss_ok = tss_create(&xmlc__tss, xmlc__ctxt_free) == thrd_success;
+}
+
+/* The caller owns the result until xmlc__ctxt_put. */
+static xmlParserCtxtPtr xmlc__ctxt_get(void)
+{
+    call_once(&xmlc__once, xmlc__tss_init);
+    xmlParserCtxtPtr c = xmlc__tss_ok ? tss_get(xmlc__tss) : NULL;
+    if (!c)
+        return xmlNewParserCtxt();
+    tss_set(xmlc__tss, NULL);
+    return c;
+}
+
+static void xmlc__ctxt_put(xmlParserCtxtPtr c, int healthy)
+{
+    if (c->myDoc) /* libxml2's "expat compatibility" stub for a DOCTYPE */
+        xmlFreeDoc(c->myDoc);
+    c->myDoc = NULL;
+    if (healthy && xmlc__tss_ok && xmlDictSize(c->dict) < XMLC_DICT_MAX) {
+        xmlCtxtReset(c); /* drops the input copy now, not at next use */
+        if (tss_set(xmlc__tss, c) == thrd_success)
+            return;
+    }
+    xmlFreeParserCtxt(c);
+}
+
+/* Our SAX handler, options and the input (copied by libxml2) onto c. */
+static int xmlc__input(xmlParserCtxtPtr c, const char *data, size_t len,
+                       const char *charset, err_t *e)
+{
+    memcpy(c->sax, &xmlc__sax, sizeof xmlc__sax);
+    xmlCtxtUseOptions(c, XML_PARSE_NONET | (charset ? XML_PARSE_IGNORE_ENC : 0));
+    xmlParserInputBufferPtr ib =
+        xmlParserInputBufferCreateMem(data, (int)len, XML_CHAR_ENCODING_NONE);
+    xmlParserInputPtr in = ib ? xmlNewIOInputStream(c, ib, XML_CHAR_ENCODING_NONE) : NULL;
+    if (!in) {
+        if (ib)
+            xmlFreeParserInputBuffer(ib);
+        return err_set(e, ERR_NOMEM, "xml: cannot create parser input");
+    }
+    inputPush(c, in);
+    if (charset) {
+        xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(charset);
+        if (!h || xmlSwitchToEncoding(c, h) < 0)
+            return err_set(e, ERR_CHARSET, "xml: unknown charset '%s'", charset);
+    }
+    return 0;
+}
+
+/* Errors that reach libxml2's thread-global handler (encoding conversion)
+ * are caught too, and the previous handler is put back. */
 static int xmlc__run(xmlc__st *st, const char *data, size_t len,
                      const char *charset, err_t *e)
 {
-    xmlParserCtxtPtr c = xmlCreateMemoryParserCtxt(data, (int)len);
+    xmlParserCtxtPtr c = xmlc__ctxt_get();
     if (!c)
         return err_set(e, ERR_NOMEM, "xml: cannot create parser");
-    memcpy(c->sax, &xmlc__sax, sizeof xmlc__sax);
-    c->userData = st;
-    st->ctxt = c;
-    xmlCtxtUseOptions(c, XML_PARSE_NONET | (charset ? XML_PARSE_IGNORE_ENC : 0));
-    if (charset) {
-        xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(charset);
-        if (!h || xmlSwitchToEncoding(c, h) < 0) {
-            xmlFreeParserCtxt(c);
-            return err_set(e, ERR_CHARSET, "xml: unknown charset '%s'", charset);
-        }
+    int rc = xmlc__input(c, data, len, charset, e);
+    if (rc == 0) {
+        c->userData = st;
+        st->ctxt = c;
+        xmlStructuredErrorFunc old = xmlStructuredError;
+        void *old_ctx = xmlStructuredErrorContext;
+        xmlSetStructuredErrorFunc(st, xmlc__on_error);
+        xmlParseDocument(c);
+        xmlSetStructuredErrorFunc(old_ctx, old);
+        st->failed |= !c->wellFormed;
+        st->m->meta.syntax = xmlc__syntax(c, charset, st->a);
     }
-    xmlStructuredErrorFunc old = xmlStructuredError;
-    void *old_ctx = xmlStructuredErrorContext;
-    xmlSetStructuredErrorFunc(st, xmlc__on_error);
-    xmlParseDocument(c);
-    xmlSetStructuredErrorFunc(old_ctx, old);
-    if (!c->wellFormed)
-        st->failed = 1;
-    st->m->meta.syntax = xmlc__syntax(c, charset, st->a);
-    if (c->myDoc) /* libxml2's "expat compatibility" stub for a DOCTYPE */
-        xmlFreeDoc(c->myDoc);
-    xmlFreeParserCtxt(c);
-    return 0;
+    xmlc__ctxt_put(c, rc == 0 && !st->failed);
+    return rc;
 }
 
 int xmlc_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
@@ -309,7 +372,6 @@ int xmlc_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
     if (len > CODEC_MAX_INPUT)
         return err_set(e, ERR_TOOBIG, "xml: input of %zu bytes is over %u",
                        len, CODEC_MAX_INPUT);
-    xmlInitParser();
     codec_msg *m = codec_msg_add(out, a);
     if (!m)
         return err_set(e, ERR_NOMEM, "xml: no room for a message");
@@ -325,6 +387,8 @@ int xmlc_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
     buf_free(&st.text);
     if (st.failed || rc < 0)
         m->root = NULL;
+    if (rc == 0 && st.nomem) /* a diag may not have found room either */
+        return err_set(e, ERR_NOMEM, "xml: out of memory in the arena");
     return rc;
 }
 
@@ -355,7 +419,35 @@ typedef struct xmlc__w {
     err_t *e;
     int pretty;
     int reported; /* e already says what went wrong */
+    size_t n;     /* bytes in stage */
+    char stage[512];
 } xmlc__w;
+
+/* Output is staged so that the many small pieces cost one buf_add per
+ * stage-full rather than one each. */
+static int xmlc__flush(xmlc__w *w)
+{
+    int rc = buf_add(w->out, w->stage, w->n);
+    w->n = 0;
+    return rc;
+}
+
+static int xmlc__put(xmlc__w *w, const void *s, size_t n)
+{
+    if (n > sizeof w->stage - w->n) {
+        int rc = xmlc__flush(w);
+        if (rc || n > sizeof w->stage / 2)
+            return rc ? rc : buf_add(w->out, s, n);
+    }
+    memcpy(w->stage + w->n, s, n);
+    w->n += n;
+    return 0;
+}
+
+static int xmlc__puts(xmlc__w *w, const char *s)
+{
+    return xmlc__put(w, s, strlen(s));
+}
 
 static int xmlc__bad(xmlc__w *w, int code, const tnode *n, const char *why)
 {
@@ -401,65 +493,112 @@ static const char *xmlc__entity(unsigned char c, int attr)
     }
 }
 
+/* Bytes copied as they are: the run the escaper skips over in one go. */
+static int xmlc__plain(unsigned char c, int attr)
+{
+    if (c < 0x20)
+        return !attr && (c == '\n' || c == '\t');
+    return c != '&' && c != '<' && c != '>' && !(attr && c == '"');
+}
+
 static int xmlc__esc(xmlc__w *w, const tnode *n, const char *s, int attr)
 {
-    const unsigned char *p = (const unsigned char *)s, *run = p;
+    const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + strlen(s);
-    int rc = 0;
-    while (p < end && !rc) {
+    for (int rc = 0;;) {
+        const unsigned char *run = p;
         int k = 1;
-        const char *ent = *p < 0x80 ? xmlc__entity(*p, attr) : "";
-        if (!ent)
-            return xmlc__bad(w, ERR_INVALID, n, "control character not allowed in XML");
-        if (*p >= 0x80) {
-            long c = xmlc__utf8(p, end, &k);
+        for (; p < end && (*p >= 0x80 || xmlc__plain(*p, attr)); p += k) {
+            long c = *p < 0x80 ? *p : xmlc__utf8(p, end, &k);
             if (c < 0 || c == 0xFFFE || c == 0xFFFF)
                 return xmlc__bad(w, ERR_INVALID, n, "value is not valid UTF-8 XML text");
+            k = c < 0x80 ? 1 : k;
         }
-        if (*ent) {
-            rc = buf_add(w->out, run, (size_t)(p - run));
-            rc = rc ? rc : buf_adds(w->out, ent);
-            run = p + 1;
-        }
-        p += k;
+        if ((rc = xmlc__put(w, run, (size_t)(p - run))) < 0 || p == end)
+            return rc;
+        const char *ent = xmlc__entity(*p++, attr);
+        if (!ent)
+            return xmlc__bad(w, ERR_INVALID, n, "control character not allowed in XML");
+        if ((rc = xmlc__puts(w, ent)) < 0)
+            return rc;
     }
-    return rc ? rc : buf_add(w->out, run, (size_t)(p - run));
+}
+
+static int xmlc__alpha(unsigned c)
+{
+    return (c | 0x20u) - 'a' < 26u || c == '_';
+}
+
+/* NCName check, with the plain ASCII names met nearly always done here. */
+static int xmlc__ncname(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (xmlc__alpha(*p)) {
+        for (p++; xmlc__alpha(*p) || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.';)
+            p++;
+        if (!*p)
+            return 1;
+    }
+    return xmlValidateNCName((const xmlChar *)s, 0) == 0;
+}
+
+static const char *xmlc__attr_name(const tnode *t)
+{
+    return t->name[0] == '@' ? t->name + 1 : t->name;
+}
+
+/* First attribute child of el named name (without its '@'), up to stop. */
+static const tnode *xmlc__attr_find(const tnode *el, const char *name,
+                                    const tnode *stop)
+{
+    for (const tnode *k = el->kids; k && k != stop; k = k->next)
+        if ((k->flags & TN_ATTR) && strcmp(xmlc__attr_name(k), name) == 0)
+            return k;
+    return NULL;
 }
 
 static int xmlc__attr(xmlc__w *w, const tnode *t)
 {
-    const char *name = t->name[0] == '@' ? t->name + 1 : t->name;
-    if (strcmp(name, "xmlns") != 0 && xmlValidateNCName((const xmlChar *)name, 0))
+    const char *name = xmlc__attr_name(t);
+    if (!xmlc__ncname(name) && strcmp(name, "xmlns") != 0)
         return xmlc__bad(w, ERR_INVALID, t, "not an XML attribute name");
-    int rc = buf_addc(w->out, ' ');
-    rc = rc ? rc : buf_adds(w->out, name);
-    rc = rc ? rc : buf_add(w->out, "=\"", 2);
+    int rc = xmlc__put(w, " ", 1);
+    rc = rc ? rc : xmlc__puts(w, name);
+    rc = rc ? rc : xmlc__put(w, "=\"", 2);
     rc = rc ? rc : xmlc__esc(w, t, t->value ? t->value : "", 1);
-    return rc ? rc : buf_addc(w->out, '"');
+    return rc ? rc : xmlc__put(w, "\"", 1);
 }
 
 /* Start tag up to (not including) its '>'; ns is declared when given. */
 static int xmlc__open(xmlc__w *w, const tnode *n, const char *ns)
 {
-    if (xmlValidateNCName((const xmlChar *)n->name, 0))
+    if (!xmlc__ncname(n->name))
         return xmlc__bad(w, ERR_INVALID, n, "not an XML element name");
-    int rc = buf_addc(w->out, '<');
-    rc = rc ? rc : buf_adds(w->out, n->name);
+    int rc = xmlc__put(w, "<", 1);
+    rc = rc ? rc : xmlc__puts(w, n->name);
     if (!rc && ns) {
         tnode xmlns = {.name = "@xmlns", .value = ns, .flags = TN_ATTR};
         rc = xmlc__attr(w, &xmlns);
     }
-    for (const tnode *k = n->kids; k && !rc; k = k->next)
-        if (k->flags & TN_ATTR)
-            rc = xmlc__attr(w, k);
+    for (const tnode *k = n->kids; k && !rc; k = k->next) {
+        if (!(k->flags & TN_ATTR))
+            continue;
+        if (xmlc__attr_find(n, xmlc__attr_name(k), k))
+            return xmlc__bad(w, ERR_INVALID, k, "attribute repeated on one element");
+        rc = xmlc__attr(w, k);
+    }
     return rc;
 }
 
 static int xmlc__indent(xmlc__w *w, int depth)
 {
+    static const char sp[] = "                                ";
     int rc = 0;
-    for (int i = 0; w->pretty && i < depth && !rc; i++)
-        rc = buf_add(w->out, "  ", 2);
+    for (size_t n = w->pretty ? 2 * (size_t)depth : 0; n && !rc;) {
+        size_t k = n < sizeof sp - 1 ? n : sizeof sp - 1;
+        rc = xmlc__put(w, sp, k);
+        n -= k;
+    }
     return rc;
 }
 
@@ -474,22 +613,22 @@ static int xmlc__el(xmlc__w *w, const tnode *n, int depth, const char *ns)
     int rc = xmlc__indent(w, depth);
     rc = rc ? rc : xmlc__open(w, n, ns);
     if (!rc && !elems && !(n->value && n->value[0])) {
-        rc = buf_add(w->out, "/>", 2);
-        return rc ? rc : buf_adds(w->out, nl);
+        rc = xmlc__put(w, "/>", 2);
+        return rc ? rc : xmlc__puts(w, nl);
     }
-    rc = rc ? rc : buf_addc(w->out, '>');
+    rc = rc ? rc : xmlc__put(w, ">", 1);
     rc = rc ? rc : xmlc__esc(w, n, n->value ? n->value : "", 0);
     if (!rc && elems) {
-        rc = buf_adds(w->out, nl);
+        rc = xmlc__puts(w, nl);
         for (const tnode *k = n->kids; k && !rc; k = k->next)
             if (!(k->flags & TN_ATTR))
                 rc = xmlc__el(w, k, depth + 1, NULL);
         rc = rc ? rc : xmlc__indent(w, depth);
     }
-    rc = rc ? rc : buf_add(w->out, "</", 2);
-    rc = rc ? rc : buf_adds(w->out, n->name);
-    rc = rc ? rc : buf_addc(w->out, '>');
-    return rc ? rc : buf_adds(w->out, nl);
+    rc = rc ? rc : xmlc__put(w, "</", 2);
+    rc = rc ? rc : xmlc__puts(w, n->name);
+    rc = rc ? rc : xmlc__put(w, ">", 1);
+    return rc ? rc : xmlc__puts(w, nl);
 }
 
 int xmlc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
@@ -505,10 +644,11 @@ int xmlc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
     if (!m || !m->root)
         return err_set(e, ERR_INVALID, "xml: message has no tree to write");
     xmlc__w w = {.out = out, .e = e, .pretty = o && o->pretty};
-    const char *ns = tree_find(m->root, "@xmlns") ? NULL : m->meta.ns;
+    const char *ns = xmlc__attr_find(m->root, "xmlns", NULL) ? NULL : m->meta.ns;
     size_t mark = out->len;
-    int rc = buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    int rc = xmlc__puts(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     rc = rc ? rc : xmlc__el(&w, m->root, 0, ns);
+    rc = rc ? rc : xmlc__flush(&w);
     if (rc < 0) {
         out->len = mark; /* no half document on failure */
         if (out->p)

@@ -33,6 +33,13 @@ typedef struct map_problem {
  * first problem in e and all of them in map_set_problems(). */
 int map_set_load(const char *dir, map_set **out, err_t *e);
 void map_set_free(map_set *s);
+/* An empty set (NULL when out of memory), to fill with map_set_add_text. */
+map_set *map_set_new(void);
+/* Add one table (codes = 0) or code list (codes = 1) from YAML text; name
+ * is used in messages. Code lists must come before the tables using them.
+ * Returns 0, or ERR_CONFIG with the problems in map_set_problems(). */
+int map_set_add_text(map_set *s, const char *name, const char *text,
+                     size_t len, int codes);
 const map_problem *map_set_problems(const map_set *s);
 size_t map_set_count(const map_set *s);
 

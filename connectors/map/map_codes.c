@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "map_int.h"
+#include "xform.h"
 
 struct mcodes {
     const char *name;
@@ -107,4 +108,12 @@ const char *mcodes_key_of(const mcodes *c, const char *val)
         if (strcmp(c->vals[i], val) == 0)
             return c->keys[i];
     return NULL;
+}
+
+int mcodes_factor(const mcodes *c, const char *key, double *out)
+{
+    const char *f = key ? mcodes_get(c, key) : NULL;
+    if (!f)
+        return ERR_NOTFOUND;
+    return xform_number(f, '.', out, NULL) ? ERR_INVALID : 0;
 }

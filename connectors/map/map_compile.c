@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "map_int.h"
+#include "xform.h"
 
 typedef struct mc {
     const ydoc *d;
@@ -145,6 +146,10 @@ static int mc__date(mc *c, const ynode *n, mrule *r)
     if (n->type == YD_SCALAR) {
         r->date = strcmp(n->value, "iso") == 0 ? MD_ISO : MD_EDI;
         r->date_arg = n->value;
+        if (r->date == MD_EDI && !xform_edi_supported(n->value))
+            return mc__bad(c, n, "date format code '%s' is not one this "
+                           "engine reads (EDIFACT 2379: 102, 203, 204, ...)",
+                           n->value);
         return 0;
     }
     static const char *const keys[] = {"from", "pattern", NULL};
@@ -156,8 +161,11 @@ static int mc__date(mc *c, const ynode *n, mrule *r)
         return rc | mc__path(c, n, from, &r->date_from);
     }
     if (pat) {
+        err_t e;
         r->date = MD_PATTERN;
         r->date_arg = pat;
+        if (xform_pattern_check(pat, &e))
+            rc |= mc__bad(c, n, "%s", e.msg);
         return rc;
     }
     return rc | mc__bad(c, n, "date needs 'from' or 'pattern'");

@@ -77,6 +77,8 @@ int mcodes_load(const ydoc *d, arena_t *a, mcodes **out, err_t *e);
 const char *mcodes_name(const mcodes *c);
 const char *mcodes_get(const mcodes *c, const char *key);   /* NULL: none */
 const char *mcodes_key_of(const mcodes *c, const char *val); /* reverse */
+/* A unit table's factor for key (locale-independent); ERR_NOTFOUND. */
+int mcodes_factor(const mcodes *c, const char *key, double *out);
 
 /* ---- conditions ---- */
 

@@ -94,19 +94,21 @@ static int mv__number(mrev *v, const mrule *ru, mscope *s, double x,
         const char *code = ru->unit_code;
         if (ru->has_unit_from)
             code = mcodes_key_of(ru->unit_table, "1"); /* the base unit */
-        const char *f = code ? mcodes_get(ru->unit_table, code) : NULL;
-        if (!f)
+        double f;
+        if (mcodes_factor(ru->unit_table, code, &f) || f == 0)
             return err_set(v->e, ERR_CODE, "%s: unit table %s has no base "
                            "unit (factor 1)", ru->to_text,
                            mcodes_name(ru->unit_table));
-        x /= strtod(f, NULL);
+        x /= f;
         if (ru->has_unit_from) {
             int rc = mv__write(v, &ru->unit_from, s, code, 0, 0);
             if (rc)
                 return rc;
         }
     }
-    xform_number_text(x, ru->decimal ? ru->decimal : '.', out, n);
+    if (xform_number_text(x, ru->decimal ? ru->decimal : '.', out, n))
+        return err_set(v->e, ERR_INVALID, "%s: %g cannot be written as a "
+                       "decimal number", ru->to_text, x);
     return 0;
 }
 

@@ -251,13 +251,13 @@ static int mr__number(mrun *r, const mrule *ru, const mscope *s, mval *v,
     if (ru->unit_table) {
         const char *u = ru->has_unit_from ? mr__text_at(&ru->unit_from, s)
                                           : ru->unit_code;
-        const char *f = u ? mcodes_get(ru->unit_table, u) : NULL;
-        if (!f) {
+        double f;
+        if (mcodes_factor(ru->unit_table, u, &f)) {
             mr__bad(r, &v->hit, &ru->from, ERR_CODE, "unknown unit '%s' "
                     "(table %s)", u ? u : "", mcodes_name(ru->unit_table));
             return -1;
         }
-        x *= strtod(f, NULL);
+        x *= f;
     }
     out->v = x;
     out->set = 1;

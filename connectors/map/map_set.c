@@ -65,7 +65,8 @@ static int ms__list(const char *dir, char ***out, size_t *n)
         (*out)[(*n)++] = strdup(de->d_name);
     }
     closedir(dh);
-    qsort(*out, *n, sizeof **out, ms__cmp);
+    if (*n)
+        qsort(*out, *n, sizeof **out, ms__cmp);
     return 0;
 }
 
@@ -147,13 +148,36 @@ static int ms__load_dir(map_set *s, const char *dir, int codes)
     return 0;
 }
 
-int map_set_load(const char *dir, map_set **out, err_t *e)
+map_set *map_set_new(void)
 {
     map_set *s = calloc(1, sizeof *s);
     if (!s)
-        return err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
     arena_init(&s->arena, 256u << 20);
     s->tail = &s->problems;
+    return s;
+}
+
+int map_set_add_text(map_set *s, const char *name, const char *text,
+                     size_t len, int codes)
+{
+    ydoc d;
+    err_t e;
+    map_problem **before = s->tail;
+    if (ydoc_load(name, text, len, &s->arena, &d, &e))
+        map_problem_add(&s->tail, &s->arena, e.msg);
+    else if (codes)
+        ms__add_codes(s, &d);
+    else
+        ms__add_table(s, &d);
+    return s->tail == before ? 0 : ERR_CONFIG;
+}
+
+int map_set_load(const char *dir, map_set **out, err_t *e)
+{
+    map_set *s = map_set_new();
+    if (!s)
+        return err_set(e, ERR_NOMEM, "out of memory");
     *out = s;
     char codes[4096];
     snprintf(codes, sizeof codes, "%s/codes", dir);

@@ -33,6 +33,12 @@ static void xform__putn(xform__w *w, int v, int width)
         xform__putc(w, d[k]);
 }
 
+static void xform__sepn(xform__w *w, char sep, int v, int width)
+{
+    xform__putc(w, sep);
+    xform__putn(w, v, width);
+}
+
 static int xform__wdone(xform__w *w)
 {
     *w->p = '\0';
@@ -85,33 +91,54 @@ typedef struct {
     int quoted;
 } xform__pit;
 
+static int xform__letter(char c)
+{
+    return c == 'y' || c == 'M' || c == 'd' || c == 'H' || c == 'm' ||
+           c == 's' || c == 'S';
+}
+
+/* Field id of the token at p and its length, or XF_LIT. */
+static int xform__ptok(const char *p, int *len)
+{
+    for (int f = 0; f < XF_NFIELD; f++) {
+        const char *t = xform__toks[f].tok;
+        int k = 0;
+        while (k < xform__toks[f].len && p[k] == t[k])
+            k++;
+        if (k == xform__toks[f].len) {
+            *len = k;
+            return f;
+        }
+    }
+    return XF_LIT;
+}
+
 /* Next pattern item: 1 with a field id or XF_LIT and *lit, 0 at the end,
- * or XF_EQUOTE / XF_ELONE (it->p left on the offending character). */
+ * or XF_EQUOTE / XF_ELONE (it->p left on the offending letter). A quote
+ * toggling never meets another (a pair is a literal), so one look-ahead
+ * suffices. */
 static int xform__pnext(xform__pit *it, int *field, char *lit)
 {
     const char *p = it->p;
-    if (*p == '\0')
-        return it->quoted ? XF_EQUOTE : 0;
+    int len = 1;
     if (*p == '\'' && p[1] != '\'') {
         it->quoted = !it->quoted;
-        it->p = p + 1;
-        return xform__pnext(it, field, lit);
+        p++;
     }
+    if (*p == '\0')
+        return it->quoted ? XF_EQUOTE : 0;
     *field = XF_LIT;
     *lit = *p;
-    it->p = p + (*p == '\'' ? 2 : 1);
-    if (it->quoted || *p == '\'')
-        return 1;
-    for (int f = 0; f < XF_NFIELD; f++)
-        if (strncmp(p, xform__toks[f].tok, (size_t)xform__toks[f].len) == 0) {
-            *field = f;
-            it->p = p + xform__toks[f].len;
-            return 1;
+    if (*p == '\'')
+        len = 2;
+    else if (!it->quoted && xform__letter(*p)) {
+        *field = xform__ptok(p, &len);
+        if (*field == XF_LIT) {
+            it->p = p;
+            return XF_ELONE;
         }
-    if (strchr("yMdHmsS", *p)) {
-        it->p = p;
-        return XF_ELONE;
     }
+    it->p = p + len;
     return 1;
 }
 
@@ -178,7 +205,7 @@ static int xform__pread(const char *pat, const char *in, size_t n, int *v,
         int w = f == XF_LIT ? 1 : xform__toks[f].len, val = 0;
         for (int k = 0; k < w; k++, i++) {
             if (i >= n)
-                return err_set(e, ERR_INVALID, "too short");
+                return err_set(e, ERR_INVALID, "too short (%zu characters)", n);
             if (f == XF_LIT ? in[i] != lit : in[i] < '0' || in[i] > '9')
                 return err_set(e, ERR_INVALID, "'%c' at character %zu, "
                                "expected %s", in[i], i + 1,
@@ -414,31 +441,21 @@ int xform_iso_format(const xform_dt *dt, char *out, size_t outsz)
         return ERR_TOOBIG;
     xform__w w = {out, out + outsz - 1, 0};
     xform__putn(&w, dt->year, 4);
-    xform__putc(&w, '-');
-    xform__putn(&w, dt->mon, 2);
-    xform__putc(&w, '-');
-    xform__putn(&w, dt->day, 2);
+    xform__sepn(&w, '-', dt->mon, 2);
+    xform__sepn(&w, '-', dt->day, 2);
     if (dt->prec >= XFORM_MIN) {
-        xform__putc(&w, 'T');
-        xform__putn(&w, dt->hour, 2);
-        xform__putc(&w, ':');
-        xform__putn(&w, dt->min, 2);
+        xform__sepn(&w, 'T', dt->hour, 2);
+        xform__sepn(&w, ':', dt->min, 2);
     }
-    if (dt->prec >= XFORM_SEC) {
-        xform__putc(&w, ':');
-        xform__putn(&w, dt->sec, 2);
-    }
-    if (dt->prec >= XFORM_MSEC) {
-        xform__putc(&w, '.');
-        xform__putn(&w, dt->msec, 3);
-    }
+    if (dt->prec >= XFORM_SEC)
+        xform__sepn(&w, ':', dt->sec, 2);
+    if (dt->prec >= XFORM_MSEC)
+        xform__sepn(&w, '.', dt->msec, 3);
     if (dt->zone == XFORM_ZUTC)
         xform__putc(&w, 'Z');
     if (dt->zone == XFORM_ZOFF) {
-        xform__putc(&w, dt->zsign);
-        xform__putn(&w, dt->zoff / 60, 2);
-        xform__putc(&w, ':');
-        xform__putn(&w, dt->zoff % 60, 2);
+        xform__sepn(&w, dt->zsign, dt->zoff / 60, 2);
+        xform__sepn(&w, ':', dt->zoff % 60, 2);
     }
     return xform__wdone(&w);
 }
@@ -483,6 +500,11 @@ static const struct xform__edi *xform__edi_find(const char *code)
         if (strcmp(code, xform__edis[k].code) == 0)
             return &xform__edis[k];
     return NULL;
+}
+
+int xform_edi_supported(const char *code)
+{
+    return xform__edi_find(code) != NULL;
 }
 
 static int xform__edi_unknown(const char *code, err_t *e)
@@ -602,8 +624,7 @@ static int xform__edi_zput(const struct xform__edi *d, const xform_dt *dt,
     if (d->zone == XF_ZZZ && dt->zoff % 60)
         return err_set(e, ERR_INVALID, "'%.*s' has an offset in minutes, but "
                        "format %s carries whole hours", XF_Q, iso, d->code);
-    xform__putc(w, dt->zone == XFORM_ZUTC ? '+' : dt->zsign);
-    xform__putn(w, dt->zoff / 60, 2);
+    xform__sepn(w, dt->zone == XFORM_ZUTC ? '+' : dt->zsign, dt->zoff / 60, 2);
     if (d->zone == XF_ZHHMM)
         xform__putn(w, dt->zoff % 60, 2);
     return 0;
@@ -629,6 +650,17 @@ static const char *xform__edi_auto(int prec, int period)
     return prec == XFORM_DATE ? "102" : prec == XFORM_MIN ? "203" : "204";
 }
 
+/* Reads "start" or "start/end": the count of values read, or an error. */
+static int xform__iso_span(const char *iso, xform_dt dt[2], err_t *e)
+{
+    const char *slash = strchr(iso, '/');
+    size_t n = slash ? (size_t)(slash - iso) : strlen(iso);
+    int rc = xform__iso_read(iso, n, &dt[0], e);
+    if (!rc && slash)
+        rc = xform__iso_read(slash + 1, strlen(slash + 1), &dt[1], e);
+    return rc ? rc : slash ? 2 : 1;
+}
+
 int xform_iso_to_edi(const char *iso, const char *code, char *out,
                      size_t outsz, const char **code_used, err_t *e)
 {
@@ -636,19 +668,15 @@ int xform_iso_to_edi(const char *iso, const char *code, char *out,
     if (code_used)
         *code_used = NULL;
     iso = iso ? iso : "";
-    const char *slash = strchr(iso, '/');
-    int rc = xform__iso_read(iso, slash ? (size_t)(slash - iso) : strlen(iso),
-                             &dt[0], e);
-    if (!rc && slash)
-        rc = xform__iso_read(slash + 1, strlen(slash + 1), &dt[1], e);
-    if (rc)
-        return rc;
+    int rc = 0, n = xform__iso_span(iso, dt, e);
+    if (n < 0)
+        return n;
     if (!code || !*code)
-        code = xform__edi_auto(dt[0].prec, slash != NULL);
+        code = xform__edi_auto(dt[0].prec, n == 2);
     const struct xform__edi *d = xform__edi_find(code);
     if (!d)
         return xform__edi_unknown(code, e);
-    if (!d->period != !slash)
+    if (d->period != (n == 2))
         return err_set(e, ERR_INVALID, d->period
                        ? "'%.*s' is not a period 'start/end', which format %s "
                          "needs"
@@ -657,7 +685,7 @@ int xform_iso_to_edi(const char *iso, const char *code, char *out,
     if (!out || !outsz)
         return err_set(e, ERR_TOOBIG, "no output buffer");
     xform__w w = {out, out + outsz - 1, 0};
-    for (int k = 0; !rc && k <= (slash != NULL); k++)
+    for (int k = 0; !rc && k < n; k++)
         rc = xform__edi_put(d, &dt[k], iso, &w, e);
     if (!rc && xform__wdone(&w))
         rc = err_set(e, ERR_TOOBIG, "no room for the EDIFACT form of '%.*s'",
@@ -811,20 +839,32 @@ static void xform__short_slow(double v, uint64_t *m, int *exp)
     *exp = (xneg ? -x : x) - (nd - 1);
 }
 
+/* Digits of m, most significant first, into dig; trailing zeros move into
+ * *exp. Returns the digit count. */
+static int xform__digits(uint64_t m, int *exp, char *dig)
+{
+    char rev[24];
+    int nd = 0;
+    if (m == 0)
+        *exp = 0;
+    for (; m && m % 10 == 0; m /= 10)
+        (*exp)++;
+    do
+        rev[nd++] = (char)('0' + m % 10);
+    while (m /= 10);
+    for (int k = 0; k < nd; k++)
+        dig[k] = rev[nd - 1 - k];
+    return nd;
+}
+
 static int xform__plain(int neg, uint64_t m, int exp, char mark, char *out,
                         size_t outsz)
 {
     char dig[24];
-    int nd = 0;
+    int nd = xform__digits(m, &exp, dig), point = nd + exp;
     if (!out || !outsz)
         return ERR_TOOBIG;
-    for (exp = m ? exp : 0; m && m % 10 == 0; m /= 10)
-        exp++;
-    do
-        dig[nd++] = (char)('0' + m % 10);
-    while (m /= 10);
     xform__w w = {out, out + outsz - 1, 0};
-    int point = nd + exp;  /* digits before the mark */
     if (neg)
         xform__putc(&w, '-');
     if (point <= 0) {
@@ -834,9 +874,9 @@ static int xform__plain(int neg, uint64_t m, int exp, char mark, char *out,
     for (int k = point; k < 0 && !w.over; k++)
         xform__putc(&w, '0');
     for (int k = 0; k < nd; k++) {
-        if (k == point && k > 0)
+        if (k > 0 && k == point)
             xform__putc(&w, mark);
-        xform__putc(&w, dig[nd - 1 - k]);
+        xform__putc(&w, dig[k]);
     }
     for (int k = nd; k < point && !w.over; k++)
         xform__putc(&w, '0');

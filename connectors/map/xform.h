@@ -32,7 +32,8 @@ typedef struct xform_dt {
 /* Longest ISO text xform writes, NUL included: 2024-03-05T14:30:15.123+08:00 */
 #define XFORM_ISO_MAX 32
 
-/* EDIFACT date/time (2379) to ISO 8601. Codes: 2 DDMMYY, 3 MMDDYY,
+/* EDIFACT date/time (2379) to ISO 8601; the text must be exact (no spaces:
+ * trim fixed-width fields first). Codes: 2 DDMMYY, 3 MMDDYY,
  * 4 DDMMCCYY, 5 DDMMCCYYHHMM, 10 CCYYMMDDTHHMM, 101 YYMMDD, 102 CCYYMMDD,
  * 201 YYMMDDHHMM, 202 YYMMDDHHMMSS, 203 CCYYMMDDHHMM, 204 CCYYMMDDHHMMSS,
  * 205 CCYYMMDDHHMMZHHMM, 206/207/208 (2-digit-year and seconds variants of
@@ -45,24 +46,33 @@ typedef struct xform_dt {
  * "2024-03-05T14:30+02:00". */
 int xform_edi_date(const char *code, const char *in, char *out, size_t outsz,
                    err_t *e);
+/* 1 if code is a 2379 code xform reads and writes, else 0: for the mapping
+ * compiler, so a table with an unknown code fails lint, not a message. */
+int xform_edi_supported(const char *code);
 /* A period code (717-719) as both ends; for a non-period code, to gets the
  * same value as from. to may be NULL. */
 int xform_edi_period(const char *code, const char *in, char *from,
                      size_t fromsz, char *to, size_t tosz, err_t *e);
 /* ISO 8601 (as produced above) to EDIFACT. code NULL or "": 102 for a date,
- * 203 with minutes, 204 with seconds; a zone is then dropped (local time
- * kept). A code coarser than the text truncates (seconds, milliseconds);
- * finer is an error. Zone codes need a zone in the text. Period codes take
- * "start/end". *code_used (may be NULL) gets a static code string. */
+ * 203 with minutes, 204 with seconds or milliseconds; "start/end" gives
+ * 718 (dates) or 719. Without a zone code the zone is dropped (local time
+ * kept); zone codes need one in the text ('Z' is +0000 / UTC). A time is
+ * padded with zeros or truncated to the code's precision, but a date alone
+ * never becomes a time (midnight would be invented): ERR_INVALID. Period
+ * codes need "start/end" and others refuse it. *code_used (may be NULL)
+ * gets the static code string, or NULL on error. */
 int xform_iso_to_edi(const char *iso, const char *code, char *out,
                      size_t outsz, const char **code_used, err_t *e);
 
 /* Pattern dates: fields yyyy yy MM dd HH mm ss SSS; 'quoted text' is a
  * literal ('' is one quote), as in Java, so "yyyy-MM-dd'T'HH:mm" works as
- * copied; every other character is a literal that must match. A lone field
- * letter ("yyy", "M") is ERR_CONFIG, being a typo far more often than a
- * literal. The pattern must hold year, month and day; HH alone gives
- * minutes precision (":00"). */
+ * copied; every other character is a literal that must match, byte for
+ * byte (so "yyyy年MM月dd日" works). A lone field letter ("yyy", "M") is
+ * ERR_CONFIG, being a typo far more often than a literal. The pattern must
+ * hold year, month and day; HH alone gives minutes precision (":00").
+ * Fields are fixed width: "5/3/2024" does not match "dd/MM/yyyy". Writing
+ * (iso_to_pattern) follows the xform_iso_to_edi rules: padding and
+ * truncation of time, no date-to-time, zone dropped, yy only 1970-2069. */
 int xform_date_pattern(const char *pattern, const char *in, char *out,
                        size_t outsz, err_t *e);
 int xform_iso_to_pattern(const char *pattern, const char *iso, char *out,

@@ -194,6 +194,11 @@ static void test_edi_invalid(void **state)
     edi_bad("718", "20240305", ERR_INVALID, "8 characters, 16 expected");
     edi_bad("718", "2024030520240231", ERR_INVALID, "day 31");
     edi_bad("999", "20240305", ERR_UNSUPPORTED, "'999' (2379) is not supported");
+    assert_true(xform_edi_supported("205"));
+    assert_true(xform_edi_supported("718"));
+    assert_false(xform_edi_supported("999"));
+    assert_false(xform_edi_supported("20"));
+    assert_false(xform_edi_supported(NULL));
     edi_bad(NULL, "20240305", ERR_UNSUPPORTED, "not supported");
 }
 

@@ -1,0 +1,20 @@
+#!/bin/sh
+# make bench: the project's benchmarks, then (when the shared measuring
+# tools sit beside the checkout) the machine's own limits and the peer
+# parser on the same corpus, so figures can be read as ratios of one run.
+# Every figure is one line: `bench NAME key=value ...`.
+set -u
+B=${B:-build}
+status=0
+for b in "$B"/rel/bench/*; do
+  [ -x "$b" ] || continue
+  "$b" -n "${BENCH_MESSAGES:-10000}" || status=1
+done
+shared=../shared
+if [ -x "$shared/limits/run" ] && [ -z "${BENCH_NO_LIMITS:-}" ]; then
+  "$shared/limits/run" 2>/dev/null | grep '^limit ' || true
+fi
+if [ -x "$shared/peers/project-vs-peer.sh" ] && [ -z "${BENCH_NO_PEERS:-}" ]; then
+  "$shared/peers/project-vs-peer.sh" 2>/dev/null | tail -1 | sed 's/^vs /bench vs_peer_/' || true
+fi
+exit $status
