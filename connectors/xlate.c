@@ -29,6 +29,7 @@ static int xl__record(void *ctx, const codec_msg *m, model_record *r)
 
 static int xl__message(xl *x, codec_batch *b, codec_msg *m, arena_t *a)
 {
+    int rc;
     x->st->messages++;
     if (!m->diags && m->root) {
         err_t e;
@@ -36,8 +37,9 @@ static int xl__message(xl *x, codec_batch *b, codec_msg *m, arena_t *a)
         if (!x->cur)
             codec_diag_add(b, m, a, e.code, m->line, 0, "message %u: %s",
                            m->index + 1, e.msg);
-        else if (map_apply(x->cur, b, m, a, xl__record, x) == ERR_NOMEM)
-            return ERR_NOMEM;
+        else if ((rc = map_apply(x->cur, b, m, a, xl__record, x)) > 0 ||
+                 rc == ERR_NOMEM)
+            return rc; /* the sink asked to stop, or memory ran out */
     } else if (!m->diags) {
         codec_diag_add(b, m, a, ERR_SYNTAX, m->line, 0,
                        "message %u: could not be parsed", m->index + 1);
@@ -87,7 +89,9 @@ int xlate_input(const map_set *s, const map_def *forced, const char *name,
     if (!rc)
         xl__report(&x, b.diags);
     arena_free(&msg_arena);
-    if (rc > 0 || rc == ERR_NOMEM)
-        return err_set(e, ERR_NOMEM, "%s: error: %s", name, err_text(ERR_NOMEM));
+    if (rc > 0) /* stopped by the sink */
+        return 0;
+    if (rc == ERR_NOMEM)
+        return err_set(e, rc, "%s: error: %s", name, err_text(rc));
     return rc;
 }

@@ -11,8 +11,9 @@
 #include "model.h"
 
 typedef struct xlate_sink {
-    /* A translated record (borrowed: valid until the arena is reset).
-     * Non-zero stops the translation. */
+    /* A translated record, borrowed until the callback returns (streaming
+     * codecs reuse its memory for the next message). A positive return
+     * stops the translation; xlate_input then returns 0. */
     int (*record)(void *ctx, const codec_msg *m, const map_def *d,
                   model_record *r);
     /* A problem: line/col in the input (0 if unknown), msg says where in

@@ -1,6 +1,7 @@
 #include "codec_csv.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -497,15 +498,42 @@ static int csv__put(buf_t *b, const char *s, char d, char q, int alone)
     return rc ? rc : buf_addc(b, q);
 }
 
-static int csv__put_row(buf_t *b, const tnode *row, int names, char d, char q)
+/* The columns: every cell name of every row, in order of first
+ * appearance, so a row that lacks a cell (a blank the mapping did not
+ * write) still lines up under the header. */
+typedef struct csv__cols {
+    const char *name[CSV_MAX_COLS];
+    uint32_t n;
+} csv__cols;
+
+static int csv__collect(const codec_msg *const *msgs, size_t n, csv__cols *c)
+{
+    for (size_t i = 0; i < n; i++)
+        for (const tnode *r = msgs[i]->root ? msgs[i]->root->kids : NULL; r; r = r->next)
+            for (const tnode *k = r->kids; k; k = k->next) {
+                uint32_t j = 0;
+                while (j < c->n && strcmp(c->name[j], k->name) != 0)
+                    j++;
+                if (j < c->n)
+                    continue;
+                if (c->n == CSV_MAX_COLS)
+                    return ERR_TOOBIG;
+                c->name[c->n++] = k->name;
+            }
+    return 0;
+}
+
+static int csv__put_row(buf_t *b, const tnode *row, const csv__cols *c,
+                        char d, char q)
 {
     int rc = 0;
-    for (const tnode *c = row->kids; c && !rc; c = c->next) {
-        if (c != row->kids)
+    for (uint32_t j = 0; j < c->n && !rc; j++) {
+        if (j)
             rc = buf_addc(b, d);
+        const tnode *cell = row ? tree_find(row, c->name[j]) : NULL;
+        const char *v = row ? (cell ? cell->value : "") : c->name[j];
         if (!rc)
-            rc = csv__put(b, names ? c->name : c->value, d, q,
-                          row->nkids == 1);
+            rc = csv__put(b, v, d, q, c->n == 1);
     }
     return rc ? rc : buf_add(b, "\r\n", 2);
 }
@@ -514,22 +542,27 @@ static int csv__put_all(const codec_msg *const *msgs, size_t n,
                         const codec_opts *o, buf_t *b, err_t *e)
 {
     char d, q;
-    int rc = csv__opts(o, &d, &q, e), need_head = o->header != -1;
-    for (size_t i = 0; i < n && !rc; i++) {
+    int rc = csv__opts(o, &d, &q, e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
         if (!msgs[i]->root)
             return err_set(e, ERR_INVALID, "csv: message %zu has no tree", i);
-        for (const tnode *r = msgs[i]->root->kids; r && !rc; r = r->next) {
-            if (need_head)
-                rc = csv__put_row(b, r, 1, d, q);
-            need_head = 0;
-            if (!rc)
-                rc = csv__put_row(b, r, 0, d, q);
-        }
-        if (rc)
-            return err_set(e, rc, "csv: message %zu: %s (output cap %zu)", i,
-                           err_text(rc), b->max);
+    csv__cols *c = calloc(1, sizeof *c);
+    if (!c)
+        return err_set(e, ERR_NOMEM, "csv: out of memory");
+    if ((rc = csv__collect(msgs, n, c))) {
+        free(c);
+        return err_set(e, rc, "csv: more than %d columns", CSV_MAX_COLS);
     }
-    return rc;
+    if (o->header != -1 && c->n)
+        rc = csv__put_row(b, NULL, c, d, q);
+    for (size_t i = 0; i < n && !rc; i++)
+        for (const tnode *r = msgs[i]->root->kids; r && !rc; r = r->next)
+            rc = csv__put_row(b, r, c, d, q);
+    free(c);
+    return rc ? err_set(e, rc, "csv: %s (output cap %zu)", err_text(rc),
+                        b->max) : 0;
 }
 
 /* Appends to out; on failure out is left as it was. */

@@ -670,14 +670,16 @@ static void edi__unb_level(edi__p *p)
     edi__ic_reset(p);
     p->in_ic = 1;
     p->ic_msgs = p->ic_groups = 0;
-    char *id = edi__field(p, 1, 1);
+    /* read before the level's byte check, so made printable here */
+    char *id = edi__field(p, 1, 1), *ver = edi__field(p, 1, 2);
     const char *cs = charset_for_edifact(id);
-    p->icm.syntax = edi__join(p, id, edi__field(p, 1, 2));
+    edi__sanitize(id);
+    edi__sanitize(ver);
+    p->icm.syntax = edi__join(p, id, ver);
     if (p->trusted)
         return;
     if (!cs) {
         p->level = EDI__UNKNOWN;
-        edi__sanitize(id);
         edi__sdiag(p, ERR_CODE, 1, 0, "unknown syntax identifier '%s'",
                    id ? id : "");
     } else if (strcmp(cs, "ASCII") == 0) {

@@ -334,14 +334,17 @@ static int jsonc__enter(jsonc__p *p)
 }
 
 /* After a value inside a container: 1 for ',' (more follows), 0 for the
- * closing byte, negative for anything else. */
+ * closing byte (nothing after it is consumed: a record's line end is
+ * checked there), negative for anything else. */
 static int jsonc__more(jsonc__p *p, char close, const char *expected)
 {
     jsonc__ws(p);
     if (p->p < p->end && (*p->p == ',' || *p->p == close)) {
         int more = *p->p++ == ',';
-        jsonc__ws(p);
-        p->depth -= !more;
+        if (more)
+            jsonc__ws(p);
+        else
+            p->depth--;
         return more;
     }
     return jsonc__unexpected(p, expected);
@@ -506,7 +509,7 @@ static int jsonc__feed(jsonc__p *p, codec_batch *b, err_t *e)
 {
     int more = jsonc__enter(p) == 0;
     if (more && p->p < p->end && *p->p == ']')
-        more = 0, p->p++;
+        more = jsonc__more(p, ']', "']'");
     while (more) {
         codec_msg *m;
         int rc = jsonc__msg(p, b, &m, e);
@@ -517,6 +520,7 @@ static int jsonc__feed(jsonc__p *p, codec_batch *b, err_t *e)
         if ((more = jsonc__more(p, ']', "',' or ']'")) < 0)
             return jsonc__report(p, b, NULL, e);
     }
+    jsonc__ws(p);
     if (p->p >= p->end)
         return 0;
     jsonc__fail(p, p->p, ERR_SYNTAX, "unexpected data after the top-level array");
@@ -533,24 +537,27 @@ static int jsonc__eol(jsonc__p *p)
     return 0;
 }
 
-/* After a broken record, go on at the next line when the input is NDJSON:
- * it had a record before, or the next line opens one. */
-static int jsonc__resync(jsonc__p *p, const char *start, uint32_t line, int first)
+/* After a broken record, go on at the next line that opens one in its
+ * first column (NDJSON, or objects written one after another); what lies
+ * between belongs to the broken record. Indented '{' lines are not taken:
+ * they are nested objects of a broken document, not messages. */
+static int jsonc__resync(jsonc__p *p, const char *start, uint32_t line)
 {
-    const char *nl = memchr(start, '\n', (size_t)(p->end - start));
-    if (!nl)
+    const char *at = memmem(start, (size_t)(p->end - start), "\n{", 2);
+    if (!at)
         return 0;
-    p->p = nl + 1;
-    p->line_at = nl + 1;
-    p->line = line + 1;
-    jsonc__ws(p);
-    return p->p < p->end && (!first || *p->p == '{');
+    for (const char *q = start; (q = memchr(q, '\n', (size_t)(at + 1 - q))); q++)
+        line++;
+    p->p = p->line_at = at + 1;
+    p->line = line;
+    p->depth = 0;
+    return 1;
 }
 
-/* One object, or NDJSON: one message per line. */
+/* One object, NDJSON or objects one after another: a message each. */
 static int jsonc__lines(jsonc__p *p, codec_batch *b, err_t *e)
 {
-    for (int first = 1; p->p < p->end; first = 0) {
+    while (p->p < p->end) {
         const char *start = p->p;
         codec_msg *m;
         int rc = jsonc__msg(p, b, &m, e);
@@ -563,7 +570,7 @@ static int jsonc__lines(jsonc__p *p, codec_batch *b, err_t *e)
         m->root = NULL;
         if (p->code && (rc = jsonc__report(p, b, m, e)) < 0)
             return rc;
-        if (!jsonc__resync(p, start, m->line, first))
+        if (!jsonc__resync(p, start, m->line))
             return 0;
     }
     return 0;
@@ -639,7 +646,10 @@ static int jsonc__put(jsonc__w *w, const void *s, size_t n)
 
 static int jsonc__putc(jsonc__w *w, char c)
 {
-    return jsonc__put(w, &c, 1);
+    if (w->n == sizeof w->stage)
+        return jsonc__put(w, &c, 1);
+    w->stage[w->n++] = c;
+    return 0;
 }
 
 static int jsonc__bad(jsonc__w *w, int code, const tnode *n, const char *why)

@@ -24,8 +24,10 @@
  *     element begins.
  * Messages: a top-level object is one message; a top-level array gives one
  * message per element (an element that is not an object gets a diag and no
- * tree); objects one per line (NDJSON) give one message per line, and a
- * broken line does not stop the lines after it. meta.format "json",
+ * tree); objects one per line (NDJSON), or pretty-printed objects one
+ * after another (each ending its line), give a message each. A broken one gets a diag and parsing goes
+ * on at the next line that starts with '{' in its first column (an error
+ * inside a top-level array ends the array instead). meta.format "json",
  * meta.message_type = the root's string member "messageType", else "type".
  * Refused with a diag: malformed JSON, duplicate keys, "\u0000", invalid
  * UTF-8, nesting deeper than JSONC_MAX_DEPTH. Input must be UTF-8

@@ -196,6 +196,7 @@ static void t_ndjson(void **state)
     fx *f = *state;
     codec_msg *m = parse_n(f, "{\"type\": \"A\"}\n{\"type\": \"B\", oops}\n\n{\"type\": \"C\"}\n", 3);
     assert_string_equal(m->meta.message_type, "A");
+    assert_non_null(m->root);
     assert_null(m->next->root);
     assert_int_equal(m->next->diags->line, 2);
     assert_int_equal(m->next->diags->col, 15);
@@ -208,6 +209,18 @@ static void t_ndjson(void **state)
     assert_non_null(m->next->root);
     /* two records on one line are not NDJSON */
     m = parse_n(f, "{\"a\": 1} {\"a\": 2}", 1);
+    assert_null(m->root);
+    /* pretty-printed objects one after another; the broken one is skipped
+     * up to the next '{' in column 1 */
+    m = parse_n(f, "{\n \"a\": 1\n}\n{\n \"b\": 2,,\n {\"x\": 1}\n}\n{\n \"c\": 3\n}\n", 3);
+    assert_non_null(m->root);
+    assert_null(m->next->root);
+    assert_int_equal(m->next->diags->line, 5);
+    assert_null(m->next->diags->next);
+    assert_non_null(path(m->next->next->root, "c", NULL));
+    assert_int_equal(m->next->next->line, 8);
+    /* indented objects inside a broken document are not messages */
+    m = parse(f, "{\"items\": [\n  {\"a\": 1},,\n  {\"a\": 2}\n]}\n");
     assert_null(m->root);
 }
 
@@ -388,6 +401,14 @@ static void t_sniff_and_opts(void **state)
     assert_int_equal(jsonc_parse("{}", 2, &o, &f->a, &f->b, &f->e), ERR_UNSUPPORTED);
     o.charset = "utf-8";
     assert_int_equal(jsonc_parse("{}", 2, &o, &f->a, &f->b, &f->e), 0);
+    arena_t tiny;
+    arena_init(&tiny, 1024);
+    const char *doc = "[{\"a\": 1, \"b\": 2, \"c\": 3}, {\"a\": 1, \"b\": 2, \"c\": 3},"
+                      " {\"a\": 1, \"b\": 2, \"c\": 3}, {\"a\": 1, \"b\": 2, \"c\": 3}]";
+    memset(&f->b, 0, sizeof f->b);
+    int rc = jsonc_parse(doc, strlen(doc), NULL, &tiny, &f->b, &f->e);
+    arena_free(&tiny);
+    assert_int_equal(rc, ERR_NOMEM);
 }
 
 int main(void)

@@ -324,6 +324,7 @@ static int xmlc__input(xmlParserCtxtPtr c, const char *data, size_t len,
                        const char *charset, err_t *e)
 {
     memcpy(c->sax, &xmlc__sax, sizeof xmlc__sax);
+    c->options = 0; /* xmlCtxtUseOptions only adds bits: clear the last parse's */
     xmlCtxtUseOptions(c, XML_PARSE_NONET | (charset ? XML_PARSE_IGNORE_ENC : 0));
     xmlParserInputBufferPtr ib =
         xmlParserInputBufferCreateMem(data, (int)len, XML_CHAR_ENCODING_NONE);

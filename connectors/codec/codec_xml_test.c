@@ -181,6 +181,11 @@ static void t_charset_option(void **state)
     assert_non_null(m->root);
     assert_string_equal(m->root->value, GUOYUAN_UTF8);
     assert_string_equal(m->meta.syntax, "GB18030");
+    /* the option must not stick to the next parse (the parser is reused) */
+    const char decl[] = "<?xml version=\"1.0\" encoding=\"GB18030\"?><P>" GUOYUAN_GB "</P>";
+    m = parse(f, decl);
+    assert_non_null(m->root);
+    assert_string_equal(m->root->value, GUOYUAN_UTF8);
     o.charset = "NO-SUCH-CHARSET";
     memset(&f->b, 0, sizeof f->b);
     assert_int_equal(xmlc_parse(doc, strlen(doc), &o, &f->a, &f->b, &f->e),
@@ -279,6 +284,50 @@ static void t_write_rules(void **state)
     assert_string_equal(back->meta.ns, "urn:x");
 }
 
+static void t_attribute_clashes(void **state)
+{
+    fx *f = *state;
+    /* local names clash once prefixes are dropped: the tree keeps both,
+     * but writing them back would be ill-formed XML */
+    codec_msg *m = parse(f, "<a xmlns:x=\"u\" xmlns:y=\"v\" x:id=\"1\" y:id=\"2\" x:xmlns=\"q\"/>");
+    assert_int_equal(m->root->nkids, 2);
+    assert_null(tree_find(m->root, "@xmlns")); /* reserved for the namespace */
+    const codec_msg *ms[] = {m};
+    assert_int_equal(xmlc_write(ms, 1, NULL, &f->out, &f->e), ERR_INVALID);
+    assert_non_null(strstr(f->e.msg, "repeated"));
+    assert_int_equal(f->out.len, 0);
+}
+
+static void t_utf16_and_limits(void **state)
+{
+    fx *f = *state;
+    /* "<a>x</a>" in UTF-16LE with its byte order mark */
+    static const char u16[] = "\xFF\xFE<\0a\0>\0x\0<\0/\0a\0>\0";
+    assert_int_equal(xmlc_sniff(u16, sizeof u16 - 1), 90);
+    codec_msg *m = parse_o(f, u16, sizeof u16 - 1, NULL);
+    assert_non_null(m->root);
+    assert_string_equal(m->root->value, "x");
+    char deep[300 * 3 + 1];
+    for (int i = 0; i < 300; i++)
+        memcpy(deep + 3 * i, "<a>", 3);
+    deep[900] = '\0';
+    m = parse(f, deep);
+    assert_null(m->root);
+    assert_non_null(m->diags);
+    char doc[3 + 100 * 8 + 5];
+    memcpy(doc, "<a>", 3);
+    for (int i = 0; i < 100; i++)
+        memcpy(doc + 3 + 8 * i, "<b>1</b>", 8);
+    memcpy(doc + 803, "</a>", 5);
+    arena_t tiny;
+    arena_init(&tiny, 2048);
+    memset(&f->b, 0, sizeof f->b);
+    int rc = xmlc_parse(doc, strlen(doc), NULL, &tiny, &f->b, &f->e);
+    arena_free(&tiny);
+    assert_int_equal(rc, ERR_NOMEM);
+    assert_non_null(strstr(f->e.msg, "memory"));
+}
+
 static void roundtrip(fx *f, const char *doc, int pretty)
 {
     codec_msg *m1 = parse(f, doc);
@@ -345,6 +394,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_entities_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(t_write_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(t_write_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_attribute_clashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_utf16_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(t_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(t_mixed_content, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sniff, setup, teardown),

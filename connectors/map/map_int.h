@@ -62,6 +62,11 @@ int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx);
 int mpath_first(const mpath *p, const mscope *s, mhit *h);
 /* Text of a hit: the leaf's value, or "" when absent. */
 const char *mhit_text(const mhit *h);
+/* Whether a hit counts as present: its value is not empty, or the path
+ * names a whole segment/element (no positions) that exists. */
+int mhit_present(const mpath *p, const mhit *h);
+/* First present match (conditions and `value` rules); 0 when found. */
+int mpath_present(const mpath *p, const mscope *s, mhit *h);
 
 /* Reverse: find the node the path names inside s, creating what is missing
  * (qualifiers included); fresh != 0 always creates the last step anew.

@@ -93,9 +93,14 @@ int mpath_compile(const char *text, arena_t *a, mpath *p, char *why,
         p->kind = MP_INDEX;
         return 0;
     }
-    if (!text[0] || text[0] == '/' || text[0] == '#')
+    if (!text[0] || strchr("/#.+[", text[0]))
         return mp__fail(why, whysz, text, "expected a name first");
     const char *end = mp__positions(text, p);
+    if ((end != text + strlen(text) && p->elem == 0) ||
+        (strchr(end, '.') != strrchr(end, '.') && p->comp == 0))
+        return mp__fail(why, whysz, text, "positions count from 1");
+    if (end == text || end[-1] == '/')
+        return mp__fail(why, whysz, text, "empty step");
     uint32_t n = 1;
     for (const char *c = text; c < end; c++)
         n += *c == '/';
@@ -204,6 +209,37 @@ int mpath_first(const mpath *p, const mscope *s, mhit *h)
 {
     h->node = h->leaf = NULL;
     return mpath_each(p, s, mp__keep_first, h) == 1 ? 0 : ERR_NOTFOUND;
+}
+
+int mhit_present(const mpath *p, const mhit *h)
+{
+    if (!h->leaf)
+        return 0;
+    if (!p->elem && !h->leaf->value)
+        return 1; /* a whole segment or element named without positions */
+    const char *v = mp__first_value(h->leaf);
+    return v && v[0];
+}
+
+typedef struct mp__present_ctx {
+    const mpath *p;
+    mhit *h;
+} mp__present_ctx;
+
+static int mp__keep_present(void *ctx, const mhit *h)
+{
+    mp__present_ctx *c = ctx;
+    if (!mhit_present(c->p, h))
+        return 0;
+    *c->h = *h;
+    return 1;
+}
+
+int mpath_present(const mpath *p, const mscope *s, mhit *h)
+{
+    mp__present_ctx c = {p, h};
+    h->node = h->leaf = NULL;
+    return mpath_each(p, s, mp__keep_present, &c) == 1 ? 0 : ERR_NOTFOUND;
 }
 
 const char *mhit_text(const mhit *h)

@@ -276,6 +276,14 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
     }
     mrev v = {d, a, e, strcmp(d->format, "json") == 0};
     mscope s = {m->root, m->root->kids, NULL, 1};
+    if (d->has_split) { /* the record is one split node (a row, a feed item) */
+        tnode *item = NULL;
+        if (!mpath_make(&d->split, &s, a, 1, &item) || !item)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        if (v.json)
+            item->flags |= TN_LIST | TN_OBJ;
+        s = (mscope){item, item->kids, NULL, 1};
+    }
     mwritten w = {{0, 0}};
     int rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);
     if (!rc)

@@ -164,10 +164,10 @@ static void test_edifact_written_segments(void **state)
     has("COM+a@b.cn:EM'");
     has("SEL+S1'");
     has("SEL+S2'");
-    /* #index is not written back: TDT has no sequence element */
-    has("TDT+20+V1'");
-    /* groups stay together: GID 2's MEA follows GID 2 */
-    has("GID+2'\nMEA+WT+G+KGM:2000'");
+    /* #index is not written back: TDT holds only the voyage */
+    has("TDT++V1'LOC+9+DEHAM'TDT++V2'");
+    /* groups stay together: each MEA follows its own GID or EQD */
+    has("GID+2'MEA+WT+G+KGM:2000'EQD++CSQU3054383'MEA+AAE+T+KGM:2200'");
 }
 
 /* A record built by hand (not read first) goes out and comes back. */
@@ -229,6 +229,32 @@ static void test_code_without_local_key(void **state)
     r->document.type = "rail_waybill"; /* unknown: keep writes it as is */
     assert_int_equal(reverse(f, r, &e), 0);
     has("BGM+rail_waybill++1'");
+}
+
+/* "A field is written by the first rule that targets it; constants
+ * (value) and #index are not written back." */
+static void test_first_rule_writes_constants_do_not(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: edifact\nkind: waybill\n"
+                     "match:\n  message_type: IFTMIN\nfields:\n"
+                     "  - {to: document.type, from: BGM.1.1, value: rail_waybill}\n"
+                     "  - {to: document.number, from: BGM.2.1}\n"
+                     "  - {to: document.number, from: RFF+AAA.1.2}\n"
+                     "  - {to: document.place, from: \"#index\"}\n"
+                     "  - {to: document.place, from: LOC+91.2.1}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "waybill";
+    r->document.type = "rail_waybill";
+    r->document.number = "WB1";
+    r->document.place = "DEHAM";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("BGM++WB1'");
+    assert_null(strstr(written, "RFF"));
+    assert_null(strstr(written, "rail_waybill"));
+    /* #index has no place: the next rule for the field writes it */
+    has("LOC+91+DEHAM'");
 }
 
 /* ---- XML ---- */
@@ -355,6 +381,7 @@ int main(void)
         T(test_edifact_written_segments),
         T(test_edifact_from_built_record),
         T(test_code_without_local_key),
+        T(test_first_rule_writes_constants_do_not),
         T(test_xml_roundtrip),
         T(test_csv_roundtrip),
         T(test_csv_roundtrip_blank_cell),

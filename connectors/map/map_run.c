@@ -75,7 +75,7 @@ int mcond_holds(const mcond *c, const mscope *s)
 {
     for (; c; c = c->next) {
         mhit h;
-        int found = mpath_first(&c->path, s, &h) == 0;
+        int found = mpath_present(&c->path, s, &h) == 0;
         const char *v = found ? mhit_text(&h) : "";
         int ok = c->op == MC_EXISTS ? found
                  : c->op == MC_ABSENT ? !found
@@ -93,19 +93,18 @@ typedef struct mcollect {
     mrun *r;
     mval *v;
     uint32_t n, cap;
-    int all;
+    int all, join;
 } mcollect;
 
-static int mr__take(void *ctx, const mhit *h)
+/* Keep one value; empty is absent (EDIFACT omits, CSV leaves blank). */
+static int mr__keep(mcollect *c, const mhit *h, const char *text)
 {
-    mcollect *c = ctx;
-    const char *t = mhit_text(h);
-    char *s = arena_strdup(c->r->a, t);
+    char *s = arena_strdup(c->r->a, text);
     if (!s)
         return ERR_NOMEM;
     s = xform_trim(s);
     if (!s[0])
-        return 0; /* empty is absent: EDIFACT omits, CSV leaves blank */
+        return 0;
     if (c->n == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 4;
         mval *nv = arena_alloc(c->r->a, cap * sizeof *nv);
@@ -120,6 +119,16 @@ static int mr__take(void *ctx, const mhit *h)
     return c->all ? 0 : 1;
 }
 
+static int mr__take(void *ctx, const mhit *h)
+{
+    mcollect *c = ctx;
+    /* a whole element to join: its first component may be empty while the
+     * others are not; mr__join reads them all */
+    if (c->join && h->leaf && !h->leaf->value && h->leaf->kids)
+        return mr__keep(c, h, "(element)");
+    return mr__keep(c, h, mhit_text(h));
+}
+
 /* Joined text of every non-empty leaf under the hit (components of an
  * element, or of all matches), separated by sep. */
 static char *mr__join(mrun *r, const mcollect *c, const char *sep)
@@ -129,9 +138,11 @@ static char *mr__join(mrun *r, const mcollect *c, const char *sep)
     for (uint32_t i = 0; i < c->n; i++) {
         const tnode *leaf = c->v[i].hit.leaf;
         int many = leaf && !leaf->value && leaf->kids;
-        for (const tnode *k = many ? leaf->kids : NULL; k; k = k->next)
-            if (k->value && k->value[0])
-                buf_printf(&b, "%s%s", b.len ? sep : "", k->value);
+        for (const tnode *k = many ? leaf->kids : NULL; k; k = k->next) {
+            char *t = k->value ? xform_trim(arena_strdup(r->a, k->value)) : NULL;
+            if (t && t[0])
+                buf_printf(&b, "%s%s", b.len ? sep : "", t);
+        }
         if (!many)
             buf_printf(&b, "%s%s", b.len ? sep : "", c->v[i].text);
     }
@@ -145,24 +156,29 @@ static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
 {
     c->r = r;
     c->all = ru->to_list || ru->join;
+    c->join = ru->join != NULL;
     if (ru->has_from && ru->from.kind == MP_INDEX) {
         char idx[16];
         snprintf(idx, sizeof idx, "%u", s->index);
-        return mr__take(c, &(mhit){NULL, &(tnode){.name = "", .value = idx}});
+        return mr__keep(c, &(mhit){NULL, NULL}, idx);
     }
-    if (ru->has_from) {
+    if (ru->has_from && ru->value) {
+        mhit h;
+        if (mpath_present(&ru->from, s, &h) == 0)
+            return mr__keep(c, &(mhit){h.node, NULL}, ru->value);
+    } else if (ru->has_from) {
         int rc = mpath_each(&ru->from, s, mr__take, c);
         if (rc < 0)
             return rc;
-        if (c->n && ru->value)
-            c->v[0].text = (char *)ru->value, c->n = 1;
-        if (c->n && ru->join)
-            c->v[0].text = mr__join(r, c, ru->join), c->n = 1;
+        if (c->n && ru->join) {
+            c->v[0].text = mr__join(r, c, ru->join);
+            c->n = c->v[0].text && c->v[0].text[0] ? 1 : 0;
+        }
     }
     const char *fallback = c->n ? NULL : ru->dflt ? ru->dflt
                            : ru->has_from ? NULL : ru->value;
     if (fallback)
-        return mr__take(c, &(mhit){NULL, &(tnode){.name = "", .value = fallback}});
+        return mr__keep(c, &(mhit){NULL, NULL}, fallback);
     return 0;
 }
 

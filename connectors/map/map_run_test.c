@@ -85,10 +85,9 @@ static const char *DATES =
     "    date: {from: DTM+137.1.3}\n"
     "  - to: route.departure\n    from: DTM+133.1.2\n"
     "    date: {from: DTM+133.1.3}\n"
-    "  - to: route.arrival\n    from: DTM+132.1.2\n    date: \"102\"\n"
-    "  - to: customs.decision_time\n    from: DTM+9.1.2\n"
-    "    date: {pattern: dd.MM.yyyy}\n"
-    "  - to: status.time\n    from: DTM+334.1.2\n    date: iso\n";
+    "  - {to: route.arrival, from: DTM+132.1.2, date: \"102\"}\n"
+    "  - {to: customs.decision_time, from: DTM+9.1.2, date: {pattern: dd.MM.yyyy}}\n"
+    "  - {to: status.time, from: DTM+334.1.2, date: iso}\n";
 
 static void test_dates(void **state)
 {
@@ -118,7 +117,7 @@ static void test_bad_date(void **state)
 static const char *UNITS =
     "  - to: totals.gross_kg\n    from: CNT+7.1.2\n"
     "    unit: {table: unit_mass, from: CNT+7.1.3}\n"
-    "  - to: totals.packages\n    from: CNT+11.1.2\n"
+    "  - {to: totals.packages, from: CNT+11.1.2}\n"
     "  - each: GID\n    to: goods[]\n    members: [MEA]\n    fields:\n"
     "      - to: net_kg\n        from: MEA+WT+AAA.3.2\n        decimal: \",\"\n"
     "        unit: {table: unit_mass, code: TNE}\n";
@@ -216,22 +215,19 @@ static void test_value_with_segment_path(void **state)
 }
 
 static const char *CONDS =
-    "  - to: document.number\n    from: BGM.2.1\n"
-    "    when: {path: BGM.1.1, equals: \"610\"}\n"
-    "  - to: document.function\n    from: BGM.3.1\n"
-    "    when: {path: BGM.1.1, in: [\"700\", \"610\"]}\n"
-    "  - to: document.place\n    value: not-sea\n"
-    "    when: {path: TDT+20.3.1, not: \"1\"}\n"
-    "  - to: route.origin\n    value: has-ftx\n"
-    "    when: {path: FTX+AAA, exists: true}\n"
-    "  - to: route.destination\n    value: no-ftx-zzz\n"
-    "    when: {path: FTX+ZZZ, exists: false}\n"
+    "  - {to: document.number, from: BGM.2.1,"
+    " when: {path: BGM.1.1, equals: \"610\"}}\n"
+    "  - {to: document.function, from: BGM.3.1,"
+    " when: {path: BGM.1.1, in: [\"700\", \"610\"]}}\n"
+    "  - {to: document.place, value: not-sea, when: {path: TDT+20.3.1, not: \"1\"}}\n"
+    "  - {to: route.origin, value: has-ftx, when: {path: FTX+AAA, exists: true}}\n"
+    "  - {to: route.destination, value: no-ftx-zzz,"
+    " when: {path: FTX+ZZZ, exists: false}}\n"
     "  - to: customs.office\n    value: both\n"
     "    when: [{path: BGM.1.1, equals: \"610\"}, {path: TDT+20.3.1, equals: \"2\"}]\n"
     "  - to: customs.status\n    value: never\n"
     "    when: [{path: BGM.1.1, equals: \"610\"}, {path: TDT+20.3.1, equals: \"1\"}]\n"
-    "  - to: customs.reference\n    value: never\n"
-    "    when: {path: LOC+99, equals: \"x\"}\n";
+    "  - {to: customs.reference, value: never, when: {path: LOC+99, equals: x}}\n";
 
 static void test_conditions(void **state)
 {
@@ -278,22 +274,20 @@ static void test_conditions_empty_is_absent(void **state)
 
 static const char *GROUPS =
     "  - each: GID\n    to: goods[]\n    members: [MEA, SGP]\n    fields:\n"
-    "      - to: seq\n        from: GID.1.1\n"
+    "      - {to: seq, from: GID.1.1}\n"
     "      - to: gross_kg\n        from: MEA+WT+G.3.2\n"
     "        unit: {table: unit_mass, from: MEA+WT+G.3.1}\n"
-    "      - to: net_kg\n        from: MEA+AAE+T.3.2\n"
-    "      - to: equipment_refs[]\n        from: SGP.1.1\n"
+    "      - {to: net_kg, from: MEA+AAE+T.3.2}\n"
+    "      - {to: \"equipment_refs[]\", from: SGP.1.1}\n"
     "  - each: EQD\n    to: equipment[]\n    members: [MEA, SEL]\n"
     "    fields:\n"
-    "      - to: number\n        from: EQD.2.1\n"
-    "        validate: [iso6346]\n"
+    "      - {to: number, from: EQD.2.1, validate: [iso6346]}\n"
     "      - to: tare_kg\n        from: MEA+AAE+T.3.2\n"
     "        unit: {table: unit_mass, from: MEA+AAE+T.3.1}\n"
-    "      - to: supplier\n        from: MEA+WT+G.3.2\n"
-    "      - to: seals[]\n        from: SEL.1.1\n"
+    "      - {to: supplier, from: MEA+WT+G.3.2}\n"
+    "      - {to: \"seals[]\", from: SEL.1.1}\n"
     "  - each: TDT\n    to: legs[]\n    fields:\n"
-    "      - to: seq\n        from: \"#index\"\n"
-    "      - to: voyage\n        from: TDT.2.1\n";
+    "      - {to: seq, from: \"#index\"}\n      - {to: voyage, from: TDT.2.1}\n";
 
 static void test_each_members(void **state)
 {

@@ -83,8 +83,11 @@ static void ms__add_codes(map_set *s, const ydoc *d)
     err_t e;
     if (mcodes_load(d, &s->arena, &c, &e))
         map_problem_add(&s->tail, &s->arena, e.msg);
-    else if (map_set_codes(s, mcodes_name(c)))
-        map_problem_add(&s->tail, &s->arena, "code list defined twice");
+    else if (map_set_codes(s, mcodes_name(c))) {
+        ydoc_err(d, ydoc_get(d->root, "codelist"), &e, ERR_CONFIG,
+                 "code list '%s' is defined twice", mcodes_name(c));
+        map_problem_add(&s->tail, &s->arena, e.msg);
+    }
     else
         s->codes[s->ncodes++] = c;
 }

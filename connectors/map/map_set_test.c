@@ -106,7 +106,10 @@ static const char *LINT =
     "  - each: EQD\n"
     "    fields:\n"
     "      - to: number\n"
-    "        from: EQD.2.1\n";
+    "        from: EQD.2.1\n"
+    "  - date: {pattern: yyy-MM-dd}\n"
+    "    to: route.departure\n"
+    "    from: DTM+133.1.2\n";
 
 static void test_lint_every_problem_located(void **state)
 {
@@ -140,7 +143,9 @@ static void test_lint_every_problem_located(void **state)
                       "[]");                                    /* to: X[] */
     tu_assert_problem(s, "lint.yaml", tu_line_of(LINT, "each: EQD"),
                       "[]");                                    /* no to */
-    assert_true(tu_nproblems(s) >= 10);
+    tu_assert_problem(s, "lint.yaml", tu_line_of(LINT, "yyy-MM-dd"),
+                      "");                                      /* date */
+    assert_true(tu_nproblems(s) >= 11);
     /* the error names the first problem in full */
     assert_non_null(strstr(f->e.msg, "lint.yaml:"));
     assert_non_null(strstr(f->e.msg, ": error: "));
