@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,8 +25,6 @@ static int charset__is(const char *name, const char *const *aliases)
 }
 
 static const char *const charset__utf8_names[] = {"UTF-8", "UTF8", NULL};
-static const char *const charset__latin1_names[] = {
-    "ISO-8859-1", "ISO8859-1", "ISO_8859-1", "LATIN1", "L1", NULL};
 
 /* Undo a failed append so callers see the buffer as it was. */
 static int charset__rollback(buf_t *out, size_t len0, int rc)
@@ -102,28 +102,91 @@ size_t charset_ascii_valid(const char *s, size_t len)
     return len;
 }
 
-/* Latin-1 maps byte b to code point b, so no table (and no iconv) is
- * needed; this is the common EDIFACT UNOC case. */
-static int charset__latin1(const char *in, size_t len, buf_t *out)
+/* Single-byte charsets (ISO 8859-x: EDIFACT UNOC..UNOL) convert through
+ * a byte -> UTF-8 table built once with iconv and kept for the process,
+ * so converting one segment does not cost an iconv_open. */
+typedef struct charset__sb {
+    char name[32];
+    unsigned char utf8[256][4]; /* [0] = length, 0 = byte undefined */
+} charset__sb;
+
+#define CHARSET__SB_SLOTS 16
+static _Atomic(charset__sb *) charset__sbs[CHARSET__SB_SLOTS];
+
+static int charset__single_byte(const char *name)
+{
+    return strncasecmp(name, "ISO-8859-", 9) == 0 ||
+           strncasecmp(name, "ISO8859-", 8) == 0 ||
+           strncasecmp(name, "ISO_8859-", 9) == 0 ||
+           strncasecmp(name, "LATIN", 5) == 0;
+}
+
+/* NULL when iconv does not know the name (or no memory). */
+static charset__sb *charset__sb_build(const char *name)
+{
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1)
+        return NULL;
+    charset__sb *t = calloc(1, sizeof *t); /* owned by the cache */
+    for (int b = 0; t && b < 256; b++) {
+        char in = (char)b, *ip = &in, *op = (char *)t->utf8[b] + 1;
+        size_t il = 1, ol = 3;
+        iconv(cd, NULL, NULL, NULL, NULL);
+        if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0)
+            t->utf8[b][0] = (unsigned char)(3 - ol);
+    }
+    iconv_close(cd);
+    if (t)
+        snprintf(t->name, sizeof t->name, "%s", name);
+    return t;
+}
+
+/* The table for name from the cache, built and published on first use;
+ * racing builders are harmless (the loser frees its copy). */
+static const charset__sb *charset__sb_get(const char *name)
+{
+    if (strlen(name) >= sizeof((charset__sb *)0)->name)
+        return NULL;
+    for (int i = 0; i < CHARSET__SB_SLOTS; i++) {
+        charset__sb *t = atomic_load(&charset__sbs[i]);
+        if (!t) {
+            charset__sb *nt = charset__sb_build(name), *none = NULL;
+            if (!nt)
+                return NULL;
+            if (atomic_compare_exchange_strong(&charset__sbs[i], &none, nt))
+                return nt;
+            free(nt);
+            t = none;
+        }
+        if (strcasecmp(t->name, name) == 0)
+            return t;
+    }
+    return NULL; /* cache full: the caller falls back to iconv */
+}
+
+static int charset__sb_conv(const charset__sb *t, const char *from,
+                            const char *in, size_t len, buf_t *out, err_t *e)
 {
     unsigned char chunk[CHARSET__CHUNK];
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned c = (unsigned char)in[i];
-        if (k + 2 > sizeof chunk) {
+        const unsigned char *u = t->utf8[(unsigned char)in[i]];
+        if (!u[0])
+            return err_set(e, ERR_CHARSET, "byte %zu: invalid %s sequence", i,
+                           from);
+        if (k + 3 > sizeof chunk) {
             int rc = buf_add(out, chunk, k);
             if (rc)
-                return rc;
+                return err_set(e, rc, "converting from %s: output too "
+                               "large", from);
             k = 0;
         }
-        if (c < 0x80) {
-            chunk[k++] = (unsigned char)c;
-        } else {
-            chunk[k++] = (unsigned char)(0xC0 | (c >> 6));
-            chunk[k++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
+        memcpy(chunk + k, u + 1, 3);
+        k += u[0];
     }
-    return buf_add(out, chunk, k);
+    int rc = buf_add(out, chunk, k);
+    return rc ? err_set(e, rc, "converting from %s: output too large", from)
+              : 0;
 }
 
 /* Code point of the UTF-8 sequence at s (already validated). */
@@ -215,10 +278,10 @@ int charset_to_utf8(const char *from, const char *in, size_t len, buf_t *out,
             return err_set(e, rc, "converting from UTF-8: output too large");
         return 0;
     }
-    if (charset__is(from, charset__latin1_names)) {
-        rc = charset__latin1(in, len, out);
-        if (rc)
-            err_set(e, rc, "converting from %s: output too large", from);
+    const charset__sb *t =
+        charset__single_byte(from) ? charset__sb_get(from) : NULL;
+    if (t) {
+        rc = charset__sb_conv(t, from, in, len, out, e);
     } else {
         charset__job j = {from, "UTF-8", 0};
         rc = charset__iconv(&j, in, len, out, e);

@@ -83,6 +83,12 @@ static void test_to_utf8(void **state)
     assert_int_equal(charset_to_utf8("ISO-8859-15", "\xa4", 1, &b, &e), 0);
     assert_string_equal(b.p, "\xe2\x82\xac"); /* euro sign */
     buf_reset(&b);
+    assert_int_equal(charset_to_utf8("ISO-8859-2", "\xa9koda", 5, &b, &e), 0);
+    assert_string_equal(b.p, "\xc5\xa0koda"); /* Czech S with caron */
+    buf_reset(&b); /* the cached table gives the same the second time */
+    assert_int_equal(charset_to_utf8("iso-8859-2", "\xa9", 1, &b, &e), 0);
+    assert_string_equal(b.p, "\xc5\xa0");
+    buf_reset(&b);
     assert_int_equal(charset_to_utf8("UTF-8", CQ_UTF8, 15, &b, &e), 0);
     assert_int_equal(b.len, 15);
     buf_free(&b);
@@ -104,7 +110,12 @@ static void test_to_utf8_errors(void **state)
     assert_int_equal(charset_to_utf8("UTF-8", "a\xff", 2, &b, &e),
                      ERR_CHARSET);
     assert_string_equal(e.msg, "byte 1: invalid UTF-8 sequence");
+    assert_int_equal(charset_to_utf8("ISO-8859-3", "ab\xa5", 3, &b, &e),
+                     ERR_CHARSET);
+    assert_string_equal(e.msg, "byte 2: invalid ISO-8859-3 sequence");
     assert_int_equal(charset_to_utf8("NO-SUCH-CHARSET", "a", 1, &b, &e),
+                     ERR_UNSUPPORTED);
+    assert_int_equal(charset_to_utf8("ISO-8859-99", "a", 1, &b, &e),
                      ERR_UNSUPPORTED);
     assert_string_equal(b.p, "kept");
     buf_t tiny;

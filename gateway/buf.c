@@ -53,6 +53,13 @@ static int buf__grow(buf_t *b, size_t n)
 
 int buf_add(buf_t *b, const void *data, size_t n)
 {
+    if (n < b->cap - b->len && n <= b->max - b->len) {
+        /* room already: the common case on every hot path */
+        memcpy(b->p + b->len, data, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+        return 0;
+    }
     int rc = buf__grow(b, n);
     if (rc)
         return rc;
@@ -68,10 +75,6 @@ int buf_adds(buf_t *b, const char *s)
     return buf_add(b, s, strlen(s));
 }
 
-int buf_addc(buf_t *b, char c)
-{
-    return buf_add(b, &c, 1);
-}
 
 int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {

@@ -25,7 +25,16 @@ void buf_reset(buf_t *b);
  * the buffer is left as it was. */
 int buf_add(buf_t *b, const void *data, size_t n);
 int buf_adds(buf_t *b, const char *s);
-int buf_addc(buf_t *b, char c);
+/* One byte; inline because JSON and EDIFACT writers call it per token. */
+static inline int buf_addc(buf_t *b, char c)
+{
+    if (b->len + 1 < b->cap && b->len < b->max) {
+        b->p[b->len++] = c;
+        b->p[b->len] = '\0';
+        return 0;
+    }
+    return buf_add(b, &c, 1);
+}
 int buf_printf(buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int buf_vprintf(buf_t *b, const char *fmt, va_list ap);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <threads.h>
 
 #define F(arr, S, o, k, T) \
     {arr "[]." #k, NULL, #k, T, o, offsetof(S, k), MO_RECORD, 0}
@@ -113,6 +114,35 @@ const model_field *model_array_of(model_obj obj)
         if (model_fields[i].type == MF_ARRAY && model_fields[i].elem == obj)
             return &model_fields[i];
     return NULL;
+}
+
+/* The rows of model_fields[] that belong to obj: an element struct's rows
+ * follow its array's row, so walking an element (done for every party,
+ * leg, container and goods line of every record) touches only those; the
+ * record itself spans the whole table. Computed once. */
+static size_t model__lo[MO__COUNT], model__hi[MO__COUNT];
+static once_flag model__spans_once = ONCE_FLAG_INIT;
+
+static void model__spans_init(void)
+{
+    model__hi[MO_RECORD] = model_nfields;
+    for (size_t i = 0; i < model_nfields; i++) {
+        if (model_fields[i].type != MF_ARRAY)
+            continue;
+        model_obj o = model_fields[i].elem;
+        size_t j = i + 1;
+        while (j < model_nfields && model_fields[j].obj == o)
+            j++;
+        model__lo[o] = i + 1;
+        model__hi[o] = j;
+    }
+}
+
+static void model__span(model_obj obj, size_t *lo, size_t *hi)
+{
+    call_once(&model__spans_once, model__spans_init);
+    *lo = model__lo[obj];
+    *hi = model__hi[obj];
 }
 
 char **model_str_at(void *base, const model_field *f)
@@ -228,7 +258,9 @@ static uint32_t model__count(void *base, model_obj obj, const char *group,
 {
     uint32_t n = 0;
     const char *seen = NULL;
-    for (size_t i = 0; i < model_nfields; i++) {
+    size_t lo, hi;
+    model__span(obj, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
         const model_field *f = &model_fields[i];
         if (f->obj != obj || !model__field_present(base, f))
             continue;
@@ -277,9 +309,11 @@ static int model__emit_field(void *base, const model_field *f,
 static int model__emit_obj(void *base, model_obj obj,
                            const model_emitter *em, void *ctx)
 {
-    int rc = em->map_begin(ctx, model__count(base, obj, NULL, 1));
+    int rc = em->map_begin(ctx, em->need_counts ? model__count(base, obj, NULL, 1) : 0);
     const char *open = NULL;
-    for (size_t i = 0; i < model_nfields && !rc; i++) {
+    size_t lo, hi;
+    model__span(obj, &lo, &hi);
+    for (size_t i = lo; i < hi && !rc; i++) {
         const model_field *f = &model_fields[i];
         if (f->obj != obj || !model__field_present(base, f))
             continue;
@@ -291,7 +325,8 @@ static int model__emit_obj(void *base, model_obj obj,
             open = f->group;
             rc = em->key(ctx, f->group);
             if (!rc)
-                rc = em->map_begin(ctx, model__count(base, obj, f->group, 0));
+                rc = em->map_begin(ctx, em->need_counts
+                                            ? model__count(base, obj, f->group, 0) : 0);
         }
         if (!rc)
             rc = model__emit_field(base, f, em, ctx);
@@ -350,7 +385,9 @@ static int model__equal_field(void *a, void *b, const model_field *f,
 static int model__equal_obj(void *a, void *b, model_obj obj, buf_t *diff,
                             const char *prefix)
 {
-    for (size_t i = 0; i < model_nfields; i++)
+    size_t lo, hi;
+    model__span(obj, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
         if (model_fields[i].obj == obj &&
             !model__equal_field(a, b, &model_fields[i], diff, prefix))
             return 0;

@@ -166,6 +166,8 @@ typedef struct model_emitter {
     int (*key)(void *ctx, const char *k);
     int (*str)(void *ctx, const char *s);
     int (*num)(void *ctx, double v);
+    int need_counts; /* map_begin needs n (msgpack); JSON does not, and
+                        counting costs a walk of the table per object */
 } model_emitter;
 
 /* Walk r in model_fields[] order, skipping absent values. */

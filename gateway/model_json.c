@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +21,40 @@ static int mj__sep(mj__w *w)
     return rc;
 }
 
+/* 1 for bytes a JSON string cannot hold as they are (and for the NUL that
+ * ends ours): one table load per byte in the loop every value goes through. */
+static const unsigned char mj__esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ['\\'] = 1,
+};
+
+static int mj__escape(buf_t *out, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    if (c == '"' || c == '\\') {
+        char two[2] = {'\\', (char)c};
+        return buf_add(out, two, 2);
+    }
+    return c == '\n' ? buf_add(out, "\\n", 2) : buf_add(out, esc, 6);
+}
+
 /* RFC 8259 string escaping; UTF-8 passes through unchanged. */
 static int mj__string(buf_t *out, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     int rc = buf_addc(out, '"');
-    const char *run = s;
-    for (; !rc && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        rc = buf_add(out, run, (size_t)(s - run));
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (!rc && (c == '"' || c == '\\')) {
-            char two[2] = {'\\', (char)c};
-            rc = buf_add(out, two, 2);
-        } else if (!rc && c == '\n') {
-            rc = buf_add(out, "\\n", 2);
-        } else if (!rc) {
-            rc = buf_add(out, esc, 6);
-        }
-        run = s + 1;
+    for (;;) {
+        const char *run = s;
+        while (!mj__esc[(unsigned char)*s])
+            s++;
+        if (!rc && s > run)
+            rc = buf_add(out, run, (size_t)(s - run));
+        if (rc || !*s)
+            break;
+        rc = mj__escape(out, (unsigned char)*s++);
     }
-    if (!rc)
-        rc = buf_add(out, run, (size_t)(s - run));
     return rc ? rc : buf_addc(out, '"');
 }
 
@@ -96,6 +107,36 @@ static int mj__str(void *ctx, const char *s)
     return rc ? rc : mj__string(w->out, s);
 }
 
+/* Trade figures are short decimals (437.5 kg, 22 packages): write those
+ * without printf, which dominated the translation profile. Returns the
+ * length, or 0 when v is not such a number (then %.15g/%.17g decide). The
+ * text is exact: v is the double nearest to it. */
+static size_t mj__short_decimal(double v, char *out)
+{
+    double a = fabs(v), p = 1;
+    for (int k = 0; k <= 6; k++, p *= 10) {
+        double r = nearbyint(a * p);
+        if (r >= 1e15 || r / p != a)
+            continue;
+        char digits[24];
+        int nd = 0;
+        for (uint64_t x = (uint64_t)r; nd == 0 || x; x /= 10)
+            digits[nd++] = (char)('0' + x % 10);
+        while (nd <= k)
+            digits[nd++] = '0';
+        size_t n = 0;
+        if (v < 0 && r != 0)
+            out[n++] = '-';
+        for (int i = nd - 1; i >= 0; i--) {
+            out[n++] = digits[i];
+            if (i == k && k > 0)
+                out[n++] = '.';
+        }
+        return n;
+    }
+    return 0;
+}
+
 static int mj__num(void *ctx, double v)
 {
     mj__w *w = ctx;
@@ -104,8 +145,10 @@ static int mj__num(void *ctx, double v)
         return rc;
     if (!isfinite(v))
         return ERR_INVALID;
-    if (v == floor(v) && fabs(v) < 1e15)
-        return buf_printf(w->out, "%.0f", v);
+    char fast[40];
+    size_t n = mj__short_decimal(v, fast);
+    if (n)
+        return buf_add(w->out, fast, n);
     /* 15 digits read best and hide arithmetic noise (0.1 + 0.2 -> 0.3);
      * when they do not read back within model_equal's tolerance (large
      * values with decimals; DBL_MAX even overflows to inf) use 17, which
@@ -119,7 +162,7 @@ static int mj__num(void *ctx, double v)
 
 static const model_emitter mj__emitter = {
     mj__map_begin, mj__map_end, mj__array_begin, mj__array_end,
-    mj__key,       mj__str,     mj__num,
+    mj__key,       mj__str,     mj__num, 0,
 };
 
 int model_json_write(const model_record *r, buf_t *out, err_t *e)

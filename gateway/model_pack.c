@@ -43,7 +43,7 @@ static int mp__num(void *ctx, double v)
 
 static const model_emitter mp__emitter = {
     mp__map_begin, mp__end, mp__array_begin, mp__end,
-    mp__str,       mp__str, mp__num,
+    mp__str,       mp__str, mp__num,         1,
 };
 
 int model_pack(const model_record *r, buf_t *out, err_t *e)
@@ -182,12 +182,10 @@ static int mp__read_obj(const msgpack_object *o, void *base, model_obj obj,
                 return err_set(e, ERR_INVALID, "%s%s: expected a map", at, g);
             rc = mp__read_obj(v, base, obj, at, g, a, e);
         } else {
+            /* a key this version does not know comes from a newer node's
+             * additive change (docs/model.md): skip it, keep the rest */
             const model_field *f = mp__lookup(obj, group, k);
-            if (!f)
-                return err_set(e, ERR_INVALID, "%s%s%s%.*s: unknown key", at,
-                               group ? group : "", group ? "." : "",
-                               (int)k->via.str.size, k->via.str.ptr);
-            rc = mp__read_value(v, base, f, a, e);
+            rc = f ? mp__read_value(v, base, f, a, e) : 0;
         }
         if (rc)
             return rc;

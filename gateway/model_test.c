@@ -366,7 +366,7 @@ static void test_emit_counts(void **state)
 {
     arena_t *a = *state;
     static const model_emitter em = {cnt_open, cnt_close, cnt_open,
-                                     cnt_close, cnt_key, cnt_str, cnt_num};
+                                     cnt_close, cnt_key, cnt_str, cnt_num, 1};
     model_record *r = sample(a);
     r->source.format = "edifact";
     r->status.event = "loaded";

@@ -89,6 +89,9 @@ int edi_seps_from_una(edi_seps *s, const char *u, err_t *e)
             (c >= 'a' && c <= 'z') || c == 0)
             return err_set(e, ERR_INVALID, "%s 0x%02X is not a usable "
                            "service character", what[i], c);
+        if ((c == '\r' || c == '\n') && i != 2 && i != 5)
+            return err_set(e, ERR_INVALID, "%s may not be a line break",
+                           what[i]);
         for (int k = 0; k < i; k++)
             if (i != 2 && k != 2 && u[k] == u[i] && u[i] != ' ')
                 return err_set(e, ERR_INVALID, "%s and %s are both '%c'",
@@ -258,10 +261,12 @@ static inline const char *edi__token(edi__p *p, const char *q, uint8_t k,
                                      edi__cur *c)
 {
     if (k >= EDI__REL) {
-        if (k == EDI__REL) {
+        if (k == EDI__REL) { /* the released byte is data, checked too */
             c->rel = 1;
-            if (q + 1 < p->se && *++q == '\n')
+            k = q + 1 < p->se ? p->cls[(unsigned char)*++q] : EDI__NORM;
+            if (k == EDI__NL)
                 edi__newline(p, q);
+            p->odd |= k == EDI__ODD;
         } else if (k == EDI__NL) {
             edi__newline(p, q);
         } else {

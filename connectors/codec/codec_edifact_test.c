@@ -352,6 +352,16 @@ static void test_utf8_levels(void **state)
                                        "1: byte 0xE9 is not valid UTF-8");
     assert_int_equal(m->diags->line, 2);
     assert_int_equal(m->diags->col, 26);
+    /* a released byte is data and is checked like any other */
+    m = parse(f, UNB3 "UNH+1+X:D:96A:UN'LOC+8+a?\xff'UNT+3+1'UNZ+1+IC1'");
+    assert_null(m->root);
+    assert_string_equal(m->diags->msg, "segment 2 (LOC) element 2 component "
+                                       "1: byte 0xFF is not valid UTF-8");
+    const char nul[] = "UNH+1+X:D:96A:UN'LOC+8+a?\0b'UNT+3+1'";
+    assert_int_equal(parse_o(f, nul, sizeof nul - 1, NULL), 0);
+    assert_null(f->b.msgs->root);
+    assert_string_equal(f->b.msgs->diags->msg, "segment 2 (LOC) element 2 "
+                        "component 1: byte 0x00 is not allowed in a value");
 }
 
 static void test_unknown_syntax(void **state)

@@ -20,6 +20,8 @@ typedef struct edi__w {
 
 static int edi__w_fail(edi__w *w, int rc)
 {
+    if (rc != ERR_TOOBIG)
+        return err_set(w->e, rc, "edifact: out of memory writing");
     return err_set(w->e, rc, "edifact: output over %zu bytes", w->out->max);
 }
 
@@ -29,10 +31,17 @@ static int edi__w_special(const edi_seps *s, char c)
            (s->rel != ' ' && c == s->rel) || (s->rep != ' ' && c == s->rep);
 }
 
-/* Appends v with every service character released. */
+/* Appends v with every service character released. Limits are the
+ * parser's, so whatever is written can be read back. */
 static int edi__w_val(edi__w *w, const char *v, size_t n)
 {
     const char *run = v, *end = v + n;
+    size_t raw = n;
+    for (const char *c = v; c < end && raw <= EDI_MAX_VALUE; c++)
+        raw += edi__w_special(&w->s, *c);
+    if (raw > EDI_MAX_VALUE)
+        return err_set(w->e, ERR_TOOBIG, "value of %zu bytes is over the "
+                       "limit of %u once escaped", n, EDI_MAX_VALUE);
     for (; v < end; v++) {
         if (!edi__w_special(&w->s, *v))
             continue;
@@ -40,18 +49,19 @@ static int edi__w_val(edi__w *w, const char *v, size_t n)
             return err_set(w->e, ERR_INVALID, "value holds the service "
                            "character '%c' and no release character is set",
                            *v);
-        if (buf_add(w->out, run, (size_t)(v - run)) ||
-            buf_addc(w->out, w->s.rel))
-            return edi__w_fail(w, ERR_TOOBIG);
+        int rc = buf_add(w->out, run, (size_t)(v - run));
+        if (rc || (rc = buf_addc(w->out, w->s.rel)))
+            return edi__w_fail(w, rc);
         run = v;
     }
-    return buf_add(w->out, run, (size_t)(end - run)) ? edi__w_fail(w, ERR_TOOBIG)
-                                                    : 0;
+    int rc = buf_add(w->out, run, (size_t)(end - run));
+    return rc ? edi__w_fail(w, rc) : 0;
 }
 
 static int edi__w_sep(edi__w *w, char c)
 {
-    return buf_addc(w->out, c) ? edi__w_fail(w, ERR_TOOBIG) : 0;
+    int rc = buf_addc(w->out, c);
+    return rc ? edi__w_fail(w, rc) : 0;
 }
 
 static int edi__w_end(edi__w *w)
@@ -113,11 +123,19 @@ static int edi__w_seg(edi__w *w, const tnode *seg, uint32_t no)
         return err_set(w->e, ERR_INVALID, "segment %u (%.8s): not a body "
                        "segment tag (three upper-case letters or digits, "
                        "not a service segment)", no, seg->name);
-    int rc = buf_adds(w->out, seg->name) ? edi__w_fail(w, ERR_TOOBIG) : 0;
-    uint32_t last = 0, i = 0;
-    for (const tnode *el = seg->kids; el; el = el->next, i++)
+    uint32_t last = 0, i = 0, ncomp = 0;
+    for (const tnode *el = seg->kids; el; el = el->next, i++) {
+        ncomp += el->nkids ? el->nkids : 1;
         if (!edi__w_empty(el))
             last = i + 1;
+    }
+    if (last > EDI_MAX_ELEMENTS || ncomp > EDI_MAX_COMPONENTS)
+        return err_set(w->e, ERR_TOOBIG, "segment %u (%s): more than %u "
+                       "elements or %u components", no, seg->name,
+                       EDI_MAX_ELEMENTS, EDI_MAX_COMPONENTS);
+    int rc = buf_adds(w->out, seg->name);
+    if (rc)
+        return edi__w_fail(w, rc);
     i = 0;
     for (const tnode *el = seg->kids; el && i < last && !rc;
          el = el->next, i++) {
@@ -163,7 +181,9 @@ static int edi__w_service(edi__w *w, const char *tag, const edi__w_el *v,
 {
     while (n > 0 && edi__w_el_len(&v[n - 1]) == 0)
         n--;
-    int rc = buf_adds(w->out, tag) ? edi__w_fail(w, ERR_TOOBIG) : 0;
+    int rc = buf_adds(w->out, tag);
+    if (rc)
+        return edi__w_fail(w, rc);
     for (int i = 0; i < n && !rc; i++) {
         rc = edi__w_sep(w, w->s.elem);
         for (int j = 0, nc = edi__w_el_len(&v[i]); j < nc && !rc; j++) {
@@ -310,11 +330,17 @@ static int edi__w_recode(edi__w *w, const codec_meta *m0,
     if (!cs)
         return err_set(w->e, ERR_UNSUPPORTED, "unknown syntax identifier "
                        "'%s'", id);
+    const char *text = w->out->p + len0;
+    size_t n = w->out->len - len0;
+    if (strcmp(cs, "UTF-8") == 0) {
+        size_t bad = charset_utf8_valid(text, n);
+        return bad == n ? 0 : err_set(w->e, ERR_CHARSET, "byte %zu of the "
+                                      "output is not UTF-8", bad);
+    }
     buf_t t; /* the re-encoded copy, freed here */
     buf_init(&t, w->out->max);
-    int rc = charset_from_utf8(cs, w->out->p + len0, w->out->len - len0, &t,
-                               w->e);
-    if (!rc && strcmp(cs, "UTF-8") != 0) {
+    int rc = charset_from_utf8(cs, text, n, &t, w->e);
+    if (!rc) {
         w->out->len = len0;
         rc = buf_add(w->out, t.p ? t.p : "", t.len);
         if (rc)

@@ -178,8 +178,8 @@ static int jsonc__str_scan(jsonc__p *p, const char **end, int *esc)
  * its source); p->p moves past it. NULL on error (p says why). */
 static char *jsonc__str(jsonc__p *p, uint32_t *len)
 {
-    const char *end, *s = p->p + 1;
-    int esc;
+    const char *end = NULL, *s = p->p + 1;
+    int esc = 0;
     if (jsonc__str_scan(p, &end, &esc) < 0)
         return NULL;
     char *out = arena_alloc(p->a, (size_t)(end - s) + 1), *o = out;

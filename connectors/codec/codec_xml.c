@@ -3,6 +3,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <threads.h>
@@ -282,7 +283,8 @@ static const char *xmlc__syntax(xmlParserCtxtPtr c, const char *charset,
  * after any failed parse; the tss destructor frees it when a thread ends. */
 static tss_t xmlc__tss;
 static once_flag xmlc__once = ONCE_FLAG_INIT;
-static int xmlc__tss_ok;
+/* atomic as well: sanitizers do not see glibc's call_once order things */
+static atomic_int xmlc__tss_ok;
 
 static void xmlc__ctxt_free(void *c)
 {
@@ -292,14 +294,17 @@ static void xmlc__ctxt_free(void *c)
 static void xmlc__tss_init(void)
 {
     xmlInitParser();
-    xmlc__tss_ok = tss_create(&xmlc__tss, xmlc__ctxt_free) == thrd_success;
+    atomic_store_explicit(&xmlc__tss_ok,
+                          tss_create(&xmlc__tss, xmlc__ctxt_free) == thrd_success,
+                          memory_order_release);
 }
 
 /* The caller owns the result until xmlc__ctxt_put. */
 static xmlParserCtxtPtr xmlc__ctxt_get(void)
 {
     call_once(&xmlc__once, xmlc__tss_init);
-    xmlParserCtxtPtr c = xmlc__tss_ok ? tss_get(xmlc__tss) : NULL;
+    int ok = atomic_load_explicit(&xmlc__tss_ok, memory_order_acquire);
+    xmlParserCtxtPtr c = ok ? tss_get(xmlc__tss) : NULL;
     if (!c)
         return xmlNewParserCtxt();
     tss_set(xmlc__tss, NULL);
@@ -311,7 +316,8 @@ static void xmlc__ctxt_put(xmlParserCtxtPtr c, int healthy)
     if (c->myDoc) /* libxml2's "expat compatibility" stub for a DOCTYPE */
         xmlFreeDoc(c->myDoc);
     c->myDoc = NULL;
-    if (healthy && xmlc__tss_ok && xmlDictSize(c->dict) < XMLC_DICT_MAX) {
+    if (healthy && atomic_load_explicit(&xmlc__tss_ok, memory_order_acquire) &&
+        xmlDictSize(c->dict) < XMLC_DICT_MAX) {
         xmlCtxtReset(c); /* drops the input copy now, not at next use */
         if (tss_set(xmlc__tss, c) == thrd_success)
             return;

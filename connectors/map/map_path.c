@@ -130,9 +130,15 @@ static const char *mp__first_value(const tnode *n)
     return n->kids ? n->kids->value : NULL;
 }
 
-static int mp__same(const char *a, const char *b)
+/* Names are short (segment tags, element names): an inline loop beats a
+ * call to strcmp, and this runs for every node a rule looks at. */
+static inline int mp__same(const char *a, const char *b)
 {
-    return a && b && a[0] == b[0] && strcmp(a, b) == 0;
+    if (!a || !b)
+        return 0;
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
 }
 
 static int mp__match(const mstep *st, const tnode *n)
@@ -191,11 +197,49 @@ static int mp__walk(const mpath *p, uint32_t si, const tnode *first,
     return 0;
 }
 
+static uint32_t mp__hash(const char *n)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 4 && n[i]; i++)
+        h = (h ^ (unsigned char)n[i]) * 16777619u;
+    return h & (MINDEX_SLOTS - 1);
+}
+
+int mindex_build(mindex *ix, const tnode *first)
+{
+    memset(ix->name, 0, sizeof ix->name);
+    uint32_t used = 0;
+    for (const tnode *n = first; n; n = n->next) {
+        uint32_t h = mp__hash(n->name);
+        while (ix->name[h] && !mp__same(ix->name[h], n->name))
+            h = (h + 1) & (MINDEX_SLOTS - 1);
+        if (ix->name[h])
+            continue;
+        if (++used > MINDEX_SLOTS / 2)
+            return -1;
+        ix->name[h] = n->name;
+        ix->first[h] = n;
+    }
+    return 0;
+}
+
+/* Where a scan for name may start: its first occurrence; NULL if none. */
+static const tnode *mp__start(const mindex *ix, const char *name)
+{
+    uint32_t h = mp__hash(name);
+    while (ix->name[h] && !mp__same(ix->name[h], name))
+        h = (h + 1) & (MINDEX_SLOTS - 1);
+    return ix->name[h] ? ix->first[h] : NULL;
+}
+
 int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
 {
     if (p->kind != MP_TREE || !p->nsteps)
         return 0;
     const tnode *first = s->first ? s->first : s->end ? NULL : s->parent->kids;
+    const char *name = p->steps[0].name;
+    if (s->ix && !(name[0] == '*' && !name[1]) && !(first = mp__start(s->ix, name)))
+        return 0;
     return mp__walk(p, 0, first, s->end, fn, ctx);
 }
 

@@ -202,9 +202,9 @@ static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
         tnode *t = mv__instance(v, ru, s, i);
         if (!t)
             return err_set(v->e, ERR_NOMEM, "out of memory");
-        mscope in = {t, t->kids, NULL, i + 1};
+        mscope in = {t, t->kids, NULL, i + 1, NULL};
         if (v->d->flat)
-            in = (mscope){s->parent, t, NULL, i + 1};
+            in = (mscope){s->parent, t, NULL, i + 1, NULL};
         mwritten iw = {{0, 0}};
         int rc = mv__rules(v, ru->rules, ru->nrules, &in,
                            model_array_at((void *)base, ru->field, i), &iw);
@@ -275,14 +275,14 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
         x->flags |= TN_ATTR;
     }
     mrev v = {d, a, e, strcmp(d->format, "json") == 0};
-    mscope s = {m->root, m->root->kids, NULL, 1};
+    mscope s = {m->root, m->root->kids, NULL, 1, NULL};
     if (d->has_split) { /* the record is one split node (a row, a feed item) */
         tnode *item = NULL;
         if (!mpath_make(&d->split, &s, a, 1, &item) || !item)
             return err_set(e, ERR_NOMEM, "out of memory");
         if (v.json)
             item->flags |= TN_LIST | TN_OBJ;
-        s = (mscope){item, item->kids, NULL, 1};
+        s = (mscope){item, item->kids, NULL, 1, NULL};
     }
     mwritten w = {{0, 0}};
     int rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);

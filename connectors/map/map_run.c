@@ -96,15 +96,28 @@ typedef struct mcollect {
     int all, join;
 } mcollect;
 
-/* Keep one value; empty is absent (EDIFACT omits, CSV leaves blank). */
-static int mr__keep(mcollect *c, const mhit *h, const char *text)
+static int mr__space(char c)
 {
-    char *s = arena_strdup(c->r->a, text);
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Keep one value, trimmed; empty is absent (EDIFACT omits, CSV leaves
+ * blank). Text already trimmed is kept where it is (tree and record share
+ * one arena), since copying every value showed in the profile; copy = 1
+ * for text that does not outlive the call. */
+static int mr__keep(mcollect *c, const mhit *h, const char *text, int copy)
+{
+    const char *b = text, *e = text + strlen(text);
+    while (b < e && mr__space(*b))
+        b++;
+    while (e > b && mr__space(e[-1]))
+        e--;
+    if (b == e)
+        return 0;
+    char *s = (copy || b != text || *e)
+                  ? arena_strndup(c->r->a, b, (size_t)(e - b)) : (char *)text;
     if (!s)
         return ERR_NOMEM;
-    s = xform_trim(s);
-    if (!s[0])
-        return 0;
     if (c->n == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 4;
         mval *nv = arena_alloc(c->r->a, cap * sizeof *nv);
@@ -125,8 +138,8 @@ static int mr__take(void *ctx, const mhit *h)
     /* a whole element to join: its first component may be empty while the
      * others are not; mr__join reads them all */
     if (c->join && h->leaf && !h->leaf->value && h->leaf->kids)
-        return mr__keep(c, h, "(element)");
-    return mr__keep(c, h, mhit_text(h));
+        return mr__keep(c, h, "(element)", 0);
+    return mr__keep(c, h, mhit_text(h), 0);
 }
 
 /* Joined text of every non-empty leaf under the hit (components of an
@@ -160,12 +173,12 @@ static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
     if (ru->has_from && ru->from.kind == MP_INDEX) {
         char idx[16];
         snprintf(idx, sizeof idx, "%u", s->index);
-        return mr__keep(c, &(mhit){NULL, NULL}, idx);
+        return mr__keep(c, &(mhit){NULL, NULL}, idx, 1);
     }
     if (ru->has_from && ru->value) {
         mhit h;
         if (mpath_present(&ru->from, s, &h) == 0)
-            return mr__keep(c, &(mhit){h.node, NULL}, ru->value);
+            return mr__keep(c, &(mhit){h.node, NULL}, ru->value, 0);
     } else if (ru->has_from) {
         int rc = mpath_each(&ru->from, s, mr__take, c);
         if (rc < 0)
@@ -178,7 +191,7 @@ static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
     const char *fallback = c->n ? NULL : ru->dflt ? ru->dflt
                            : ru->has_from ? NULL : ru->value;
     if (fallback)
-        return mr__keep(c, &(mhit){NULL, NULL}, fallback);
+        return mr__keep(c, &(mhit){NULL, NULL}, fallback, 0);
     return 0;
 }
 
@@ -230,8 +243,10 @@ static int mr__checks(mrun *r, const mrule *ru, mval *v)
 /* Code list, date, case, checks; NULL text = drop the value. */
 static int mr__xform(mrun *r, const mrule *ru, const mscope *s, mval *v)
 {
-    if (ru->squeeze)
-        xform_squeeze(v->text);
+    if (ru->squeeze && (v->text = arena_strdup(r->a, v->text)))
+        xform_squeeze(v->text); /* in place, so on a copy of the tree's text */
+    if (!v->text)
+        return -1;
     if (ru->codes) {
         const char *c = mcodes_get(ru->codes, v->text);
         if (!c && ru->unknown == MU_ERROR) {
@@ -260,7 +275,11 @@ static int mr__number(mrun *r, const mrule *ru, const mscope *s, mval *v,
 {
     err_t e;
     double x;
-    if (xform_number(v->text, ru->decimal ? ru->decimal : '.', &x, &e)) {
+    /* ISO 9735: a recipient accepts either decimal mark whatever the UNA
+     * says, so EDIFACT numbers with no declared mark try both */
+    int either = !ru->decimal && r->d->flat;
+    if (xform_number(v->text, ru->decimal ? ru->decimal : '.', &x, &e) &&
+        (!either || xform_number(v->text, ',', &x, NULL))) {
         mr__bad(r, &v->hit, &ru->from, ERR_INVALID, "%s", e.msg);
         return -1;
     }
@@ -330,9 +349,12 @@ static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
 
 static int mr__member(const mrule *ru, const tnode *n)
 {
-    for (uint32_t i = 0; i < ru->nmembers; i++)
-        if (strcmp(ru->members[i], n->name) == 0)
+    const char *t = n->name;
+    for (uint32_t i = 0; i < ru->nmembers; i++) {
+        const char *m = ru->members[i];
+        if (m[0] == t[0] && strcmp(m, t) == 0)
             return 1;
+    }
     return 0;
 }
 
@@ -350,12 +372,12 @@ static int mr__instance(void *ctx, const mhit *h)
 {
     meach *x = ctx;
     tnode *n = (tnode *)h->node;
-    mscope in = {n, n->kids, NULL, ++x->index};
+    mscope in = {n, n->kids, NULL, ++x->index, NULL};
     if (x->r->d->flat) {
         const tnode *end = n->next;
         while (end && end != x->outer->end && mr__member(x->ru, end))
             end = end->next;
-        in = (mscope){x->outer->parent, n, (tnode *)end, x->index};
+        in = (mscope){x->outer->parent, n, (tnode *)end, x->index, NULL};
     }
     if (x->ru->when && !mcond_holds(x->ru->when, &in))
         return 0;
@@ -410,7 +432,10 @@ static int mr__record(void *ctx, const mhit *h)
     msplit *sp = ctx;
     mrun *r = sp->r;
     tnode *n = (tnode *)h->node;
-    mscope s = {n, n->kids, NULL, 1};
+    mscope s = {n, n->kids, NULL, 1, NULL};
+    mindex ix;
+    if (r->d->flat && mindex_build(&ix, n->kids) == 0)
+        s.ix = &ix;
     model_record *rec = model_record_new(r->a);
     if (!rec)
         return ERR_NOMEM;
@@ -432,7 +457,7 @@ int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
         return ERR_SYNTAX;
     int rc;
     if (d->has_split) {
-        mscope top = {m->root, m->root->kids, NULL, 1};
+        mscope top = {m->root, m->root->kids, NULL, 1, NULL};
         rc = mpath_each(&d->split, &top, mr__record, &sp);
     } else {
         rc = mr__record(&sp, &(mhit){m->root, m->root});

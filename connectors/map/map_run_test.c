@@ -138,7 +138,9 @@ static void test_units_and_numbers(void **state)
 static void test_unknown_unit_and_strict_numbers(void **state)
 {
     fx *f = *state;
-    tu_run_edi(f, UNITS, "CNT+7:25:XXX'\nCNT+11:1,000'\n");
+    /* ISO 9735 lets either decimal mark stand, so "1,5" is 1.5; a thousands
+     * separator beside a decimal mark is still no number */
+    tu_run_edi(f, UNITS, "CNT+7:25:XXX'\nCNT+11:1.000,5'\n");
     tu_failed(f, ERR_CODE);
     tu_assert_diag(f->m, "segment 2 (CNT) element 1 component 2: ");
     tu_assert_diag(f->m, "XXX");

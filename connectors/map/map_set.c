@@ -263,7 +263,7 @@ static int ms__matches(const map_def *d, const codec_msg *m,
         !ms__glob(x->root, m->root ? m->root->name : NULL) ||
         !ms__glob(x->ns, mt->ns) || !ms__glob(x->filename, base))
         return 0;
-    mscope s = {m->root, m->root ? m->root->kids : NULL, NULL, 1};
+    mscope s = {m->root, m->root ? m->root->kids : NULL, NULL, 1, NULL};
     return !x->when || (m->root && mcond_holds(x->when, &s));
 }
 
