@@ -289,8 +289,8 @@ static int edi__w_setup(edi__w *w, const codec_opts *o)
 {
     if (!o || !o->una[0])
         return edi_seps_from_una(&w->s, EDI_UNA_DEFAULT, w->e);
-    if (strlen(o->una) != 6)
-        return err_set(w->e, ERR_CONFIG, "una '%s' is not six characters",
+    if (strnlen(o->una, sizeof o->una) != 6)
+        return err_set(w->e, ERR_CONFIG, "una '%.7s' is not six characters",
                        o->una);
     int rc = edi_seps_from_una(&w->s, o->una, w->e);
     if (rc)

@@ -5,6 +5,7 @@
 #include <libxml/tree.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <threads.h>
 
@@ -22,8 +23,19 @@ typedef struct xmlc__st {
     codec_msg *m;
     buf_t text;
     uint32_t depth;
-    int failed; /* any error: the message gets no tree */
-    int nomem;  /* the arena ran out: the input as a whole fails */
+    uint32_t line0; /* lines of the input before this document */
+    int failed;     /* any error: the message gets no tree */
+    int nomem;      /* the arena ran out: the input as a whole fails */
+    /* What follows the root element: the next document, if any. In the
+     * input itself (rest_in), or a UTF-8 copy (rest_own, malloc'd, the
+     * caller frees) when libxml2 had decoded it from another charset. */
+    const char *data; /* this document and what follows it */
+    size_t data_len;
+    const char *rest_in;
+    char *rest_own;
+    size_t rest_len;
+    uint32_t rest_line; /* line (in this document) where the rest starts */
+    int rest_lost;      /* a rest libxml2 had not decoded yet: unreadable */
     tnode *open[XMLC_MAX_DEPTH];
     size_t text_at[XMLC_MAX_DEPTH]; /* where each open element's text starts */
     unsigned char has_elems[XMLC_MAX_DEPTH];
@@ -53,7 +65,7 @@ static tnode *xmlc__node(arena_t *a, const char *pfx, const xmlChar *name)
 static void xmlc__fail(xmlc__st *st, int code, const char *msg)
 {
     xmlParserInputPtr in = st->ctxt->input;
-    codec_diag_add(st->b, st->m, st->a, code, in ? (uint32_t)in->line : 0,
+    codec_diag_add(st->b, st->m, st->a, code, in ? st->line0 + (uint32_t)in->line : 0,
                    in ? (uint32_t)in->col : 0, "%s", msg);
     st->failed = 1;
     st->nomem |= code == ERR_NOMEM;
@@ -72,10 +84,10 @@ static uint32_t xmlc__col_back(const xmlChar *base, const xmlChar *lt)
 
 /* libxml2 calls back with cur on the start tag's closing '>'; attribute
  * values cannot hold a '<', so walking back finds where the tag begins. */
-static void xmlc__pos(const xmlParserInputPtr in, tnode *n)
+static void xmlc__pos(const xmlParserInputPtr in, uint32_t line0, tnode *n)
 {
     const xmlChar *p = memrchr(in->base, '<', (size_t)(in->cur - in->base));
-    n->line = in->line > 0 ? (uint32_t)in->line : 0;
+    n->line = in->line > 0 ? line0 + (uint32_t)in->line : 0;
     if (!p)
         return;
     uint32_t nl = 0;
@@ -165,9 +177,33 @@ static void xmlc__on_start(void *ud, const xmlChar *local,
     }
     tnode *n = xmlc__node(st->a, "", local);
     if (n)
-        xmlc__pos(st->ctxt->input, n);
+        xmlc__pos(st->ctxt->input, st->line0, n);
     if (!n || xmlc__attrs(st, n, nattr, attrs) < 0 || xmlc__push(st, n, uri) < 0)
         xmlc__fail(st, ERR_NOMEM, "out of memory");
+}
+
+/* The root is closed: keep where the rest of the input starts (another
+ * document may follow) and stop, as libxml2 would call that rest an error. */
+static void xmlc__root_end(xmlc__st *st)
+{
+    xmlParserInputPtr in = st->ctxt->input;
+    size_t left = (size_t)(in->end - in->cur);
+    st->rest_line = in->line > 0 ? (uint32_t)in->line : 1;
+    if (!in->buf || !in->buf->encoder) {
+        long used = xmlByteConsumed(st->ctxt);
+        st->rest_in = used >= 0 && (size_t)used <= st->data_len ? st->data + used : NULL;
+        left = st->rest_in ? st->data_len - (size_t)used : 0;
+    } else if (!in->buf->raw || xmlBufUse(in->buf->raw) == 0) {
+        /* decoded text is all that is left of it: copy once, go on in UTF-8 */
+        if ((st->rest_own = malloc(left + 1)) != NULL)
+            memcpy(st->rest_own, in->cur, left);
+        else
+            st->nomem = st->failed = 1;
+    } else {
+        st->rest_lost = 1;
+    }
+    st->rest_len = left;
+    xmlStopParser(st->ctxt);
 }
 
 static void xmlc__on_end(void *ud, const xmlChar *local, const xmlChar *prefix,
@@ -192,6 +228,8 @@ static void xmlc__on_end(void *ud, const xmlChar *local, const xmlChar *prefix,
             xmlc__fail(st, ERR_NOMEM, "out of memory");
     }
     st->text.len = st->text_at[d];
+    if (d == 0 && !st->failed)
+        xmlc__root_end(st);
 }
 
 static void xmlc__on_text(void *ud, const xmlChar *s, int len)
@@ -250,7 +288,7 @@ static void xmlc__on_error(void *ud, xmlErrorPtr err)
     while (n && xmlc__is_ws((unsigned char)msg[n - 1]))
         n--;
     codec_diag_add(st->b, st->m, st->a, xmlc__err_code(err),
-                   err->line > 0 ? (uint32_t)err->line : 0,
+                   err->line > 0 ? st->line0 + (uint32_t)err->line : 0,
                    err->int2 > 0 ? (uint32_t)err->int2 : 0, "%.*s", (int)n, msg);
 }
 
@@ -325,13 +363,16 @@ static void xmlc__ctxt_put(xmlParserCtxtPtr c, int healthy)
     xmlFreeParserCtxt(c);
 }
 
-/* Our SAX handler, options and the input (copied by libxml2) onto c. */
+/* Our SAX handler, options and the input (copied by libxml2) onto c.
+ * charset overrides what the document declares; so does utf8 (a rest of
+ * the input that libxml2 already decoded for us). */
 static int xmlc__input(xmlParserCtxtPtr c, const char *data, size_t len,
-                       const char *charset, err_t *e)
+                       const char *charset, int utf8, err_t *e)
 {
     memcpy(c->sax, &xmlc__sax, sizeof xmlc__sax);
     c->options = 0; /* xmlCtxtUseOptions only adds bits: clear the last parse's */
-    xmlCtxtUseOptions(c, XML_PARSE_NONET | (charset ? XML_PARSE_IGNORE_ENC : 0));
+    xmlCtxtUseOptions(c, XML_PARSE_NONET |
+                             (charset || utf8 ? XML_PARSE_IGNORE_ENC : 0));
     xmlParserInputBufferPtr ib =
         xmlParserInputBufferCreateMem(data, (int)len, XML_CHAR_ENCODING_NONE);
     xmlParserInputPtr in = ib ? xmlNewIOInputStream(c, ib, XML_CHAR_ENCODING_NONE) : NULL;
@@ -341,7 +382,7 @@ static int xmlc__input(xmlParserCtxtPtr c, const char *data, size_t len,
         return err_set(e, ERR_NOMEM, "xml: cannot create parser input");
     }
     inputPush(c, in);
-    if (charset) {
+    if (charset && !utf8) {
         xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(charset);
         if (!h || xmlSwitchToEncoding(c, h) < 0)
             return err_set(e, ERR_CHARSET, "xml: unknown charset '%s'", charset);
@@ -351,13 +392,13 @@ static int xmlc__input(xmlParserCtxtPtr c, const char *data, size_t len,
 
 /* Errors that reach libxml2's thread-global handler (encoding conversion)
  * are caught too, and the previous handler is put back. */
-static int xmlc__run(xmlc__st *st, const char *data, size_t len,
-                     const char *charset, err_t *e)
+static int xmlc__run(xmlc__st *st, size_t len, const char *charset, int utf8,
+                     err_t *e)
 {
     xmlParserCtxtPtr c = xmlc__ctxt_get();
     if (!c)
         return err_set(e, ERR_NOMEM, "xml: cannot create parser");
-    int rc = xmlc__input(c, data, len, charset, e);
+    int rc = xmlc__input(c, st->data, len, charset, utf8, e);
     if (rc == 0) {
         c->userData = st;
         st->ctxt = c;
@@ -367,9 +408,90 @@ static int xmlc__run(xmlc__st *st, const char *data, size_t len,
         xmlParseDocument(c);
         xmlSetStructuredErrorFunc(old_ctx, old);
         st->failed |= !c->wellFormed;
-        st->m->meta.syntax = xmlc__syntax(c, charset, st->a);
+        st->m->meta.syntax = xmlc__syntax(c, utf8 ? NULL : charset, st->a);
     }
     xmlc__ctxt_put(c, rc == 0 && !st->failed);
+    return rc;
+}
+
+/* Whitespace, comments and processing instructions between documents (an
+ * XML declaration opens the next one): their length, newlines counted. */
+static size_t xmlc__skip_misc(const char *s, size_t n, uint32_t *lines)
+{
+    size_t i = 0;
+    for (;;) {
+        for (; i < n && xmlc__is_ws((unsigned char)s[i]); i++)
+            *lines += s[i] == '\n';
+        const char *close = NULL;
+        if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0)
+            close = "-->";
+        else if (n - i >= 2 && memcmp(s + i, "<?", 2) == 0 &&
+                 !(n - i >= 6 && memcmp(s + i, "<?xml", 5) == 0 &&
+                   xmlc__is_ws((unsigned char)s[i + 5])))
+            close = "?>";
+        const char *end = close ? memmem(s + i + 2, n - i - 2, close, strlen(close)) : NULL;
+        if (!end) /* nothing to skip, or unterminated: the parser will say */
+            return i;
+        for (size_t stop = (size_t)(end - s) + strlen(close); i < stop; i++)
+            *lines += s[i] == '\n';
+    }
+}
+
+/* Where the documents of one input stand between two of them. */
+typedef struct xmlc__in {
+    const char *p; /* the next document */
+    size_t n;
+    uint32_t line0;
+    int utf8;    /* p is our decoded copy (own), not the caller's bytes */
+    char *own;   /* malloc'd; freed by xmlc_parse */
+    const char *syntax; /* what the copy was decoded from */
+} xmlc__in;
+
+/* Moves in past st's document to the next one; in->n = 0 when there is
+ * none (the document was broken, or only comments follow it). */
+static void xmlc__next(xmlc__in *in, const xmlc__st *st, codec_batch *out)
+{
+    if (st->rest_own) {
+        free(in->own);
+        in->own = st->rest_own;
+        in->utf8 = 1;
+        in->syntax = st->m->meta.syntax;
+    }
+    in->p = st->rest_own ? st->rest_own : st->rest_in;
+    in->n = in->p && !st->failed ? st->rest_len : 0;
+    if (st->rest_lost)
+        codec_diag_add(out, NULL, st->a, ERR_UNSUPPORTED, st->m->line, 0,
+                       "what follows this document could not be decoded");
+    if (!in->n)
+        return;
+    in->line0 += st->rest_line - 1;
+    size_t skip = xmlc__skip_misc(in->p, in->n, &in->line0);
+    in->p += skip;
+    in->n -= skip;
+}
+
+/* One document as one message, then on to the next. */
+static int xmlc__doc(xmlc__in *in, const char *charset, arena_t *a,
+                     codec_batch *out, err_t *e)
+{
+    codec_msg *m = codec_msg_add(out, a);
+    if (!m)
+        return err_set(e, out->nmsgs >= CODEC_MAX_MESSAGES ? ERR_TOOBIG : ERR_NOMEM,
+                       "xml: no room for message %u", out->nmsgs + 1);
+    m->line = in->line0 + 1;
+    m->meta.format = "xml";
+    xmlc__st st = {.a = a, .b = out, .m = m, .line0 = in->line0,
+                   .data = in->p, .data_len = in->n};
+    buf_init(&st.text, XMLC_TEXT_MAX);
+    int rc = xmlc__run(&st, in->n, charset, in->utf8, e);
+    buf_free(&st.text);
+    if (in->utf8)
+        m->meta.syntax = in->syntax;
+    if (st.failed || rc < 0)
+        m->root = NULL;
+    xmlc__next(in, &st, out);
+    if (rc == 0 && st.nomem) /* a diag may not have found room either */
+        return err_set(e, ERR_NOMEM, "xml: out of memory in the arena");
     return rc;
 }
 
@@ -379,23 +501,20 @@ int xmlc_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
     if (len > CODEC_MAX_INPUT)
         return err_set(e, ERR_TOOBIG, "xml: input of %zu bytes is over %u",
                        len, CODEC_MAX_INPUT);
-    codec_msg *m = codec_msg_add(out, a);
-    if (!m)
-        return err_set(e, ERR_NOMEM, "xml: no room for a message");
-    m->line = 1;
-    m->meta.format = "xml";
     if (len == 0) {
+        codec_msg *m = codec_msg_add(out, a);
+        if (!m)
+            return err_set(e, ERR_NOMEM, "xml: no room for a message");
+        m->line = 1;
+        m->meta.format = "xml";
         codec_diag_add(out, m, a, ERR_SYNTAX, 1, 1, "Document is empty");
         return 0;
     }
-    xmlc__st st = {.a = a, .b = out, .m = m};
-    buf_init(&st.text, XMLC_TEXT_MAX);
-    int rc = xmlc__run(&st, data, len, o ? o->charset : NULL, e);
-    buf_free(&st.text);
-    if (st.failed || rc < 0)
-        m->root = NULL;
-    if (rc == 0 && st.nomem) /* a diag may not have found room either */
-        return err_set(e, ERR_NOMEM, "xml: out of memory in the arena");
+    xmlc__in in = {.p = data, .n = len};
+    int rc = 0;
+    while (rc == 0 && in.n > 0)
+        rc = xmlc__doc(&in, o ? o->charset : NULL, a, out, e);
+    free(in.own);
     return rc;
 }
 
@@ -638,23 +757,27 @@ static int xmlc__el(xmlc__w *w, const tnode *n, int depth, const char *ns)
     return rc ? rc : xmlc__puts(w, nl);
 }
 
+/* One document: declaration, then the root with its namespace. */
+static int xmlc__write1(xmlc__w *w, const codec_msg *m)
+{
+    if (!m || !m->root) {
+        w->reported = 1;
+        return err_set(w->e, ERR_INVALID, "xml: message has no tree to write");
+    }
+    const char *ns = xmlc__attr_find(m->root, "xmlns", NULL) ? NULL : m->meta.ns;
+    int rc = xmlc__puts(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    rc = rc ? rc : xmlc__el(w, m->root, 0, ns);
+    return rc || w->pretty ? rc : xmlc__put(w, "\n", 1);
+}
+
 int xmlc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
                buf_t *out, err_t *e)
 {
-    if (n == 0)
-        return 0;
-    if (n > 1)
-        return err_set(e, ERR_UNSUPPORTED,
-                       "xml: %zu messages cannot share one document; write "
-                       "them one by one", n);
-    const codec_msg *m = msgs[0];
-    if (!m || !m->root)
-        return err_set(e, ERR_INVALID, "xml: message has no tree to write");
     xmlc__w w = {.out = out, .e = e, .pretty = o && o->pretty};
-    const char *ns = xmlc__attr_find(m->root, "xmlns", NULL) ? NULL : m->meta.ns;
     size_t mark = out->len;
-    int rc = xmlc__puts(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    rc = rc ? rc : xmlc__el(&w, m->root, 0, ns);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = xmlc__write1(&w, msgs[i]);
     rc = rc ? rc : xmlc__flush(&w);
     if (rc < 0) {
         out->len = mark; /* no half document on failure */

@@ -218,8 +218,8 @@ static void t_malformed(void **state)
     m = parse(f, "");
     assert_null(m->root);
     assert_non_null(m->diags);
-    m = parse(f, "<a/><b/>"); /* two documents are not one message */
-    assert_null(m->root);
+    /* a broken first document hides whatever follows it */
+    parse(f, "<a><b></a>\n<?xml version=\"1.0\"?><c/>");
 }
 
 static void t_entities_refused(void **state)
@@ -274,7 +274,6 @@ static void t_write_rules(void **state)
     const codec_msg *ms[] = {&m, &m};
     assert_int_equal(xmlc_write(ms, 1, NULL, &f->out, &f->e), ERR_INVALID);
     r->name = "Ok";
-    assert_int_equal(xmlc_write(ms, 2, NULL, &f->out, &f->e), ERR_UNSUPPORTED);
     assert_int_equal(xmlc_write(ms, 0, NULL, &f->out, &f->e), 0);
     assert_int_equal(f->out.len, 0);
     m.meta.ns = "urn:x";
@@ -326,6 +325,51 @@ static void t_utf16_and_limits(void **state)
     arena_free(&tiny);
     assert_int_equal(rc, ERR_NOMEM);
     assert_non_null(strstr(f->e.msg, "memory"));
+}
+
+static codec_msg *parse_n(fx *f, const char *s, uint32_t n)
+{
+    memset(&f->b, 0, sizeof f->b);
+    assert_int_equal(xmlc_parse(s, strlen(s), NULL, &f->a, &f->b, &f->e), 0);
+    assert_int_equal(f->b.nmsgs, n);
+    return f->b.msgs;
+}
+
+static void t_several_documents(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = parse_n(f, "<?xml version=\"1.0\"?>\n<A>1</A>\n"
+                              "<?xml version=\"1.0\"?>\n<!-- second -->\n<B x=\"2\"/>\n"
+                              "<!-- between -->\n<?pi x?>\n<C>\n  <D/>\n</C>\n<!-- end -->\n", 3);
+    assert_string_equal(m->meta.message_type, "A");
+    assert_string_equal(m->next->meta.message_type, "B");
+    assert_int_equal(m->next->line, 5);
+    assert_int_equal(m->next->index, 1);
+    codec_msg *c = m->next->next;
+    assert_int_equal(c->line, 8);
+    assert_int_equal(path(c->root, "D", NULL)->line, 9);
+    /* a broken second document does not take the first with it */
+    m = parse_n(f, "<a>1</a>\n<b>\n<c></b>\n", 2);
+    assert_non_null(m->root);
+    assert_null(m->next->root);
+    assert_int_equal(m->next->diags->line, 3);
+    /* GB18030 documents one after another: decoded once, lines kept */
+    m = parse_n(f, "<?xml version=\"1.0\" encoding=\"GB18030\"?>\n<P>" GUOYUAN_GB "</P>\n"
+                   "<?xml version=\"1.0\" encoding=\"GB18030\"?>\n<Q>\n<R>" GUOYUAN_GB "</R></Q>\n", 2);
+    assert_string_equal(m->root->value, GUOYUAN_UTF8);
+    assert_string_equal(path(m->next->root, "R", NULL)->value, GUOYUAN_UTF8);
+    assert_int_equal(path(m->next->root, "R", NULL)->line, 5);
+    assert_string_equal(m->next->meta.syntax, "GB18030");
+    /* and written back: one document after another */
+    const codec_msg *ms[] = {m, m->next};
+    assert_int_equal(xmlc_write(ms, 2, NULL, &f->out, &f->e), 0);
+    codec_msg *back = parse_n(f, f->out.p, 2);
+    assert_true(same_tree(back->next->root, ms[1]->root));
+    codec_msg none = {.root = NULL};
+    ms[1] = &none;
+    size_t len = f->out.len;
+    assert_int_equal(xmlc_write(ms, 2, NULL, &f->out, &f->e), ERR_INVALID);
+    assert_int_equal(f->out.len, len);
 }
 
 static void roundtrip(fx *f, const char *doc, int pretty)
@@ -396,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_write_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(t_attribute_clashes, setup, teardown),
         cmocka_unit_test_setup_teardown(t_utf16_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_several_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(t_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(t_mixed_content, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sniff, setup, teardown),

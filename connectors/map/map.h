@@ -71,8 +71,13 @@ typedef int (*map_record_fn)(void *ctx, const codec_msg *m,
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx);
 
-/* Build the local message for record r (reverse direction) in arena a. */
+/* Build the local message for record r (reverse direction) in arena a.
+ * Set *out to NULL first; for a table with `split`, a non-NULL *out is a
+ * message made by an earlier call, and r becomes one more item of it (one
+ * manifest document, one CSV file, one JSON feed). */
 int map_reverse(const map_def *d, const model_record *r, arena_t *a,
                 codec_msg **out, err_t *e);
+/* Whether the table splits its input into several records. */
+int map_def_splits(const map_def *d);
 
 #endif

@@ -99,7 +99,7 @@ static int mc__cond_vals(mc *c, const ynode *v, mcond *k)
 static int mc__cond_one(mc *c, const ynode *n, mcond **out)
 {
     static const char *const keys[] = {"path", "equals", "not", "in",
-                                       "exists", NULL};
+                                       "exists", "matches", NULL};
     if (n->type != YD_MAP)
         return mc__bad(c, n, "a condition is {path: P, equals|not|in|exists: ...}");
     const char *path = mc__scalar(c, n, "path");
@@ -123,6 +123,15 @@ static int mc__cond_one(mc *c, const ynode *n, mcond **out)
     const ynode *ex = ydoc_get(n, "exists");
     if (ex && ex->value && strcmp(ex->value, "false") == 0)
         k->op = MC_ABSENT;
+    const char *re = mc__scalar(c, n, "matches");
+    if (re) {
+        k->op = MC_RE;
+        k->re = arena_alloc(c->a, sizeof *k->re);
+        if (!k->re || regcomp(k->re, re, REG_EXTENDED | REG_NOSUB)) {
+            k->re = NULL;
+            rc |= mc__bad(c, ydoc_get(n, "matches"), "bad regular expression '%s'", re);
+        }
+    }
     *out = k;
     return rc;
 }
@@ -505,11 +514,19 @@ int map_compile(const ydoc *d, const map_set *s, arena_t *a, map_def **out,
     return (rc || c.nprob) ? ERR_CONFIG : 0;
 }
 
+static void mc__release_conds(mcond *k)
+{
+    for (; k; k = k->next)
+        if (k->re)
+            regfree(k->re);
+}
+
 static void mc__release(mrule *rules, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (rules[i].pattern)
             regfree(rules[i].pattern);
+        mc__release_conds(rules[i].when);
         mc__release(rules[i].rules, rules[i].nrules);
     }
 }
@@ -517,4 +534,5 @@ static void mc__release(mrule *rules, uint32_t n)
 void map_def_release(map_def *d)
 {
     mc__release(d->own, d->nown);
+    mc__release_conds(d->match.when);
 }

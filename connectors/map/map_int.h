@@ -27,7 +27,11 @@ typedef struct mstep {
     uint32_t nth;                    /* [2]: second match, 0 = every */
 } mstep;
 
-enum { MP_TREE, MP_INDEX }; /* #index: 1-based instance number */
+enum {
+    MP_TREE,  /* steps from the scope */
+    MP_INDEX, /* #index: 1-based instance number */
+    MP_SELF,  /* ".": the scope's own node (each: . makes one instance) */
+};
 
 typedef struct mpath {
     const char *text; /* as written, for messages */
@@ -35,6 +39,7 @@ typedef struct mpath {
     uint32_t nsteps;
     uint16_t elem, comp; /* .E.C positions after the last step, 0 = none */
     int kind;            /* MP_* */
+    int rooted;          /* "/ID": from the message root, not the scope */
 } mpath;
 
 /* Where each segment tag first occurs in a message: most rules ask for
@@ -57,6 +62,7 @@ typedef struct mscope {
     tnode *first, *end; /* [first, end); end NULL = to the last child */
     uint32_t index;     /* instance number inside its group, 1-based */
     const mindex *ix;   /* first occurrences in [first, end), or NULL */
+    tnode *top;         /* the message root, for paths starting with '/' */
 } mscope;
 
 /* One match: the node named by the last step (segment, element) and the
@@ -101,10 +107,11 @@ int mcodes_factor(const mcodes *c, const char *key, double *out);
 
 /* ---- conditions ---- */
 
-enum { MC_EXISTS, MC_ABSENT, MC_EQ, MC_NE, MC_IN };
+enum { MC_EXISTS, MC_ABSENT, MC_EQ, MC_NE, MC_IN, MC_RE };
 typedef struct mcond {
     mpath path;
     int op;
+    regex_t *re; /* MC_RE */
     const char **vals;
     uint32_t nvals;
     struct mcond *next; /* all must hold */

@@ -89,9 +89,13 @@ int mpath_compile(const char *text, arena_t *a, mpath *p, char *why,
 {
     memset(p, 0, sizeof *p);
     p->text = arena_strdup(a, text);
-    if (strcmp(text, "#index") == 0) {
-        p->kind = MP_INDEX;
+    if (strcmp(text, "#index") == 0 || strcmp(text, ".") == 0) {
+        p->kind = text[0] == '#' ? MP_INDEX : MP_SELF;
         return 0;
+    }
+    if (text[0] == '/' && text[1] && text[1] != '/') {
+        p->rooted = 1; /* above a split record or a group: the message's */
+        text++;
     }
     if (!text[0] || strchr("/#.+[", text[0]))
         return mp__fail(why, whysz, text, "expected a name first");
@@ -234,8 +238,15 @@ static const tnode *mp__start(const mindex *ix, const char *name)
 
 int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
 {
+    if (p->kind == MP_SELF)
+        return fn(ctx, &(mhit){s->parent, s->parent});
     if (p->kind != MP_TREE || !p->nsteps)
         return 0;
+    mscope top;
+    if (p->rooted && s->top) {
+        top = (mscope){s->top, s->top->kids, NULL, 1, NULL, s->top};
+        s = &top;
+    }
     const tnode *first = s->first ? s->first : s->end ? NULL : s->parent->kids;
     const char *name = p->steps[0].name;
     if (s->ix && !(name[0] == '*' && !name[1]) && !(first = mp__start(s->ix, name)))
@@ -352,6 +363,16 @@ static tnode *mp__find(const mstep *st, tnode *first, const tnode *end)
 tnode *mpath_make(const mpath *p, mscope *s, arena_t *a, int fresh,
                   tnode **made)
 {
+    if (p->kind == MP_SELF) {
+        if (made)
+            *made = s->parent;
+        return s->parent;
+    }
+    mscope top;
+    if (p->rooted && s->top) {
+        top = (mscope){s->top, s->top->kids, NULL, 1, NULL, s->top};
+        s = &top;
+    }
     /* a scope made before its first child existed starts at the parent's
      * children, so what earlier rules created is found, not made twice */
     tnode *parent = s->parent, *first = s->first ? s->first : s->parent->kids;

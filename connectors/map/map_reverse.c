@@ -15,6 +15,7 @@ typedef struct mrev {
     arena_t *a;
     err_t *e;
     int json;
+    uint8_t *done[MO__COUNT]; /* per array: elements already written */
 } mrev;
 
 typedef struct mwritten { /* fields already written for one object */
@@ -192,24 +193,56 @@ static tnode *mv__instance(mrev *v, const mrule *ru, mscope *s, uint32_t i)
     return made;
 }
 
+/* Whether element el carries the constants this group sets (a group for
+ * NAD+CZ sets role consignor): several groups may fill one array, and each
+ * writes back only its own elements. */
+static int mv__belongs(const mrule *ru, const void *el)
+{
+    for (uint32_t i = 0; i < ru->nrules; i++) {
+        const mrule *k = &ru->rules[i];
+        if (k->kind != MR_FIELD || k->has_from || !k->value ||
+            k->field->type != MF_STR)
+            continue;
+        const char *x = *model_str_at((void *)el, k->field);
+        if (!x || strcmp(x, k->value) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Elements of each array already written by an earlier group. */
+static uint8_t *mv__done(mrev *v, const model_field *f, uint32_t n)
+{
+    if (!v->done[f->elem])
+        v->done[f->elem] = arena_zalloc(v->a, n + 1);
+    return v->done[f->elem];
+}
+
 static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
                     mwritten *w)
 {
-    if (mv__mark(w, ru->field))
-        return 0;
-    uint32_t n = model_array_len((void *)base, ru->field);
+    (void)w;
+    uint32_t n = model_array_len((void *)base, ru->field), k = 0;
+    uint8_t *done = mv__done(v, ru->field, n);
+    if (!done)
+        return err_set(v->e, ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
-        tnode *t = mv__instance(v, ru, s, i);
+        const void *el = model_array_at((void *)base, ru->field, i);
+        if (done[i] || !mv__belongs(ru, el))
+            continue;
+        done[i] = 1;
+        tnode *t = mv__instance(v, ru, s, k++);
         if (!t)
             return err_set(v->e, ERR_NOMEM, "out of memory");
-        mscope in = {t, t->kids, NULL, i + 1, NULL};
+        mscope in = {t, t->kids, NULL, k, NULL, s->top};
         if (v->d->flat)
-            in = (mscope){s->parent, t, NULL, i + 1, NULL};
+            in = (mscope){s->parent, t, NULL, k, NULL, s->top};
         mwritten iw = {{0, 0}};
-        int rc = mv__rules(v, ru->rules, ru->nrules, &in,
-                           model_array_at((void *)base, ru->field, i), &iw);
+        int rc = mv__rules(v, ru->rules, ru->nrules, &in, el, &iw);
         if (rc)
             return rc;
+        if (ru->each.kind == MP_SELF)
+            break; /* "each: ." is the scope itself: one element only */
     }
     return 0;
 }
@@ -256,33 +289,46 @@ static void mv__meta(const map_def *d, const model_record *r, codec_meta *m)
     m->interchange_ref = r->source.interchange_ref;
     m->message_ref = r->source.message_ref;
     m->ns = mv__literal(d->match.ns) ? d->match.ns : NULL;
+    if (!m->ns && !d->flat && strcmp(d->format, "xml") == 0 &&
+        r->source.version && strchr(r->source.version, ':'))
+        m->ns = r->source.version; /* read from the namespace (map_run.c) */
 }
 
-int map_reverse(const map_def *d, const model_record *r, arena_t *a,
-                codec_msg **out, err_t *e)
+static codec_msg *mv__message(const map_def *d, const model_record *r,
+                              arena_t *a)
 {
     codec_msg *m = arena_zalloc(a, sizeof *m);
     const char *rn = mv__root_name(d);
     if (!m || !(m->root = tree_new(a, rn ? rn : "", NULL)))
-        return err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
     mv__meta(d, r, &m->meta);
     if (strcmp(d->format, "json") == 0)
         m->root->flags |= TN_OBJ;
     if (m->meta.ns && !d->flat) {
         tnode *x = tree_add_new(a, m->root, "@xmlns", m->meta.ns);
         if (!x)
-            return err_set(e, ERR_NOMEM, "out of memory");
+            return NULL;
         x->flags |= TN_ATTR;
     }
-    mrev v = {d, a, e, strcmp(d->format, "json") == 0};
-    mscope s = {m->root, m->root->kids, NULL, 1, NULL};
+    return m;
+}
+
+int map_reverse(const map_def *d, const model_record *r, arena_t *a,
+                codec_msg **out, err_t *e)
+{
+    /* a split table's records are items of one document: add to *out */
+    codec_msg *m = d->has_split && *out ? *out : mv__message(d, r, a);
+    if (!m)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}};
+    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
     if (d->has_split) { /* the record is one split node (a row, a feed item) */
         tnode *item = NULL;
         if (!mpath_make(&d->split, &s, a, 1, &item) || !item)
             return err_set(e, ERR_NOMEM, "out of memory");
         if (v.json)
             item->flags |= TN_LIST | TN_OBJ;
-        s = (mscope){item, item->kids, NULL, 1, NULL};
+        s = (mscope){item, item->kids, NULL, 1, NULL, m->root};
     }
     mwritten w = {{0, 0}};
     int rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);

@@ -55,11 +55,18 @@ static void roundtrip(fx *f, const char *table, const char *input)
         if (f->rc || f->k.n != 1)
             fail_msg("record %zu read back: rc %d, %zu records; diags:\n%s\n"
                      "written:\n%s", i, f->rc, f->k.n, tu_diags(f->m), written);
+        /* written alone, a split record is item 1 of its document again:
+         * its position (source.message_ref, "1.2") may change; nothing else */
+        first.r[i]->source.message_ref = f->k.r[0]->source.message_ref;
         buf_t diff;
         buf_init(&diff, 4096);
         if (!model_equal(first.r[i], f->k.r[0], &diff))
-            fail_msg("record %zu differs at %s; written:\n%s", i,
-                     diff.p ? diff.p : "?", written);
+        {
+            char at[256];
+            snprintf(at, sizeof at, "%s", diff.p ? diff.p : "?");
+            buf_free(&diff); /* freed before failing: no leak in the report */
+            fail_msg("record %zu differs at %s; written:\n%s", i, at, written);
+        }
         buf_free(&diff);
     }
 }

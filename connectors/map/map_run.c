@@ -80,6 +80,7 @@ int mcond_holds(const mcond *c, const mscope *s)
         int ok = c->op == MC_EXISTS ? found
                  : c->op == MC_ABSENT ? !found
                  : c->op == MC_NE ? !found || !mr__in(v, c)
+                 : c->op == MC_RE ? found && c->re && regexec(c->re, v, 0, NULL, 0) == 0
                  : found && mr__in(v, c);
         if (!ok)
             return 0;
@@ -372,15 +373,17 @@ static int mr__instance(void *ctx, const mhit *h)
 {
     meach *x = ctx;
     tnode *n = (tnode *)h->node;
-    mscope in = {n, n->kids, NULL, ++x->index, NULL};
+    mscope in = {n, n->kids, NULL, x->index + 1, NULL, x->outer->top};
     if (x->r->d->flat) {
         const tnode *end = n->next;
         while (end && end != x->outer->end && mr__member(x->ru, end))
             end = end->next;
-        in = (mscope){x->outer->parent, n, (tnode *)end, x->index, NULL};
+        in = (mscope){x->outer->parent, n, (tnode *)end, x->index + 1, NULL,
+                      x->outer->top};
     }
     if (x->ru->when && !mcond_holds(x->ru->when, &in))
         return 0;
+    x->index++; /* #index numbers the instances kept, not those skipped */
     err_t e;
     void *el = model_array_append(x->r->a, x->base, x->ru->field, &e);
     if (!el) {
@@ -407,17 +410,32 @@ static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
 
 /* ---- one record ---- */
 
-static void mr__source(mrun *r, model_record *rec)
+/* The record's place in its input when the envelope names none (XML,
+ * JSON, CSV): "2" for the second message, "2.3" for the third split record
+ * of it, so a problem or a receipt can point back to it. */
+static char *mr__position(mrun *r, uint32_t split)
+{
+    char ref[32];
+    if (split)
+        snprintf(ref, sizeof ref, "%u.%u", r->m->index + 1, split);
+    else
+        snprintf(ref, sizeof ref, "%u", r->m->index + 1);
+    return arena_strdup(r->a, ref);
+}
+
+static void mr__source(mrun *r, model_record *rec, uint32_t split)
 {
     const codec_meta *mt = &r->m->meta;
     rec->kind = (char *)r->d->kind;
     rec->source.format = (char *)mt->format;
     rec->source.message_type = (char *)mt->message_type;
-    rec->source.version = (char *)mt->version;
+    /* an XML message's version is its namespace (docs/model.md) */
+    rec->source.version = (char *)(mt->version ? mt->version : mt->ns);
     rec->source.sender = (char *)mt->sender;
     rec->source.recipient = (char *)mt->recipient;
     rec->source.interchange_ref = (char *)mt->interchange_ref;
-    rec->source.message_ref = (char *)mt->message_ref;
+    rec->source.message_ref = mt->message_ref ? (char *)mt->message_ref
+                                              : mr__position(r, split);
     rec->source.mapping = (char *)r->d->name;
 }
 
@@ -425,6 +443,7 @@ typedef struct msplit {
     mrun *r;
     map_record_fn fn;
     void *ctx;
+    uint32_t n; /* split records so far; 0 when the table does not split */
 } msplit;
 
 static int mr__record(void *ctx, const mhit *h)
@@ -432,7 +451,7 @@ static int mr__record(void *ctx, const mhit *h)
     msplit *sp = ctx;
     mrun *r = sp->r;
     tnode *n = (tnode *)h->node;
-    mscope s = {n, n->kids, NULL, 1, NULL};
+    mscope s = {n, n->kids, NULL, 1, NULL, r->m->root};
     mindex ix;
     if (r->d->flat && mindex_build(&ix, n->kids) == 0)
         s.ix = &ix;
@@ -441,7 +460,7 @@ static int mr__record(void *ctx, const mhit *h)
         return ERR_NOMEM;
     int before = r->rc;
     r->rc = 0;
-    mr__source(r, rec);
+    mr__source(r, rec, r->d->has_split ? ++sp->n : 0);
     mr__rules(r, r->d->rules, r->d->nrules, &s, rec);
     int bad = r->rc;
     r->rc = before ? before : bad;
@@ -452,12 +471,12 @@ int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx)
 {
     mrun r = {d, b, m, a, 0};
-    msplit sp = {&r, fn, ctx};
+    msplit sp = {&r, fn, ctx, 0};
     if (!m->root)
         return ERR_SYNTAX;
     int rc;
     if (d->has_split) {
-        mscope top = {m->root, m->root->kids, NULL, 1, NULL};
+        mscope top = {m->root, m->root->kids, NULL, 1, NULL, m->root};
         rc = mpath_each(&d->split, &top, mr__record, &sp);
     } else {
         rc = mr__record(&sp, &(mhit){m->root, m->root});

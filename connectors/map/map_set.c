@@ -240,6 +240,7 @@ const map_def *map_set_by_filename(const map_set *s, const char *filename)
 
 const char *map_def_name(const map_def *d) { return d->name; }
 const char *map_def_format(const map_def *d) { return d->format; }
+int map_def_splits(const map_def *d) { return d->has_split; }
 const codec_opts *map_def_codec_opts(const map_def *d) { return &d->copts; }
 
 /* ---- selection ---- */
@@ -263,7 +264,7 @@ static int ms__matches(const map_def *d, const codec_msg *m,
         !ms__glob(x->root, m->root ? m->root->name : NULL) ||
         !ms__glob(x->ns, mt->ns) || !ms__glob(x->filename, base))
         return 0;
-    mscope s = {m->root, m->root ? m->root->kids : NULL, NULL, 1, NULL};
+    mscope s = {m->root, m->root ? m->root->kids : NULL, NULL, 1, NULL, m->root};
     return !x->when || (m->root && mcond_holds(x->when, &s));
 }
 

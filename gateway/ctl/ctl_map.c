@@ -67,34 +67,43 @@ static int cm__forward(cmap *c, const map_set *s, const map_def *forced,
     return st.problems ? CTL_DATAERR : CTL_OK;
 }
 
-/* One JSON record per line back through the table to the local format. */
+#define CM_MAX_OUT 4096 /* messages in one reverse output */
+
+/* One JSON record per line back through the table to the local format: one
+ * interchange (EDIFACT) or, for a table that splits, one document holding
+ * every record; otherwise one document per record, written one after the
+ * other. */
 static int cm__reverse(cmap *c, const map_def *d, buf_t *in, arena_t *a)
 {
     const codec_ops *ops = codec_find(map_def_format(d));
-    const codec_msg *msgs[4096];
+    const codec_msg *msgs[CM_MAX_OUT];
+    codec_msg *doc = NULL;
     size_t n = 0, lineno = 0;
     int status = CTL_OK;
-    for (char *p = in->p; p && *p && n < 4096; lineno++) {
+    for (char *p = in->p; p && *p && n < CM_MAX_OUT; lineno++) {
         char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         model_record *r;
-        codec_msg *m;
+        codec_msg *m = map_def_splits(d) ? doc : NULL;
         err_t e;
         if (len && (model_json_read(p, len, a, &r, &e) ||
                     map_reverse(d, r, a, &m, &e))) {
             fprintf(stderr, "%s:%zu:1: error: %s\n", c->file, lineno + 1, e.msg);
             status = CTL_DATAERR;
-        } else if (len) {
-            msgs[n++] = m;
+        } else if (len && m != doc) {
+            msgs[n++] = doc = m;
         }
         p = nl ? nl + 1 : NULL;
     }
-    err_t e;
     codec_opts o = *map_def_codec_opts(d);
     o.pretty = 1;
-    if (n && ops->write(msgs, n, &o, &c->out, &e)) {
-        fprintf(stderr, "%s: error: %s\n", c->file, e.msg);
-        return CTL_DATAERR;
+    size_t per = strcmp(ops->name, "edifact") == 0 ? n : 1;
+    for (size_t i = 0; i < n; i += per) {
+        err_t e;
+        if (ops->write(msgs + i, per, &o, &c->out, &e)) {
+            fprintf(stderr, "%s: error: %s\n", c->file, e.msg);
+            return CTL_DATAERR;
+        }
     }
     return status;
 }

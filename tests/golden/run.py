@@ -26,9 +26,12 @@ SAMPLES = os.path.join("mappings", "samples")
 EXPECT = (".expected.jsonl", ".expected.err")
 
 
-def run(ctl, args, stdin=None):
+def run(ctl, args, stdin=None, raw=False):
+    """raw: stdout as bytes, for local formats in legacy charsets (GB18030)
+    that must reach the next step unchanged."""
     p = subprocess.run([ctl] + args, cwd=ROOT, capture_output=True, input=stdin)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    out = p.stdout if raw else p.stdout.decode("utf-8", "replace")
+    return p.returncode, out, p.stderr.decode("utf-8", "replace")
 
 
 def strip_source(rec):
@@ -53,10 +56,10 @@ def round_trip(ctl, lines, fail):
             f.write("\n".join(recs) + "\n")
             path = f.name
         try:
-            rc, out, err = run(ctl, ["map", "--reverse", "--map", table, path])
+            rc, out, err = run(ctl, ["map", "--reverse", "--map", table, path], raw=True)
             if rc != 0:
                 return fail(f"reverse through {table} failed ({rc}): {err.strip()}")
-            rc, back, err = run(ctl, ["map", "--map", table, "-"], stdin=out.encode())
+            rc, back, err = run(ctl, ["map", "--map", table, "-"], stdin=out)
             if rc != 0:
                 return fail(f"re-reading the reverse output of {table} failed ({rc}): {err.strip()}")
         finally:
