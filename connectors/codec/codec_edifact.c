@@ -243,8 +243,10 @@ static inline int edi__sep(edi__p *p, const char *q, uint32_t is_elem,
 {
     edi__comp_end(p, c->s, q, c->rel, c->line, c->col);
     p->efirst[p->nelem] = p->ncomp;
-    if (is_seg)
+    if (is_seg) {
+        p->se = q;
         return 0;
+    }
     if (__builtin_expect(p->nelem >= EDI_MAX_ELEMENTS, 0)) {
         if (is_elem)
             edi__overflow(p, EDI__E_ELEMS, q);
@@ -263,7 +265,7 @@ static inline const char *edi__token(edi__p *p, const char *q, uint8_t k,
     if (k >= EDI__REL) {
         if (k == EDI__REL) { /* the released byte is data, checked too */
             c->rel = 1;
-            k = q + 1 < p->se ? p->cls[(unsigned char)*++q] : EDI__NORM;
+            k = q + 1 < p->tend ? p->cls[(unsigned char)*++q] : EDI__NORM;
             if (k == EDI__NL)
                 edi__newline(p, q);
             p->odd |= k == EDI__ODD;
@@ -308,8 +310,9 @@ static inline int edi__block(edi__p *p, const char *q, edi__cur *c, int *done)
 {
     edi__masks m;
     edi__mask16(p, q, &m);
-    if (p->se - q < 16) { /* bytes past the terminator do not count */
-        uint32_t keep = (2u << (p->se - q)) - 1;
+    uint32_t end = m.seg & ~(m.rel << 1); /* the terminator, if here */
+    if (end) { /* bytes past it do not count */
+        uint32_t keep = ((end & -end) << 1) - 1;
         m.rel &= keep, m.oth &= keep;
     }
     if (m.oth || (m.rel & (m.rel << 1)) || (m.rel & 0x8000))
@@ -329,44 +332,52 @@ static inline int edi__block(edi__p *p, const char *q, edi__cur *c, int *done)
 }
 #endif
 
-/* First pass over one segment: record where every component is. Blocks of
- * 16 bytes go by bitmask; others byte by byte through the class table,
- * where the terminator at p->se stops the inner loop without a bounds
- * test. */
-static void edi__scan(edi__p *p, const char *q)
+/* First pass over one segment (q just after the tag): record where every
+ * component is and set p->se to the terminator; 0 when the text ends
+ * first. Blocks of 16 bytes go by bitmask, others byte by byte through
+ * the class table. */
+static int edi__scan(edi__p *p, const char *q)
 {
     const uint8_t *cls = p->cls;
+    const char *t = p->tend;
     p->nelem = p->ncomp = p->odd = p->err = 0;
     p->efirst[0] = 0;
-    if (cls[(unsigned char)*q] == EDI__SEG)
-        return;
+    if (cls[(unsigned char)*q] == EDI__SEG) {
+        p->se = q;
+        return 1;
+    }
     q++;
     edi__cur c = {q, 0, p->line, edi__col(p, q)};
     p->nelem = 1;
     for (;;) {
-        const char *lim = p->se;
+        const char *lim = t;
 #if defined(__SSE2__)
-        if (p->tend - q >= 16) {
+        if (t - q >= 16) {
             int done = 0;
             if (edi__block(p, q, &c, &done)) {
                 if (done)
-                    return;
+                    return 1;
                 q += 16;
                 continue;
             }
             lim = q + 16;
         }
 #endif
-        do {
-            uint8_t k;
-            while (!(k = cls[(unsigned char)*q]))
+        while (q < lim) {
+            uint8_t k = cls[(unsigned char)*q];
+            if (!k)
                 q++;
-            if (!(q = edi__token(p, q, k, &c)))
-                return;
-        } while (q < lim);
+            else if (!(q = edi__token(p, q, k, &c)))
+                return 1;
+        }
+        if (q >= t)
+            return 0;
     }
 }
 
+/* Copies s[0..n) to d without release characters. The SSE2 path stores
+ * 16 bytes at a time, so d needs 16 bytes of slack past the result and
+ * loads stay below tend. */
 static uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel,
                               const char *tend)
 {
@@ -905,12 +916,17 @@ static enum edi__kind edi__kind(const char *t)
     }
 }
 
-/* Copies the tag (made printable) and says whether it is well formed. */
+/* Copies the tag (made printable) and says whether it is well formed:
+ * three letters or digits, then an element separator or the terminator. */
 static int edi__tag(edi__p *p)
 {
     const char *q = p->ss;
-    size_t n = p->se - q < 3 ? (size_t)(p->se - q) : 3;
-    int ok = n == 3 && (q + 3 == p->se || q[3] == p->seps.elem);
+    size_t n = 0;
+    while (n < 3 && q + n < p->end && q[n] != p->seps.elem &&
+           q[n] != p->seps.seg)
+        n++;
+    int ok = n == 3 && q + 3 < p->end &&
+             (q[3] == p->seps.elem || q[3] == p->seps.seg);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)q[i];
         ok &= (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -922,10 +938,10 @@ static int edi__tag(edi__p *p)
 
 /* Work out which segment this is before anything is reported about it:
  * a service segment closes a message that lacks its UNT. */
-static enum edi__kind edi__begin(edi__p *p, const char *q, const char *e)
+static enum edi__kind edi__begin(edi__p *p, const char *q)
 {
     p->ss = q;
-    p->se = e ? e : p->end;
+    p->se = p->end;
     p->tend = p->end;
     p->sline = p->line;
     p->scol = edi__col(p, q);
@@ -958,10 +974,16 @@ static int edi__skip_body(edi__p *p)
     else if (!p->m && !p->stray)
         edi__sdiag(p, ERR_SYNTAX, 0, 0, "segment outside a message");
     p->stray |= !p->m;
-    if (p->m && !p->broken)
-        return 0;
-    edi__skip_lines(p, p->ss, p->se);
-    return 1;
+    return !p->m || p->broken;
+}
+
+/* The end of a segment that is not tokenised; 0 if the text ends first. */
+static int edi__find_end(edi__p *p, const char *q)
+{
+    const char *e = edi__seg_end(p, q);
+    p->se = e ? e : p->end;
+    edi__skip_lines(p, q, p->se);
+    return e != NULL;
 }
 
 static int edi__dispatch(edi__p *p, enum edi__kind k)
@@ -987,9 +1009,10 @@ static int edi__dispatch(edi__p *p, enum edi__kind k)
 
 static int edi__segment(edi__p *p, const char **qp)
 {
-    const char *q = *qp, *e = edi__seg_end(p, q);
-    enum edi__kind k = edi__begin(p, q, e);
-    if (!e) {
+    const char *q = *qp;
+    enum edi__kind k = edi__begin(p, q);
+    int skip = k == EDI__BODY && edi__skip_body(p);
+    if (!(skip ? edi__find_end(p, q) : edi__scan(p, q + 3))) {
         edi__diag(p, ERR_SYNTAX, 0, 0, p->sline, p->scol,
                   "unterminated segment at end of input");
         if (p->m)
@@ -997,10 +1020,10 @@ static int edi__segment(edi__p *p, const char **qp)
         *qp = p->end;
         return 0;
     }
+    const char *e = p->se; /* edi__check may move p->se to a copy */
     *qp = e + 1;
     int rc = 0;
-    if (k != EDI__BODY || !edi__skip_body(p)) {
-        edi__scan(p, q + 3);
+    if (!skip) {
         if (k == EDI__UNB)
             edi__unb_level(p);
         if (k == EDI__UNH)

@@ -27,6 +27,8 @@ typedef struct mstep {
     uint32_t nth;                    /* [2]: second match, 0 = every */
 } mstep;
 
+#define MSTEP_LAST UINT32_MAX /* [last] */
+
 enum {
     MP_TREE,  /* steps from the scope */
     MP_INDEX, /* #index: 1-based instance number */

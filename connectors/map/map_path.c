@@ -41,6 +41,10 @@ static const char *mp__positions(const char *text, mpath *p)
 static int mp__pred(const char *s, size_t n, mstep *st, arena_t *a)
 {
     const char *eq = memchr(s, '=', n);
+    if (!eq && n == 4 && memcmp(s, "last", 4) == 0) {
+        st->nth = MSTEP_LAST; /* the last match (the final arrival) */
+        return 0;
+    }
     if (!eq) {
         for (size_t i = 0; i < n; i++)
             if (!isdigit((unsigned char)s[i]))
@@ -180,13 +184,26 @@ static const tnode *mp__position(const mpath *p, const tnode *n)
     return tree_kid(el, p->comp - 1u);
 }
 
+static const tnode *mp__last(const mstep *st, const tnode *first,
+                             const tnode *end)
+{
+    const tnode *last = NULL;
+    for (const tnode *n = first; n && n != end; n = n->next)
+        if (mp__match(st, n))
+            last = n;
+    return last;
+}
+
 static int mp__walk(const mpath *p, uint32_t si, const tnode *first,
                     const tnode *end, mpath_fn fn, void *ctx)
 {
     const mstep *st = &p->steps[si];
     uint32_t count = 0;
+    if (st->nth == MSTEP_LAST)
+        first = mp__last(st, first, end);
     for (const tnode *n = first; n && n != end; n = n->next) {
-        if (!mp__match(st, n) || (st->nth && ++count != st->nth))
+        if (!mp__match(st, n) ||
+            (st->nth && st->nth != MSTEP_LAST && ++count != st->nth))
             continue;
         int rc;
         if (si + 1 == p->nsteps) {
@@ -354,6 +371,8 @@ static tnode *mp__create(const mstep *st, tnode *parent, arena_t *a)
 
 static tnode *mp__find(const mstep *st, tnode *first, const tnode *end)
 {
+    if (st->nth == MSTEP_LAST)
+        return (tnode *)mp__last(st, first, end);
     for (tnode *n = first; n && n != end; n = n->next)
         if (mp__match(st, n))
             return n;

@@ -16,6 +16,7 @@ typedef struct mrev {
     err_t *e;
     int json;
     uint8_t *done[MO__COUNT]; /* per array: elements already written */
+    const char *join;         /* the join of the rule being written */
 } mrev;
 
 typedef struct mwritten { /* fields already written for one object */
@@ -43,12 +44,37 @@ static int mv__set(mrev *v, tnode *leaf, const char *text, int num)
     return leaf->value ? 0 : err_set(v->e, ERR_NOMEM, "out of memory");
 }
 
+/* The inverse of `join` over an EDIFACT element: each part between
+ * separators goes back to its own component (a C080 name over two lines,
+ * PCI marks one per line). */
+static int mv__unjoin(mrev *v, tnode *el, const char *text, const char *sep)
+{
+    size_t sl = strlen(sep);
+    tnode *c = el->kids;
+    for (const char *p = text;;) {
+        const char *q = sl ? strstr(p, sep) : NULL;
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (!c && !(c = tree_add_new(v->a, el, "", "")))
+            return err_set(v->e, ERR_NOMEM, "out of memory");
+        c->value = arena_strndup(v->a, p, n);
+        c->vlen = (uint32_t)n;
+        if (!c->value)
+            return err_set(v->e, ERR_NOMEM, "out of memory");
+        if (!q)
+            return 0;
+        p = q + sl;
+        c = c->next;
+    }
+}
+
 static int mv__write(mrev *v, const mpath *p, mscope *s, const char *text,
                      int fresh, int num)
 {
     tnode *made = NULL, *leaf = mpath_make(p, s, v->a, fresh, &made);
     if (!leaf)
         return err_set(v->e, ERR_NOMEM, "out of memory");
+    if (v->join && v->d->flat && !leaf->value && leaf->kids)
+        return mv__unjoin(v, leaf, text, v->join);
     if (fresh && v->json && made)
         made->flags |= TN_LIST;
     return mv__set(v, leaf, text, num);
@@ -135,13 +161,31 @@ static int mv__list(mrev *v, const mrule *ru, mscope *s,
     return rc;
 }
 
+/* A rule {from: P, value: V} read "V when P is present"; written back, a
+ * record holding V gets P made (with its qualifiers), so mandatory
+ * structure such as a CNI group or a status segment comes back. */
+static int mv__flag(mrev *v, const mrule *ru, mscope *s, const void *base,
+                    mwritten *w)
+{
+    const char *x = ru->field->type == MF_STR
+                        ? *model_str_at((void *)base, ru->field) : NULL;
+    if (!x || strcmp(x, ru->value) != 0 || mv__mark(w, ru->field))
+        return 0;
+    tnode *made = NULL;
+    if (!mpath_make(&ru->from, s, v->a, 0, &made))
+        return err_set(v->e, ERR_NOMEM, "out of memory");
+    return 0;
+}
+
 static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
                      mwritten *w)
 {
     char text[MAP_VALUE_MAX / 16];
     void *b = (void *)base;
-    if (!ru->has_from || ru->from.kind != MP_TREE || ru->value)
+    if (!ru->has_from || ru->from.kind != MP_TREE)
         return 0; /* constants and #index have no place to go back to */
+    if (ru->value) /* "set when from is there": put it there if it holds */
+        return mv__flag(v, ru, s, base, w);
     if (mv__mark(w, ru->field))
         return 0;
     int rc = 0;
@@ -158,8 +202,11 @@ static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
             return 0;
         rc = mv__text(v, ru, s, x, text, sizeof text);
     }
-    return rc ? rc : mv__write(v, &ru->from, s, text, 0,
-                               ru->field->type == MF_NUM);
+    v->join = ru->join;
+    rc = rc ? rc : mv__write(v, &ru->from, s, text, 0,
+                             ru->field->type == MF_NUM);
+    v->join = NULL;
+    return rc;
 }
 
 static int mv__rules(mrev *v, const mrule *rules, uint32_t n, mscope *s,
@@ -320,7 +367,7 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
     codec_msg *m = d->has_split && *out ? *out : mv__message(d, r, a);
     if (!m)
         return err_set(e, ERR_NOMEM, "out of memory");
-    mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}};
+    mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}, NULL};
     mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
     if (d->has_split) { /* the record is one split node (a row, a feed item) */
         tnode *item = NULL;
@@ -328,7 +375,8 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
             return err_set(e, ERR_NOMEM, "out of memory");
         if (v.json)
             item->flags |= TN_LIST | TN_OBJ;
-        s = (mscope){item, item->kids, NULL, 1, NULL, m->root};
+        s = d->flat ? (mscope){m->root, item, NULL, 1, NULL, m->root}
+                    : (mscope){item, item->kids, NULL, 1, NULL, m->root};
     }
     mwritten w = {{0, 0}};
     int rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);

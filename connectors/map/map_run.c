@@ -319,6 +319,15 @@ static int mr__list(mrun *r, const mrule *ru, mval *v, model_strlist *l)
     }
 }
 
+/* The node a group instance starts at (its trigger segment or element),
+ * so a problem inside it points there; NULL at the message itself. */
+static const tnode *mr__group_node(const mrun *r, const mscope *s)
+{
+    if (r->d->flat)
+        return s->first != s->top->kids ? s->first : NULL;
+    return s->parent != s->top ? s->parent : NULL;
+}
+
 static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
 {
     mcollect c = {0};
@@ -326,10 +335,12 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
         return;
     if (mr__collect(r, ru, s, &c) < 0)
         return mr__bad(r, NULL, NULL, ERR_NOMEM, "out of memory");
-    if (!c.n && ru->required)
-        return mr__bad(r, NULL, NULL, ERR_REQUIRED, "%s: required value "
-                       "missing (from %s)", ru->to_text,
+    if (!c.n && ru->required) {
+        mhit g = {mr__group_node(r, s), NULL};
+        return mr__bad(r, g.node ? &g : NULL, NULL, ERR_REQUIRED, "%s: "
+                       "required value missing (from %s)", ru->to_text,
                        ru->has_from ? ru->from.text : "?");
+    }
     for (uint32_t i = 0; i < c.n; i++) {
         mval *v = &c.v[i];
         if (mr__xform(r, ru, s, v) || !v->text)
@@ -443,43 +454,74 @@ typedef struct msplit {
     mrun *r;
     map_record_fn fn;
     void *ctx;
-    uint32_t n; /* split records so far; 0 when the table does not split */
+    uint32_t n;           /* split records so far; 0 when not splitting */
+    const tnode *pending; /* edifact: the split segment awaiting its end */
 } msplit;
 
-static int mr__record(void *ctx, const mhit *h)
+/* One record from scope s. */
+static int mr__record(msplit *sp, mscope *s)
 {
-    msplit *sp = ctx;
     mrun *r = sp->r;
-    tnode *n = (tnode *)h->node;
-    mscope s = {n, n->kids, NULL, 1, NULL, r->m->root};
-    mindex ix;
-    if (r->d->flat && mindex_build(&ix, n->kids) == 0)
-        s.ix = &ix;
     model_record *rec = model_record_new(r->a);
     if (!rec)
         return ERR_NOMEM;
     int before = r->rc;
     r->rc = 0;
     mr__source(r, rec, r->d->has_split ? ++sp->n : 0);
-    mr__rules(r, r->d->rules, r->d->nrules, &s, rec);
+    mr__rules(r, r->d->rules, r->d->nrules, s, rec);
     int bad = r->rc;
     r->rc = before ? before : bad;
     return bad ? 0 : sp->fn(sp->ctx, r->m, rec);
+}
+
+/* A split node's subtree (xml, json, csv rows). */
+static int mr__split_node(void *ctx, const mhit *h)
+{
+    msplit *sp = ctx;
+    tnode *n = (tnode *)h->node;
+    mscope s = {n, n->kids, NULL, 1, NULL, sp->r->m->root};
+    return mr__record(sp, &s);
+}
+
+/* EDIFACT segments are flat: a split record is the split segment and what
+ * follows it up to the next one (a CUSCAR bill of lading: CNI and its
+ * group). Each match closes the previous record. */
+static int mr__split_range(msplit *sp, const tnode *end)
+{
+    const tnode *start = sp->pending;
+    sp->pending = end;
+    if (!start)
+        return 0;
+    mscope s = {sp->r->m->root, (tnode *)start, (tnode *)end, 1, NULL,
+                sp->r->m->root};
+    return mr__record(sp, &s);
+}
+
+static int mr__split_flat(void *ctx, const mhit *h)
+{
+    return mr__split_range(ctx, h->node);
 }
 
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx)
 {
     mrun r = {d, b, m, a, 0};
-    msplit sp = {&r, fn, ctx, 0};
+    msplit sp = {&r, fn, ctx, 0, NULL};
     if (!m->root)
         return ERR_SYNTAX;
+    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
+    mindex ix;
+    if (d->flat && mindex_build(&ix, m->root->kids) == 0)
+        s.ix = &ix;
     int rc;
-    if (d->has_split) {
-        mscope top = {m->root, m->root->kids, NULL, 1, NULL, m->root};
-        rc = mpath_each(&d->split, &top, mr__record, &sp);
+    if (d->has_split && d->flat) {
+        rc = mpath_each(&d->split, &s, mr__split_flat, &sp);
+        if (!rc)
+            rc = mr__split_range(&sp, NULL);
+    } else if (d->has_split) {
+        rc = mpath_each(&d->split, &s, mr__split_node, &sp);
     } else {
-        rc = mr__record(&sp, &(mhit){m->root, m->root});
+        rc = mr__record(&sp, &s);
     }
     return rc ? rc : r.rc;
 }

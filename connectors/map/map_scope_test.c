@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -144,6 +145,89 @@ static void test_split_reverse_one_document(void **state)
     tu_assert_str(f->k.r[1]->document.number, "B2");
 }
 
+/* [last] takes the final match: the arrival at the destination, not at
+ * the transshipment port. */
+static void test_last_match(void **state)
+{
+    fx *f = *state;
+    tu_run_edi(f, "  - to: route.arrival\n    from: DTM+132[last].1.2\n"
+                  "    date: \"102\"\n",
+               "DTM+132:20241101:102'\nDTM+132:20241120:102'\n");
+    tu_assert_str(tu_one(f)->route.arrival, "2024-11-20");
+}
+
+/* An EDIFACT split record runs from its segment to the next one (a CUSCAR
+ * bill of lading and its group) and reads the header from the root. */
+static void test_edifact_split_ranges(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: edifact\nkind: manifest\n"
+                     "match: {message_type: CUSCAR}\nsplit: CNI\nfields:\n"
+                     "  - {to: document.number, from: CNI.2.1}\n"
+                     "  - {to: customs.reference, from: /BGM.2.1}\n"
+                     "  - each: GID\n    to: goods[]\n    members: [FTX]\n"
+                     "    fields:\n      - {to: seq, from: GID.1.1}\n"
+                     "      - {to: description, from: FTX+AAA.4.1}\n");
+    char *edi = tu_edi("CUSCAR", "BGM+85+M1+9'\nCNI+1+B1'\nGID+1'\n"
+                       "FTX+AAA+++TEA'\nCNI+2+B2'\nGID+1'\nFTX+AAA+++SILK'\n"
+                       "GID+2'\nFTX+AAA+++JADE'\n");
+    tu_apply(f, edi);
+    free(edi);
+    assert_int_equal(f->rc, 0);
+    assert_int_equal(f->k.n, 2);
+    tu_assert_str(f->k.r[0]->customs.reference, "M1");
+    assert_int_equal(f->k.r[0]->goods.n, 1);
+    tu_assert_str(f->k.r[1]->document.number, "B2");
+    assert_int_equal(f->k.r[1]->goods.n, 2);
+    tu_assert_str(f->k.r[1]->goods.v[1].description, "JADE");
+}
+
+static char *edi_of(fx *f, const model_record *r)
+{
+    codec_msg *m = NULL;
+    err_t e;
+    if (map_reverse(f->d, r, &f->a, &m, &e))
+        fail_msg("reverse: %s", e.msg);
+    const codec_msg *one = m;
+    buf_t out;
+    buf_init(&out, 1 << 16);
+    if (codec_find("edifact")->write(&one, 1, NULL, &out, &e))
+        fail_msg("write: %s", e.msg);
+    return buf_take(&out);
+}
+
+/* Written back, a joined element is split at the separator into its
+ * components again, and a flag rule {from, value} makes its segment. */
+static void test_join_inverse_and_flags(void **state)
+{
+    fx *f = *state;
+    tu_run_edi(f, "  - to: customs.status\n    from: CNI+1\n    value: listed\n"
+                  "  - each: NAD\n    to: parties[]\n    fields:\n"
+                  "      - {to: name, from: NAD.4, join: \" / \"}\n",
+               "CNI+1'\nNAD+CZ+++ACME:EXPORT DEPT'\n");
+    model_record *r = tu_one(f);
+    tu_assert_str(r->customs.status, "listed");
+    tu_assert_str(r->parties.v[0].name, "ACME / EXPORT DEPT");
+    char *text = edi_of(f, r);
+    if (!strstr(text, "NAD++++ACME:EXPORT DEPT'") || !strstr(text, "CNI+1'"))
+        fail_msg("written:\n%s", text);
+    free(text);
+}
+
+/* A required value missing inside a group is reported at the group's
+ * segment, not at the message. */
+static void test_required_in_group_located(void **state)
+{
+    fx *f = *state;
+    tu_run_edi(f, "  - each: EQD\n    to: equipment[]\n    fields:\n"
+                  "      - {to: number, from: EQD.2.1}\n"
+                  "      - {to: size_type, from: EQD.3.1, required: true}\n",
+               "BGM+610+W1'\nEQD+CN+CSQU3054383'\n");
+    tu_failed(f, ERR_REQUIRED);
+    tu_assert_diag(f->m, "segment 3 (EQD)");
+    tu_assert_diag(f->m, "size_type: required value missing");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
@@ -154,6 +238,10 @@ int main(void)
         T(test_matches_chooses_a_rule),
         T(test_groups_sharing_an_array_reverse),
         T(test_split_reverse_one_document),
+        T(test_last_match),
+        T(test_edifact_split_ranges),
+        T(test_join_inverse_and_flags),
+        T(test_required_in_group_located),
     };
     return cmocka_run_group_tests_name("map_scope", tests, NULL, NULL);
 }
