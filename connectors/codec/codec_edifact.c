@@ -1,3 +1,9 @@
+/* EDIFACT parser. Each segment is read twice while it is in L1: a scan
+ * that records where its components are (16 bytes at a time by SSE2
+ * bitmask where the bytes allow, else through a class table), then a build
+ * that puts all its nodes and unescaped strings in one arena block. Bytes
+ * outside printable ASCII send only their own segment through the syntax
+ * level's check or ISO 8859 conversion, so clean input pays nothing. */
 #include "codec_edifact.h"
 
 #include <stdarg.h>
@@ -35,10 +41,12 @@ typedef struct edi__comp {
     uint32_t line, col;
 } edi__comp;
 
-/* The component being read by edi__scan. */
+/* edi__scan's running state, kept out of edi__p so it stays in
+ * registers: the component being read and the counts so far. */
 typedef struct edi__cur {
     const char *s;
     uint32_t rel, line, col;
+    uint32_t ncomp, nelem;
 } edi__cur;
 
 /* Parser state, malloc'd once per edi_parse call and freed by it. */
@@ -212,27 +220,30 @@ static const char *edi__seg_end(const edi__p *p, const char *q)
     }
 }
 
-static void edi__overflow(edi__p *p, uint32_t what, const char *at)
+static void edi__overflow(edi__p *p, uint32_t what, uint32_t el,
+                          const char *at)
 {
     if (p->err)
         return;
     p->err = what;
-    p->err_el = p->nelem;
+    p->err_el = el;
     p->err_line = p->line;
     p->err_col = edi__col(p, at);
 }
 
-/* Close the component [cs, q); q is at its separator. */
-static inline void edi__comp_end(edi__p *p, const char *cs, const char *q,
-                                 uint32_t rel, uint32_t line, uint32_t col)
+/* Close the current component; q is at its separator. */
+static inline void edi__comp_end(edi__p *p, edi__cur *c, const char *q)
 {
-    if ((size_t)(q - cs) > EDI_MAX_VALUE || p->ncomp >= EDI_MAX_COMPONENTS) {
-        edi__overflow(p, p->ncomp >= EDI_MAX_COMPONENTS ? EDI__E_COMPS
-                                                       : EDI__E_LONG, cs);
-        if (p->ncomp >= EDI_MAX_COMPONENTS)
+    if ((size_t)(q - c->s) > EDI_MAX_VALUE ||
+        c->ncomp >= EDI_MAX_COMPONENTS) {
+        edi__overflow(p, c->ncomp >= EDI_MAX_COMPONENTS ? EDI__E_COMPS
+                                                        : EDI__E_LONG,
+                      c->nelem, c->s);
+        if (c->ncomp >= EDI_MAX_COMPONENTS)
             return;
     }
-    p->comps[p->ncomp++] = (edi__comp){cs, (uint32_t)(q - cs), rel, line, col};
+    p->comps[c->ncomp++] =
+        (edi__comp){c->s, (uint32_t)(q - c->s), c->rel, c->line, c->col};
 }
 
 /* A separator at q ends the current component; an element separator
@@ -241,19 +252,22 @@ static inline void edi__comp_end(edi__p *p, const char *cs, const char *q,
 static inline int edi__sep(edi__p *p, const char *q, uint32_t is_elem,
                            uint32_t is_seg, edi__cur *c)
 {
-    edi__comp_end(p, c->s, q, c->rel, c->line, c->col);
-    p->efirst[p->nelem] = p->ncomp;
+    edi__comp_end(p, c, q);
+    p->efirst[c->nelem] = c->ncomp;
     if (is_seg) {
         p->se = q;
         return 0;
     }
-    if (__builtin_expect(p->nelem >= EDI_MAX_ELEMENTS, 0)) {
+    if (__builtin_expect(c->nelem >= EDI_MAX_ELEMENTS, 0)) {
         if (is_elem)
-            edi__overflow(p, EDI__E_ELEMS, q);
+            edi__overflow(p, EDI__E_ELEMS, c->nelem, q);
     } else {
-        p->nelem += is_elem;
+        c->nelem += is_elem;
     }
-    *c = (edi__cur){q + 1, 0, p->line, edi__col(p, q + 1)};
+    c->s = q + 1;
+    c->rel = 0;
+    c->line = p->line;
+    c->col = edi__col(p, q + 1);
     return 1;
 }
 
@@ -336,25 +350,16 @@ static inline int edi__block(edi__p *p, const char *q, edi__cur *c, int *done)
  * component is and set p->se to the terminator; 0 when the text ends
  * first. Blocks of 16 bytes go by bitmask, others byte by byte through
  * the class table. */
-static int edi__scan(edi__p *p, const char *q)
+static int edi__scan_cur(edi__p *p, const char *q, edi__cur *c)
 {
     const uint8_t *cls = p->cls;
     const char *t = p->tend;
-    p->nelem = p->ncomp = p->odd = p->err = 0;
-    p->efirst[0] = 0;
-    if (cls[(unsigned char)*q] == EDI__SEG) {
-        p->se = q;
-        return 1;
-    }
-    q++;
-    edi__cur c = {q, 0, p->line, edi__col(p, q)};
-    p->nelem = 1;
     for (;;) {
         const char *lim = t;
 #if defined(__SSE2__)
         if (t - q >= 16) {
             int done = 0;
-            if (edi__block(p, q, &c, &done)) {
+            if (edi__block(p, q, c, &done)) {
                 if (done)
                     return 1;
                 q += 16;
@@ -367,12 +372,28 @@ static int edi__scan(edi__p *p, const char *q)
             uint8_t k = cls[(unsigned char)*q];
             if (!k)
                 q++;
-            else if (!(q = edi__token(p, q, k, &c)))
+            else if (!(q = edi__token(p, q, k, c)))
                 return 1;
         }
         if (q >= t)
             return 0;
     }
+}
+
+static int edi__scan(edi__p *p, const char *q)
+{
+    p->nelem = p->ncomp = p->odd = p->err = 0;
+    p->efirst[0] = 0;
+    if (p->cls[(unsigned char)*q] == EDI__SEG) {
+        p->se = q;
+        return 1;
+    }
+    q++;
+    edi__cur c = {q, 0, p->line, edi__col(p, q), 0, 1};
+    int found = edi__scan_cur(p, q, &c);
+    p->ncomp = c.ncomp;
+    p->nelem = c.nelem;
+    return found;
 }
 
 /* Copies s[0..n) to d without release characters. The SSE2 path stores
@@ -568,15 +589,18 @@ static char *edi__build_comps(const edi__p *p, tnode *c, uint32_t i,
     return str;
 }
 
-/* Second pass: the segment's nodes and strings in two arena blocks. */
+/* Second pass: the segment's nodes, then its strings, in one arena
+ * block. */
 static tnode *edi__build(edi__p *p)
 {
     uint32_t ne = edi__nelems(p);
-    tnode *t = arena_alloc(p->a, (1 + (size_t)ne + p->ncomp) * sizeof *t);
+    size_t nodes = (1 + (size_t)ne + p->ncomp) * sizeof(tnode);
     /* +16: short values are copied 16 bytes at a time */
-    char *str = arena_alloc(p->a, (size_t)(p->se - p->ss) + p->ncomp + 20);
-    if (!t || !str)
+    tnode *t = arena_alloc(p->a, nodes + (size_t)(p->se - p->ss) +
+                                     p->ncomp + 20);
+    if (!t)
         return NULL;
+    char *str = (char *)t + nodes;
     memcpy(str, p->tag, 4);
     t[0] = (tnode){.name = str, .nkids = ne, .line = p->sline,
                    .col = p->scol, .seq = p->segno,
@@ -993,8 +1017,11 @@ static int edi__dispatch(edi__p *p, enum edi__kind k)
         tnode *t = p->broken ? NULL : edi__build(p);
         if (!p->broken && !t)
             return edi__nomem(p);
-        if (t)
-            tree_add(p->root, t);
+        if (t) { /* tree_add, inlined: once per segment */
+            *(p->root->last ? &p->root->last->next : &p->root->kids) = t;
+            p->root->last = t;
+            p->root->nkids++;
+        }
         return 0;
     }
     case EDI__UNB: edi__unb(p); return 0;

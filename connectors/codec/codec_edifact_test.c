@@ -533,6 +533,16 @@ static void test_write_escaping_and_envelope(void **state)
                         "UNA|*.# !UNB*UNOY|3*S*R*240305|1430*REF!"
                         "UNH*M1*IFTMIN|D|99B|UN!FTX*AAI***a+b:c'd?e!"
                         "NAD*CZ*|x!UNT*4*M1!UNZ*1*REF!");
+    /* a date from elsewhere (XML) with seconds and zone; year 1999 */
+    codec_msg *mm = built(f);
+    mm->meta.prepared = "1999-12-31T23:59:00+08:00";
+    mm->meta.syntax = "UNOC:3";
+    const codec_msg *mc = mm;
+    buf_reset(&f->out);
+    assert_int_equal(edi_write(&mc, 1, NULL, &f->out, &f->e), 0);
+    assert_non_null(strstr(f->out.p, "UNB+UNOC:3+S+R+19991231:2359+REF'"));
+    mm->meta.prepared = "31.12.1999";
+    assert_int_equal(edi_write(&mc, 1, NULL, &f->out, &f->e), ERR_INVALID);
 }
 
 static void test_write_errors(void **state)
@@ -557,6 +567,47 @@ static void test_write_errors(void **state)
     tree_kid(tree_kid(m->root->kids, 0), 0)->value = "M\xc3\xbcller";
     assert_int_equal(edi_write(&mc, 1, NULL, &f->out, &f->e), ERR_CHARSET);
     assert_string_equal(f->out.p, "keep");
+}
+
+static void test_unusual_separators_and_options(void **state)
+{
+    fx *f = *state;
+    /* no release character (a space in the UNA): '?' is plain data */
+    codec_msg *m = parse(f, "UNA:+.  'UNH+1+X:D:96A:UN'FTX+a?b'UNT+3+1'");
+    assert_int_equal(f->b.ndiags, 0);
+    assert_string_equal(val(m, 0, 1, 1), "a?b");
+    /* the line break as terminator still counts lines */
+    m = parse(f, "UNA:+.? \nUNH+1+X:D:96A:UN\nBGM+1\nDTM+2\nUNT+4+1\n");
+    assert_int_equal(f->b.ndiags, 0);
+    assert_int_equal(tree_kid(m->root, 1)->line, 4);
+    /* an invalid UNA is reported and the defaults stay */
+    parse(f, "UNA::.? 'UNH+1+X:D:96A:UN'UNT+2+1'");
+    assert_non_null(strstr(f->b.diags->msg, "UNA service string advice: "));
+    assert_non_null(f->b.msgs->root);
+    codec_opts o = {.charset = "NO-SUCH-CHARSET"};
+    assert_int_equal(parse_o(f, "UNH+1+X'UNT+2+1'", 16, &o), ERR_UNSUPPORTED);
+}
+
+static void test_write_charset_and_defaults(void **state)
+{
+    fx *f = *state;
+    codec_msg *m = arena_zalloc(&f->a, sizeof *m);
+    m->root = tree_new(&f->a, "IFTMIN", NULL);
+    el(&f->a, seg(&f->a, m->root, "LOC"), "8", NULL);
+    el(&f->a, m->root->kids, CQ_UTF8, "139");
+    const codec_msg *mc = m;
+    codec_opts gb = {.charset = "GB18030"};
+    assert_int_equal(edi_write(&mc, 1, &gb, &f->out, &f->e), 0);
+    assert_non_null(strstr(f->out.p, "LOC+8+" CQ_GB ":139'"));
+    /* no meta at all: type from the root, refs and date made up */
+    assert_non_null(strstr(f->out.p, "UNH+1+IFTMIN'"));
+    assert_int_equal(parse_o(f, f->out.p, f->out.len, &gb), 0);
+    assert_int_equal(f->b.ndiags, 0);
+    codec_msg *r = f->b.msgs;
+    assert_string_equal(val(r, 0, 2, 1), CQ_UTF8);
+    assert_non_null(r->meta.interchange_ref);
+    assert_int_equal(strlen(r->meta.prepared), 16);
+    assert_string_equal(r->meta.syntax, "UNOY:3");
 }
 
 /* parse, write, parse again: trees and meta must be identical. */
@@ -643,6 +694,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_escaping_and_envelope,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unusual_separators_and_options,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_charset_and_defaults,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -215,9 +215,12 @@ static void edi__w_date(const char *prep, int v4, char *date, char *tim)
     else
         date[0] = '\0';
     tim[0] = '\0';
+    /* seconds only when they say something: 0019 is HHMM in syntax 3 */
+    int secs = n >= 19 && prep[16] == ':' && memcmp(prep + 17, "00", 2) != 0 &&
+               strspn(prep + 17, "0123456789") >= 2;
     if (n >= 16 && prep[10] == 'T')
         snprintf(tim, 7, "%.2s%.2s%.2s", prep + 11, prep + 14,
-                 n >= 19 && prep[16] == ':' ? prep + 17 : "");
+                 secs ? prep + 17 : "");
 }
 
 static int edi__w_prepared_ok(const char *p)

@@ -25,6 +25,8 @@ typedef struct mstep {
     const char *pred_key, *pred_val; /* Party[RoleCode=CZ] */
     uint16_t pred_elem, pred_comp;   /* COM[1.2=TE]: by position */
     uint32_t nth;                    /* [2]: second match, 0 = every */
+    int list; /* NAME[]: repeats per item when written back (a JSON array,
+                 one TransportEquipment per container) */
 } mstep;
 
 #define MSTEP_LAST UINT32_MAX /* [last] */

@@ -80,6 +80,10 @@ static int mp__step(const char *s, size_t n, mstep *st, arena_t *a)
         i = j;
     }
     while (i < n && s[i] == '[') {
+        if (i + 2 == n && s[i + 1] == ']') { /* NAME[] at the step's end */
+            st->list = 1;
+            return 0;
+        }
         const char *close = memchr(s + i, ']', n - i);
         if (!close || mp__pred(s + i + 1, (size_t)(close - s) - i - 1, st, a))
             return -1;
@@ -397,11 +401,19 @@ tnode *mpath_make(const mpath *p, mscope *s, arena_t *a, int fresh,
     tnode *parent = s->parent, *first = s->first ? s->first : s->parent->kids;
     const tnode *end = s->end;
     tnode *n = NULL;
+    /* a fresh item starts at the step marked [] (else the last), so its
+     * parents repeat with it: one TransportEquipment per container */
+    uint32_t from = p->nsteps - 1;
+    for (uint32_t si = 0; si < p->nsteps; si++)
+        if (p->steps[si].list)
+            from = si;
     for (uint32_t si = 0; si < p->nsteps; si++) {
-        int last = si + 1 == p->nsteps;
-        n = (fresh && last) ? NULL : mp__find(&p->steps[si], first, end);
+        int anew = fresh && si >= from;
+        n = anew ? NULL : mp__find(&p->steps[si], first, end);
         if (!n && !(n = mp__create(&p->steps[si], parent, a)))
             return NULL;
+        if (p->steps[si].list)
+            n->flags |= TN_LIST;
         parent = n;
         first = n->kids;
         end = NULL;

@@ -44,25 +44,45 @@ static int mv__set(mrev *v, tnode *leaf, const char *text, int num)
     return leaf->value ? 0 : err_set(v->e, ERR_NOMEM, "out of memory");
 }
 
-/* The inverse of `join` over an EDIFACT element: each part between
- * separators goes back to its own component (a C080 name over two lines,
- * PCI marks one per line). */
+#define MV_COMPONENT 35 /* an..35: names, streets (C080, C059) */
+
+/* Where the next component of text ends: at a separator, packing words up
+ * to MV_COMPONENT characters when the separator is a space (a name that
+ * was split over components only for length), else at every separator
+ * (PCI marks, one per line). */
+static size_t mv__part(const char *p, const char *sep)
+{
+    size_t sl = strlen(sep), n = strlen(p);
+    if (!sl)
+        return n;
+    const char *q = strstr(p, sep);
+    if (strcmp(sep, " ") != 0 || !q)
+        return q ? (size_t)(q - p) : n;
+    size_t best = (size_t)(q - p);
+    while (q && (size_t)(q - p) <= MV_COMPONENT) {
+        best = (size_t)(q - p);
+        q = strstr(q + sl, sep);
+    }
+    return n <= MV_COMPONENT ? n : best;
+}
+
+/* The inverse of `join` over an EDIFACT element: the joined text goes back
+ * over the element's components. */
 static int mv__unjoin(mrev *v, tnode *el, const char *text, const char *sep)
 {
     size_t sl = strlen(sep);
     tnode *c = el->kids;
     for (const char *p = text;;) {
-        const char *q = sl ? strstr(p, sep) : NULL;
-        size_t n = q ? (size_t)(q - p) : strlen(p);
+        size_t n = mv__part(p, sep);
         if (!c && !(c = tree_add_new(v->a, el, "", "")))
             return err_set(v->e, ERR_NOMEM, "out of memory");
         c->value = arena_strndup(v->a, p, n);
         c->vlen = (uint32_t)n;
         if (!c->value)
             return err_set(v->e, ERR_NOMEM, "out of memory");
-        if (!q)
+        if (!p[n])
             return 0;
-        p = q + sl;
+        p += n + sl;
         c = c->next;
     }
 }
@@ -75,8 +95,6 @@ static int mv__write(mrev *v, const mpath *p, mscope *s, const char *text,
         return err_set(v->e, ERR_NOMEM, "out of memory");
     if (v->join && v->d->flat && !leaf->value && leaf->kids)
         return mv__unjoin(v, leaf, text, v->join);
-    if (fresh && v->json && made)
-        made->flags |= TN_LIST;
     return mv__set(v, leaf, text, num);
 }
 
@@ -236,7 +254,7 @@ static tnode *mv__instance(mrev *v, const mrule *ru, mscope *s, uint32_t i)
     if (!made && !mpath_make(&ru->each, s, v->a, 1, &made))
         return NULL;
     if (v->json)
-        made->flags |= TN_LIST | TN_OBJ;
+        made->flags |= TN_OBJ; /* an array only where the path says [] */
     return made;
 }
 
@@ -265,6 +283,18 @@ static uint8_t *mv__done(mrev *v, const model_field *f, uint32_t n)
     return v->done[f->elem];
 }
 
+/* Whether elements after i remain for this group (each: . has room for
+ * one; more must be refused, not dropped). */
+static int mv__more(const mrule *ru, const void *base, const uint8_t *done,
+                    uint32_t i, uint32_t n)
+{
+    for (uint32_t j = i + 1; j < n; j++)
+        if (!done[j] && mv__belongs(ru, model_array_at((void *)base,
+                                                       ru->field, j)))
+            return 1;
+    return 0;
+}
+
 static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
                     mwritten *w)
 {
@@ -288,8 +318,10 @@ static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
         int rc = mv__rules(v, ru->rules, ru->nrules, &in, el, &iw);
         if (rc)
             return rc;
-        if (ru->each.kind == MP_SELF)
-            break; /* "each: ." is the scope itself: one element only */
+        if (ru->each.kind == MP_SELF && mv__more(ru, base, done, i, n))
+            return err_set(v->e, ERR_TOOBIG, "%s: the record has more than "
+                           "one element but 'each: .' writes one (a split "
+                           "record holds one)", ru->field->path);
     }
     return 0;
 }
@@ -360,6 +392,47 @@ static codec_msg *mv__message(const map_def *d, const model_record *r,
     return m;
 }
 
+static int mv__rooted(const mrule *ru)
+{
+    return ru->kind == MR_EACH ? ru->each.rooted
+                               : ru->has_from && ru->from.rooted;
+}
+
+/* Rules reading the document's head (paths from the root) run before the
+ * split item is made, so the head comes first in the document, as in a
+ * WCO manifest; the next records find it there. pass 1 runs those, pass 2
+ * the rest. */
+static int mv__pass(mrev *v, int pass, mscope *s, const model_record *r,
+                    mwritten *w)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < v->d->nrules && !rc; i++) {
+        const mrule *ru = &v->d->rules[i];
+        if (mv__rooted(ru) != (pass == 1))
+            continue;
+        rc = ru->kind == MR_FIELD ? mv__field(v, ru, s, r, w)
+                                  : mv__each(v, ru, s, r, w);
+    }
+    return rc;
+}
+
+static int mv__split(mrev *v, codec_msg *m, const model_record *r)
+{
+    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
+    mwritten w = {{0, 0}};
+    int rc = mv__pass(v, 1, &s, r, &w);
+    tnode *item = NULL;
+    if (!rc && (!mpath_make(&v->d->split, &s, v->a, 1, &item) || !item))
+        rc = err_set(v->e, ERR_NOMEM, "out of memory");
+    if (rc)
+        return rc;
+    if (v->json)
+        item->flags |= TN_LIST | TN_OBJ; /* a feed's items are an array */
+    s = v->d->flat ? (mscope){m->root, item, NULL, 1, NULL, m->root}
+                   : (mscope){item, item->kids, NULL, 1, NULL, m->root};
+    return mv__pass(v, 2, &s, r, &w);
+}
+
 int map_reverse(const map_def *d, const model_record *r, arena_t *a,
                 codec_msg **out, err_t *e)
 {
@@ -368,18 +441,14 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
     if (!m)
         return err_set(e, ERR_NOMEM, "out of memory");
     mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}, NULL};
-    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
-    if (d->has_split) { /* the record is one split node (a row, a feed item) */
-        tnode *item = NULL;
-        if (!mpath_make(&d->split, &s, a, 1, &item) || !item)
-            return err_set(e, ERR_NOMEM, "out of memory");
-        if (v.json)
-            item->flags |= TN_LIST | TN_OBJ;
-        s = d->flat ? (mscope){m->root, item, NULL, 1, NULL, m->root}
-                    : (mscope){item, item->kids, NULL, 1, NULL, m->root};
+    int rc;
+    if (d->has_split) {
+        rc = mv__split(&v, m, r);
+    } else {
+        mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
+        mwritten w = {{0, 0}};
+        rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);
     }
-    mwritten w = {{0, 0}};
-    int rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);
     if (!rc)
         *out = m;
     return rc;
