@@ -14,47 +14,64 @@ struct arena_block {
     _Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
+#define ARENA_KEEP 64 /* standard blocks (4 MiB) a reset keeps */
+
 void arena_init(arena_t *a, size_t max)
 {
-    a->head = NULL;
+    a->head = a->spare = NULL;
     a->used_total = 0;
+    a->nspare = 0;
     a->max = max;
 }
 
-void arena_free(arena_t *a)
+static void arena__free_list(arena_block *b)
 {
-    arena_block *b = a->head;
     while (b) {
         arena_block *next = b->next;
         free(b);
         b = next;
     }
+}
+
+void arena_free(arena_t *a)
+{
+    arena__free_list(a->head);
+    arena__free_list(a->spare);
+    a->head = a->spare = NULL;
+    a->used_total = 0;
+    a->nspare = 0;
+}
+
+/* Standard-size blocks go to the spare list (up to ARENA_KEEP); larger
+ * ones, made for one big allocation, go back to the system. */
+void arena_reset(arena_t *a)
+{
+    arena_block *b = a->head;
+    while (b) {
+        arena_block *next = b->next;
+        if (b->size == ARENA_BLOCK && a->nspare < ARENA_KEEP) {
+            b->used = 0;
+            b->next = a->spare;
+            a->spare = b;
+            a->nspare++;
+        } else {
+            free(b);
+        }
+        b = next;
+    }
     a->head = NULL;
     a->used_total = 0;
 }
 
-void arena_reset(arena_t *a)
+static arena_block *arena__block_new(arena_t *a, size_t need)
 {
-    if (!a->head)
-        return;
-    /* keep only the oldest block, which is the first one ever allocated */
-    arena_block *b = a->head, *keep = NULL;
-    while (b) {
-        arena_block *next = b->next;
-        if (!next)
-            keep = b;
-        else
-            free(b);
-        b = next;
+    if (need <= ARENA_BLOCK && a->spare) {
+        arena_block *b = a->spare;
+        a->spare = b->next;
+        a->nspare--;
+        b->next = NULL;
+        return b;
     }
-    keep->used = 0;
-    keep->next = NULL;
-    a->head = keep;
-    a->used_total = 0;
-}
-
-static arena_block *arena__block_new(size_t need)
-{
     size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
     if (size > SIZE_MAX - sizeof(arena_block))
         return NULL; /* header + size would wrap */
@@ -78,7 +95,7 @@ void *arena_alloc(arena_t *a, size_t n)
         return NULL;
     arena_block *b = a->head;
     if (!b || b->size - b->used < n) {
-        arena_block *nb = arena__block_new(n);
+        arena_block *nb = arena__block_new(a, n);
         if (!nb)
             return NULL;
         nb->next = b;

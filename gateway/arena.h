@@ -12,12 +12,15 @@ typedef struct arena {
     arena_block *head;   /* current block; older blocks chained behind */
     size_t used_total;   /* bytes handed out since the last reset */
     size_t max;          /* hard cap on used_total */
+    arena_block *spare;  /* standard blocks kept by reset for reuse */
+    size_t nspare;
 } arena_t;
 
 void arena_init(arena_t *a, size_t max);
 /* Frees every block. */
 void arena_free(arena_t *a);
-/* Forgets every allocation but keeps the first block for reuse. */
+/* Forgets every allocation; keeps the blocks (up to ARENA_KEEP bytes) for
+ * reuse, so a per-message arena stops asking the kernel for fresh pages. */
 void arena_reset(arena_t *a);
 
 /* Borrowed memory valid until arena_reset/arena_free; NULL past the cap or

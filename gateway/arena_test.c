@@ -121,7 +121,7 @@ static void test_huge_size_refused(void **state)
 
 /* Reset keeps only the first block: the same first pointer comes back on
  * every cycle, so a long run of messages does not grow memory. */
-static void test_reset_keeps_first_block(void **state)
+static void test_reset_reuses_blocks(void **state)
 {
     (void)state;
     arena_t a;
@@ -134,7 +134,7 @@ static void test_reset_keeps_first_block(void **state)
         assert_true(a.used_total > 65536);
         arena_reset(&a);
         assert_int_equal(a.used_total, 0);
-        assert_non_null(a.head);
+        assert_true(a.nspare >= 2); /* blocks kept for reuse, not freed */
         void *p = arena_alloc(&a, 100);
         if (p != first)
             fail_msg("cycle %d: first allocation moved", cycle);
@@ -191,7 +191,7 @@ int main(void)
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_cap_over_block_size),
         cmocka_unit_test(test_huge_size_refused),
-        cmocka_unit_test(test_reset_keeps_first_block),
+        cmocka_unit_test(test_reset_reuses_blocks),
         cmocka_unit_test(test_zalloc_zeroes_reused_memory),
         cmocka_unit_test(test_strndup),
     };

@@ -51,7 +51,9 @@ typedef struct edi__cur {
 
 /* Parser state, malloc'd once per edi_parse call and freed by it. */
 typedef struct edi__p {
-    arena_t *a;
+    arena_t *a;  /* the caller's: envelope data every message shares */
+    arena_t *ma; /* message trees and diags: b->msg_arena when streaming */
+    int emit_rc; /* what the caller's emit returned, if it stopped us */
     codec_batch *b;
     err_t *e; /* the caller's, for errors that end the parse */
     const char *end; /* end of the text being tokenised */
@@ -178,8 +180,8 @@ static int edi__diag(edi__p *p, int code, uint32_t el, uint32_t co,
     }
     if (p->m)
         p->broken = 1;
-    return codec_diag_add(p->b, p->m, p->a, code, line, col, "%s%s", where,
-                          what);
+    return codec_diag_add(p->b, p->m, p->m ? p->ma : p->a, code, line, col,
+                          "%s%s", where, what);
 }
 
 /* Same, placed at element el / component co of the current segment. */
@@ -596,8 +598,8 @@ static tnode *edi__build(edi__p *p)
     uint32_t ne = edi__nelems(p);
     size_t nodes = (1 + (size_t)ne + p->ncomp) * sizeof(tnode);
     /* +16: short values are copied 16 bytes at a time */
-    tnode *t = arena_alloc(p->a, nodes + (size_t)(p->se - p->ss) +
-                                     p->ncomp + 20);
+    tnode *t = arena_alloc(p->ma, nodes + (size_t)(p->se - p->ss) +
+                                      p->ncomp + 20);
     if (!t)
         return NULL;
     char *str = (char *)t + nodes;
@@ -666,9 +668,21 @@ static void edi__missing(edi__p *p, const char *what, const char *fmt,
 
 static void edi__msg_end(edi__p *p)
 {
-    p->m->root = p->broken ? NULL : p->root;
+    codec_msg *m = p->m;
+    m->root = p->broken ? NULL : p->root;
     p->m = NULL;
     p->root = NULL;
+    if (!p->b->emit)
+        return;
+    /* streaming: the caller takes the message now; its memory is reused
+     * for the next one, so a 10,000-message interchange stays small */
+    int rc = p->b->emit(p->b->emit_ctx, p->b, m);
+    p->b->nemitted++;
+    arena_reset(p->ma);
+    if (rc) {
+        p->emit_rc = rc;
+        p->stop = 1;
+    }
 }
 
 static void edi__close_msg(edi__p *p)
@@ -782,6 +796,18 @@ static void edi__unb(edi__p *p)
                    "is missing");
 }
 
+/* A message record: linked into the batch, or (streaming) standing alone
+ * in the message arena until it is emitted. */
+static codec_msg *edi__msg_new(edi__p *p)
+{
+    if (!p->b->emit)
+        return codec_msg_add(p->b, p->a);
+    codec_msg *m = arena_zalloc(p->ma, sizeof *m);
+    if (m)
+        m->index = p->b->nmsgs++;
+    return m;
+}
+
 static int edi__unh_open(edi__p *p)
 {
     if (p->b->nmsgs >= CODEC_MAX_MESSAGES) {
@@ -790,8 +816,8 @@ static int edi__unh_open(edi__p *p)
         p->stop = 1;
         return 0;
     }
-    codec_msg *m = codec_msg_add(p->b, p->a);
-    tnode *root = arena_alloc(p->a, sizeof *root);
+    codec_msg *m = edi__msg_new(p);
+    tnode *root = arena_alloc(p->ma, sizeof *root);
     if (!m || !root)
         return edi__nomem(p);
     m->line = p->sline;
@@ -1158,6 +1184,9 @@ int edi_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
         return err_set(e, ERR_NOMEM, "out of memory");
     memset(p, 0, offsetof(edi__p, efirst));
     p->a = a, p->b = out, p->e = e;
+    p->ma = out->emit && out->msg_arena ? out->msg_arena : a;
+    if (out->emit && !out->msg_arena)
+        out->emit = NULL; /* no arena to reuse: keep every message instead */
     buf_t in; /* o->charset's UTF-8 copy of the input, freed below */
     buf_init(&in, 2 * (size_t)len + 16);
     buf_init(&p->conv, 3 * (size_t)CODEC_MAX_INPUT);
@@ -1168,6 +1197,8 @@ int edi_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
     edi__ic_reset(p);
     if (!rc)
         rc = edi__run(p, data ? data : "", len);
+    if (!rc && p->emit_rc)
+        rc = p->emit_rc;
     buf_free(&in);
     buf_free(&p->conv);
     free(p);
