@@ -243,7 +243,7 @@ static int edi__w_prepared_ok(const char *p)
 
 static int edi__w_unb(edi__w *w, const codec_meta *m, const char *ref)
 {
-    const char *syntax = m->syntax ? m->syntax : "UNOY:3";
+    const char *syntax = m->syntax ? m->syntax : "UNOY:4";
     const char *ver = edi__w_rest(syntax);
     if (!edi__w_prepared_ok(m->prepared))
         return err_set(w->e, ERR_INVALID, "prepared '%.40s' is not "

@@ -17,6 +17,7 @@ typedef struct mrev {
     int json;
     uint8_t *done[MO__COUNT]; /* per array: elements already written */
     const char *join;         /* the join of the rule being written */
+    int dry;                  /* claim fields and elements, write nothing */
 } mrev;
 
 typedef struct mwritten { /* fields already written for one object */
@@ -50,6 +51,15 @@ static int mv__set(mrev *v, tnode *leaf, const char *text, int num)
  * to MV_COMPONENT characters when the separator is a space (a name that
  * was split over components only for length), else at every separator
  * (PCI marks, one per line). */
+/* Characters (not bytes) in p[0..n): an..35 counts characters. */
+static size_t mv__chars(const char *p, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)p[i] & 0xC0) != 0x80;
+    return c;
+}
+
 static size_t mv__part(const char *p, const char *sep)
 {
     size_t sl = strlen(sep), n = strlen(p);
@@ -59,11 +69,11 @@ static size_t mv__part(const char *p, const char *sep)
     if (strcmp(sep, " ") != 0 || !q)
         return q ? (size_t)(q - p) : n;
     size_t best = (size_t)(q - p);
-    while (q && (size_t)(q - p) <= MV_COMPONENT) {
+    while (q && mv__chars(p, (size_t)(q - p)) <= MV_COMPONENT) {
         best = (size_t)(q - p);
         q = strstr(q + sl, sep);
     }
-    return n <= MV_COMPONENT ? n : best;
+    return mv__chars(p, n) <= MV_COMPONENT ? n : best;
 }
 
 /* The inverse of `join` over an EDIFACT element: the joined text goes back
@@ -202,6 +212,8 @@ static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
     void *b = (void *)base;
     if (!ru->has_from || ru->from.kind != MP_TREE)
         return 0; /* constants and #index have no place to go back to */
+    if (v->dry)
+        return mv__mark(w, ru->field), 0;
     if (ru->value) /* "set when from is there": put it there if it holds */
         return mv__flag(v, ru, s, base, w);
     if (mv__mark(w, ru->field))
@@ -308,6 +320,8 @@ static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
         if (done[i] || !mv__belongs(ru, el))
             continue;
         done[i] = 1;
+        if (v->dry)
+            continue;
         tnode *t = mv__instance(v, ru, s, k++);
         if (!t)
             return err_set(v->e, ERR_NOMEM, "out of memory");
@@ -416,11 +430,17 @@ static int mv__pass(mrev *v, int pass, mscope *s, const model_record *r,
     return rc;
 }
 
-static int mv__split(mrev *v, codec_msg *m, const model_record *r)
+static int mv__split(mrev *v, codec_msg *m, const model_record *r,
+                     int first)
 {
     mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
     mwritten w = {{0, 0}};
+    /* the head is the document's, written once, by its first record:
+     * later records repeat it (list fields would be written again), so
+     * for them the head's rules only claim their fields and elements */
+    v->dry = !first;
     int rc = mv__pass(v, 1, &s, r, &w);
+    v->dry = 0;
     tnode *item = NULL;
     if (!rc && (!mpath_make(&v->d->split, &s, v->a, 1, &item) || !item))
         rc = err_set(v->e, ERR_NOMEM, "out of memory");
@@ -437,13 +457,14 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
                 codec_msg **out, err_t *e)
 {
     /* a split table's records are items of one document: add to *out */
-    codec_msg *m = d->has_split && *out ? *out : mv__message(d, r, a);
+    int first = !(d->has_split && *out);
+    codec_msg *m = first ? mv__message(d, r, a) : *out;
     if (!m)
         return err_set(e, ERR_NOMEM, "out of memory");
-    mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}, NULL};
+    mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}, NULL, 0};
     int rc;
     if (d->has_split) {
-        rc = mv__split(&v, m, r);
+        rc = mv__split(&v, m, r, first);
     } else {
         mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
         mwritten w = {{0, 0}};
