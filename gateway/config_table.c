@@ -1,0 +1,285 @@
+/* The declaration of every configuration key (one row each) and the
+ * format checks the rows name. Adding a key is one row here and one field
+ * in config.h; the loader, cfg_dump and the docs table follow. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MS_DAY 86400000LL
+
+/* ---- format checks ---- */
+
+int cfg_check_node_id(const char *v, char *why, size_t n)
+{
+    size_t len = strlen(v);
+    int ok = len >= 2 && len <= 16;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (v[i] >= 'A' && v[i] <= 'Z') || isdigit((unsigned char)v[i]) ||
+             v[i] == '-';
+    if (!ok)
+        snprintf(why, n, "'%s' is not a node id (2 to 16 of A-Z, 0-9, -)", v);
+    return ok ? 0 : -1;
+}
+
+static int check_region(const char *v, char *why, size_t n)
+{
+    int ok = strlen(v) == 2 && isupper((unsigned char)v[0]) &&
+             isupper((unsigned char)v[1]);
+    if (!ok)
+        snprintf(why, n, "'%s' is not a region (2 upper-case letters)", v);
+    return ok ? 0 : -1;
+}
+
+/* Port 1..65535 written in digits only, else -1. */
+static long parse_port(const char *s)
+{
+    long p = 0;
+    if (!*s || strlen(s) > 5)
+        return -1;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        p = p * 10 + (*s - '0');
+    }
+    return p >= 1 && p <= 65535 ? p : -1;
+}
+
+/* HOST:PORT with HOST non-empty ("[v6]" allowed); star: HOST may be "*". */
+static int check_hostport(const char *v, int star, char *why, size_t n)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || parse_port(colon + 1) < 0) {
+        snprintf(why, n, "'%s' is not HOST:PORT (port 1-65535)", v);
+        return -1;
+    }
+    if (!star && colon - v == 1 && v[0] == '*') {
+        snprintf(why, n, "'%s': '*' is only for a listening endpoint", v);
+        return -1;
+    }
+    for (const char *p = v; p < colon; p++)
+        if (isspace((unsigned char)*p) || *p == '/') {
+            snprintf(why, n, "'%s' has a bad host", v);
+            return -1;
+        }
+    return 0;
+}
+
+static int check_http(const char *v, char *why, size_t n)
+{
+    return check_hostport(v, 0, why, n);
+}
+
+/* The transports eportd uses; "*" as host is left for node.listen to
+ * bind on every interface and refused for peers in config.c. */
+int cfg_check_endpoint(const char *v, char *why, size_t n)
+{
+    if (strncmp(v, "tcp://", 6) == 0)
+        return check_hostport(v + 6, 1, why, n);
+    const char *rest = strncmp(v, "ipc://", 6) == 0      ? v + 6
+                       : strncmp(v, "inproc://", 9) == 0 ? v + 9
+                                                          : NULL;
+    if (rest && *rest)
+        return 0;
+    snprintf(why, n, "'%s' is not a ZeroMQ endpoint (tcp://HOST:PORT, "
+             "ipc://PATH or inproc://NAME)", v);
+    return -1;
+}
+
+/* Digits only, value <= max. */
+static int digits_upto(const char *s, long max)
+{
+    long v = 0;
+    if (!*s || strlen(s) > 6)
+        return 0;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s))
+            return 0;
+        v = v * 10 + (*s - '0');
+    }
+    return v <= max;
+}
+
+/* redis://HOST[:PORT][/DB] (no credentials: they do not belong in a
+ * reviewed file) or unix:/ABSOLUTE/PATH. */
+static int check_redis_url(const char *v, char *why, size_t n)
+{
+    if (strncmp(v, "unix:/", 6) == 0 && v[6])
+        return 0;
+    int ok = strncmp(v, "redis://", 8) == 0;
+    if (ok) {
+        char host[256];
+        snprintf(host, sizeof host, "%s", v + 8);
+        char *db = strchr(host, '/');
+        if (db)
+            *db++ = '\0';
+        char *colon = strrchr(host, ':');
+        if (colon && !strchr(colon, ']'))
+            *colon++ = '\0';
+        ok = host[0] && !strchr(host, '@') && (!colon || parse_port(colon) > 0) &&
+             (!db || digits_upto(db, 65535));
+    }
+    if (!ok)
+        snprintf(why, n, "'%s' is not redis://HOST[:PORT][/DB] or "
+                 "unix:/PATH", v);
+    return ok ? 0 : -1;
+}
+
+static int check_prefix(const char *v, char *why, size_t n)
+{
+    int ok = *v && strlen(v) <= 64;
+    for (const char *p = v; ok && *p; p++)
+        ok = isgraph((unsigned char)*p);
+    if (!ok)
+        snprintf(why, n, "'%s' is not a key prefix (1 to 64 characters, "
+                 "no spaces)", v);
+    return ok ? 0 : -1;
+}
+
+static int check_connector_name(const char *v, char *why, size_t n)
+{
+    int ok = *v && strlen(v) <= 64;
+    for (const char *p = v; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || strchr("._-", *p);
+    if (!ok)
+        snprintf(why, n, "'%s' is not a connector name (1 to 64 of "
+                 "A-Z a-z 0-9 . _ -)", v);
+    return ok ? 0 : -1;
+}
+
+/* ---- the rows ---- */
+
+static const char *const roles[] = {"provincial", "national", NULL};
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const conn_types[] = {"filedrop", "http", "zmq", NULL};
+
+#define REQ CFG_F_REQUIRED
+#define STR(st, f, fl, d, chk, shp, h) \
+    {#f, CFG_T_STR, fl, d, 0, 0, NULL, chk, shp, offsetof(st, f), h}
+#define PATH(st, f, fl, d, h) \
+    {#f, CFG_T_PATH, fl, d, 0, 0, NULL, NULL, "absolute, or relative to the file", \
+     offsetof(st, f), h}
+#define INT(st, f, d, lo, hi, h) \
+    {#f, CFG_T_INT, 0, d, lo, hi, NULL, NULL, NULL, offsetof(st, f), h}
+#define ENUM(st, f, fl, d, nm, h) \
+    {#f, CFG_T_ENUM, fl, d, 0, 0, nm, NULL, NULL, offsetof(st, f), h}
+#define EP(st, f, ty, fl, h) \
+    {#f, ty, fl, NULL, 0, 0, NULL, NULL, "tcp://HOST:PORT, ipc://PATH, " \
+     "inproc://NAME", offsetof(st, f), h}
+
+static const cfg_option node_rows[] = {
+    STR(cfg_node, id, REQ, NULL, cfg_check_node_id, "2-16 of A-Z 0-9 -",
+        "This node's id, also the peer id other nodes use for it."),
+    STR(cfg_node, region, REQ, NULL, check_region, "2 upper-case letters",
+        "Region (province) the node clears movements for."),
+    ENUM(cfg_node, role, REQ, NULL, roles,
+         "provincial: an e-port gateway; national: the national center."),
+    EP(cfg_node, listen, CFG_T_ENDPOINT, REQ,
+       "ZeroMQ endpoint this node binds for its peers (host `*`: all)."),
+    STR(cfg_node, http, REQ, NULL, check_http, "HOST:PORT",
+        "Address of the HTTP API and /metrics."),
+};
+
+static const cfg_option pki_rows[] = {
+    PATH(cfg_pki, ca, REQ, NULL, "Federation CA certificate (PEM)."),
+    PATH(cfg_pki, crl, 0, NULL,
+         "Certificate revocation list (PEM); not set: no revocation check."),
+    PATH(cfg_pki, cert, REQ, NULL, "This node's certificate (PEM)."),
+    PATH(cfg_pki, key, REQ, NULL, "This node's private signing key (PEM)."),
+    PATH(cfg_pki, curve_public, REQ, NULL,
+         "This node's CurveZMQ public key (Z85 text)."),
+    PATH(cfg_pki, curve_secret, REQ, NULL,
+         "This node's CurveZMQ secret key (Z85 text)."),
+};
+
+static const cfg_option redis_rows[] = {
+    STR(cfg_redis, url, REQ, NULL, check_redis_url,
+        "redis://HOST[:PORT][/DB], unix:/PATH", "Redis holding this node's state."),
+    STR(cfg_redis, prefix, CFG_F_DERIVED, "eport:<node.id>:", check_prefix,
+        "1-64 characters, no spaces",
+        "Prefix of every key, so several nodes can share one Redis."),
+    INT(cfg_redis, wait_replicas, "0", 0, 16,
+        "Replicas that must acknowledge a write (Redis WAIT) before a "
+        "message is acknowledged; 0: do not wait."),
+    INT(cfg_redis, timeout_ms, "2000", 1, 600000,
+        "Timeout of one Redis command, and of WAIT."),
+};
+
+static const cfg_option mappings_rows[] = {
+    PATH(cfg_mappings, dir, 0, "../mappings",
+         "Directory of the YAML mapping tables and code lists."),
+};
+
+static const cfg_option peer_rows[] = {
+    STR(cfg_peer, id, REQ, NULL, cfg_check_node_id, "2-16 of A-Z 0-9 -",
+        "The peer's node id."),
+    STR(cfg_peer, region, REQ, NULL, check_region, "2 upper-case letters",
+        "The peer's region."),
+    EP(cfg_peer, endpoints, CFG_T_ENDPOINTS, REQ,
+       "Where the peer listens; several: instances of one region, tried in turn."),
+    PATH(cfg_peer, cert, CFG_F_DERIVED, "<dir of pki.ca>/<id>.crt",
+         "The peer's certificate, pinned."),
+    PATH(cfg_peer, curve_public, CFG_F_DERIVED,
+         "<dir of pki.ca>/<id>.curve.pub",
+         "The peer's CurveZMQ public key (a CURVE client must know it)."),
+};
+
+static const cfg_option delivery_rows[] = {
+    INT(cfg_delivery, retry_initial_ms, "200", 1, 600000,
+        "First delay before resending an unacknowledged message."),
+    INT(cfg_delivery, retry_max_ms, "30000", 1, MS_DAY,
+        "Longest delay between resends (the delay doubles up to it)."),
+    /* the upper bound is the envelope codec's own cap (ENV_MAX_FRAME): a
+     * file may lower the limit, never promise more than the code reads */
+    INT(cfg_delivery, max_frame_bytes, "16777216", 4096, 16777216,
+        "Largest envelope accepted from or sent to a peer (16 MiB)."),
+    INT(cfg_delivery, max_clock_skew_ms, "300000", 0, MS_DAY,
+        "Envelopes stamped further in the future are refused."),
+    INT(cfg_delivery, max_age_ms, "604800000", 1000, 365 * MS_DAY,
+        "Envelopes older than this are refused, and stop being retried (7 days)."),
+    INT(cfg_delivery, heartbeat_ms, "1000", 50, 600000,
+        "Interval of heartbeats on an idle peer link."),
+    INT(cfg_delivery, heartbeat_timeout_ms, "5000", 100, 3600000,
+        "A peer silent this long is taken as down (> heartbeat_ms)."),
+};
+
+static const cfg_option connector_rows[] = {
+    STR(cfg_connector, name, REQ, NULL, check_connector_name,
+        "1-64 of A-Z a-z 0-9 . _ -", "Unique name of the connector."),
+    ENUM(cfg_connector, type, REQ, NULL, conn_types,
+         "Transport; its other keys belong to the connectors module."),
+};
+
+static const cfg_option log_rows[] = {
+    ENUM(cfg_log, level, 0, "info", levels, "Least severe level written."),
+    PATH(cfg_log, file, CFG_F_DASH, "-", "Log file, or - for stderr."),
+};
+
+#define ROWS(r) r, sizeof r / sizeof r[0]
+
+const cfg_section cfg_sections[] = {
+    {"node", CFG_SEC_NODE, CFG_S_MAP, ROWS(node_rows), offsetof(cfg, node),
+     0, 0, "Who this node is and where it listens."},
+    {"pki", CFG_SEC_PKI, CFG_S_MAP, ROWS(pki_rows), offsetof(cfg, pki), 0, 0,
+     "Certificates and keys (see docs/pki.md)."},
+    {"redis", CFG_SEC_REDIS, CFG_S_MAP, ROWS(redis_rows), offsetof(cfg, redis),
+     0, 0, "Durable state."},
+    {"mappings", CFG_SEC_MAPPINGS, CFG_S_MAP, ROWS(mappings_rows),
+     offsetof(cfg, mappings), 0, 0, "Translation tables."},
+    {"peers", CFG_SEC_PEERS, CFG_S_LIST, ROWS(peer_rows), 0, sizeof(cfg_peer),
+     0, "Neighbouring nodes this node links to directly."},
+    {"routes", CFG_SEC_ROUTES, CFG_S_ROUTES, NULL, 0, 0, 0, 0,
+     "Static multi-hop routing: DEST: NEXT_HOP_PEER for nodes that are not "
+     "peers."},
+    {"delivery", CFG_SEC_DELIVERY, CFG_S_MAP, ROWS(delivery_rows),
+     offsetof(cfg, delivery), 0, 0, "Peer links: resends, limits, liveness."},
+    {"connectors", CFG_SEC_CONNECTORS, CFG_S_LIST, ROWS(connector_rows), 0,
+     sizeof(cfg_connector), 1,
+     "Local systems' transports; other keys are read by the connectors module."},
+    {"log", CFG_SEC_LOG, CFG_S_MAP, ROWS(log_rows), offsetof(cfg, log), 0, 0,
+     "Logging."},
+};
+
+const size_t cfg_nsections = sizeof cfg_sections / sizeof cfg_sections[0];

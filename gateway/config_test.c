@@ -1,0 +1,626 @@
+/* Unit tests for config: the shipped conf/ files load and form one
+ * consistent federation; defaults and path resolution; every refusal with
+ * its file:line:col and key; cfg_dump read back to the same values; the
+ * key table in docs/operations.md matches the rows. Temporary files live
+ * in a mkdtemp directory removed at the end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char tmpdir[256];    /* realpath of this run's directory */
+static char confdir[1024];  /* the repo's conf/, found from the cwd */
+static char repodir[1024];
+
+static const char *const node_ids[] = {"CQ", "SC", "SN", "SH", "NC"};
+#define NNODES 5
+
+/* ---- helpers ---- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Write text as tmpdir/name and load it; path receives the file name. */
+static int load_text(const char *name, const char *text, cfg **out, err_t *e,
+                     char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", tmpdir, name);
+    write_file(path, text);
+    err_clear(e);
+    return cfg_load(path, out, e);
+}
+
+static cfg *load_ok_text(const char *text)
+{
+    char path[512];
+    err_t e;
+    cfg *c = NULL;
+    if (load_text("ok.yaml", text, &c, &e, path, sizeof path))
+        fail_msg("load failed: %s", c ? cfg_problems(c) : e.msg);
+    return c;
+}
+
+static cfg *load_conf(const char *id)
+{
+    char path[1100], lower[8];
+    for (size_t i = 0; i <= strlen(id); i++)
+        lower[i] = (char)(id[i] >= 'A' && id[i] <= 'Z' ? id[i] + 32 : id[i]);
+    snprintf(path, sizeof path, "%s/%s.yaml", confdir, lower);
+    err_t e;
+    cfg *c = NULL;
+    err_clear(&e);
+    if (cfg_load(path, &c, &e))
+        fail_msg("%s: %s", path, c ? cfg_problems(c) : e.msg);
+    return c;
+}
+
+/* The smallest valid file: node, pki, redis (14 lines). */
+#define NODE_OK                                                     \
+    "node:\n  id: CQ\n  region: CQ\n  role: provincial\n"           \
+    "  listen: tcp://127.0.0.1:7101\n  http: 127.0.0.1:8101\n"
+#define PKI_OK                                                      \
+    "pki:\n  ca: pki/ca.crt\n  cert: pki/CQ.crt\n  key: pki/CQ.key\n" \
+    "  curve_public: pki/CQ.curve.pub\n  curve_secret: pki/CQ.curve.key\n"
+#define REDIS_OK "redis:\n  url: redis://127.0.0.1:6390/0\n"
+#define BASE NODE_OK PKI_OK REDIS_OK
+/* From line 15: peers SC (line 16) and SN (line 19). */
+#define PEERS_OK                                                    \
+    "peers:\n  - id: SC\n    region: SC\n    endpoints: [tcp://127.0.0.1:7102]\n" \
+    "  - id: SN\n    region: SN\n    endpoints: [tcp://127.0.0.1:7103]\n"
+
+/* ---- the shipped federation ---- */
+
+static int find_conf(void)
+{
+    const char *ups[] = {".", "..", "../..", "../../..", "../../../.."};
+    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
+        char probe[1100];
+        snprintf(probe, sizeof probe, "%s/conf/cq.yaml", ups[i]);
+        if (access(probe, R_OK) == 0) {
+            char *real = realpath(ups[i], NULL);
+            snprintf(repodir, sizeof repodir, "%s", real);
+            snprintf(confdir, sizeof confdir, "%s/conf", real);
+            free(real);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void test_shipped_configs_load(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NNODES; i++) {
+        cfg *c = load_conf(node_ids[i]);
+        char want[1200];
+        assert_string_equal(c->node.id, node_ids[i]);
+        assert_string_equal(cfg_problems(c), "");
+        snprintf(want, sizeof want, "tcp://127.0.0.1:%zu", 7101 + i);
+        assert_string_equal(c->node.listen, want);
+        snprintf(want, sizeof want, "127.0.0.1:%zu", 8101 + i);
+        assert_string_equal(c->node.http, want);
+        assert_string_equal(c->redis.url, "redis://127.0.0.1:6390/0");
+        snprintf(want, sizeof want, "eport:%s:", node_ids[i]);
+        assert_string_equal(c->redis.prefix, want);
+        snprintf(want, sizeof want, "%s/pki/%s.curve.key", repodir, node_ids[i]);
+        assert_string_equal(c->pki.curve_secret, want);
+        snprintf(want, sizeof want, "%s/mappings", repodir);
+        assert_string_equal(c->mappings.dir, want);
+        assert_int_equal(c->node.role, i == 4 ? CFG_ROLE_NATIONAL : CFG_ROLE_PROVINCIAL);
+        cfg_free(c);
+    }
+}
+
+static const cfg *by_id(cfg *const *all, const char *id)
+{
+    for (size_t i = 0; i < NNODES; i++)
+        if (!strcmp(all[i]->node.id, id))
+            return all[i];
+    return NULL;
+}
+
+/* Each peer entry names a real node by its own listen endpoint and region,
+ * links are declared on both sides, and every node reaches every other by
+ * next hops in at most 3 steps. */
+static void check_peer_entry(cfg *const *all, const cfg *a, const cfg_peer *p)
+{
+    const cfg *b = by_id(all, p->id);
+    assert_non_null(b);
+    assert_string_equal(p->region, b->node.region);
+    assert_int_equal(p->endpoints.n, 1);
+    assert_string_equal(p->endpoints.v[0], b->node.listen);
+    if (!cfg_peer_find(b, a->node.id))
+        fail_msg("%s peers with %s but not the other way", a->node.id, p->id);
+    char want[1200];
+    snprintf(want, sizeof want, "%s/pki/%s.crt", repodir, p->id);
+    assert_string_equal(p->cert, want);
+}
+
+static void test_federation_consistent(void **state)
+{
+    (void)state;
+    cfg *all[NNODES];
+    for (size_t i = 0; i < NNODES; i++)
+        all[i] = load_conf(node_ids[i]);
+    for (size_t i = 0; i < NNODES; i++) {
+        for (size_t k = 0; k < all[i]->npeers; k++)
+            check_peer_entry(all, all[i], &all[i]->peers[k]);
+        for (size_t j = 0; j < NNODES; j++) {
+            const cfg *at = all[i];
+            int hops = 0;
+            while (strcmp(at->node.id, node_ids[j]) && hops++ < 3) {
+                const cfg_peer *next = cfg_next_hop(at, node_ids[j]);
+                if (!next)
+                    fail_msg("%s: no way to %s", at->node.id, node_ids[j]);
+                at = by_id(all, next->id);
+            }
+            if (strcmp(at->node.id, node_ids[j]))
+                fail_msg("%s cannot reach %s", node_ids[i], node_ids[j]);
+        }
+    }
+    assert_string_equal(cfg_next_hop(all[1], "SH")->id, "CQ"); /* SC->SH */
+    assert_string_equal(cfg_next_hop(all[1], "CQ")->id, "CQ");
+    assert_null(cfg_next_hop(all[1], "SC"));
+    assert_null(cfg_next_hop(all[1], "XX"));
+    for (size_t i = 0; i < NNODES; i++)
+        cfg_free(all[i]);
+}
+
+/* ---- defaults and paths ---- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    cfg *c = load_ok_text(BASE);
+    char want[600];
+    assert_string_equal(c->redis.prefix, "eport:CQ:");
+    assert_int_equal(c->redis.wait_replicas, 0);
+    assert_int_equal(c->redis.timeout_ms, 2000);
+    snprintf(want, sizeof want, "%.*s/mappings",
+             (int)(strrchr(tmpdir, '/') - tmpdir), tmpdir);
+    assert_string_equal(c->mappings.dir, want);
+    assert_int_equal(c->delivery.retry_initial_ms, 200);
+    assert_int_equal(c->delivery.retry_max_ms, 30000);
+    assert_int_equal(c->delivery.max_frame_bytes, 16 << 20);
+    assert_int_equal(c->delivery.max_clock_skew_ms, 300000);
+    assert_int_equal(c->delivery.max_age_ms, 7 * 86400000LL);
+    assert_int_equal(c->delivery.heartbeat_ms, 1000);
+    assert_int_equal(c->delivery.heartbeat_timeout_ms, 5000);
+    assert_int_equal(c->log.level, CFG_LOG_INFO);
+    assert_string_equal(c->log.file, "-");
+    assert_null(c->pki.crl);
+    assert_int_equal(c->npeers + c->nroutes + c->nconnectors, 0);
+    cfg_free(c);
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    cfg *c = load_ok_text(
+        NODE_OK "pki:\n  ca: ./keys/ca.crt\n  crl: /etc/eport/crl.pem\n"
+        "  cert: ../up/CQ.crt\n  key: a/../b/CQ.key\n  curve_public: .\n"
+        "  curve_secret: x//y/\n" REDIS_OK PEERS_OK
+        "    cert: certs/SN.pem\nlog:\n  file: logs/cq.log\n");
+    char want[600];
+    const char *up = strrchr(tmpdir, '/');
+    snprintf(want, sizeof want, "%s/keys/ca.crt", tmpdir);
+    assert_string_equal(c->pki.ca, want);
+    assert_string_equal(c->pki.crl, "/etc/eport/crl.pem");
+    snprintf(want, sizeof want, "%.*s/up/CQ.crt", (int)(up - tmpdir), tmpdir);
+    assert_string_equal(c->pki.cert, want);
+    snprintf(want, sizeof want, "%s/a/../b/CQ.key", tmpdir); /* kept: a may be a link */
+    assert_string_equal(c->pki.key, want);
+    assert_string_equal(c->pki.curve_public, tmpdir);
+    snprintf(want, sizeof want, "%s/x/y", tmpdir);
+    assert_string_equal(c->pki.curve_secret, want);
+    snprintf(want, sizeof want, "%s/keys/SC.crt", tmpdir); /* beside pki.ca */
+    assert_string_equal(c->peers[0].cert, want);
+    snprintf(want, sizeof want, "%s/keys/SC.curve.pub", tmpdir);
+    assert_string_equal(c->peers[0].curve_public, want);
+    snprintf(want, sizeof want, "%s/certs/SN.pem", tmpdir);
+    assert_string_equal(c->peers[1].cert, want);
+    snprintf(want, sizeof want, "%s/logs/cq.log", tmpdir);
+    assert_string_equal(c->log.file, want);
+    cfg_free(c);
+}
+
+/* A config named relatively resolves against its own directory, not the
+ * working directory. */
+static void test_relative_config_path(void **state)
+{
+    (void)state;
+    char sub[512], path[600], cwd[1024];
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/node.yaml", sub);
+    write_file(path, BASE);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(tmpdir), 0);
+    cfg *c = NULL;
+    err_t e;
+    int rc = cfg_load("sub/node.yaml", &c, &e);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(rc, 0);
+    snprintf(path, sizeof path, "%s/pki/ca.crt", sub);
+    assert_string_equal(c->pki.ca, path);
+    assert_string_equal(c->path, "sub/node.yaml");
+    assert_string_equal(c->dir, sub);
+    cfg_free(c);
+    snprintf(path, sizeof path, "%s/node.yaml", sub);
+    unlink(path);
+    rmdir(sub);
+}
+
+/* ---- refusals ---- */
+
+typedef struct {
+    const char *text;
+    const char *want; /* after "tmpdir/bad.yaml:" */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    /* unknown keys, with the allowed ones and a near miss */
+    {BASE "delivery:\n  heartbeat: 5\n",
+     "16:14: error: delivery: unknown key 'heartbeat' (allowed: retry_initial_ms, "
+     "retry_max_ms, max_frame_bytes, max_clock_skew_ms, max_age_ms, heartbeat_ms, "
+     "heartbeat_timeout_ms)"},
+    {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n  lisen: tcp://127.0.0.1:7101\n"
+     "  http: 127.0.0.1:8101\n" PKI_OK REDIS_OK,
+     "5:10: error: node: unknown key 'lisen' (allowed: id, region, role, listen, "
+     "http); did you mean 'listen'?"},
+    {BASE "peer:\n  - id: SC\n",
+     "16:3: error: unknown section 'peer' (allowed: node, pki, redis, mappings, "
+     "peers, routes, delivery, connectors, log); did you mean 'peers'?"},
+    {BASE PEERS_OK "    port: 7103\n",
+     "22:11: error: peers[1]: unknown key 'port' (allowed: id, region, endpoints, "
+     "cert, curve_public)"},
+    /* wrong types */
+    {"node:\n  id: [CQ]\n", "2:7: error: node.id: expected text, found a list"},
+    {BASE "delivery: 5\n", "15:11: error: delivery: expected a map, found text"},
+    {BASE "peers:\n  id: SC\n", "16:3: error: peers: expected a list, found a map"},
+    {BASE "delivery:\n  max_age_ms: {days: 7}\n",
+     "16:15: error: delivery.max_age_ms: expected a whole number, found a map"},
+    {BASE "delivery:\n  retry_max_ms: fast\n",
+     "16:17: error: delivery.retry_max_ms: 'fast' is not a whole number"},
+    {BASE "delivery:\n  retry_max_ms: \"3000\"\n",
+     "16:17: error: delivery.retry_max_ms: '3000' is not a whole number (it is "
+     "quoted text)"},
+    /* out of range */
+    {BASE "delivery:\n  heartbeat_ms: 10\n",
+     "16:17: error: delivery.heartbeat_ms: 10 is out of range (50 to 600000)"},
+    {BASE "  wait_replicas: -1\n",
+     "15:18: error: redis.wait_replicas: -1 is out of range (0 to 16)"},
+    {BASE "delivery:\n  max_frame_bytes: 99999999999999999999\n",
+     "16:20: error: delivery.max_frame_bytes: '99999999999999999999' is not a whole number"},
+    /* enums */
+    {BASE "log:\n  level: verbose\n",
+     "16:10: error: log.level: 'verbose' is not one of debug, info, warn, error"},
+    {"node:\n  id: CQ\n  region: CQ\n  role: regional\n", "4:9: error: node.role: "
+     "'regional' is not one of provincial, national"},
+    /* formats */
+    {"node:\n  id: cq\n", "2:7: error: node.id: 'cq' is not a node id (2 to 16 of "
+     "A-Z, 0-9, -)"},
+    {"node:\n  id: CQ\n  region: Chongqing\n", "3:11: error: node.region: "
+     "'Chongqing' is not a region (2 upper-case letters)"},
+    {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n  listen: http://127.0.0.1:7101\n",
+     "5:11: error: node.listen: 'http://127.0.0.1:7101' is not a ZeroMQ endpoint "
+     "(tcp://HOST:PORT, ipc://PATH or inproc://NAME)"},
+    {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n  listen: tcp://127.0.0.1\n",
+     "5:11: error: node.listen: '127.0.0.1' is not HOST:PORT (port 1-65535)"},
+    {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n"
+     "  listen: tcp://127.0.0.1:7101\n  http: 127.0.0.1:0\n",
+     "6:9: error: node.http: '127.0.0.1:0' is not HOST:PORT (port 1-65535)"},
+    {NODE_OK PKI_OK "redis:\n  url: redis://user:pw@127.0.0.1:6390/0\n",
+     "14:8: error: redis.url: 'redis://user:pw@127.0.0.1:6390/0' is not "
+     "redis://HOST[:PORT][/DB] or unix:/PATH"},
+    {BASE "peers:\n  - id: SC\n    region: SC\n    endpoints: [udp://127.0.0.1:7102]\n",
+     "18:17: error: peers[0].endpoints[0]: 'udp://127.0.0.1:7102' is not a ZeroMQ "
+     "endpoint (tcp://HOST:PORT, ipc://PATH or inproc://NAME)"},
+    {BASE "peers:\n  - id: SC\n    region: SC\n    endpoints: []\n",
+     "18:16: error: peers[0].endpoints: expected a list of ZeroMQ endpoints, found "
+     "an empty list"},
+    {BASE "peers:\n  - id: SC\n    region: SC\n    endpoints: [tcp://*:7102]\n",
+     "18:17: error: peers[0].endpoints[0]: 'tcp://*:7102': '*' is only for "
+     "node.listen; give the peer's address"},
+    {BASE "peers:\n  - id: SC\n    region: SC\n    endpoints: [tcp://127.0.0.1:7101]\n",
+     "18:17: error: peers[0].endpoints[0]: 'tcp://127.0.0.1:7101' is this node's "
+     "own node.listen"},
+    /* peers and routes */
+    {BASE PEERS_OK "  - id: SC\n    region: SC\n    endpoints: [tcp://127.0.0.1:7112]\n",
+     "22:9: error: peers[2].id: duplicate peer 'SC' (also peers[0])"},
+    {BASE "peers:\n  - id: CQ\n    region: CQ\n    endpoints: [tcp://127.0.0.1:7102]\n",
+     "16:9: error: peers[0].id: 'CQ' is this node's own id (node.id)"},
+    {BASE PEERS_OK "routes:\n  SH: XX\n",
+     "23:7: error: routes.SH: next hop 'XX' is not a peer (peers: SC, SN)"},
+    {BASE PEERS_OK "routes:\n  SC: SN\n",
+     "23:7: error: routes.SC: SC is a peer; routes are for nodes that are not"},
+    {BASE PEERS_OK "routes:\n  CQ: SN\n",
+     "23:7: error: routes.CQ: a route to this node itself"},
+    {BASE PEERS_OK "routes:\n  sh: SN\n",
+     "23:7: error: routes: destination 'sh' is not a node id (2 to 16 of A-Z, 0-9, -)"},
+    /* missing keys */
+    {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n  http: 127.0.0.1:8101\n"
+     PKI_OK REDIS_OK, "2:3: error: node: missing required key 'listen'"},
+    {NODE_OK REDIS_OK, "1:1: error: missing section 'pki' (it needs at least 'ca')"},
+    {BASE "peers:\n  - id: SC\n    endpoints: [tcp://127.0.0.1:7102]\n",
+     "16:5: error: peers[0]: missing required key 'region'"},
+    {NODE_OK "pki:\n  ca:\n", "8:6: error: pki.ca: required, but empty"},
+    /* connectors */
+    {BASE "connectors:\n  - name: rail\n    type: ftp\n",
+     "17:11: error: connectors[0].type: 'ftp' is not one of filedrop, http, zmq"},
+    {BASE "connectors:\n  - type: http\n",
+     "16:5: error: connectors[0]: missing required key 'name'"},
+    {BASE "connectors:\n  - {name: rail, type: http}\n  - {name: rail, type: zmq}\n",
+     "17:12: error: connectors[1].name: duplicate name 'rail' (also connectors[0])"},
+    /* delays that contradict each other */
+    {BASE "delivery:\n  heartbeat_ms: 5000\n",
+     "16:17: error: delivery.heartbeat_timeout_ms: 5000 must be more than "
+     "heartbeat_ms (5000)"},
+    {BASE "delivery:\n  retry_initial_ms: 500\n  retry_max_ms: 400\n",
+     "17:17: error: delivery.retry_max_ms: 400 is less than retry_initial_ms (500)"},
+    /* not a config at all */
+    {"", "1:1: error: expected a map of sections (node, ...), found an empty file"},
+    {"- node\n", "1:1: error: expected a map of sections (node, ...), found a list"},
+    {"node: [\n", "2:1: error: did not find expected node content while parsing "
+     "a flow node"},
+};
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        char path[512], want[1024];
+        cfg *c = NULL;
+        err_t e;
+        int rc = load_text("bad.yaml", bad_cases[i].text, &c, &e, path, sizeof path);
+        snprintf(want, sizeof want, "%s:%s", path, bad_cases[i].want);
+        if (rc != ERR_CONFIG || e.code != ERR_CONFIG || !c)
+            fail_msg("case %zu: rc %d: %s", i, rc, e.msg);
+        if (!strstr(cfg_problems(c), want))
+            fail_msg("case %zu: want\n  %s\ngot\n%s", i, want, cfg_problems(c));
+        /* e holds the first problem, one line */
+        assert_non_null(strstr(cfg_problems(c), e.msg));
+        assert_null(strchr(e.msg, '\n'));
+        cfg_free(c);
+    }
+}
+
+/* Every problem is reported, not only the first; past the cap one line
+ * says how it ends. */
+static void test_all_problems_collected(void **state)
+{
+    (void)state;
+    char path[512];
+    cfg *c = NULL;
+    err_t e;
+    int rc = load_text("bad.yaml", "node:\n  id: c\n  region: x\n  role: boss\n"
+                       "pki: 1\nredis:\n  url: mysql://x\nlog:\n  level: loud\n",
+                       &c, &e, path, sizeof path);
+    assert_int_equal(rc, ERR_CONFIG);
+    assert_int_equal(cfg_problem_count(c), 8);
+    assert_non_null(strstr(e.msg, ":2:7: error: node.id:"));
+    cfg_free(c);
+
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(buf_adds(&b, BASE "delivery:\n"), 0);
+    for (int i = 0; i < 150; i++)
+        assert_int_equal(buf_printf(&b, "  k%d: 1\n", i), 0);
+    rc = load_text("many.yaml", b.p, &c, &e, path, sizeof path);
+    buf_free(&b);
+    assert_int_equal(rc, ERR_CONFIG);
+    assert_int_equal(cfg_problem_count(c), 150);
+    assert_non_null(strstr(cfg_problems(c), "error: more than 100 problems"));
+    size_t lines = 0;
+    for (const char *p = cfg_problems(c); (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 101);
+    cfg_free(c);
+}
+
+static void test_unreadable(void **state)
+{
+    (void)state;
+    cfg *c = (cfg *)1;
+    err_t e;
+    char path[512];
+    snprintf(path, sizeof path, "%s/absent.yaml", tmpdir);
+    assert_int_equal(cfg_load(path, &c, &e), ERR_IO);
+    assert_null(c);
+    assert_non_null(strstr(e.msg, "absent.yaml: error: cannot open"));
+    cfg_free(NULL);
+}
+
+/* ---- dump ---- */
+
+static void same_node(const ynode *a, const ynode *b)
+{
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->nkids, b->nkids);
+    if (a->key || b->key)
+        assert_string_equal(a->key, b->key);
+    if (a->type == YD_SCALAR) {
+        assert_string_equal(a->value, b->value);
+        assert_int_equal(a->quoted, b->quoted);
+    }
+    for (const ynode *x = a->kids, *y = b->kids; x; x = x->next, y = y->next)
+        same_node(x, y);
+}
+
+/* Compare two structs row by row, so a new key is compared too. */
+static void same_rows(const cfg_section *s, const void *a, const void *b)
+{
+    for (size_t r = 0; r < s->nrows; r++) {
+        const cfg_option *o = &s->rows[r];
+        const char *pa = (const char *)a + o->off, *pb = (const char *)b + o->off;
+        if (o->type == CFG_T_INT)
+            assert_int_equal(*(const int64_t *)pa, *(const int64_t *)pb);
+        else if (o->type == CFG_T_ENUM)
+            assert_int_equal(*(const int *)pa, *(const int *)pb);
+        else if (o->type == CFG_T_ENDPOINTS) {
+            const cfg_strs *la = (const void *)pa, *lb = (const void *)pb;
+            assert_int_equal(la->n, lb->n);
+            for (size_t i = 0; i < la->n; i++)
+                assert_string_equal(la->v[i], lb->v[i]);
+        } else if (*(const char *const *)pa || *(const char *const *)pb) {
+            assert_non_null(*(const char *const *)pa);
+            assert_non_null(*(const char *const *)pb);
+            assert_string_equal(*(const char *const *)pa, *(const char *const *)pb);
+        }
+    }
+}
+
+static void same_cfg(const cfg *a, const cfg *b)
+{
+    for (size_t i = 0; i < cfg_nsections; i++) {
+        const cfg_section *s = &cfg_sections[i];
+        if (s->kind == CFG_S_MAP)
+            same_rows(s, (const char *)a + s->off, (const char *)b + s->off);
+    }
+    assert_int_equal(a->npeers, b->npeers);
+    for (size_t i = 0; i < a->npeers; i++)
+        same_rows(&cfg_sections[CFG_SEC_PEERS], &a->peers[i], &b->peers[i]);
+    assert_int_equal(a->nroutes, b->nroutes);
+    for (size_t i = 0; i < a->nroutes; i++) {
+        assert_string_equal(a->routes[i].dest, b->routes[i].dest);
+        assert_string_equal(a->routes[i].via, b->routes[i].via);
+    }
+    assert_int_equal(a->nconnectors, b->nconnectors);
+    for (size_t i = 0; i < a->nconnectors; i++) {
+        assert_string_equal(a->connectors[i].name, b->connectors[i].name);
+        assert_int_equal(a->connectors[i].type, b->connectors[i].type);
+        same_node(a->connectors[i].node, b->connectors[i].node);
+    }
+}
+
+/* Dump a, load the dump from another directory, compare; the second dump
+ * must equal the first but for the header naming the file. */
+static void round_trip(const cfg *a)
+{
+    buf_t d1, d2;
+    buf_init(&d1, 1 << 20);
+    buf_init(&d2, 1 << 20);
+    assert_int_equal(cfg_dump(a, &d1), 0);
+    char path[512];
+    cfg *b = NULL;
+    err_t e;
+    if (load_text("dumped.yaml", d1.p, &b, &e, path, sizeof path))
+        fail_msg("dump does not load: %s\n%s", b ? cfg_problems(b) : e.msg, d1.p);
+    same_cfg(a, b);
+    assert_int_equal(cfg_dump(b, &d2), 0);
+    assert_string_equal(strstr(d1.p, "\nnode:"), strstr(d2.p, "\nnode:"));
+    cfg_free(b);
+    buf_free(&d1);
+    buf_free(&d2);
+}
+
+static void test_dump_round_trip(void **state)
+{
+    (void)state;
+    cfg *c = load_ok_text(
+        BASE "  prefix: \"eport:{CQ}#1:\"\n" PEERS_OK
+        "    cert: \"/certs/s n.pem\"\n  - id: NC\n    region: CN\n"
+        "    endpoints:\n      - ipc:///run/nc.sock\n      - inproc://nc\n"
+        "routes:\n  SH: SN\n  XJ-1: NC\n"
+        "delivery:\n  max_age_ms: 86400000\n"
+        "connectors:\n  - name: rail\n    type: filedrop\n    dir: in/rail\n"
+        "    port: \"8080\"\n    tries: 3\n    empty:\n    list: [a, \"b: c\", [x], {}]\n"
+        "    map: {k: 'it''s', \"odd key\": \"tab\\there\\nnext\", deep: {x: [1, 2]}}\n"
+        "    null: ~\n    dash: \"-\"\n  - {name: api, type: http, n: []}\n"
+        "log:\n  level: debug\n  file: cq.log\n");
+    assert_string_equal(c->redis.prefix, "eport:{CQ}#1:");
+    assert_int_equal(c->nconnectors, 2);
+    round_trip(c);
+    cfg_free(c);
+    for (size_t i = 0; i < NNODES; i++) {
+        c = load_conf(node_ids[i]);
+        round_trip(c);
+        cfg_free(c);
+    }
+}
+
+/* ---- the docs ---- */
+
+static void test_docs_table_current(void **state)
+{
+    (void)state;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/docs/operations.md", repodir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    buf_t t;
+    buf_init(&t, 1 << 17);
+    assert_int_equal(cfg_doc_markdown(&t), 0);
+    const char *begin = strstr(doc, "<!-- cfg-table:begin -->\n");
+    const char *end = strstr(doc, "<!-- cfg-table:end -->");
+    assert_non_null(begin);
+    assert_non_null(end);
+    begin += strlen("<!-- cfg-table:begin -->\n");
+    if ((size_t)(end - begin) != t.len || memcmp(begin, t.p, t.len))
+        fail_msg("docs/operations.md's key table is not the one the rows make; "
+                 "put this between its cfg-table markers:\n%s", t.p);
+    buf_free(&t);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("TMPDIR");
+    char tmpl[200];
+    snprintf(tmpl, sizeof tmpl, "%s/cfgtestXXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl) || find_conf()) {
+        fprintf(stderr, "config_test: no temp dir, or no conf/ above the cwd\n");
+        return -1;
+    }
+    char *real = realpath(tmpl, NULL);
+    snprintf(tmpdir, sizeof tmpdir, "%s", real);
+    free(real);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    const char *names[] = {"ok.yaml", "bad.yaml", "many.yaml", "dumped.yaml"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+        unlink(path);
+    }
+    return rmdir(tmpdir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_configs_load),
+        cmocka_unit_test(test_federation_consistent),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_relative_config_path),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_all_problems_collected),
+        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_docs_table_current),
+    };
+    return cmocka_run_group_tests_name("gateway/config", tests, setup, teardown);
+}
