@@ -1,0 +1,49 @@
+/* xform_int: what the pieces of xform share and nothing outside them sees:
+ * the bounded output writer (xform.c), and the pattern and ISO readers and
+ * writer (xform_date.c) that the EDIFACT 2379 codes (xform_edi.c) are built
+ * on. The public API stays xform.h; only connectors/map/xform*.c include
+ * this. */
+#ifndef EPORT_XFORM_INT_H
+#define EPORT_XFORM_INT_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "xform.h"
+
+/* Quoted input is cut here so one bad field cannot flood the message. */
+#define XF_Q 64
+
+/* ---- output writer (xform.c): bounded, NUL-terminated, overflow kept ---- */
+
+typedef struct {
+    char *p, *end;  /* end: the byte kept for the NUL */
+    int over;
+} xform__w;
+
+void xform__putc(xform__w *w, char c);
+/* v in exactly width digits, zero-padded. */
+void xform__putn(xform__w *w, int v, int width);
+void xform__sepn(xform__w *w, char sep, int v, int width);
+/* NUL-terminates; ERR_TOOBIG if anything did not fit. */
+int xform__wdone(xform__w *w);
+
+/* ---- patterns and ISO 8601 (xform_date.c) ---- */
+
+/* Checks a pattern; returns its precision (enum xform_prec) or ERR_CONFIG. */
+int xform__scan(const char *pat, err_t *e);
+/* Parses in[0..n) with a pattern already known good and of precision prec. */
+int xform__pat_dt(const char *pat, int prec, const char *in, size_t n,
+                  xform_dt *dt, err_t *e);
+/* Writes dt with a checked pattern (2-digit years only 1970-2069). */
+int xform__pwrite(const char *pat, const xform_dt *dt, xform__w *w,
+                  err_t *e);
+/* ERR_INVALID if dt is a date alone and prec asks for a time of day. */
+int xform__fits(const xform_dt *dt, int prec, const char *iso,
+                const char *what, const char *name, err_t *e);
+/* width digits at s[*i] into *v; moves *i only on success (1, else 0). */
+int xform__dig(const char *s, size_t n, size_t *i, int width, int *v);
+/* ISO 8601 text s[0..n) into dt, checked against the calendar. */
+int xform__iso_read(const char *s, size_t n, xform_dt *dt, err_t *e);
+
+#endif
