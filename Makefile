@@ -60,8 +60,11 @@ unit: $(UNIT_BINS)
 golden: $(B)/san/bin/eportctl
 	@python3 tests/golden/run.py $(B)/san/bin/eportctl
 
-test: unit golden
-	@echo "make test: all suites passed"
+test: $(UNIT_BINS) $(B)/san/bin/eportctl
+	@sh tests/run-all.sh $(B)/san/bin/eportctl $(UNIT_BINS)
+
+# keep the objects of test binaries: rebuilding them on every run is waste
+.SECONDARY:
 
 $(B)/rel/bench/%: $(B)/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
 	@mkdir -p $(dir $@)
