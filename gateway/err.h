@@ -25,7 +25,11 @@
     X(CODE, -11, "unknown code")                                          \
     X(CONFIG, -12, "bad configuration")                                   \
     X(NOMAP, -13, "no mapping matches")                                   \
-    X(USAGE, -14, "bad usage")
+    X(USAGE, -14, "bad usage")                                            \
+    X(SIGNATURE, -15, "bad signature")                                    \
+    X(REVOKED, -16, "certificate revoked")                                \
+    X(EXPIRED, -17, "certificate expired or not yet valid")               \
+    X(IDENTITY, -18, "identity mismatch")
 
 enum err_code {
 #define ERR__ENUM(name, num, text) ERR_##name = num,
