@@ -523,11 +523,26 @@ static int csv__collect(const codec_msg *const *msgs, size_t n, csv__cols *c)
     return 0;
 }
 
+/* Columns to write for row: all of them under a header (a short row would
+ * read back as ragged); without one, up to the row's last cell, so rows of
+ * different lengths stay as they were. */
+static uint32_t csv__width(const tnode *row, const csv__cols *c, int header)
+{
+    if (!row || header)
+        return c->n;
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < c->n; j++)
+        if (tree_find(row, c->name[j]))
+            w = j + 1;
+    return w;
+}
+
 static int csv__put_row(buf_t *b, const tnode *row, const csv__cols *c,
-                        char d, char q)
+                        char d, char q, int header)
 {
     int rc = 0;
-    for (uint32_t j = 0; j < c->n && !rc; j++) {
+    uint32_t n = csv__width(row, c, header);
+    for (uint32_t j = 0; j < n && !rc; j++) {
         if (j)
             rc = buf_addc(b, d);
         const tnode *cell = row ? tree_find(row, c->name[j]) : NULL;
@@ -555,11 +570,12 @@ static int csv__put_all(const codec_msg *const *msgs, size_t n,
         free(c);
         return err_set(e, rc, "csv: more than %d columns", CSV_MAX_COLS);
     }
-    if (o->header != -1 && c->n)
-        rc = csv__put_row(b, NULL, c, d, q);
+    int header = o->header != -1;
+    if (header && c->n)
+        rc = csv__put_row(b, NULL, c, d, q, header);
     for (size_t i = 0; i < n && !rc; i++)
         for (const tnode *r = msgs[i]->root->kids; r && !rc; r = r->next)
-            rc = csv__put_row(b, r, c, d, q);
+            rc = csv__put_row(b, r, c, d, q, header);
     free(c);
     return rc ? err_set(e, rc, "csv: %s (output cap %zu)", err_text(rc),
                         b->max) : 0;

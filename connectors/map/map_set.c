@@ -96,12 +96,16 @@ static void ms__add_table(map_set *s, const ydoc *d)
 {
     map_def *m = NULL;
     err_t e;
-    if (map_compile(d, s, &s->arena, &m, &s->tail) != 0)
+    if (map_compile(d, s, &s->arena, &m, &s->tail) != 0) {
+        if (m) /* what it compiled before the problem (regexes) */
+            map_def_release(m);
         return;
+    }
     if (map_set_find(s, m->name)) {
         ydoc_err(d, d->root, &e, ERR_CONFIG, "mapping '%s' is defined twice",
                  m->name);
         map_problem_add(&s->tail, &s->arena, e.msg);
+        map_def_release(m);
         return;
     }
     s->defs[s->ndefs++] = m;
