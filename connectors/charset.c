@@ -44,7 +44,6 @@ static uint64_t charset__load8(const char *s)
 
 size_t charset_utf8_valid(const char *s, size_t len)
 {
-    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
         /* Text is nearly all ASCII: skip it a word at a time. */
@@ -52,27 +51,10 @@ size_t charset_utf8_valid(const char *s, size_t len)
             i += 8;
         if (i >= len)
             break;
-        unsigned c = u[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
-        size_t n;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        else
-            return i; /* stray continuation, overlong C0/C1, or F5.. */
-        if (n > len - i - 1 || u[i + 1] < lo || u[i + 1] > hi)
+        int n = charset_utf8_next(s + i, len - i, NULL);
+        if (!n)
             return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((u[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
+        i += (size_t)n;
     }
     return len;
 }

@@ -55,6 +55,93 @@ static void test_utf8_valid_rejects(void **state)
     assert_int_equal(u8("0123456789abcdef0123456789\xa0"), 26);
 }
 
+static void test_utf8_next(void **state)
+{
+    (void)state;
+    uint32_t cp = 7;
+    assert_int_equal(charset_utf8_next("", 0, &cp), 0);
+    assert_int_equal(cp, 7); /* untouched when there is no character */
+    static const struct {
+        const char *s;
+        int n;
+        uint32_t cp;
+    } ok[] = {
+        {"A", 1, 0x41},           {"\x7f", 1, 0x7F},
+        {"\xc2\x80", 2, 0x80},    {"\xdf\xbf", 2, 0x7FF},
+        {"\xe0\xa0\x80", 3, 0x800}, {"\xed\x9f\xbf", 3, 0xD7FF},
+        {"\xee\x80\x80", 3, 0xE000}, {"\xef\xbf\xbf", 3, 0xFFFF},
+        {"\xf0\x90\x80\x80", 4, 0x10000}, {"\xf4\x8f\xbf\xbf", 4, 0x10FFFF},
+        {CQ_UTF8, 3, 0x91CD}, /* 重, and only the first character */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(charset_utf8_next(ok[i].s, strlen(ok[i].s), &cp),
+                         ok[i].n);
+        assert_int_equal(cp, ok[i].cp);
+        assert_int_equal(charset_utf8_next(ok[i].s, strlen(ok[i].s), NULL),
+                         ok[i].n);
+    }
+    assert_int_equal(charset_utf8_next("\0x", 2, &cp), 1); /* U+0000 */
+    assert_int_equal(cp, 0);
+    static const char *const bad[] = {
+        "\x80", "\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x9f\xbf",
+        "\xf0\x8f\xbf\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xe9\x87z",
+        "\xc3(", "\xf0\x90\x80",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(charset_utf8_next(bad[i], strlen(bad[i]), &cp), 0);
+    /* cut short by len, though the bytes go on */
+    assert_int_equal(charset_utf8_next(CQ_UTF8, 2, &cp), 0);
+    assert_int_equal(charset_utf8_next("\xc3\xa9", 1, &cp), 0);
+}
+
+/* UTF-8 of scalar value c into o; its length. */
+static int enc(uint32_t c, unsigned char *o)
+{
+    int n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+    for (int i = n - 1; i > 0; i--, c >>= 6)
+        o[i] = (unsigned char)(0x80 | (c & 0x3F));
+    o[0] = (unsigned char)(n == 1 ? c : lead[n] | c);
+    return n;
+}
+
+/* Against the definition: every scalar value's (shortest) encoding
+ * decodes to it, and whatever 1..4 bytes decode are such an encoding. */
+static void test_utf8_next_definition(void **state)
+{
+    (void)state;
+    unsigned char b[4];
+    uint32_t cp;
+    for (uint32_t c = 0; c <= 0x10FFFF; c++) {
+        if (c >= 0xD800 && c <= 0xDFFF)
+            continue;
+        int n = enc(c, b);
+        assert_int_equal(charset_utf8_next((const char *)b, (size_t)n, &cp), n);
+        assert_int_equal(cp, c);
+        assert_int_equal(charset_utf8_valid((const char *)b, (size_t)n), n);
+    }
+    /* after the 2nd byte only "continuation or not" matters */
+    static const unsigned char tail[] = {0x00, 0x7F, 0x80, 0xBF, 0xC0};
+    for (unsigned x = 0; x < 256 * 256; x++)
+        for (size_t i = 0; i < sizeof tail * sizeof tail; i++) {
+            const unsigned char in[4] = {(unsigned char)(x >> 8),
+                                         (unsigned char)x,
+                                         tail[i / sizeof tail],
+                                         tail[i % sizeof tail]};
+            for (size_t len = 1; len <= 4; len++) {
+                int n = charset_utf8_next((const char *)in, len, &cp);
+                size_t ok = charset_utf8_valid((const char *)in, len);
+                assert_true(n == 0 || (cp < 0xD800 || cp > 0xDFFF));
+                assert_true(n == 0 || (cp <= 0x10FFFF &&
+                                       enc(cp, b) == n &&
+                                       memcmp(b, in, (size_t)n) == 0));
+                /* valid stops where next does */
+                assert_true(n > 0 ? ok >= (size_t)n : ok == 0);
+            }
+        }
+}
+
 static void test_ascii_valid(void **state)
 {
     (void)state;
@@ -207,6 +294,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_valid_accepts),
         cmocka_unit_test(test_utf8_valid_rejects),
+        cmocka_unit_test(test_utf8_next),
+        cmocka_unit_test(test_utf8_next_definition),
         cmocka_unit_test(test_ascii_valid),
         cmocka_unit_test(test_to_utf8),
         cmocka_unit_test(test_to_utf8_errors),

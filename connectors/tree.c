@@ -64,6 +64,20 @@ tnode *tree_find(const tnode *n, const char *name)
     return NULL;
 }
 
+int tree_equal(const tnode *a, const tnode *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (strcmp(a->name, b->name) || a->flags != b->flags ||
+        a->nkids != b->nkids || !a->value != !b->value ||
+        (a->value && strcmp(a->value, b->value)))
+        return 0;
+    for (a = a->kids, b = b->kids; a && b; a = a->next, b = b->next)
+        if (!tree_equal(a, b))
+            return 0;
+    return 1;
+}
+
 static int tree__dump(const tnode *n, buf_t *out, int depth)
 {
     int rc = 0;

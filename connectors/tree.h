@@ -66,6 +66,15 @@ tnode *tree_kid(const tnode *n, uint32_t i);
 /* First child named name, or NULL. */
 tnode *tree_find(const tnode *n, const char *name);
 
+/* 1 when a and b are the same tree, else 0. Compared, recursively: name
+ * (strcmp), value (both NULL, or equal by strcmp), every flag, and the
+ * children: same number, pairwise equal, in order. Not compared: where
+ * the nodes came from (line, col, seq) and vlen (strlen(value) by
+ * contract). Two NULLs are equal, NULL and a node are not. Recursion is
+ * as deep as the trees (codecs cap input nesting). For tests, fuzzers and
+ * round-trip checks (a parse and the parse of its rewrite). */
+int tree_equal(const tnode *a, const tnode *b);
+
 /* Debug/test form: one node per line, indented two spaces per level,
  * `name=value` (newlines in values written as \n). Appends to out;
  * returns 0 or ERR_*. */

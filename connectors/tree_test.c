@@ -1,5 +1,5 @@
 /* Unit tests for tree: node creation (copies), child order, tree_kid,
- * tree_find and the tree_dump debug form. */
+ * tree_find, tree_equal and the tree_dump debug form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +152,56 @@ static void test_find(void **state)
     assert_null(tree_find(first, "Item")); /* no children */
 }
 
+static void test_equal(void **state)
+{
+    arena_t *a = *state;
+    tnode *x = segment(a), *y = segment(a);
+    assert_true(tree_equal(x, y));
+    assert_true(tree_equal(x, x));
+    assert_true(tree_equal(NULL, NULL));
+    assert_false(tree_equal(x, NULL));
+    assert_false(tree_equal(NULL, y));
+
+    /* where a node came from does not count */
+    y->line = 9, y->col = 4, y->seq = 7, y->kids->line = 2;
+    assert_true(tree_equal(x, y));
+
+    /* a differing value deep down */
+    tnode *v = tree_kid(tree_kid(y, 1), 2);
+    v->value = "8";
+    assert_false(tree_equal(x, y));
+    v->value = "9";
+    assert_true(tree_equal(x, y));
+
+    /* no value is not the empty value */
+    tnode *empty = tree_kid(tree_kid(y, 1), 1);
+    empty->value = NULL;
+    assert_false(tree_equal(x, y));
+    assert_false(tree_equal(y, x));
+    empty->value = "";
+
+    /* flags count, each of them */
+    y->flags = TN_OBJ;
+    assert_false(tree_equal(x, y));
+    x->flags = TN_OBJ;
+    assert_true(tree_equal(x, y));
+    tree_kid(x, 0)->flags = TN_LIST;
+    assert_false(tree_equal(x, y));
+    tree_kid(x, 0)->flags = 0;
+
+    /* names, child count and order */
+    assert_false(tree_equal(tree_new(a, "NAD", "1"), tree_new(a, "nad", "1")));
+    tree_add_new(a, tree_kid(y, 0), "", "extra");
+    assert_false(tree_equal(x, y));
+    assert_false(tree_equal(y, x));
+    tnode *p = tree_new(a, "p", NULL), *q = tree_new(a, "p", NULL);
+    tree_add_new(a, p, "a", "1");
+    tree_add_new(a, p, "b", "2");
+    tree_add_new(a, q, "b", "2");
+    tree_add_new(a, q, "a", "1");
+    assert_false(tree_equal(p, q));
+}
+
 static void dump_is(const tnode *n, const char *want)
 {
     buf_t b;
@@ -214,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_add_keeps_order),
         cmocka_unit_test(test_kid),
         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_equal),
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_dump_appends_and_caps),
     };

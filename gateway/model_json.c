@@ -58,36 +58,41 @@ static int mj__string(buf_t *out, const char *s)
     return rc ? rc : buf_addc(out, '"');
 }
 
+/* A map or array opens where a value goes (after a comma when one is
+ * due) and starts its own level; closing it completes that value. */
+static int mj__open(mj__w *w, char c)
+{
+    int rc = mj__sep(w);
+    w->need_comma = 0;
+    return rc ? rc : buf_addc(w->out, c);
+}
+
+static int mj__close(mj__w *w, char c)
+{
+    w->need_comma = 1;
+    return buf_addc(w->out, c);
+}
+
 static int mj__map_begin(void *ctx, uint32_t n)
 {
     (void)n;
-    mj__w *w = ctx;
-    int rc = mj__sep(w);
-    w->need_comma = 0;
-    return rc ? rc : buf_addc(w->out, '{');
+    return mj__open(ctx, '{');
 }
 
 static int mj__map_end(void *ctx)
 {
-    mj__w *w = ctx;
-    w->need_comma = 1;
-    return buf_addc(w->out, '}');
+    return mj__close(ctx, '}');
 }
 
 static int mj__array_begin(void *ctx, uint32_t n)
 {
     (void)n;
-    mj__w *w = ctx;
-    int rc = mj__sep(w);
-    w->need_comma = 0;
-    return rc ? rc : buf_addc(w->out, '[');
+    return mj__open(ctx, '[');
 }
 
 static int mj__array_end(void *ctx)
 {
-    mj__w *w = ctx;
-    w->need_comma = 1;
-    return buf_addc(w->out, ']');
+    return mj__close(ctx, ']');
 }
 
 static int mj__key(void *ctx, const char *k)

@@ -548,7 +548,7 @@ static int csv__put_row(buf_t *b, const tnode *row, const csv__cols *c,
         const tnode *cell = row ? tree_find(row, c->name[j]) : NULL;
         const char *v = row ? (cell ? cell->value : "") : c->name[j];
         if (!rc)
-            rc = csv__put(b, v, d, q, c->n == 1);
+            rc = csv__put(b, v, d, q, n == 1);
     }
     return rc ? rc : buf_add(b, "\r\n", 2);
 }

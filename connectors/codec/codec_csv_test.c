@@ -9,64 +9,33 @@
 #include <string.h>
 
 #include "codec_csv.h"
+#include "codec_testutil.h"
 
 /* 长江航运 ("Yangtze shipping") in GB18030, checked with iconv(1). */
 #define GB_CJHY "\xb3\xa4\xbd\xad\xba\xbd\xd4\xcb"
 
-typedef struct fx {
-    arena_t a;
-    codec_batch b;
-    err_t e;
-    buf_t out;
-} fx;
-
+/* This suite keeps the larger caps it always had: 256 MiB arena, 64 MiB
+ * output (ctu_setup gives 64 MiB and 1 MiB). */
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    arena_init(&f->a, 256u << 20);
-    buf_init(&f->out, 64u << 20);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    arena_free(&f->a);
-    buf_free(&f->out);
-    free(f);
-    return 0;
+    return ctu_setup_caps(state, 256u << 20, 64u << 20);
 }
 
 /* Parse s with o; returns the single message (parse must succeed). */
-static codec_msg *parse(fx *f, const char *s, size_t n, const codec_opts *o)
+static codec_msg *parse(ctu_fx *f, const char *s, size_t n, const codec_opts *o)
 {
-    memset(&f->b, 0, sizeof f->b);
-    int rc = codec_csv_ops.parse(s, n, o, &f->a, &f->b, &f->e);
-    assert_int_equal(rc, 0);
-    assert_int_equal(f->b.nmsgs, 1);
-    return f->b.msgs;
-}
-
-/* Tree dump of m's root into f->out (reset first). */
-static const char *dump(fx *f, const codec_msg *m)
-{
-    buf_reset(&f->out);
-    assert_non_null(m->root);
-    assert_int_equal(tree_dump(m->root, &f->out), 0);
-    return f->out.p;
+    return ctu_parse(f, &codec_csv_ops, s, n, o, 1);
 }
 
 static void test_header(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "name,qty\nsteel,10\ncopper,5\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_null(m->diags);
-    assert_string_equal(dump(f, m), "file\n  row\n    name=steel\n    qty=10\n"
-                                    "  row\n    name=copper\n    qty=5\n");
+    assert_string_equal(ctu_dump(f, m),
+                        "file\n  row\n    name=steel\n    qty=10\n"
+                        "  row\n    name=copper\n    qty=5\n");
     assert_int_equal(m->root->kids->seq, 2);
     assert_int_equal(m->root->last->seq, 3);
     assert_int_equal(m->root->kids->last->col, 7);
@@ -76,29 +45,31 @@ static void test_header(void **state)
 
 static void test_positional(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_opts o = {.header = -1};
     const char in[] = "a,b\nc,,e";
     codec_msg *m = parse(f, in, sizeof in - 1, &o);
     assert_null(m->diags);
-    assert_string_equal(dump(f, m), "file\n  row\n    1=a\n    2=b\n"
-                                    "  row\n    1=c\n    2=\n    3=e\n");
+    assert_string_equal(ctu_dump(f, m),
+                        "file\n  row\n    1=a\n    2=b\n"
+                        "  row\n    1=c\n    2=\n    3=e\n");
     assert_int_equal(m->root->kids->seq, 1);
 }
 
 static void test_semicolon(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_opts o = {.delimiter = ';'};
     const char in[] = "price;qty\n1,5;2\n";
     codec_msg *m = parse(f, in, sizeof in - 1, &o);
     assert_null(m->diags);
-    assert_string_equal(dump(f, m), "file\n  row\n    price=1,5\n    qty=2\n");
+    assert_string_equal(ctu_dump(f, m),
+                        "file\n  row\n    price=1,5\n    qty=2\n");
 }
 
 static void test_quoted(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "id,text,e\n1,\"a,b \"\"c\"\"\",\"\"\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_null(m->diags);
@@ -110,7 +81,7 @@ static void test_quoted(void **state)
 
 static void test_embedded_newline(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "id,text\n1,\"one\ntwo\"\n2,x\n3,\"y\"\n4\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     tnode *r1 = m->root->kids, *r2 = r1->next, *r3 = r2->next;
@@ -126,18 +97,19 @@ static void test_embedded_newline(void **state)
 
 static void test_crlf_blank(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "a,b\r\n1,2\r\n\r\n\n3,\"4\"\r\n\r\n\x1A";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_null(m->diags);
-    assert_string_equal(dump(f, m), "file\n  row\n    a=1\n    b=2\n"
-                                    "  row\n    a=3\n    b=4\n");
+    assert_string_equal(ctu_dump(f, m),
+                        "file\n  row\n    a=1\n    b=2\n"
+                        "  row\n    a=3\n    b=4\n");
     assert_int_equal(m->root->last->seq, 5);
 }
 
 static void test_bom(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "\xEF\xBB\xBFname,qty\nx,1\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_non_null(tree_find(m->root->kids, "name"));
@@ -146,7 +118,7 @@ static void test_bom(void **state)
 
 static void test_gb18030(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_opts o = {.charset = "GB18030"};
     const char in[] = "vessel,qty\n" GB_CJHY ",3\n";
     codec_msg *m = parse(f, in, sizeof in - 1, &o);
@@ -178,7 +150,7 @@ static void test_gb18030(void **state)
 
 static void test_ragged(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "a,b,c\n1,2,3\n1,2\n1,2,3,4\n5,6,7\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_non_null(m->root);
@@ -196,7 +168,7 @@ static void test_ragged(void **state)
 
 static void test_unterminated(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "a,b\n1,2\n3,\"abc\n4,5\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_non_null(m->diags);
@@ -208,7 +180,7 @@ static void test_unterminated(void **state)
 
 static void test_after_quote(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "a,b\n\"x\"y,2\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_non_null(m->diags);
@@ -218,7 +190,7 @@ static void test_after_quote(void **state)
 
 static void test_caps(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     size_t n = CSV_MAX_FIELD + 100;
     char *in = malloc(n + 8);
     assert_non_null(in);
@@ -243,19 +215,19 @@ static void test_caps(void **state)
 
 static void test_roundtrip(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = "id,text,note\n1,\"a,b \"\"c\"\"\", lead\n"
                       "2,\"multi\nline\",\n3,长江航运,\"trail \"\n4,,\"\"\n";
     codec_msg *m = parse(f, in, sizeof in - 1, NULL);
     assert_null(m->diags);
-    char *first = strdup(dump(f, m));
+    char *first = strdup(ctu_dump(f, m));
     const codec_msg *list[] = {m};
     buf_t w;
     buf_init(&w, 1 << 20);
     assert_int_equal(codec_csv_ops.write(list, 1, NULL, &w, &f->e), 0);
     codec_msg *m2 = parse(f, w.p, w.len, NULL);
     assert_null(m2->diags);
-    assert_string_equal(dump(f, m2), first);
+    assert_string_equal(ctu_dump(f, m2), first);
 
     /* one column: an empty cell must not become a skipped blank line */
     const char one[] = "x\n\"\"\nb\n";
@@ -279,7 +251,7 @@ static tnode *row_of(arena_t *a, tnode *root, const char *const *kv)
 
 static void test_write_quoting(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg m = {.root = tree_new(&f->a, "file", NULL)};
     const char *r1[] = {"p", "plain", "d", "a,b", "q", "say \"hi\"",
                         "s", " lead", NULL};
@@ -304,7 +276,7 @@ static void test_write_quoting(void **state)
 
 static void test_write_charset_and_errors(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg m = {.root = tree_new(&f->a, "file", NULL)};
     const char *r1[] = {"vessel", "长江航运", "qty", "3", NULL};
     row_of(&f->a, m.root, r1);
@@ -342,23 +314,24 @@ static void test_sniff(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_positional, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_semicolon, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quoted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_positional, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_semicolon, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_quoted, setup, ctu_teardown),
         cmocka_unit_test_setup_teardown(test_embedded_newline, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_crlf_blank, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gb18030, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ragged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unterminated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_after_quote, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_quoting, setup, teardown),
+                                        ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_crlf_blank, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_bom, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_gb18030, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_ragged, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_unterminated, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_after_quote, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_caps, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip, setup, ctu_teardown),
+        cmocka_unit_test_setup_teardown(test_write_quoting, setup,
+                                        ctu_teardown),
         cmocka_unit_test_setup_teardown(test_write_charset_and_errors, setup,
-                                        teardown),
+                                        ctu_teardown),
         cmocka_unit_test(test_sniff),
     };
     return cmocka_run_group_tests_name("codec_csv", tests, NULL, NULL);

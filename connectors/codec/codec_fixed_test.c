@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codec_fixed.h"
+#include "codec_testutil.h"
 
 /* 长江航运 in GB18030 (8 bytes), checked with iconv(1). */
 #define GB_CJHY "\xb3\xa4\xbd\xad\xba\xbd\xd4\xcb"
@@ -28,62 +29,23 @@ static const codec_opts opts = {.type_len = 2, .records = recs,
 #define DET1 "10BOLT-001    12  hex bolt"
 #define DET2 "10NUT       -3.5"
 
-typedef struct fx {
-    arena_t a;
-    codec_batch b;
-    err_t e;
-    buf_t out;
-} fx;
-
-static int setup(void **state)
+static codec_msg *parse(ctu_fx *f, const char *s, const codec_opts *o)
 {
-    fx *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    arena_init(&f->a, 64u << 20);
-    buf_init(&f->out, 1u << 20);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    arena_free(&f->a);
-    buf_free(&f->out);
-    free(f);
-    return 0;
-}
-
-static codec_msg *parse(fx *f, const char *s, const codec_opts *o)
-{
-    memset(&f->b, 0, sizeof f->b);
-    assert_int_equal(codec_fixed_ops.parse(s, strlen(s), o, &f->a, &f->b,
-                                           &f->e),
-                     0);
-    assert_int_equal(f->b.nmsgs, 1);
-    return f->b.msgs;
-}
-
-static const char *dump(fx *f, const codec_msg *m)
-{
-    buf_reset(&f->out);
-    assert_non_null(m->root);
-    assert_int_equal(tree_dump(m->root, &f->out), 0);
-    return f->out.p;
+    return ctu_parse(f, &codec_fixed_ops, s, strlen(s), o, 1);
 }
 
 static void test_two_types(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, HDR "\n" DET1 "\r\n\n" DET2 "\n\x1A", &opts);
     assert_null(m->diags);
-    assert_string_equal(dump(f, m), "file\n"
-                                    "  00\n    sender=ACME\n    date=20240131\n"
-                                    "  10\n    item=BOLT-001\n    qty=12\n"
-                                    "    desc=  hex bolt\n"
-                                    "  10\n    item=NUT\n    qty=-3.5\n"
-                                    "    desc=\n");
+    assert_string_equal(ctu_dump(f, m),
+                        "file\n"
+                        "  00\n    sender=ACME\n    date=20240131\n"
+                        "  10\n    item=BOLT-001\n    qty=12\n"
+                        "    desc=  hex bolt\n"
+                        "  10\n    item=NUT\n    qty=-3.5\n"
+                        "    desc=\n");
     assert_int_equal(m->root->kids->seq, 1);
     assert_int_equal(m->root->last->seq, 4);
     assert_int_equal(tree_find(m->root->last, "qty")->col, 11);
@@ -93,7 +55,7 @@ static void test_two_types(void **state)
 
 static void test_diags(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, HDR "\n99whatever\n1\n" DET2 "\n", &opts);
     assert_non_null(m->root);
     assert_int_equal(m->root->nkids, 2); /* the good lines are kept */
@@ -114,7 +76,7 @@ static void test_diags(void **state)
 
 static void test_utf8_columns(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     /* without a charset, columns are characters: 4 CJK chars fill 3..6 */
     static const codec_fixed_field cf[] = {{"name", 3, 4}, {"qty", 7, 3}};
     static const codec_fixed_record cr[] = {{"10", cf, 2}};
@@ -127,7 +89,7 @@ static void test_utf8_columns(void **state)
 
 static void test_gb18030_bytes(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     static const codec_fixed_field gf[] = {{"name", 3, 8}, {"qty", 11, 4}};
     static const codec_fixed_record gr[] = {{"10", gf, 2}};
     codec_opts o = {.type_len = 2, .records = gr, .nrecords = 1,
@@ -159,19 +121,20 @@ static void test_gb18030_bytes(void **state)
 
 static void test_short_line_and_single_layout(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     static const codec_fixed_field sf[] = {{"a", 1, 3}, {"b", 4, 3}};
     static const codec_fixed_record sr[] = {{NULL, sf, 2}};
     codec_opts o = {.records = sr, .nrecords = 1};
     codec_msg *m = parse(f, "xyzq\nab\n", &o);
     assert_null(m->diags);
-    assert_string_equal(dump(f, m), "file\n  record\n    a=xyz\n    b=q\n"
-                                    "  record\n    a=ab\n    b=\n");
+    assert_string_equal(ctu_dump(f, m),
+                        "file\n  record\n    a=xyz\n    b=q\n"
+                        "  record\n    a=ab\n    b=\n");
 }
 
 static void test_write_padding(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg m = {.root = tree_new(&f->a, "file", NULL)};
     tnode *h = tree_add_new(&f->a, m.root, "00", NULL);
     tree_add_new(&f->a, h, "date", "20240131"); /* out of layout order */
@@ -187,12 +150,12 @@ static void test_write_padding(void **state)
 
 static void test_roundtrip(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char in[] = HDR "\n" DET1 "\n"
                           "10NUT       3     WASHER    \n";
     codec_msg *m = parse(f, in, &opts);
     assert_null(m->diags);
-    char *first = strdup(dump(f, m));
+    char *first = strdup(ctu_dump(f, m));
     const codec_msg *list[] = {m};
     buf_t w;
     buf_init(&w, 1 << 16);
@@ -201,14 +164,14 @@ static void test_roundtrip(void **state)
     assert_string_equal(w.p, HDR "\n10BOLT-00112      hex bolt\n"
                              "10NUT     3       WASHER  \n");
     codec_msg *m2 = parse(f, w.p, &opts);
-    assert_string_equal(dump(f, m2), first);
+    assert_string_equal(ctu_dump(f, m2), first);
     buf_free(&w);
     free(first);
 }
 
 static void test_write_errors(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg m = {.root = tree_new(&f->a, "file", NULL)};
     tnode *d = tree_add_new(&f->a, m.root, "10", NULL);
     tree_add_new(&f->a, d, "item", "EXACTLY8"); /* fits: width 8 */
@@ -246,7 +209,7 @@ static void test_write_errors(void **state)
 
 static void test_bad_layouts(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_opts o = opts;
     o.type_len = 0; /* two layouts need a type code */
     memset(&f->b, 0, sizeof f->b);
@@ -269,16 +232,15 @@ static void test_bad_layouts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_two_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_diags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_utf8_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gb18030_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_short_line_and_single_layout,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_padding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_layouts, setup, teardown),
+        ctu_unit_test(test_two_types),
+        ctu_unit_test(test_diags),
+        ctu_unit_test(test_utf8_columns),
+        ctu_unit_test(test_gb18030_bytes),
+        ctu_unit_test(test_short_line_and_single_layout),
+        ctu_unit_test(test_write_padding),
+        ctu_unit_test(test_roundtrip),
+        ctu_unit_test(test_write_errors),
+        ctu_unit_test(test_bad_layouts),
     };
     return cmocka_run_group_tests_name("codec_fixed", tests, NULL, NULL);
 }

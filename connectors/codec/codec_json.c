@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "charset.h"
 #include "codec_json_int.h"
 
 #define JSONC_FEW 8    /* keys of an object checked by scanning, then hashed */
@@ -69,26 +70,6 @@ static void jsonc__ws(jsonc__p *p)
         }
     }
     p->p = s;
-}
-
-/* Strict UTF-8 decode of one character at p (< end): code point, or -1 for
- * a malformed, overlong or surrogate sequence. *n gets its length. */
-long jsonc__utf8(const unsigned char *p, const unsigned char *end, int *n)
-{
-    static const long min[] = {0, 0, 0x80, 0x800, 0x10000};
-    int len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
-    if (len == 0 || p[0] > 0xF4 || end - p < len)
-        return -1;
-    long c = p[0] & (0x7F >> len);
-    for (int i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return -1;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    *n = len;
-    if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return -1;
-    return c;
 }
 
 static int jsonc__put_utf8(char *o, long c)
@@ -159,7 +140,9 @@ static int jsonc__str_scan(jsonc__p *p, const char **end, int *esc)
             k = jsonc__esc(s, e, &cp);
             *esc = 1;
         } else if (*s >= 0x80) {
-            cp = jsonc__utf8(s, e, &k);
+            uint32_t c = 0;
+            k = charset_utf8_next((const char *)s, (size_t)(e - s), &c);
+            cp = k ? (long)c : -1;
         }
         if (k < 0 || cp < 0 || *s < 0x20 || cp == 0)
             return jsonc__fail(p, (const char *)s, cp == 0 ? ERR_UNSUPPORTED : ERR_SYNTAX,

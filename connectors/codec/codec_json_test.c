@@ -8,80 +8,24 @@
 #include <cmocka.h>
 
 #include "codec_json.h"
+#include "codec_testutil.h"
 
 #define GUOYUAN_UTF8 "\xE9\x87\x8D\xE5\xBA\x86\xE6\x9E\x9C\xE5\x9B\xAD\xE6\xB8\xAF"
 
-typedef struct fx {
-    arena_t a;
-    codec_batch b;
-    err_t e;
-    buf_t out;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = test_calloc(1, sizeof *f);
-    arena_init(&f->a, 64u << 20);
-    buf_init(&f->out, 1u << 20);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    arena_free(&f->a);
-    buf_free(&f->out);
-    test_free(f);
-    return 0;
-}
-
 /* Parses s expecting n messages; returns the first. */
-static codec_msg *parse_n(fx *f, const char *s, uint32_t n)
+static codec_msg *parse_n(ctu_fx *f, const char *s, uint32_t n)
 {
-    memset(&f->b, 0, sizeof f->b);
-    assert_int_equal(jsonc_parse(s, strlen(s), NULL, &f->a, &f->b, &f->e), 0);
-    assert_int_equal(f->b.nmsgs, n);
-    return f->b.msgs;
+    return ctu_parse(f, &codec_json_ops, s, strlen(s), NULL, n);
 }
 
-static codec_msg *parse(fx *f, const char *s)
+static codec_msg *parse(ctu_fx *f, const char *s)
 {
     return parse_n(f, s, 1);
 }
 
-static tnode *path(tnode *n, const char *a, const char *b)
-{
-    n = n ? tree_find(n, a) : NULL;
-    return n && b ? tree_find(n, b) : n;
-}
-
-static uint32_t count(const tnode *n, const char *name)
-{
-    uint32_t c = 0;
-    for (const tnode *k = n->kids; k; k = k->next)
-        c += strcmp(k->name, name) == 0;
-    return c;
-}
-
-/* Names, values, flags and shape; positions are not compared. */
-static int same_tree(const tnode *x, const tnode *y)
-{
-    if (!x || !y)
-        return x == y;
-    if (strcmp(x->name, y->name) || x->flags != y->flags ||
-        x->nkids != y->nkids || !x->value != !y->value ||
-        (x->value && strcmp(x->value, y->value)))
-        return 0;
-    for (x = x->kids, y = y->kids; x && y; x = x->next, y = y->next)
-        if (!same_tree(x, y))
-            return 0;
-    return 1;
-}
-
 static void t_nested_objects(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\"messageType\": \"WAYBILL\",\n"
                             " \"shipper\": {\"name\": \"A\", \"address\": {\"city\": \"CQ\"}},\n"
                             " \"empty\": {}}");
@@ -91,34 +35,34 @@ static void t_nested_objects(void **state)
     assert_int_equal(r->flags, TN_OBJ);
     assert_string_equal(m->meta.format, "json");
     assert_string_equal(m->meta.message_type, "WAYBILL");
-    assert_int_equal(path(r, "shipper", NULL)->flags, TN_OBJ);
-    assert_string_equal(path(path(r, "shipper", "address"), "city", NULL)->value, "CQ");
-    tnode *empty = path(r, "empty", NULL);
+    assert_int_equal(ctu_path(r, "shipper", NULL)->flags, TN_OBJ);
+    assert_string_equal(ctu_path(ctu_path(r, "shipper", "address"), "city", NULL)->value, "CQ");
+    tnode *empty = ctu_path(r, "empty", NULL);
     assert_int_equal(empty->flags, TN_OBJ);
     assert_int_equal(empty->nkids, 0);
     assert_null(empty->value);
-    tnode *addr = path(r, "shipper", "address");
+    tnode *addr = ctu_path(r, "shipper", "address");
     assert_int_equal(addr->line, 2);
     assert_int_equal(addr->col, 27);
 }
 
 static void t_arrays(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\"type\": \"MANIFEST\", \"items\": [{\"seq\": 1}, {\"seq\": 2}, {\"seq\": 3}],"
                             " \"tags\": [\"a\", \"b\"], \"none\": [], \"grid\": [[1, 2], []]}");
     tnode *r = m->root;
     assert_string_equal(m->meta.message_type, "MANIFEST");
-    assert_int_equal(count(r, "items"), 3);
+    assert_int_equal(ctu_count(r, "items"), 3);
     tnode *it = tree_kid(r, 3);
     assert_string_equal(it->name, "items");
     assert_int_equal(it->flags, TN_OBJ | TN_LIST);
-    assert_string_equal(path(it, "seq", NULL)->value, "3");
-    assert_int_equal(count(r, "tags"), 2);
-    assert_int_equal(path(r, "tags", NULL)->flags, TN_LIST);
+    assert_string_equal(ctu_path(it, "seq", NULL)->value, "3");
+    assert_int_equal(ctu_count(r, "tags"), 2);
+    assert_int_equal(ctu_path(r, "tags", NULL)->flags, TN_LIST);
     assert_null(tree_find(r, "none")); /* empty arrays are dropped */
-    assert_int_equal(count(r, "grid"), 2);
-    tnode *g = path(r, "grid", NULL);
+    assert_int_equal(ctu_count(r, "grid"), 2);
+    tnode *g = ctu_path(r, "grid", NULL);
     assert_int_equal(g->flags, TN_LIST);
     assert_int_equal(g->nkids, 2);
     assert_string_equal(g->kids->name, "");
@@ -128,7 +72,7 @@ static void t_arrays(void **state)
 
 static void t_numbers(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\"i\": 42, \"d\": 1234.5, \"n\": -7, \"z\": -0.25, \"e\": 1.5E+3,"
                             " \"keep\": 12.30, \"big\": 12345678901234567890123, \"zero\": 0}");
     static const char *const want[][2] = {
@@ -137,7 +81,7 @@ static void t_numbers(void **state)
         {"big", "12345678901234567890123"}, {"zero", "0"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        tnode *t = path(m->root, want[i][0], NULL);
+        tnode *t = ctu_path(m->root, want[i][0], NULL);
         assert_non_null(t);
         assert_string_equal(t->value, want[i][1]);
         assert_int_equal(t->flags, TN_NUM);
@@ -155,22 +99,22 @@ static void t_numbers(void **state)
 
 static void t_bools_null(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\"t\": true, \"f\": false, \"x\": null, \"s\": \"null\"}");
-    tnode *t = path(m->root, "t", NULL), *x = path(m->root, "x", NULL);
+    tnode *t = ctu_path(m->root, "t", NULL), *x = ctu_path(m->root, "x", NULL);
     assert_string_equal(t->value, "true");
     assert_int_equal(t->flags, TN_BOOL);
-    assert_string_equal(path(m->root, "f", NULL)->value, "false");
+    assert_string_equal(ctu_path(m->root, "f", NULL)->value, "false");
     assert_null(x->value);
     assert_int_equal(x->flags, TN_NULL);
-    assert_int_equal(path(m->root, "s", NULL)->flags, 0);
+    assert_int_equal(ctu_path(m->root, "s", NULL)->flags, 0);
     m = parse(f, "{\"t\": tru}");
     assert_null(m->root);
 }
 
 static void t_top_level_array(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse_n(f, "[{\"type\": \"A\", \"n\": 1},\n {\"type\": \"B\"},\n 7,\n {}]", 4);
     assert_string_equal(m->meta.message_type, "A");
     assert_int_equal(m->index, 0);
@@ -193,7 +137,7 @@ static void t_top_level_array(void **state)
 
 static void t_ndjson(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse_n(f, "{\"type\": \"A\"}\n{\"type\": \"B\", oops}\n\n{\"type\": \"C\"}\n", 3);
     assert_string_equal(m->meta.message_type, "A");
     assert_non_null(m->root);
@@ -217,7 +161,7 @@ static void t_ndjson(void **state)
     assert_null(m->next->root);
     assert_int_equal(m->next->diags->line, 5);
     assert_null(m->next->diags->next);
-    assert_non_null(path(m->next->next->root, "c", NULL));
+    assert_non_null(ctu_path(m->next->next->root, "c", NULL));
     assert_int_equal(m->next->next->line, 8);
     /* indented objects inside a broken document are not messages */
     m = parse(f, "{\"items\": [\n  {\"a\": 1},,\n  {\"a\": 2}\n]}\n");
@@ -226,7 +170,7 @@ static void t_ndjson(void **state)
 
 static void t_malformed(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\n  \"a\": 1,\n  \"b\": }\n");
     assert_null(m->root);
     assert_non_null(m->diags);
@@ -260,7 +204,7 @@ static void t_malformed(void **state)
 
 static void t_duplicates(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\"a\": 1, \"b\": {\"a\": 2}, \"a\": 3}");
     assert_null(m->root);
     assert_int_equal(m->diags->code, ERR_INVALID);
@@ -287,15 +231,15 @@ static void t_duplicates(void **state)
 
 static void t_unicode(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "{\"port\": \"\\u91cd\\u5e86\\u679c\\u56ed\\u6e2f\", \"raw\": \""
                             GUOYUAN_UTF8 "\", \"emoji\": \"\\ud83d\\ude00\","
                             " \"esc\": \"q\\\"b\\\\s\\/n\\nt\\t\"}");
-    assert_string_equal(path(m->root, "port", NULL)->value, GUOYUAN_UTF8);
-    assert_int_equal(path(m->root, "port", NULL)->vlen, 15);
-    assert_string_equal(path(m->root, "raw", NULL)->value, GUOYUAN_UTF8);
-    assert_string_equal(path(m->root, "emoji", NULL)->value, "\xF0\x9F\x98\x80");
-    assert_string_equal(path(m->root, "esc", NULL)->value, "q\"b\\s/n\nt\t");
+    assert_string_equal(ctu_path(m->root, "port", NULL)->value, GUOYUAN_UTF8);
+    assert_int_equal(ctu_path(m->root, "port", NULL)->vlen, 15);
+    assert_string_equal(ctu_path(m->root, "raw", NULL)->value, GUOYUAN_UTF8);
+    assert_string_equal(ctu_path(m->root, "emoji", NULL)->value, "\xF0\x9F\x98\x80");
+    assert_string_equal(ctu_path(m->root, "esc", NULL)->value, "q\"b\\s/n\nt\t");
     m = parse(f, "{\"a\": \"\\ud83d\"}");
     assert_null(m->root);
     m = parse(f, "{\"a\": \"x\\u0000y\"}");
@@ -308,7 +252,7 @@ static void t_unicode(void **state)
     assert_non_null(m->root);
 }
 
-static void roundtrip(fx *f, const char *doc, uint32_t n, int pretty)
+static void roundtrip(ctu_fx *f, const char *doc, uint32_t n, int pretty)
 {
     codec_msg *m1 = parse_n(f, doc, n);
     const codec_msg *ms[8];
@@ -322,14 +266,14 @@ static void roundtrip(fx *f, const char *doc, uint32_t n, int pretty)
     assert_int_equal(jsonc_write(ms, n, &o, &f->out, &f->e), 0);
     codec_msg *m2 = parse_n(f, f->out.p, n);
     for (i = 0; i < n; i++, m2 = m2->next) {
-        assert_true(same_tree(ms[i]->root, m2->root));
+        assert_true(tree_equal(ms[i]->root, m2->root));
         assert_string_equal(m2->meta.message_type, ms[i]->meta.message_type);
     }
 }
 
 static void t_roundtrip(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char *doc =
         "{\"messageType\": \"WAYBILL\", \"no\": \"CQ-1\", \"w\": 12.30, \"n\": -3,"
         " \"ok\": true, \"nil\": null, \"port\": \"" GUOYUAN_UTF8 "\","
@@ -346,7 +290,7 @@ static void t_roundtrip(void **state)
 
 static void t_write_rules(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     /* the shape an XML document gives: repeated names, text and attributes */
     tnode *r = tree_new(&f->a, "Manifest", NULL);
     tnode *w = tree_add_new(&f->a, r, "Weight", "12.5");
@@ -372,7 +316,7 @@ static void t_write_rules(void **state)
 
 static void t_write_big_object(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     tnode *r = tree_new(&f->a, "", NULL);
     char name[16];
     for (int i = 0; i < 200; i++) {
@@ -385,12 +329,12 @@ static void t_write_big_object(void **state)
     assert_non_null(strstr(f->out.p, "{\"k0\":[\"v\",\"v\",\"v\",\"v\"],\"k1\":["));
     codec_msg *back = parse(f, f->out.p);
     assert_int_equal(back->root->nkids, 200);
-    assert_int_equal(count(back->root, "k49"), 4);
+    assert_int_equal(ctu_count(back->root, "k49"), 4);
 }
 
 static void t_sniff_and_opts(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     assert_int_equal(jsonc_sniff("{\"a\":1}", 7), 80);
     assert_int_equal(jsonc_sniff("\xEF\xBB\xBF\n [1]", 8), 80);
     assert_int_equal(jsonc_sniff("<a/>", 4), 0);
@@ -414,19 +358,19 @@ static void t_sniff_and_opts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(t_nested_objects, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_arrays, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_numbers, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_bools_null, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_top_level_array, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_ndjson, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_duplicates, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_unicode, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_write_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_write_big_object, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_sniff_and_opts, setup, teardown),
+        ctu_unit_test(t_nested_objects),
+        ctu_unit_test(t_arrays),
+        ctu_unit_test(t_numbers),
+        ctu_unit_test(t_bools_null),
+        ctu_unit_test(t_top_level_array),
+        ctu_unit_test(t_ndjson),
+        ctu_unit_test(t_malformed),
+        ctu_unit_test(t_duplicates),
+        ctu_unit_test(t_unicode),
+        ctu_unit_test(t_roundtrip),
+        ctu_unit_test(t_write_rules),
+        ctu_unit_test(t_write_big_object),
+        ctu_unit_test(t_sniff_and_opts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

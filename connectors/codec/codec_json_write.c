@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charset.h"
 #include "codec_json_int.h"
 
 #define JSONC_SMALL 16 /* members grouped on the stack when writing */
@@ -77,8 +78,8 @@ static int jsonc__wstr(jsonc__w *w, const tnode *n, const char *s)
         const unsigned char *run = p;
         int k = 1;
         for (; p < end && *p >= 0x20 && *p != '"' && *p != '\\'; p += k) {
-            k = 1;
-            if (*p >= 0x80 && jsonc__utf8(p, end, &k) < 0)
+            k = charset_utf8_next((const char *)p, (size_t)(end - p), NULL);
+            if (!k)
                 return jsonc__bad(w, ERR_INVALID, n, "value is not valid UTF-8");
         }
         if ((rc = jsonc__put(w, run, (size_t)(p - run))) < 0 || p == end)

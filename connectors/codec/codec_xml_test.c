@@ -6,82 +6,26 @@
 
 #include <cmocka.h>
 
+#include "codec_testutil.h"
 #include "codec_xml.h"
 
 #define GUOYUAN_UTF8 "\xE9\x87\x8D\xE5\xBA\x86\xE6\x9E\x9C\xE5\x9B\xAD\xE6\xB8\xAF"
 #define GUOYUAN_GB "\xD6\xD8\xC7\xEC\xB9\xFB\xD4\xB0\xB8\xDB"
 
-typedef struct fx {
-    arena_t a;
-    codec_batch b;
-    err_t e;
-    buf_t out;
-} fx;
-
-static int setup(void **state)
+static codec_msg *parse_o(ctu_fx *f, const char *s, size_t n,
+                          const codec_opts *o)
 {
-    fx *f = test_calloc(1, sizeof *f);
-    arena_init(&f->a, 64u << 20);
-    buf_init(&f->out, 1u << 20);
-    *state = f;
-    return 0;
+    return ctu_parse(f, &codec_xml_ops, s, n, o, 1);
 }
 
-static int teardown(void **state)
-{
-    fx *f = *state;
-    arena_free(&f->a);
-    buf_free(&f->out);
-    test_free(f);
-    return 0;
-}
-
-static codec_msg *parse_o(fx *f, const char *s, size_t n, const codec_opts *o)
-{
-    memset(&f->b, 0, sizeof f->b);
-    assert_int_equal(xmlc_parse(s, n, o, &f->a, &f->b, &f->e), 0);
-    assert_int_equal(f->b.nmsgs, 1);
-    return f->b.msgs;
-}
-
-static codec_msg *parse(fx *f, const char *s)
+static codec_msg *parse(ctu_fx *f, const char *s)
 {
     return parse_o(f, s, strlen(s), NULL);
 }
 
-static tnode *path(tnode *n, const char *a, const char *b)
-{
-    n = n ? tree_find(n, a) : NULL;
-    return n && b ? tree_find(n, b) : n;
-}
-
-static uint32_t count(const tnode *n, const char *name)
-{
-    uint32_t c = 0;
-    for (const tnode *k = n->kids; k; k = k->next)
-        c += strcmp(k->name, name) == 0;
-    return c;
-}
-
-/* Structural equality: names, values, flags and shape; positions differ
- * between an input and its rewrite, so they are not compared. */
-static int same_tree(const tnode *x, const tnode *y)
-{
-    if (!x || !y)
-        return x == y;
-    if (strcmp(x->name, y->name) || x->flags != y->flags ||
-        x->nkids != y->nkids || !x->value != !y->value ||
-        (x->value && strcmp(x->value, y->value)))
-        return 0;
-    for (x = x->kids, y = y->kids; x && y; x = x->next, y = y->next)
-        if (!same_tree(x, y))
-            return 0;
-    return 1;
-}
-
 static void t_default_namespace(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<?xml version=\"1.0\"?>\n"
                             "<Waybill xmlns=\"urn:eport:waybill:1\" version=\"2.1\">\n"
                             "  <No>CQ1</No>\n</Waybill>\n");
@@ -93,13 +37,13 @@ static void t_default_namespace(void **state)
     assert_string_equal(m->meta.syntax, "UTF-8");
     assert_string_equal(m->root->name, "Waybill");
     assert_null(tree_find(m->root, "@xmlns"));
-    assert_string_equal(path(m->root, "No", NULL)->value, "CQ1");
+    assert_string_equal(ctu_path(m->root, "No", NULL)->value, "CQ1");
     assert_null(m->root->value); /* blank text around children is no value */
 }
 
 static void t_prefixed_namespace(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<wb:Waybill xmlns:wb=\"urn:wb\" xmlns:c=\"urn:c\">"
                             "<wb:No>1</wb:No><c:Party c:id=\"7\" wb:version=\"x\"/>"
                             "</wb:Waybill>");
@@ -107,15 +51,15 @@ static void t_prefixed_namespace(void **state)
     assert_string_equal(m->meta.ns, "urn:wb");
     assert_null(m->meta.version); /* prefixed version attribute is not it */
     assert_int_equal(m->root->nkids, 2);
-    tnode *party = path(m->root, "Party", NULL);
+    tnode *party = ctu_path(m->root, "Party", NULL);
     assert_non_null(party);
-    assert_string_equal(path(party, "@id", NULL)->value, "7");
+    assert_string_equal(ctu_path(party, "@id", NULL)->value, "7");
     assert_string_equal(party->value, "");
 }
 
 static void t_attributes(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<a x=\"1 &amp; 2\" y='&lt;&quot;&#38;&#x26;&gt;'>"
                             "<b/>text</a>");
     tnode *r = m->root;
@@ -133,25 +77,25 @@ static void t_attributes(void **state)
 
 static void t_repetition(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<Manifest><Consignment>"
                             "<ConsignmentItem><Seq>1</Seq><Goods><Hs>8471</Hs></Goods></ConsignmentItem>\n"
                             "<ConsignmentItem><Seq>2</Seq><Goods><Hs>8517</Hs></Goods></ConsignmentItem>\n"
                             "<ConsignmentItem><Seq>3</Seq></ConsignmentItem>"
                             "</Consignment></Manifest>");
-    tnode *c = path(m->root, "Consignment", NULL);
+    tnode *c = ctu_path(m->root, "Consignment", NULL);
     assert_non_null(c);
-    assert_int_equal(count(c, "ConsignmentItem"), 3);
-    assert_string_equal(path(tree_kid(c, 1), "Goods", "Hs")->value, "8517");
-    assert_string_equal(path(tree_kid(c, 2), "Seq", NULL)->value, "3");
+    assert_int_equal(ctu_count(c, "ConsignmentItem"), 3);
+    assert_string_equal(ctu_path(tree_kid(c, 1), "Goods", "Hs")->value, "8517");
+    assert_string_equal(ctu_path(tree_kid(c, 2), "Seq", NULL)->value, "3");
     assert_int_equal(tree_kid(c, 2)->line, 3);
 }
 
 static void t_positions(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<a>\n  <bb x=\"1\">v</bb>\n <c\n  y=\"2\"/></a>");
-    tnode *b = path(m->root, "bb", NULL), *c = path(m->root, "c", NULL);
+    tnode *b = ctu_path(m->root, "bb", NULL), *c = ctu_path(m->root, "c", NULL);
     assert_int_equal(m->root->line, 1);
     assert_int_equal(m->root->col, 1);
     assert_int_equal(b->line, 2);
@@ -162,19 +106,19 @@ static void t_positions(void **state)
 
 static void t_gb18030_declared(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char doc[] = "<?xml version=\"1.0\" encoding=\"GB18030\"?>"
                        "<Port name=\"" GUOYUAN_GB "\">" GUOYUAN_GB "</Port>";
     codec_msg *m = parse(f, doc);
     assert_non_null(m->root);
     assert_string_equal(m->meta.syntax, "GB18030");
     assert_string_equal(m->root->value, GUOYUAN_UTF8);
-    assert_string_equal(path(m->root, "@name", NULL)->value, GUOYUAN_UTF8);
+    assert_string_equal(ctu_path(m->root, "@name", NULL)->value, GUOYUAN_UTF8);
 }
 
 static void t_charset_option(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char doc[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><P>" GUOYUAN_GB "</P>";
     codec_opts o = {.charset = "GB18030"};
     codec_msg *m = parse_o(f, doc, strlen(doc), &o);
@@ -194,9 +138,9 @@ static void t_charset_option(void **state)
 
 static void t_utf8_chinese(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<Port><Name>  " GUOYUAN_UTF8 " \n</Name></Port>");
-    assert_string_equal(path(m->root, "Name", NULL)->value, GUOYUAN_UTF8);
+    assert_string_equal(ctu_path(m->root, "Name", NULL)->value, GUOYUAN_UTF8);
     /* GB18030 bytes in a document that claims UTF-8 are an encoding error */
     m = parse(f, "<Port>" GUOYUAN_GB "</Port>");
     assert_null(m->root);
@@ -206,7 +150,7 @@ static void t_utf8_chinese(void **state)
 
 static void t_malformed(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<a>\n  <b>x</b>\n  <c>\n</a>\n");
     assert_null(m->root);
     assert_non_null(m->diags);
@@ -224,7 +168,7 @@ static void t_malformed(void **state)
 
 static void t_entities_refused(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n"
                             " <!ENTITY lol \"lol\">\n"
                             " <!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
@@ -246,7 +190,7 @@ static void t_entities_refused(void **state)
 
 static void t_write_escaping(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     tnode *r = tree_new(&f->a, "Doc", NULL);
     tnode *at = tree_add_new(&f->a, r, "@note", "say \"hi\" & <go>\tnow\n");
     at->flags = TN_ATTR;
@@ -257,7 +201,7 @@ static void t_write_escaping(void **state)
     assert_non_null(strstr(f->out.p, "note=\"say &quot;hi&quot; &amp; &lt;go&gt;&#9;now&#10;\""));
     assert_non_null(strstr(f->out.p, "<T>a&lt;b &amp;&amp; c&gt;d \"q\" 'x'&#13;\n"));
     codec_msg *back = parse(f, f->out.p);
-    assert_true(same_tree(r, back->root));
+    assert_true(tree_equal(r, back->root));
     /* a control character cannot be written in XML 1.0 */
     tree_add_new(&f->a, r, "Bad", "x\x01y");
     size_t len = f->out.len;
@@ -268,7 +212,7 @@ static void t_write_escaping(void **state)
 
 static void t_write_rules(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     tnode *r = tree_new(&f->a, "1bad", NULL);
     codec_msg m = {.root = r};
     const codec_msg *ms[] = {&m, &m};
@@ -285,7 +229,7 @@ static void t_write_rules(void **state)
 
 static void t_attribute_clashes(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     /* local names clash once prefixes are dropped: the tree keeps both,
      * but writing them back would be ill-formed XML */
     codec_msg *m = parse(f, "<a xmlns:x=\"u\" xmlns:y=\"v\" x:id=\"1\" y:id=\"2\" x:xmlns=\"q\"/>");
@@ -299,7 +243,7 @@ static void t_attribute_clashes(void **state)
 
 static void t_utf16_and_limits(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     /* "<a>x</a>" in UTF-16LE with its byte order mark */
     static const char u16[] = "\xFF\xFE<\0a\0>\0x\0<\0/\0a\0>\0";
     assert_int_equal(xmlc_sniff(u16, sizeof u16 - 1), 90);
@@ -327,17 +271,14 @@ static void t_utf16_and_limits(void **state)
     assert_non_null(strstr(f->e.msg, "memory"));
 }
 
-static codec_msg *parse_n(fx *f, const char *s, uint32_t n)
+static codec_msg *parse_n(ctu_fx *f, const char *s, uint32_t n)
 {
-    memset(&f->b, 0, sizeof f->b);
-    assert_int_equal(xmlc_parse(s, strlen(s), NULL, &f->a, &f->b, &f->e), 0);
-    assert_int_equal(f->b.nmsgs, n);
-    return f->b.msgs;
+    return ctu_parse(f, &codec_xml_ops, s, strlen(s), NULL, n);
 }
 
 static void t_several_documents(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse_n(f, "<?xml version=\"1.0\"?>\n<A>1</A>\n"
                               "<?xml version=\"1.0\"?>\n<!-- second -->\n<B x=\"2\"/>\n"
                               "<!-- between -->\n<?pi x?>\n<C>\n  <D/>\n</C>\n<!-- end -->\n", 3);
@@ -347,7 +288,7 @@ static void t_several_documents(void **state)
     assert_int_equal(m->next->index, 1);
     codec_msg *c = m->next->next;
     assert_int_equal(c->line, 8);
-    assert_int_equal(path(c->root, "D", NULL)->line, 9);
+    assert_int_equal(ctu_path(c->root, "D", NULL)->line, 9);
     /* a broken second document does not take the first with it */
     m = parse_n(f, "<a>1</a>\n<b>\n<c></b>\n", 2);
     assert_non_null(m->root);
@@ -357,14 +298,14 @@ static void t_several_documents(void **state)
     m = parse_n(f, "<?xml version=\"1.0\" encoding=\"GB18030\"?>\n<P>" GUOYUAN_GB "</P>\n"
                    "<?xml version=\"1.0\" encoding=\"GB18030\"?>\n<Q>\n<R>" GUOYUAN_GB "</R></Q>\n", 2);
     assert_string_equal(m->root->value, GUOYUAN_UTF8);
-    assert_string_equal(path(m->next->root, "R", NULL)->value, GUOYUAN_UTF8);
-    assert_int_equal(path(m->next->root, "R", NULL)->line, 5);
+    assert_string_equal(ctu_path(m->next->root, "R", NULL)->value, GUOYUAN_UTF8);
+    assert_int_equal(ctu_path(m->next->root, "R", NULL)->line, 5);
     assert_string_equal(m->next->meta.syntax, "GB18030");
     /* and written back: one document after another */
     const codec_msg *ms[] = {m, m->next};
     assert_int_equal(xmlc_write(ms, 2, NULL, &f->out, &f->e), 0);
     codec_msg *back = parse_n(f, f->out.p, 2);
-    assert_true(same_tree(back->next->root, ms[1]->root));
+    assert_true(tree_equal(back->next->root, ms[1]->root));
     codec_msg none = {.root = NULL};
     ms[1] = &none;
     size_t len = f->out.len;
@@ -372,7 +313,7 @@ static void t_several_documents(void **state)
     assert_int_equal(f->out.len, len);
 }
 
-static void roundtrip(fx *f, const char *doc, int pretty)
+static void roundtrip(ctu_fx *f, const char *doc, int pretty)
 {
     codec_msg *m1 = parse(f, doc);
     assert_non_null(m1->root);
@@ -382,14 +323,14 @@ static void roundtrip(fx *f, const char *doc, int pretty)
     assert_int_equal(xmlc_write(ms, 1, &o, &f->out, &f->e), 0);
     codec_msg *m2 = parse(f, f->out.p);
     assert_non_null(m2->root);
-    assert_true(same_tree(m1->root, m2->root));
+    assert_true(tree_equal(m1->root, m2->root));
     assert_string_equal(m2->meta.ns, m1->meta.ns);
     assert_string_equal(m2->meta.version, m1->meta.version);
 }
 
 static void t_roundtrip(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     const char *doc =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<m:Manifest xmlns:m=\"urn:eport:manifest\" version=\"3\">\n"
@@ -405,10 +346,10 @@ static void t_roundtrip(void **state)
 
 static void t_mixed_content(void **state)
 {
-    fx *f = *state;
+    ctu_fx *f = *state;
     codec_msg *m = parse(f, "<p> Hello <b>big</b> world <![CDATA[&x]]> </p>");
     assert_string_equal(m->root->value, "Hello  world &x");
-    assert_string_equal(path(m->root, "b", NULL)->value, "big");
+    assert_string_equal(ctu_path(m->root, "b", NULL)->value, "big");
 }
 
 static void t_sniff(void **state)
@@ -426,24 +367,24 @@ static void t_sniff(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(t_default_namespace, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_prefixed_namespace, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_attributes, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_repetition, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_positions, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_gb18030_declared, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_charset_option, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_utf8_chinese, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_entities_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_write_escaping, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_write_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_attribute_clashes, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_utf16_and_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_several_documents, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_mixed_content, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_sniff, setup, teardown),
+        ctu_unit_test(t_default_namespace),
+        ctu_unit_test(t_prefixed_namespace),
+        ctu_unit_test(t_attributes),
+        ctu_unit_test(t_repetition),
+        ctu_unit_test(t_positions),
+        ctu_unit_test(t_gb18030_declared),
+        ctu_unit_test(t_charset_option),
+        ctu_unit_test(t_utf8_chinese),
+        ctu_unit_test(t_malformed),
+        ctu_unit_test(t_entities_refused),
+        ctu_unit_test(t_write_escaping),
+        ctu_unit_test(t_write_rules),
+        ctu_unit_test(t_attribute_clashes),
+        ctu_unit_test(t_utf16_and_limits),
+        ctu_unit_test(t_several_documents),
+        ctu_unit_test(t_roundtrip),
+        ctu_unit_test(t_mixed_content),
+        ctu_unit_test(t_sniff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <libxml/tree.h>
 #include <string.h>
 
+#include "charset.h"
+
 typedef struct xmlc__w {
     buf_t *out;
     err_t *e;
@@ -47,26 +49,6 @@ static int xmlc__bad(xmlc__w *w, int code, const tnode *n, const char *why)
                    n->line, why);
 }
 
-/* Strict UTF-8 decode of one character at p (< end): code point, or -1 for
- * a malformed, overlong or surrogate sequence. *n gets its length. */
-static long xmlc__utf8(const unsigned char *p, const unsigned char *end, int *n)
-{
-    static const long min[] = {0, 0, 0x80, 0x800, 0x10000};
-    int len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
-    if (len == 0 || p[0] > 0xF4 || end - p < len)
-        return -1;
-    long c = p[0] & (0x7F >> len);
-    for (int i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return -1;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    *n = len;
-    if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return -1;
-    return c;
-}
-
 /* Entity for byte c in text (attr 0) or an attribute value (attr 1), ""
  * when it is copied as is, NULL when XML 1.0 cannot carry it. CR and, in
  * attributes, TAB/LF are written as references so parsing keeps them. */
@@ -100,10 +82,10 @@ static int xmlc__esc(xmlc__w *w, const tnode *n, const char *s, int attr)
         const unsigned char *run = p;
         int k = 1;
         for (; p < end && (*p >= 0x80 || xmlc__plain(*p, attr)); p += k) {
-            long c = *p < 0x80 ? *p : xmlc__utf8(p, end, &k);
-            if (c < 0 || c == 0xFFFE || c == 0xFFFF)
+            uint32_t c = 0;
+            k = charset_utf8_next((const char *)p, (size_t)(end - p), &c);
+            if (!k || c == 0xFFFE || c == 0xFFFF)
                 return xmlc__bad(w, ERR_INVALID, n, "value is not valid UTF-8 XML text");
-            k = c < 0x80 ? 1 : k;
         }
         if ((rc = xmlc__put(w, run, (size_t)(p - run))) < 0 || p == end)
             return rc;

@@ -4,42 +4,9 @@
  * the same trees (exact numbers, escapes, array and object shapes). */
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "codec_json.h"
-
-/* Names, values, flags and shape; positions differ after a rewrite. */
-static int fuzz__same(const tnode *x, const tnode *y)
-{
-    if (!x || !y)
-        return x == y;
-    if (strcmp(x->name, y->name) || x->flags != y->flags ||
-        x->nkids != y->nkids || !x->value != !y->value ||
-        (x->value && strcmp(x->value, y->value)))
-        return 0;
-    for (x = x->kids, y = y->kids; x && y; x = x->next, y = y->next)
-        if (!fuzz__same(x, y))
-            return 0;
-    return 1;
-}
-
-/* w must parse back to exactly the n trees of list. */
-static void fuzz__roundtrip(const codec_msg *const *list, size_t n,
-                            const buf_t *w)
-{
-    arena_t a;
-    codec_batch b = {0};
-    err_t e;
-    arena_init(&a, 256u << 20);
-    if (codec_json_ops.parse(w->p, w->len, NULL, &a, &b, &e) != 0 ||
-        b.nmsgs != n || b.ndiags)
-        __builtin_trap(); /* a fuzz harness reports by crashing */
-    const codec_msg *m = b.msgs;
-    for (size_t i = 0; i < n; i++, m = m->next)
-        if (!fuzz__same(list[i]->root, m->root))
-            __builtin_trap();
-    arena_free(&a);
-}
+#include "fuzz_roundtrip.h"
 
 static void fuzz__write(const codec_msg *const *list, size_t n, buf_t *w)
 {
@@ -49,7 +16,7 @@ static void fuzz__write(const codec_msg *const *list, size_t n, buf_t *w)
         buf_reset(w);
         if (codec_json_ops.write(list, n, &o, w, &e) != 0)
             __builtin_trap(); /* every parsed tree must be writable */
-        fuzz__roundtrip(list, n, w);
+        fuzz_roundtrip(&codec_json_ops, list, n, w);
     }
 }
 
