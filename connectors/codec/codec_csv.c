@@ -503,24 +503,45 @@ static int csv__put(buf_t *b, const char *s, char d, char q, int alone)
  * write) still lines up under the header. */
 typedef struct csv__cols {
     const char *name[CSV_MAX_COLS];
+    uint32_t occ[CSV_MAX_COLS]; /* 2nd "qty" of a row: a header may repeat */
     uint32_t n;
 } csv__cols;
 
+/* The occ-th (0-based) cell of row named name, or NULL. */
+static const tnode *csv__cell(const tnode *row, const char *name,
+                              uint32_t occ)
+{
+    for (const tnode *k = row->kids; k; k = k->next)
+        if (strcmp(k->name, name) == 0 && occ-- == 0)
+            return k;
+    return NULL;
+}
+
+static int csv__add_col(csv__cols *c, const char *name, uint32_t occ)
+{
+    for (uint32_t j = 0; j < c->n; j++)
+        if (c->occ[j] == occ && strcmp(c->name[j], name) == 0)
+            return 0;
+    if (c->n == CSV_MAX_COLS)
+        return ERR_TOOBIG;
+    c->name[c->n] = name;
+    c->occ[c->n++] = occ;
+    return 0;
+}
+
 static int csv__collect(const codec_msg *const *msgs, size_t n, csv__cols *c)
 {
+    int rc = 0;
     for (size_t i = 0; i < n; i++)
-        for (const tnode *r = msgs[i]->root ? msgs[i]->root->kids : NULL; r; r = r->next)
-            for (const tnode *k = r->kids; k; k = k->next) {
-                uint32_t j = 0;
-                while (j < c->n && strcmp(c->name[j], k->name) != 0)
-                    j++;
-                if (j < c->n)
-                    continue;
-                if (c->n == CSV_MAX_COLS)
-                    return ERR_TOOBIG;
-                c->name[c->n++] = k->name;
+        for (const tnode *r = msgs[i]->root ? msgs[i]->root->kids : NULL;
+             r && !rc; r = r->next)
+            for (const tnode *k = r->kids; k && !rc; k = k->next) {
+                uint32_t occ = 0;
+                for (const tnode *x = r->kids; x != k; x = x->next)
+                    occ += strcmp(x->name, k->name) == 0;
+                rc = csv__add_col(c, k->name, occ);
             }
-    return 0;
+    return rc;
 }
 
 /* Columns to write for row: all of them under a header (a short row would
@@ -532,7 +553,7 @@ static uint32_t csv__width(const tnode *row, const csv__cols *c, int header)
         return c->n;
     uint32_t w = 0;
     for (uint32_t j = 0; j < c->n; j++)
-        if (tree_find(row, c->name[j]))
+        if (csv__cell(row, c->name[j], c->occ[j]))
             w = j + 1;
     return w;
 }
@@ -545,7 +566,7 @@ static int csv__put_row(buf_t *b, const tnode *row, const csv__cols *c,
     for (uint32_t j = 0; j < n && !rc; j++) {
         if (j)
             rc = buf_addc(b, d);
-        const tnode *cell = row ? tree_find(row, c->name[j]) : NULL;
+        const tnode *cell = row ? csv__cell(row, c->name[j], c->occ[j]) : NULL;
         const char *v = row ? (cell ? cell->value : "") : c->name[j];
         if (!rc)
             rc = csv__put(b, v, d, q, n == 1);

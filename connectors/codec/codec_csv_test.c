@@ -237,6 +237,24 @@ static void test_roundtrip(void **state)
     list[0] = m;
     assert_int_equal(codec_csv_ops.write(list, 1, NULL, &w, &f->e), 0);
     assert_string_equal(w.p, "x\r\n\"\"\r\nb\r\n");
+
+    /* a header may name two columns alike: both are written back (fuzz
+     * find), and a headerless row keeps its own length, a lone empty cell
+     * quoted so the row is not read as blank (fuzz find) */
+    const char dup[] = "qty;qty\n1;2\n";
+    codec_opts semi = {.delimiter = ';'};
+    m = parse(f, dup, sizeof dup - 1, &semi);
+    buf_reset(&w);
+    list[0] = m;
+    assert_int_equal(codec_csv_ops.write(list, 1, &semi, &w, &f->e), 0);
+    assert_string_equal(w.p, "qty;qty\r\n1;2\r\n");
+    const char ragged[] = "\"\"\n,\n";
+    codec_opts none = {.header = -1};
+    m = parse(f, ragged, sizeof ragged - 1, &none);
+    buf_reset(&w);
+    list[0] = m;
+    assert_int_equal(codec_csv_ops.write(list, 1, &none, &w, &f->e), 0);
+    assert_string_equal(w.p, "\"\"\r\n,\r\n");
     buf_free(&w);
     free(first);
 }
