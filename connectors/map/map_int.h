@@ -53,6 +53,7 @@ typedef struct mpath {
 typedef struct mindex {
     const char *name[MINDEX_SLOTS];
     const tnode *first[MINDEX_SLOTS];
+    const tnode *last[MINDEX_SLOTS]; /* a scan for the name stops after it */
 } mindex;
 
 /* Returns 0, or -1 when the message has too many distinct names to index

@@ -238,6 +238,7 @@ int mindex_build(mindex *ix, const tnode *first)
         uint32_t h = mp__hash(n->name);
         while (ix->name[h] && !mp__same(ix->name[h], n->name))
             h = (h + 1) & (MINDEX_SLOTS - 1);
+        ix->last[h] = n;
         if (ix->name[h])
             continue;
         if (++used > MINDEX_SLOTS / 2)
@@ -248,13 +249,18 @@ int mindex_build(mindex *ix, const tnode *first)
     return 0;
 }
 
-/* Where a scan for name may start: its first occurrence; NULL if none. */
-static const tnode *mp__start(const mindex *ix, const char *name)
+/* Where a scan for name may start: its first occurrence, and where it
+ * may stop: after its last (nothing beyond can match); NULL if none. */
+static const tnode *mp__start(const mindex *ix, const char *name,
+                              const tnode **end)
 {
     uint32_t h = mp__hash(name);
     while (ix->name[h] && !mp__same(ix->name[h], name))
         h = (h + 1) & (MINDEX_SLOTS - 1);
-    return ix->name[h] ? ix->first[h] : NULL;
+    if (!ix->name[h])
+        return NULL;
+    *end = ix->last[h]->next;
+    return ix->first[h];
 }
 
 int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
@@ -270,9 +276,11 @@ int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
     }
     const tnode *first = s->first ? s->first : s->end ? NULL : s->parent->kids;
     const char *name = p->steps[0].name;
-    if (s->ix && !(name[0] == '*' && !name[1]) && !(first = mp__start(s->ix, name)))
+    const tnode *end = s->end;
+    if (s->ix && !(name[0] == '*' && !name[1]) &&
+        !(first = mp__start(s->ix, name, &end)))
         return 0;
-    return mp__walk(p, 0, first, s->end, fn, ctx);
+    return mp__walk(p, 0, first, end, fn, ctx);
 }
 
 static int mp__keep_first(void *ctx, const mhit *h)

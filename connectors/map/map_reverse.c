@@ -169,6 +169,21 @@ static int mv__number(mrev *v, const mrule *ru, mscope *s, double x,
 
 /* ---- rules ---- */
 
+static int mv__same_text(void *ctx, const mhit *h)
+{
+    return strcmp(mhit_text(h), ctx) == 0;
+}
+
+/* Whether a list item is already at its path in a tree format: a CSV row
+ * whose container number fills both equipment[].number and the goods'
+ * equipment_refs[] has one container_no cell, not two. EDIFACT lists are
+ * segments (SEL per seal) and always written. */
+static int mv__already(const mrev *v, const mpath *p, const mscope *s,
+                       const char *text)
+{
+    return !v->d->flat && mpath_each(p, s, mv__same_text, (void *)text) == 1;
+}
+
 static int mv__list(mrev *v, const mrule *ru, mscope *s,
                     const model_strlist *l)
 {
@@ -184,7 +199,8 @@ static int mv__list(mrev *v, const mrule *ru, mscope *s,
         return rc;
     }
     for (uint32_t i = 0; i < l->n && !rc; i++)
-        if (!(rc = mv__text(v, ru, s, l->v[i], text, sizeof text)))
+        if (!(rc = mv__text(v, ru, s, l->v[i], text, sizeof text)) &&
+            !mv__already(v, &ru->from, s, text))
             rc = mv__write(v, &ru->from, s, text, 1, 0);
     return rc;
 }
