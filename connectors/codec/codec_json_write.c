@@ -7,47 +7,32 @@
 #include <string.h>
 
 #include "charset.h"
+#include "codec_stage.h"
 #include "codec_json_int.h"
 
 #define JSONC_SMALL 16 /* members grouped on the stack when writing */
 #define JSONC_NONE UINT32_MAX
 
 typedef struct jsonc__w {
-    buf_t *out;
+    codec_stage st;
     err_t *e;
     int pretty;
     int reported; /* e already says what went wrong */
-    size_t n;     /* bytes in stage */
-    char stage[512];
 } jsonc__w;
 
-/* Output is staged so that the many small pieces cost one buf_add per
- * stage-full rather than one each. */
 static int jsonc__flush(jsonc__w *w)
 {
-    int rc = buf_add(w->out, w->stage, w->n);
-    w->n = 0;
-    return rc;
+    return codec_stage_flush(&w->st);
 }
 
 static int jsonc__put(jsonc__w *w, const void *s, size_t n)
 {
-    if (n > sizeof w->stage - w->n) {
-        int rc = jsonc__flush(w);
-        if (rc || n > sizeof w->stage / 2)
-            return rc ? rc : buf_add(w->out, s, n);
-    }
-    memcpy(w->stage + w->n, s, n);
-    w->n += n;
-    return 0;
+    return codec_stage_put(&w->st, s, n);
 }
 
 static int jsonc__putc(jsonc__w *w, char c)
 {
-    if (w->n == sizeof w->stage)
-        return jsonc__put(w, &c, 1);
-    w->stage[w->n++] = c;
-    return 0;
+    return codec_stage_putc(&w->st, c);
 }
 
 static int jsonc__bad(jsonc__w *w, int code, const tnode *n, const char *why)
@@ -265,7 +250,7 @@ static int jsonc__val(jsonc__w *w, const tnode *n, int depth)
 int jsonc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
                 buf_t *out, err_t *e)
 {
-    jsonc__w w = {.out = out, .e = e, .pretty = o && o->pretty};
+    jsonc__w w = {.st = {.out = out}, .e = e, .pretty = o && o->pretty};
     for (size_t i = 0; i < n; i++)
         if (!msgs[i] || !msgs[i]->root)
             return err_set(e, ERR_INVALID, "json: message %zu has no tree", i);

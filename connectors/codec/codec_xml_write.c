@@ -6,35 +6,23 @@
 #include <string.h>
 
 #include "charset.h"
+#include "codec_stage.h"
 
 typedef struct xmlc__w {
-    buf_t *out;
+    codec_stage st;
     err_t *e;
     int pretty;
     int reported; /* e already says what went wrong */
-    size_t n;     /* bytes in stage */
-    char stage[512];
 } xmlc__w;
 
-/* Output is staged so that the many small pieces cost one buf_add per
- * stage-full rather than one each. */
 static int xmlc__flush(xmlc__w *w)
 {
-    int rc = buf_add(w->out, w->stage, w->n);
-    w->n = 0;
-    return rc;
+    return codec_stage_flush(&w->st);
 }
 
 static int xmlc__put(xmlc__w *w, const void *s, size_t n)
 {
-    if (n > sizeof w->stage - w->n) {
-        int rc = xmlc__flush(w);
-        if (rc || n > sizeof w->stage / 2)
-            return rc ? rc : buf_add(w->out, s, n);
-    }
-    memcpy(w->stage + w->n, s, n);
-    w->n += n;
-    return 0;
+    return codec_stage_put(&w->st, s, n);
 }
 
 static int xmlc__puts(xmlc__w *w, const char *s)
@@ -220,7 +208,7 @@ static int xmlc__write1(xmlc__w *w, const codec_msg *m)
 int xmlc_write(const codec_msg *const *msgs, size_t n, const codec_opts *o,
                buf_t *out, err_t *e)
 {
-    xmlc__w w = {.out = out, .e = e, .pretty = o && o->pretty};
+    xmlc__w w = {.st = {.out = out}, .e = e, .pretty = o && o->pretty};
     size_t mark = out->len;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
