@@ -95,14 +95,28 @@ static int mj__array_end(void *ctx)
     return mj__close(ctx, ']');
 }
 
+/* Keys are the model's own field names (ASCII identifiers, never needing
+ * escapes), so `,"key":` goes out in one piece. */
 static int mj__key(void *ctx, const char *k)
 {
     mj__w *w = ctx;
-    int rc = mj__sep(w);
-    if (!rc)
-        rc = mj__string(w->out, k);
+    char tmp[64];
+    size_t n = strlen(k), at = 0;
+    if (n + 4 > sizeof tmp) { /* cannot happen for model keys; stay safe */
+        int rc = mj__sep(w);
+        rc = rc ? rc : mj__string(w->out, k);
+        w->need_comma = 0;
+        return rc ? rc : buf_addc(w->out, ':');
+    }
+    if (w->need_comma)
+        tmp[at++] = ',';
+    tmp[at++] = '"';
+    memcpy(tmp + at, k, n);
+    at += n;
+    tmp[at++] = '"';
+    tmp[at++] = ':';
     w->need_comma = 0; /* the value follows the colon, no comma */
-    return rc ? rc : buf_addc(w->out, ':');
+    return buf_add(w->out, tmp, at);
 }
 
 static int mj__str(void *ctx, const char *s)
