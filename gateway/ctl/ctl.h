@@ -26,6 +26,6 @@ int ctl_lint(int argc, char **argv);
 int ctl_read_file(const char *path, buf_t *b, err_t *e);
 /* The mapping directory: --mappings, else $EPORT_MAPPINGS, else ./mappings,
  * else ../mappings beside the executable. Returns a static string. */
-const char *ctl_mappings_dir(const char *given, const char *argv0);
+const char *ctl_mappings_dir(const char *given);
 
 #endif

@@ -13,7 +13,7 @@ int ctl_lint(int argc, char **argv)
                 "usage: eportctl lint [DIR]   (default: the mapping directory)\n");
         return argc > 2 ? CTL_USAGE : CTL_OK;
     }
-    const char *dir = ctl_mappings_dir(argc == 2 ? argv[1] : NULL, argv[0]);
+    const char *dir = ctl_mappings_dir(argc == 2 ? argv[1] : NULL);
     map_set *s = NULL;
     err_t e;
     int rc = map_set_load(dir, &s, &e);

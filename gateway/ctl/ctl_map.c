@@ -67,20 +67,37 @@ static int cm__forward(cmap *c, const map_set *s, const map_def *forced,
     return st.problems ? CTL_DATAERR : CTL_OK;
 }
 
-#define CM_MAX_OUT 4096 /* messages in one reverse output */
+#define CM_MAX_OUT 4096 /* messages in one written interchange */
 
 /* One JSON record per line back through the table to the local format: one
  * interchange (EDIFACT) or, for a table that splits, one document holding
  * every record; otherwise one document per record, written one after the
  * other. */
-static int cm__reverse(cmap *c, const map_def *d, buf_t *in, arena_t *a)
+/* Write n messages: one interchange for EDIFACT, else one document each. */
+static int cm__write(cmap *c, const map_def *d, const codec_msg **msgs,
+                     size_t n)
 {
     const codec_ops *ops = codec_find(map_def_format(d));
+    codec_opts o = *map_def_codec_opts(d);
+    o.pretty = 1;
+    size_t per = strcmp(ops->name, "edifact") == 0 ? n : 1;
+    for (size_t i = 0; i < n; i += per) {
+        err_t e;
+        if (ops->write(msgs + i, per, &o, &c->out, &e)) {
+            fprintf(stderr, "%s: error: %s\n", c->file, e.msg);
+            return CTL_DATAERR;
+        }
+    }
+    return CTL_OK;
+}
+
+static int cm__reverse(cmap *c, const map_def *d, buf_t *in, arena_t *a)
+{
     const codec_msg *msgs[CM_MAX_OUT];
     codec_msg *doc = NULL;
     size_t n = 0, lineno = 0;
     int status = CTL_OK;
-    for (char *p = in->p; p && *p && n < CM_MAX_OUT; lineno++) {
+    for (char *p = in->p; p && *p; lineno++) {
         char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         model_record *r;
@@ -93,19 +110,14 @@ static int cm__reverse(cmap *c, const map_def *d, buf_t *in, arena_t *a)
         } else if (len && m != doc) {
             msgs[n++] = doc = m;
         }
+        if (n == CM_MAX_OUT) { /* a full interchange: out, then go on */
+            if (cm__write(c, d, msgs, n))
+                return CTL_DATAERR;
+            n = 0;
+        }
         p = nl ? nl + 1 : NULL;
     }
-    codec_opts o = *map_def_codec_opts(d);
-    o.pretty = 1;
-    size_t per = strcmp(ops->name, "edifact") == 0 ? n : 1;
-    for (size_t i = 0; i < n; i += per) {
-        err_t e;
-        if (ops->write(msgs + i, per, &o, &c->out, &e)) {
-            fprintf(stderr, "%s: error: %s\n", c->file, e.msg);
-            return CTL_DATAERR;
-        }
-    }
-    return status;
+    return cm__write(c, d, msgs, n) ? CTL_DATAERR : status;
 }
 
 static void cm__usage(FILE *f)
@@ -185,7 +197,7 @@ int ctl_map(int argc, char **argv)
     int rc = cm__args(argc, argv, &o);
     if (rc)
         return rc < 0 ? CTL_OK : rc;
-    const char *dir = ctl_mappings_dir(o.dir, argv[0]);
+    const char *dir = ctl_mappings_dir(o.dir);
     map_set *s = NULL;
     err_t e;
     if (map_set_load(dir, &s, &e)) {

@@ -34,7 +34,7 @@ static int ctl__isdir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-const char *ctl_mappings_dir(const char *given, const char *argv0)
+const char *ctl_mappings_dir(const char *given)
 {
     static char found[PATH_MAX];
     const char *env = getenv("EPORT_MAPPINGS");
@@ -55,6 +55,5 @@ const char *ctl_mappings_dir(const char *given, const char *argv0)
         if (ctl__isdir(found))
             return found;
     }
-    (void)argv0;
     return "mappings";
 }
