@@ -68,6 +68,7 @@ typedef struct cfg_node {
 typedef struct cfg_pki {
     const char *ca, *crl, *cert, *key; /* crl NULL when not set */
     const char *curve_public, *curve_secret;
+    const char *directory; /* default: the directory of ca */
 } cfg_pki;
 
 typedef struct cfg_redis {
@@ -83,6 +84,7 @@ typedef struct cfg_mappings {
 typedef struct cfg_delivery {
     int64_t retry_initial_ms, retry_max_ms, max_frame_bytes;
     int64_t max_clock_skew_ms, max_age_ms, heartbeat_ms, heartbeat_timeout_ms;
+    int64_t window, receipt_timeout_ms;
 } cfg_delivery;
 
 typedef struct cfg_log {

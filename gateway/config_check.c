@@ -35,6 +35,8 @@ void cfg__derive(cfg *c)
     size_t dirlen = slash == ca ? 1 : (size_t)(slash - ca);
     char *pkidir = slash ? arena_strndup(&c->arena_, ca, dirlen) : NULL;
     c->nomem_ |= slash && !pkidir;
+    if (!c->pki.directory)
+        c->pki.directory = pkidir;
     for (size_t i = 0; pkidir && i < c->npeers; i++) {
         cfg_peer *p = &c->peers[i];
         if (!p->id)

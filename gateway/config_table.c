@@ -192,6 +192,9 @@ static const cfg_option pki_rows[] = {
          "This node's CurveZMQ public key (Z85 text)."),
     PATH(cfg_pki, curve_secret, REQ, NULL,
          "This node's CurveZMQ secret key (Z85 text)."),
+    PATH(cfg_pki, directory, CFG_F_DERIVED, "<dir of pki.ca>",
+         "Federation directory: every node's certificate as <id>.crt, to "
+         "verify messages from origins that are not peers."),
 };
 
 static const cfg_option redis_rows[] = {
@@ -243,6 +246,11 @@ static const cfg_option delivery_rows[] = {
         "Interval of heartbeats on an idle peer link."),
     INT(cfg_delivery, heartbeat_timeout_ms, "5000", 100, 3600000,
         "A peer silent this long is taken as down (> heartbeat_ms)."),
+    INT(cfg_delivery, window, "1000", 1, 100000,
+        "Frames sent to a peer and not yet acknowledged, at most."),
+    INT(cfg_delivery, receipt_timeout_ms, "10000", 100, MS_DAY,
+        "Wait for a destination's receipt before sending the message again "
+        "(doubles up to retry_max_ms)."),
 };
 
 static const cfg_option connector_rows[] = {

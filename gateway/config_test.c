@@ -277,7 +277,7 @@ static const bad_case bad_cases[] = {
     {BASE "delivery:\n  heartbeat: 5\n",
      "16:14: error: delivery: unknown key 'heartbeat' (allowed: retry_initial_ms, "
      "retry_max_ms, max_frame_bytes, max_clock_skew_ms, max_age_ms, heartbeat_ms, "
-     "heartbeat_timeout_ms)"},
+     "heartbeat_timeout_ms, window, receipt_timeout_ms)"},
     {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n  lisen: tcp://127.0.0.1:7101\n"
      "  http: 127.0.0.1:8101\n" PKI_OK REDIS_OK,
      "5:10: error: node: unknown key 'lisen' (allowed: id, region, role, listen, "
