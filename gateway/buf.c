@@ -70,6 +70,13 @@ int buf_add(buf_t *b, const void *data, size_t n)
     return 0;
 }
 
+int buf_reserve(buf_t *b, size_t n)
+{
+    if (n < b->cap - b->len && n <= b->max - b->len)
+        return 0;
+    return buf__grow(b, n);
+}
+
 int buf_adds(buf_t *b, const char *s)
 {
     return buf_add(b, s, strlen(s));

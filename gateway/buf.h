@@ -35,6 +35,16 @@ static inline int buf_addc(buf_t *b, char c)
     }
     return buf_add(b, &c, 1);
 }
+/* Room for n more bytes and the NUL at b->p + b->len, for writers that
+ * fill it directly and then buf_commit what they wrote (fewer bounds
+ * checks than one buf_add per token); 0, ERR_TOOBIG or ERR_NOMEM. */
+int buf_reserve(buf_t *b, size_t n);
+/* Counts n bytes written after a buf_reserve of at least n. */
+static inline void buf_commit(buf_t *b, size_t n)
+{
+    b->len += n;
+    b->p[b->len] = '\0';
+}
 int buf_printf(buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int buf_vprintf(buf_t *b, const char *fmt, va_list ap);

@@ -29,7 +29,8 @@
     X(SIGNATURE, -15, "bad signature")                                    \
     X(REVOKED, -16, "certificate revoked")                                \
     X(EXPIRED, -17, "certificate expired or not yet valid")               \
-    X(IDENTITY, -18, "identity mismatch")
+    X(IDENTITY, -18, "identity mismatch")                                 \
+    X(AGAIN, -19, "try again")
 
 enum err_code {
 #define ERR__ENUM(name, num, text) ERR_##name = num,

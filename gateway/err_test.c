@@ -98,6 +98,8 @@ static void test_names_and_texts(void **state)
     assert_string_equal(err_name(ERR_USAGE), "USAGE");
     assert_string_equal(err_text(ERR_USAGE), "bad usage");
     assert_string_equal(err_name(ERR_UNSUPPORTED), "UNSUPPORTED");
+    assert_string_equal(err_name(ERR_AGAIN), "AGAIN");
+    assert_string_equal(err_text(ERR_AGAIN), "try again");
 }
 
 static void test_unknown_code(void **state)

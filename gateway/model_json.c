@@ -6,23 +6,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- writing ---- */
 
-typedef struct {
-    buf_t *out;
-    int need_comma; /* a value was written at this level */
-} mj__w;
+/* The record is written straight from model_fields[] rather than through
+ * model_emit's callbacks: one reserve per value instead of a bounds check
+ * per token, and keys copied from a plan made once. The key order, group
+ * objects and absent-value rules are model_emit's, so both forms agree. */
 
-static int mj__sep(mj__w *w)
+/* One object's rows in table order; group 0 = top level, else a 1-based
+ * run of rows sharing f->group (a run reopens if the group comes back, as
+ * model_emit does). */
+typedef struct mj__row {
+    const model_field *f;
+    uint32_t klen, glen, group;
+} mj__row;
+
+typedef struct mj__plan {
+    mj__row *rows;
+    uint32_t n;
+} mj__plan;
+
+static mj__plan mj__plans[MO__COUNT];
+static mj__row *mj__rows; /* every plan's rows, model_nfields in all */
+static once_flag mj__plan_once = ONCE_FLAG_INIT;
+
+static void mj__plan_init(void)
 {
-    int rc = w->need_comma ? buf_addc(w->out, ',') : 0;
-    w->need_comma = 1;
-    return rc;
+    mj__rows = calloc(model_nfields ? model_nfields : 1, sizeof *mj__rows);
+    size_t at = 0;
+    for (int o = 0; o < MO__COUNT && mj__rows; o++) {
+        mj__plan *p = &mj__plans[o];
+        p->rows = mj__rows + at;
+        const char *open = NULL;
+        uint32_t g = 0;
+        for (size_t i = 0; i < model_nfields; i++) {
+            const model_field *f = &model_fields[i];
+            if ((int)f->obj != o)
+                continue;
+            if (f->group && (!open || strcmp(open, f->group) != 0))
+                g++;
+            open = f->group;
+            p->rows[p->n++] = (mj__row){f, (uint32_t)strlen(f->key),
+                f->group ? (uint32_t)strlen(f->group) : 0, f->group ? g : 0};
+        }
+        at += p->n;
+    }
 }
 
-/* 1 for bytes a JSON string cannot hold as they are (and for the NUL that
- * ends ours): one table load per byte in the loop every value goes through. */
+/* 1 for bytes a JSON string cannot hold as they are. */
 static const unsigned char mj__esc[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -30,100 +67,112 @@ static const unsigned char mj__esc[256] = {
     ['\\'] = 1,
 };
 
-static int mj__escape(buf_t *out, unsigned char c)
+/* 0x80 in each byte of x that is < 0x20, '"' or '\\' (SWAR: eight
+ * bytes per step; bytes >= 0x80 never flag). */
+static uint64_t mj__swar_bad(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t lt = (x - ones * 0x20) & ~x;
+    uint64_t eq = ((q - ones) & ~q) | ((b - ones) & ~b);
+    return (lt | eq) & high;
+}
+
+/* Offset of the first byte of s[0..n) needing an escape, or n; 16 bytes
+ * at a time where SSE2 is there, then 8 (values are mostly clean). */
+static size_t mj__clean_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i bad = _mm_or_si128(
+            _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1F)),
+                           _mm_setzero_si128()),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(bad);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (mj__swar_bad(x))
+            break; /* the byte loop finds which */
+    }
+    while (i < n && !mj__esc[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
+/* RFC 8259 escaping of s[0..n) into d (room for 6 n); returns the end. */
+static char *mj__escaped(char *d, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-    if (c == '"' || c == '\\') {
-        char two[2] = {'\\', (char)c};
-        return buf_add(out, two, 2);
-    }
-    return c == '\n' ? buf_add(out, "\\n", 2) : buf_add(out, esc, 6);
-}
-
-/* RFC 8259 string escaping; UTF-8 passes through unchanged. */
-static int mj__string(buf_t *out, const char *s)
-{
-    int rc = buf_addc(out, '"');
-    for (;;) {
-        const char *run = s;
-        while (!mj__esc[(unsigned char)*s])
-            s++;
-        if (!rc && s > run)
-            rc = buf_add(out, run, (size_t)(s - run));
-        if (rc || !*s)
+    for (size_t i = 0; i < n;) {
+        size_t k = mj__clean_prefix(s + i, n - i);
+        memcpy(d, s + i, k);
+        d += k, i += k;
+        if (i == n)
             break;
-        rc = mj__escape(out, (unsigned char)*s++);
+        unsigned char c = (unsigned char)s[i++];
+        *d++ = '\\';
+        if (c == '"' || c == '\\' || c == '\n') {
+            *d++ = c == '\n' ? 'n' : (char)c;
+        } else {
+            memcpy(d, "u00", 3);
+            d[3] = hex[c >> 4], d[4] = hex[c & 15];
+            d += 5;
+        }
     }
-    return rc ? rc : buf_addc(out, '"');
+    return d;
 }
 
-/* A map or array opens where a value goes (after a comma when one is
- * due) and starts its own level; closing it completes that value. */
-static int mj__open(mj__w *w, char c)
+static size_t mj__escaped_len(const char *s, size_t n);
+
+/* Room for a string value of n bytes and its quotes plus extra bytes:
+ * n + 2 when it needs no escapes (found by one scan, kept in *clean). */
+static size_t mj__string_room(const char *s, size_t n, size_t *clean)
 {
-    int rc = mj__sep(w);
-    w->need_comma = 0;
-    return rc ? rc : buf_addc(w->out, c);
+    *clean = mj__clean_prefix(s, n);
+    return *clean == n ? n + 2 : *clean + mj__escaped_len(s + *clean,
+                                                          n - *clean) + 2;
 }
 
-static int mj__close(mj__w *w, char c)
+/* As mj__string, with the clean prefix already known. */
+static char *mj__string_known(char *d, const char *s, size_t n, size_t clean)
 {
-    w->need_comma = 1;
-    return buf_addc(w->out, c);
+    *d++ = '"';
+    memcpy(d, s, clean);
+    d = mj__escaped(d + clean, s + clean, n - clean);
+    *d++ = '"';
+    return d;
 }
 
-static int mj__map_begin(void *ctx, uint32_t n)
+/* `,"key":` (comma when one is due) into d. */
+static char *mj__key(char *d, const char *k, uint32_t n, int comma)
 {
-    (void)n;
-    return mj__open(ctx, '{');
+    if (comma)
+        *d++ = ',';
+    *d++ = '"';
+    memcpy(d, k, n);
+    d += n;
+    *d++ = '"';
+    *d++ = ':';
+    return d;
 }
 
-static int mj__map_end(void *ctx)
+/* Bytes s[0..n) takes once escaped. */
+static size_t mj__escaped_len(const char *s, size_t n)
 {
-    return mj__close(ctx, '}');
-}
-
-static int mj__array_begin(void *ctx, uint32_t n)
-{
-    (void)n;
-    return mj__open(ctx, '[');
-}
-
-static int mj__array_end(void *ctx)
-{
-    return mj__close(ctx, ']');
-}
-
-/* Keys are the model's own field names (ASCII identifiers, never needing
- * escapes), so `,"key":` goes out in one piece. */
-static int mj__key(void *ctx, const char *k)
-{
-    mj__w *w = ctx;
-    char tmp[64];
-    size_t n = strlen(k), at = 0;
-    if (n + 4 > sizeof tmp) { /* cannot happen for model keys; stay safe */
-        int rc = mj__sep(w);
-        rc = rc ? rc : mj__string(w->out, k);
-        w->need_comma = 0;
-        return rc ? rc : buf_addc(w->out, ':');
+    size_t len = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        len += !mj__esc[c] ? 1 : (c == '"' || c == '\\' || c == '\n') ? 2 : 6;
     }
-    if (w->need_comma)
-        tmp[at++] = ',';
-    tmp[at++] = '"';
-    memcpy(tmp + at, k, n);
-    at += n;
-    tmp[at++] = '"';
-    tmp[at++] = ':';
-    w->need_comma = 0; /* the value follows the colon, no comma */
-    return buf_add(w->out, tmp, at);
-}
-
-static int mj__str(void *ctx, const char *s)
-{
-    mj__w *w = ctx;
-    int rc = mj__sep(w);
-    return rc ? rc : mj__string(w->out, s);
+    return len;
 }
 
 /* Trade figures are short decimals (437.5 kg, 22 packages): write those
@@ -156,18 +205,16 @@ static size_t mj__short_decimal(double v, char *out)
     return 0;
 }
 
-static int mj__num(void *ctx, double v)
+#define MJ__NUM_MAX 40 /* room for any number's text */
+
+/* v's text at d; returns the end, or NULL when v is not finite. */
+static char *mj__num(char *d, double v)
 {
-    mj__w *w = ctx;
-    int rc = mj__sep(w);
-    if (rc)
-        return rc;
     if (!isfinite(v))
-        return ERR_INVALID;
-    char fast[40];
-    size_t n = mj__short_decimal(v, fast);
+        return NULL;
+    size_t n = mj__short_decimal(v, d);
     if (n)
-        return buf_add(w->out, fast, n);
+        return d + n;
     /* 15 digits read best and hide arithmetic noise (0.1 + 0.2 -> 0.3);
      * when they do not read back within model_equal's tolerance (large
      * values with decimals; DBL_MAX even overflows to inf) use 17, which
@@ -176,18 +223,121 @@ static int mj__num(void *ctx, double v)
     snprintf(tmp, sizeof tmp, "%.15g", v);
     if (!(fabs(strtod(tmp, NULL) - v) < 1e-9))
         snprintf(tmp, sizeof tmp, "%.17g", v);
-    return buf_adds(w->out, tmp);
+    n = strlen(tmp);
+    memcpy(d, tmp, n);
+    return d + n;
 }
 
-static const model_emitter mj__emitter = {
-    mj__map_begin, mj__map_end, mj__array_begin, mj__array_end,
-    mj__key,       mj__str,     mj__num, 0,
-};
+/* Where one object is in its writing: the group open (0: none) and
+ * whether a comma is due before the next key. */
+typedef struct mj__at {
+    uint32_t open;
+    int comma;
+} mj__at;
+
+static int mj__obj(buf_t *b, void *base, model_obj obj);
+
+static int mj__present(const char *base, const model_field *f)
+{
+    const char *at = base + f->off;
+    switch (f->type) {
+    case MF_STR: return *(char *const *)(const void *)at != NULL;
+    case MF_NUM: return ((const model_num *)(const void *)at)->set;
+    case MF_STRLIST: return ((const model_strlist *)(const void *)at)->n > 0;
+    case MF_ARRAY: return model_array_len((void *)base, f) > 0;
+    }
+    return 0;
+}
+
+/* The bytes before row w's value: a group closing or opening, the key. */
+static char *mj__head(char *d, const mj__row *w, mj__at *at)
+{
+    if (at->open && at->open != w->group) {
+        *d++ = '}';
+        at->open = 0;
+        at->comma = 1;
+    }
+    if (w->group && !at->open) {
+        d = mj__key(d, w->f->group, w->glen, at->comma);
+        *d++ = '{';
+        at->open = w->group;
+        at->comma = 0;
+    }
+    d = mj__key(d, w->f->key, w->klen, at->comma);
+    at->comma = 1;
+    return d;
+}
+
+static int mj__strlist(buf_t *b, const model_strlist *l)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < l->n && !rc; i++) {
+        size_t n = strlen(l->v[i]), clean;
+        if ((rc = buf_reserve(b, mj__string_room(l->v[i], n, &clean) + 1)))
+            break;
+        char *d = b->p + b->len, *d0 = d;
+        if (i)
+            *d++ = ',';
+        d = mj__string_known(d, l->v[i], n, clean);
+        buf_commit(b, (size_t)(d - d0));
+    }
+    return rc ? rc : buf_addc(b, ']');
+}
+
+static int mj__array(buf_t *b, void *base, const model_field *f)
+{
+    int rc = 0;
+    uint32_t n = model_array_len(base, f);
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        if (i)
+            rc = buf_addc(b, ',');
+        if (!rc)
+            rc = mj__obj(b, model_array_at(base, f, i), f->elem);
+    }
+    return rc ? rc : buf_addc(b, ']');
+}
+
+/* Row w of base (present): its head and value. */
+static int mj__field(buf_t *b, void *base, const mj__row *w, mj__at *at)
+{
+    const model_field *f = w->f;
+    const char *s = f->type == MF_STR ? *model_str_at(base, f) : NULL;
+    size_t n = s ? strlen(s) : 0, clean = 0;
+    size_t need = w->glen + w->klen + 12 +
+                  (s ? mj__string_room(s, n, &clean) : MJ__NUM_MAX);
+    int rc = buf_reserve(b, need);
+    if (rc)
+        return rc;
+    char *d0 = b->p + b->len, *d = mj__head(d0, w, at);
+    if (s)
+        d = mj__string_known(d, s, n, clean);
+    else if (f->type == MF_NUM && !(d = mj__num(d, model_num_at(base, f)->v)))
+        return ERR_INVALID;
+    else if (f->type != MF_NUM)
+        *d++ = '[';
+    buf_commit(b, (size_t)(d - d0));
+    if (f->type == MF_STRLIST)
+        return mj__strlist(b, model_strlist_at(base, f));
+    return f->type == MF_ARRAY ? mj__array(b, base, f) : 0;
+}
+
+static int mj__obj(buf_t *b, void *base, model_obj obj)
+{
+    const mj__plan *p = &mj__plans[obj];
+    mj__at at = {0, 0};
+    int rc = buf_addc(b, '{');
+    for (uint32_t i = 0; i < p->n && !rc; i++)
+        if (mj__present(base, p->rows[i].f))
+            rc = mj__field(b, base, &p->rows[i], &at);
+    if (!rc && at.open)
+        rc = buf_addc(b, '}');
+    return rc ? rc : buf_addc(b, '}');
+}
 
 int model_json_write(const model_record *r, buf_t *out, err_t *e)
 {
-    mj__w w = {out, 0};
-    int rc = model_emit(r, &mj__emitter, &w);
+    call_once(&mj__plan_once, mj__plan_init);
+    int rc = mj__rows ? mj__obj(out, (void *)r, MO_RECORD) : ERR_NOMEM;
     if (rc)
         return err_set(e, rc, "json: cannot write record: %s",
                        err_text(rc));

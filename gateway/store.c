@@ -1,60 +1,26 @@
-/* store: Redis-backed durable state; see store.h and docs/store.md. */
-#include "store.h"
+/* store: Redis-backed durable state; see store.h and docs/store.md. This
+ * file: the URL, the connection and its timeouts, single, pipelined and
+ * Lua commands, key names, stream entries and positions. */
+#include "store_int.h"
 
-#include <hiredis.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
-#define ST_GROUP "eportd"       /* the one consumer group of each outbox */
-#define ST_KEY_MAX 256
-#define ST_ARGS_MAX 16         /* the longest command, XADD to the DLQ, has 13 */
-
-struct store {
-    redisContext *c;            /* NULL while disconnected */
-    char *url, *prefix;         /* owned copies */
-    char host[256], path[256];  /* path set for unix:, host otherwise */
-    int port, db;
-    int64_t timeout_ms;
-    char sha[2][41];            /* SCRIPT LOAD results, "" until loaded */
-};
-
-/* Lua scripts, so that check-and-write and ack-and-delete are atomic even
- * with two instances on one Redis. */
-enum { ST_LUA_INBOX, ST_LUA_ACK };
-static const char *const st_lua[2] = {
-    /* KEYS[1] seen key; ARGV digest, receipt, ttl ms */
-    "local v = redis.call('HMGET', KEYS[1], 'digest', 'receipt')\n"
-    "if v[1] then return {1, v[1], v[2] or ''} end\n"
-    "redis.call('HSET', KEYS[1], 'v', '1', 'digest', ARGV[1],"
-    " 'receipt', ARGV[2])\n"
-    "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
-    "return {0}\n",
-    /* KEYS[1] stream; ARGV group, id */
-    "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-    "redis.call('XDEL', KEYS[1], ARGV[2])\n"
-    "return n\n",
-};
-
-/* Arguments of one command, binary-safe (frames may hold any byte). */
-typedef struct st_args {
-    const char *v[ST_ARGS_MAX];
-    size_t l[ST_ARGS_MAX];
-    int n;
-    const char *what;           /* for messages when v[1] is not the key */
-} st_args;
-
-static void arg_b(st_args *a, const void *p, size_t n)
+void st_arg_b(st_args *a, const void *p, size_t n)
 {
     if (a->n < ST_ARGS_MAX) {
         a->v[a->n] = p;
         a->l[a->n++] = n;
+    } else {
+        a->over = 1;
     }
 }
 
-static void arg_s(st_args *a, const char *s) { arg_b(a, s, strlen(s)); }
+void st_arg_s(st_args *a, const char *s) { st_arg_b(a, s, strlen(s)); }
 
 static struct timeval st_tv(int64_t ms)
 {
@@ -62,7 +28,7 @@ static struct timeval st_tv(int64_t ms)
     return tv;
 }
 
-static int64_t st_now_ms(void)
+int64_t st_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -116,7 +82,7 @@ static int st_parse_url(store *st, const char *url, err_t *e)
     return 0;
 }
 
-static void st_drop(store *st)
+void st_drop(store *st)
 {
     if (st->c)
         redisFree(st->c);
@@ -194,6 +160,7 @@ void store_close(store *st)
     if (!st)
         return;
     st_drop(st);
+    free(st->link_buf);
     free(st->url);
     free(st->prefix);
     free(st);
@@ -212,10 +179,15 @@ int store_set_timeout(store *st, int64_t ms, err_t *e)
 
 /* ---- commands ---- */
 
-/* Connected, reconnecting if the last command broke the connection. */
-static int st_ready(store *st, err_t *e)
+int st_ready(store *st, err_t *e)
 {
     return st->c && !st->c->err ? 0 : st_connect(st, e);
+}
+
+void st_extend_timeout(store *st, int64_t extra_ms)
+{
+    if (st->c)
+        redisSetTimeout(st->c, st_tv(st->timeout_ms + extra_ms));
 }
 
 /* What a command was, for messages: its label, or its name and key. */
@@ -228,12 +200,29 @@ static void st_what(const st_args *a, char *out, size_t n)
                  a->n > 1 ? a->v[1] : "");
 }
 
-/* One command; reconnects first if the last one broke the connection.
- * Error replies are returned as replies: BUSYGROUP and NOSCRIPT are not
- * failures to the callers that expect them. */
-static int st_raw(store *st, const st_args *a, redisReply **out, err_t *e)
+/* A transport failure: name it, and drop the connection, since hiredis
+ * cannot use a context after an I/O error. */
+static int st_io_fail(store *st, const char *what, err_t *e)
+{
+    err_set(e, ERR_IO, "redis %s: %s: %s", st->url, what,
+            st->c && st->c->errstr[0] ? st->c->errstr : "connection lost");
+    st_drop(st);
+    return ERR_IO;
+}
+
+static int st_overflow(store *st, const st_args *a, err_t *e)
+{
+    char what[ST_KEY_MAX + 32];
+    st_what(a, what, sizeof what);
+    return err_set(e, ERR_TOOBIG, "redis %s: %s: more than %d arguments",
+                   st->url, what, ST_ARGS_MAX);
+}
+
+int st_raw(store *st, const st_args *a, redisReply **out, err_t *e)
 {
     *out = NULL;
+    if (a->over)
+        return st_overflow(st, a, e);
     int rc = st_ready(st, e);
     if (rc < 0)
         return rc;
@@ -244,15 +233,11 @@ static int st_raw(store *st, const st_args *a, redisReply **out, err_t *e)
         return 0;
     char what[ST_KEY_MAX + 32];
     st_what(a, what, sizeof what);
-    err_set(e, ERR_IO, "redis %s: %s: %s", st->url, what, st->c->errstr);
-    st_drop(st); /* hiredis cannot use a context after an I/O error */
-    return ERR_IO;
+    return st_io_fail(st, what, e);
 }
 
-/* Accepts *out if it is of type want (-1: any but an error), else frees
- * it and fails with Redis's own words. */
-static int st_check(store *st, const st_args *a, int want, redisReply **out,
-                    err_t *e)
+int st_check(store *st, const st_args *a, int want, redisReply **out,
+             err_t *e)
 {
     redisReply *r = *out;
     if (r->type != REDIS_REPLY_ERROR && (want < 0 || r->type == want))
@@ -266,59 +251,105 @@ static int st_check(store *st, const st_args *a, int want, redisReply **out,
     return ERR_IO;
 }
 
-static int st_cmd(store *st, const st_args *a, int want, redisReply **out,
-                  err_t *e)
+int st_cmd(store *st, const st_args *a, int want, redisReply **out,
+           err_t *e)
 {
     int rc = st_raw(st, a, out, e);
     return rc < 0 ? rc : st_check(st, a, want, out, e);
 }
 
-/* Runs script which with a: v[0], v[1] are left for EVALSHA sha (or EVAL
- * source when Redis lost its script cache, e.g. after a restart). */
-static int st_eval(store *st, int which, st_args *a, redisReply **out,
-                   err_t *e)
+int st_script_load(store *st, const st_script *s, err_t *e)
 {
-    if (!st->sha[which][0]) {
-        st_args l = {0};
-        arg_s(&l, "SCRIPT");
-        arg_s(&l, "LOAD");
-        arg_s(&l, st_lua[which]);
-        int rc = st_cmd(st, &l, REDIS_REPLY_STRING, out, e);
-        if (rc < 0)
-            return rc;
-        snprintf(st->sha[which], sizeof st->sha[which], "%s", (*out)->str);
-        freeReplyObject(*out);
-    }
-    a->v[0] = "EVALSHA", a->l[0] = 7;
-    a->v[1] = st->sha[which], a->l[1] = strlen(st->sha[which]);
-    int rc = st_raw(st, a, out, e);
+    if (st->sha[s->slot][0])
+        return 0;
+    st_args l = {.what = "SCRIPT LOAD"};
+    st_arg_s(&l, "SCRIPT"), st_arg_s(&l, "LOAD"), st_arg_s(&l, s->src);
+    redisReply *r;
+    int rc = st_cmd(st, &l, REDIS_REPLY_STRING, &r, e);
     if (rc < 0)
         return rc;
-    if ((*out)->type == REDIS_REPLY_ERROR &&
-        strncmp((*out)->str, "NOSCRIPT", 8) == 0) {
+    snprintf(st->sha[s->slot], sizeof st->sha[s->slot], "%s", r->str);
+    freeReplyObject(r);
+    return 0;
+}
+
+static void st_set_sha(store *st, const st_script *s, st_args *a)
+{
+    a->v[0] = "EVALSHA", a->l[0] = 7;
+    a->v[1] = st->sha[s->slot], a->l[1] = strlen(st->sha[s->slot]);
+}
+
+static int st_noscript(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+int st_eval(store *st, const st_script *s, st_args *a, redisReply **out,
+            err_t *e)
+{
+    int rc = st_script_load(st, s, e);
+    if (rc < 0)
+        return rc;
+    st_set_sha(st, s, a);
+    if ((rc = st_raw(st, a, out, e)) < 0)
+        return rc;
+    if (st_noscript(*out)) {
         freeReplyObject(*out);
+        st->sha[s->slot][0] = '\0'; /* reload next time */
         a->v[0] = "EVAL", a->l[0] = 4;
-        a->v[1] = st_lua[which], a->l[1] = strlen(st_lua[which]);
+        a->v[1] = s->src, a->l[1] = strlen(s->src);
         return st_cmd(st, a, -1, out, e);
     }
     return st_check(st, a, -1, out, e);
 }
 
+/* ---- pipelines ---- */
+
+int st_pipe_add(store *st, const st_args *a, err_t *e)
+{
+    if (a->over)
+        return st_overflow(st, a, e);
+    int rc = st_ready(st, e);
+    if (rc < 0)
+        return rc;
+    const char *v[ST_ARGS_MAX];
+    memcpy(v, a->v, sizeof v);
+    if (redisAppendCommandArgv(st->c, a->n, v, a->l) != REDIS_OK)
+        return st_io_fail(st, "queueing a pipelined command", e);
+    return 0;
+}
+
+int st_pipe_evalsha(store *st, const st_script *s, st_args *a, err_t *e)
+{
+    st_set_sha(st, s, a);
+    return st_pipe_add(st, a, e);
+}
+
+int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e)
+{
+    void *r = NULL;
+    *out = NULL;
+    if (!st->c)
+        return err_set(e, ERR_IO, "redis %s: %s: connection lost", st->url,
+                       what);
+    if (redisGetReply(st->c, &r) != REDIS_OK || !r)
+        return st_io_fail(st, what, e);
+    *out = r;
+    return 0;
+}
+
 /* ---- keys ---- */
 
-/* Peers and consumers become parts of key names: keep them to the node-id
- * alphabet plus what consumer names need, so no name can reach another
- * key (a ':' in a peer would). */
-static int st_name_ok(const char *s)
+int st_name_ok(const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = s ? strlen(s) : 0;
     return n >= 1 && n <= 64 &&
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                      "0123456789-_.") == n;
 }
 
-static int st_key(store *st, char key[ST_KEY_MAX], const char *kind,
-                  const char *name, err_t *e)
+int st_key(store *st, char key[ST_KEY_MAX], const char *kind,
+           const char *name, err_t *e)
 {
     if (name && !st_name_ok(name))
         return err_set(e, ERR_INVALID, "redis %s: %s name \"%.64s\": want "
@@ -328,8 +359,8 @@ static int st_key(store *st, char key[ST_KEY_MAX], const char *kind,
     return 0;
 }
 
-static int st_copy_id(store *st, const redisReply *r, char id_out[STORE_ID_MAX],
-                      err_t *e)
+int st_copy_id(store *st, const redisReply *r, char id_out[STORE_ID_MAX],
+               err_t *e)
 {
     if (r->len >= STORE_ID_MAX)
         return err_set(e, ERR_IO, "redis %s: stream id too long", st->url);
@@ -339,7 +370,7 @@ static int st_copy_id(store *st, const redisReply *r, char id_out[STORE_ID_MAX],
 
 /* ---- stream entries ---- */
 
-static const redisReply *st_field(const redisReply *fields, const char *name)
+const redisReply *st_field(const redisReply *fields, const char *name)
 {
     size_t n = strlen(name);
     if (!fields || fields->type != REDIS_REPLY_ARRAY)
@@ -353,335 +384,62 @@ static const redisReply *st_field(const redisReply *fields, const char *name)
     return NULL;
 }
 
-/* Hands each entry of list ([id, [field, value, ...]] ...) to fn. Entries
- * deleted while pending come back without fields and are skipped. */
-static int st_entries(store *st, const char *key, const redisReply *list,
-                      store_entry_fn fn, void *ctx, err_t *e)
-{
-    int n = 0;
-    for (size_t i = 0; list && i < list->elements; i++) {
-        const redisReply *en = list->element[i];
-        if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
-            en->element[0]->type != REDIS_REPLY_STRING)
-            return err_set(e, ERR_IO, "redis %s: %s: malformed stream entry",
-                           st->url, key);
-        if (en->element[1]->type == REDIS_REPLY_NIL)
-            continue;
-        const redisReply *f = st_field(en->element[1], "frame");
-        if (!f)
-            return err_set(e, ERR_INVALID, "redis %s: %s entry %s: no frame",
-                           st->url, key, en->element[0]->str);
-        int rc = fn(ctx, en->element[0]->str, f->str, f->len, e);
-        if (rc < 0)
-            return err_wrap(e, "%s entry %s", key, en->element[0]->str);
-        n++;
-    }
-    return n;
-}
-
-/* ---- outbox ---- */
-
-int store_outbox_add(store *st, const char *peer, const void *frame,
-                     size_t n, char id_out[STORE_ID_MAX], err_t *e)
-{
-    char key[ST_KEY_MAX];
-    int rc = st_key(st, key, "outbox", peer, e);
-    if (rc < 0)
-        return rc;
-    /* no MAXLEN: an outbox entry is only ever removed by its ack */
-    st_args a = {0};
-    arg_s(&a, "XADD"), arg_s(&a, key), arg_s(&a, "*");
-    arg_s(&a, "v"), arg_s(&a, "1"), arg_s(&a, "frame"), arg_b(&a, frame, n);
-    redisReply *r;
-    if ((rc = st_cmd(st, &a, REDIS_REPLY_STRING, &r, e)) < 0)
-        return rc;
-    rc = st_copy_id(st, r, id_out, e);
-    freeReplyObject(r);
-    return rc;
-}
-
-int store_outbox_group(store *st, const char *peer, err_t *e)
-{
-    char key[ST_KEY_MAX];
-    int rc = st_key(st, key, "outbox", peer, e);
-    if (rc < 0)
-        return rc;
-    st_args a = {0};
-    arg_s(&a, "XGROUP"), arg_s(&a, "CREATE"), arg_s(&a, key);
-    arg_s(&a, ST_GROUP), arg_s(&a, "0"), arg_s(&a, "MKSTREAM");
-    a.what = key;
-    redisReply *r;
-    if ((rc = st_raw(st, &a, &r, e)) < 0)
-        return rc;
-    /* another instance may have created it first: that is success */
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0) {
-        freeReplyObject(r);
-        return 0;
-    }
-    if ((rc = st_check(st, &a, -1, &r, e)) == 0)
-        freeReplyObject(r);
-    return rc;
-}
-
-/* XREADGROUP reply: nil on timeout, else [[key, entries]]. */
-static int st_read_reply(store *st, const char *key, const redisReply *r,
-                         store_entry_fn fn, void *ctx, err_t *e)
-{
-    if (r->type == REDIS_REPLY_NIL || r->elements == 0)
-        return 0;
-    const redisReply *s = r->element[0];
-    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2)
-        return err_set(e, ERR_IO, "redis %s: %s: malformed read reply",
-                       st->url, key);
-    return st_entries(st, key, s->element[1], fn, ctx, e);
-}
-
-int store_outbox_read(store *st, const char *peer, const char *consumer,
-                      size_t count, int64_t block_ms, store_entry_fn fn,
-                      void *ctx, err_t *e)
-{
-    char key[ST_KEY_MAX], cnt[24], blk[24];
-    int rc = st_key(st, key, "outbox", peer, e);
-    if (rc == 0 && !st_name_ok(consumer))
-        rc = err_set(e, ERR_INVALID, "redis %s: bad consumer name", st->url);
-    if (rc < 0)
-        return rc;
-    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
-    snprintf(blk, sizeof blk, "%lld", (long long)block_ms);
-    st_args a = {.what = key};
-    arg_s(&a, "XREADGROUP"), arg_s(&a, "GROUP"), arg_s(&a, ST_GROUP);
-    arg_s(&a, consumer), arg_s(&a, "COUNT"), arg_s(&a, cnt);
-    if (block_ms > 0)
-        arg_s(&a, "BLOCK"), arg_s(&a, blk);
-    arg_s(&a, "STREAMS"), arg_s(&a, key), arg_s(&a, ">");
-    /* the wait must not count against the command timeout */
-    if (block_ms > 0 && (rc = st_ready(st, e)) < 0)
-        return rc;
-    if (block_ms > 0)
-        redisSetTimeout(st->c, st_tv(st->timeout_ms + block_ms));
-    redisReply *r;
-    rc = st_cmd(st, &a, -1, &r, e);
-    if (st->c)
-        redisSetTimeout(st->c, st_tv(st->timeout_ms));
-    if (rc < 0)
-        return rc;
-    rc = st_read_reply(st, key, r, fn, ctx, e);
-    freeReplyObject(r);
-    return rc;
-}
-
-int store_outbox_ack(store *st, const char *peer, const char *stream_id,
-                     err_t *e)
-{
-    char key[ST_KEY_MAX];
-    int rc = st_key(st, key, "outbox", peer, e);
-    if (rc < 0)
-        return rc;
-    st_args a = {.what = key};
-    arg_s(&a, "EVALSHA"), arg_s(&a, ""), arg_s(&a, "1"), arg_s(&a, key);
-    arg_s(&a, ST_GROUP), arg_s(&a, stream_id);
-    redisReply *r;
-    if ((rc = st_eval(st, ST_LUA_ACK, &a, &r, e)) < 0)
-        return rc;
-    rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer
-       : err_set(e, ERR_IO, "redis %s: ack %s: unexpected reply", st->url, key);
-    freeReplyObject(r);
-    return rc;
-}
-
-int store_outbox_claim(store *st, const char *peer, const char *consumer,
-                       int64_t min_idle_ms, size_t count, store_entry_fn fn,
-                       void *ctx, err_t *e)
-{
-    char key[ST_KEY_MAX], idle[24], cnt[24];
-    int rc = st_key(st, key, "outbox", peer, e);
-    if (rc == 0 && !st_name_ok(consumer))
-        rc = err_set(e, ERR_INVALID, "redis %s: bad consumer name", st->url);
-    if (rc < 0)
-        return rc;
-    snprintf(idle, sizeof idle, "%lld", (long long)min_idle_ms);
-    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
-    st_args a = {.what = key};
-    arg_s(&a, "XAUTOCLAIM"), arg_s(&a, key), arg_s(&a, ST_GROUP);
-    arg_s(&a, consumer), arg_s(&a, idle), arg_s(&a, "0-0");
-    arg_s(&a, "COUNT"), arg_s(&a, cnt);
-    redisReply *r;
-    if ((rc = st_cmd(st, &a, REDIS_REPLY_ARRAY, &r, e)) < 0)
-        return rc;
-    /* [next cursor, entries, (7.0+) deleted ids] */
-    rc = r->elements < 2 ? err_set(e, ERR_IO, "redis %s: %s: malformed claim "
-                                   "reply", st->url, key)
-                         : st_entries(st, key, r->element[1], fn, ctx, e);
-    freeReplyObject(r);
-    return rc;
-}
-
-int64_t store_outbox_len(store *st, const char *peer, err_t *e)
-{
-    char key[ST_KEY_MAX];
-    int rc = st_key(st, key, "outbox", peer, e);
-    if (rc < 0)
-        return rc;
-    st_args a = {0};
-    arg_s(&a, "XLEN"), arg_s(&a, key);
-    redisReply *r;
-    if ((rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e)) < 0)
-        return rc;
-    int64_t n = r->integer;
-    freeReplyObject(r);
-    return n;
-}
-
-/* ---- inbox dedupe ---- */
-
-/* Reply [1, digest, receipt]: the id was held; compare and hand back. */
-static int st_inbox_held(store *st, const char *msg_id, const redisReply *r,
-                         const unsigned char *digest, buf_t *orig, err_t *e)
-{
-    if (r->elements != 3 || r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[2]->type != REDIS_REPLY_STRING)
-        return err_set(e, ERR_IO, "redis %s: inbox %s: malformed reply",
-                       st->url, msg_id);
-    const redisReply *d = r->element[1], *rc = r->element[2];
-    if (d->len != STORE_DIGEST_LEN || memcmp(d->str, digest, d->len) != 0)
-        return err_set(e, ERR_INVALID, "inbox %s: id reuse with a different "
-                       "payload", msg_id);
-    if (orig && rc->len && buf_add(orig, rc->str, rc->len) < 0)
-        return err_set(e, ERR_TOOBIG, "inbox %s: original receipt (%zu "
-                       "bytes) does not fit the buffer", msg_id,
-                       (size_t)rc->len);
-    return 0;
-}
-
-int store_inbox_apply(store *st, const char *msg_id,
-                      const unsigned char digest[STORE_DIGEST_LEN],
-                      const void *receipt, size_t n, int64_t ttl_ms,
-                      int *dup, buf_t *original_receipt, err_t *e)
-{
-    char key[ST_KEY_MAX], ttl[24];
-    int rc = st_key(st, key, "seen", msg_id, e);
-    if (rc == 0 && ttl_ms < 1)
-        rc = err_set(e, ERR_INVALID, "inbox %s: ttl %lld ms must be "
-                     "positive", msg_id, (long long)ttl_ms);
-    if (rc < 0)
-        return rc;
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
-    st_args a = {.what = key};
-    arg_s(&a, "EVALSHA"), arg_s(&a, ""), arg_s(&a, "1"), arg_s(&a, key);
-    arg_b(&a, digest, STORE_DIGEST_LEN), arg_b(&a, receipt, n);
-    arg_s(&a, ttl);
-    redisReply *r;
-    if ((rc = st_eval(st, ST_LUA_INBOX, &a, &r, e)) < 0)
-        return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER)
-        rc = err_set(e, ERR_IO, "redis %s: inbox %s: malformed reply",
-                     st->url, msg_id);
-    else if ((*dup = (int)r->element[0]->integer) == 1)
-        rc = st_inbox_held(st, msg_id, r, digest, original_receipt, e);
-    freeReplyObject(r);
-    return rc;
-}
-
-/* ---- dead letters ---- */
-
-int store_dlq_add(store *st, const char *reason, const char *where,
-                  const void *frame, size_t n, char id_out[STORE_ID_MAX],
-                  err_t *e)
-{
-    char key[ST_KEY_MAX], at[24];
-    st_key(st, key, "dlq", NULL, e);
-    snprintf(at, sizeof at, "%lld", (long long)st_now_ms());
-    st_args a = {0};
-    arg_s(&a, "XADD"), arg_s(&a, key), arg_s(&a, "*");
-    arg_s(&a, "v"), arg_s(&a, "1"), arg_s(&a, "reason"), arg_s(&a, reason);
-    arg_s(&a, "where"), arg_s(&a, where), arg_s(&a, "at"), arg_s(&a, at);
-    arg_s(&a, "frame"), arg_b(&a, frame, n);
-    redisReply *r;
-    int rc = st_cmd(st, &a, REDIS_REPLY_STRING, &r, e);
-    if (rc < 0)
-        return rc;
-    rc = st_copy_id(st, r, id_out, e);
-    freeReplyObject(r);
-    return rc;
-}
-
-/* One dead letter out of [id, [field, value, ...]]. */
-static int st_dlq_entry(store *st, const redisReply *en, store_dlq_entry *d,
-                        err_t *e)
+int st_entry(store *st, const char *key, const redisReply *en,
+             const redisReply **fields, err_t *e)
 {
     if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
         en->element[0]->type != REDIS_REPLY_STRING)
-        return err_set(e, ERR_IO, "redis %s: dlq: malformed entry", st->url);
-    const redisReply *f = en->element[1], *fr = st_field(f, "frame"),
-                     *re = st_field(f, "reason"), *wh = st_field(f, "where"),
-                     *at = st_field(f, "at");
-    if (!fr || !re || !wh || !at)
-        return err_set(e, ERR_INVALID, "redis %s: dlq entry %s: a field of "
-                       "v1 is missing", st->url, en->element[0]->str);
-    *d = (store_dlq_entry){en->element[0]->str, re->str, wh->str,
-                           strtoll(at->str, NULL, 10), fr->str, fr->len};
+        return err_set(e, ERR_IO, "redis %s: %s: malformed stream entry",
+                       st->url, key);
+    *fields = en->element[1]->type == REDIS_REPLY_NIL ? NULL : en->element[1];
     return 0;
 }
 
-/* XRANGE over the DLQ from lo to hi. */
-static int st_dlq_range(store *st, const char *lo, const char *hi,
-                        size_t count, redisReply **out, err_t *e)
-{
-    char key[ST_KEY_MAX], cnt[24];
-    st_key(st, key, "dlq", NULL, e);
-    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
-    st_args a = {0};
-    arg_s(&a, "XRANGE"), arg_s(&a, key), arg_s(&a, lo), arg_s(&a, hi);
-    arg_s(&a, "COUNT"), arg_s(&a, cnt);
-    return st_cmd(st, &a, REDIS_REPLY_ARRAY, out, e);
-}
+/* ---- positions ---- */
 
-int store_dlq_list(store *st, size_t count, store_dlq_fn fn, void *ctx,
-                   err_t *e)
+/* One decimal uint64 ending at stop; no sign, no space, no overflow. */
+static int st_u64(const char **p, char stop, uint64_t *out)
 {
-    redisReply *r;
-    int rc = st_dlq_range(st, "-", "+", count, &r, e), n = 0;
-    for (size_t i = 0; rc == 0 && i < r->elements; i++, n++) {
-        store_dlq_entry d;
-        if ((rc = st_dlq_entry(st, r->element[i], &d, e)) == 0 &&
-            (rc = fn(ctx, &d, e)) < 0)
-            err_wrap(e, "dlq entry %s", d.id);
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
     }
-    if (r)
-        freeReplyObject(r);
-    return rc < 0 ? rc : n;
+    if (*s != stop)
+        return -1;
+    *out = v;
+    *p = s + (stop != '\0');
+    return 0;
 }
 
-int store_dlq_get(store *st, const char *id, buf_t *frame, err_t *e)
+int store_pos_parse(const char *id, store_pos *out)
 {
-    redisReply *r;
-    int rc = st_dlq_range(st, id, id, 1, &r, e);
-    if (rc < 0)
-        return rc;
-    store_dlq_entry d;
-    if (r->elements == 0)
-        rc = err_set(e, ERR_NOTFOUND, "dlq entry %s: not found", id);
-    else if ((rc = st_dlq_entry(st, r->element[0], &d, e)) == 0 &&
-             buf_add(frame, d.frame, d.n) < 0)
-        rc = err_set(e, ERR_TOOBIG, "dlq entry %s: frame of %zu bytes does "
-                     "not fit the buffer", id, d.n);
-    freeReplyObject(r);
-    return rc;
+    store_pos p;
+    if (!id || st_u64(&id, '-', &p.ms) < 0 || st_u64(&id, '\0', &p.seq) < 0)
+        return ERR_SYNTAX;
+    *out = p;
+    return 0;
 }
 
-int store_dlq_del(store *st, const char *id, err_t *e)
+void store_pos_format(store_pos p, char out[STORE_ID_MAX])
 {
-    char key[ST_KEY_MAX];
-    st_key(st, key, "dlq", NULL, e);
-    st_args a = {0};
-    arg_s(&a, "XDEL"), arg_s(&a, key), arg_s(&a, id);
-    redisReply *r;
-    int rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e);
-    if (rc < 0)
-        return rc;
-    if (r->integer == 0)
-        rc = err_set(e, ERR_NOTFOUND, "dlq entry %s: not found", id);
-    freeReplyObject(r);
-    return rc;
+    snprintf(out, STORE_ID_MAX, "%" PRIu64 "-%" PRIu64, p.ms, p.seq);
+}
+
+int store_pos_cmp(store_pos a, store_pos b)
+{
+    if (a.ms != b.ms)
+        return a.ms < b.ms ? -1 : 1;
+    return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+void st_pos_after(store_pos p, char out[STORE_ID_MAX + 1])
+{
+    out[0] = '(';
+    store_pos_format(p, out + 1);
 }

@@ -2,12 +2,16 @@
  * prefix, so that everything survives a restart and two eportd instances
  * of one node can share it. Key schema (versioned "v1"): docs/store.md.
  *
- * - outbox per peer: a Redis Stream read through one consumer group, so
- *   instances share the work and a survivor claims a dead one's entries;
- *   entries are never trimmed, only deleted once acknowledged;
- * - inbox dedupe: id -> {digest, receipt} written by one Lua script, so
- *   the check and the write are one atomic round trip;
- * - dead letters: one Stream with the reason, where and the frame.
+ * - outbox per peer: a Redis Stream; read in order after a position by the
+ *   link sender (store_outbox_after) and trimmed up to what the peer
+ *   acknowledged, or read through one consumer group (store_outbox_read);
+ * - link positions, delivered records, the inbox dedupe and receipts that
+ *   came home are written by one Lua script per received frame, pipelined
+ *   for many frames, so a frame's effect and the link position that says
+ *   "handled" can never disagree (store_link_apply);
+ * - the origin's sent messages awaiting receipts (store_submit, await);
+ * - dead letters: one Stream with the reason, where and the frame;
+ * - peer link status for eportctl.
  *
  * A store is one connection and is not thread-safe. A transport failure
  * drops the connection and the next call reconnects; every message names
@@ -96,5 +100,160 @@ int store_dlq_list(store *st, size_t count, store_dlq_fn fn, void *ctx,
 int store_dlq_get(store *st, const char *id, buf_t *frame, err_t *e);
 /* Deletes dead letter id; ERR_NOTFOUND if absent. */
 int store_dlq_del(store *st, const char *id, err_t *e);
+
+/* ---- positions ---- */
+
+/* A position in a stream = its Redis stream id "ms-seq". [0,0] is "before
+ * everything". */
+typedef struct store_pos { uint64_t ms, seq; } store_pos;
+/* Strict "ms-seq" of two decimal uint64; 0 or ERR_SYNTAX. */
+int store_pos_parse(const char *id, store_pos *out);
+void store_pos_format(store_pos p, char out[STORE_ID_MAX]);
+/* <0, 0, >0 like strcmp. */
+int store_pos_cmp(store_pos a, store_pos b);
+
+/* ---- sender side of a link ---- */
+
+/* Called per outbox entry; a negative return stops the read and is
+ * returned. frame is valid during the call. */
+typedef int (*store_pos_entry_fn)(void *ctx, store_pos pos, const void *frame,
+                                  size_t n, err_t *e);
+/* Entries of outbox:<peer> after position `after` (exclusive), oldest
+ * first, at most count (XRANGE; no consumer group). Returns how many. */
+int store_outbox_after(store *st, const char *peer, store_pos after,
+                       size_t count, store_pos_entry_fn fn, void *ctx,
+                       err_t *e);
+/* Deletes every entry of outbox:<peer> at or before upto (the receiver
+ * acknowledged them): one Lua script. Returns how many were deleted. */
+int store_outbox_trim_upto(store *st, const char *peer, store_pos upto,
+                           err_t *e);
+
+/* ---- receiver side of a link ---- */
+
+#define STORE_FWD_MAX 32        /* forward peers of one effect */
+#define STORE_PIPE_MAX 1024     /* link ops sent per pipelined round trip */
+
+/* What handling one received frame does, applied by one Lua script
+ * together with the link position check. Every pointer is borrowed for
+ * the call; unused parts are NULL / 0. */
+typedef struct store_effect {
+    /* destination part (msg_id NULL when this node is not a destination):
+     * dedupe on seen:<msg_id>, then XADD to v1:in (f, id, origin) and
+     * enqueue our receipt on outbox:<receipt_peer> (next hop to origin) */
+    const char *msg_id, *origin;
+    const unsigned char *digest;                 /* STORE_DIGEST_LEN */
+    const void *frame; size_t frame_n;           /* envelope as received */
+    const void *receipt; size_t receipt_n;       /* our signed receipt */
+    const char *receipt_peer;
+    int64_t seen_ttl_ms;                         /* >= 1 with msg_id */
+    /* forwarding part: fwd XADDed to each outbox:<fwd_peers[i]> */
+    const void *fwd; size_t fwd_n;
+    const char *const *fwd_peers; size_t nfwd;   /* nfwd <= STORE_FWD_MAX */
+    /* a receipt that came home (this node is the origin of receipted_id):
+     * kept in rcpt:<id> (first one per sender), sender removed from
+     * sent:<id>.wait; sent:<id> and its await entry go when none is left */
+    const char *receipted_id, *receipt_from;
+    const void *rcpt; size_t rcpt_n;
+    int64_t rcpt_ttl_ms;                         /* 0: 24 h */
+    /* dead letter instead of (or besides) the above */
+    const char *dlq_reason, *dlq_where; const void *dlq_frame; size_t dlq_n;
+} store_effect;
+
+typedef enum { STORE_LINK_DONE, STORE_LINK_OLD, STORE_LINK_GAP }
+    store_link_status;
+typedef struct store_link_result {
+    store_link_status status;   /* DONE: effect applied, link:<peer> = pos;
+                                   OLD: pos <= last, nothing done;
+                                   GAP: prev != last, nothing done */
+    store_pos last;             /* link:<peer> after the op: what to ack */
+    int dup;                    /* DONE as destination, id seen before with
+                                   the same digest: destination part NOT
+                                   applied again; 1: the original receipt
+                                   was re-enqueued on outbox:<receipt_peer>;
+                                   2: none kept (or no receipt_peer), nothing
+                                   enqueued: send a fresh `duplicate` one.
+                                   The forwarding part is applied anyway. */
+    int reuse;                  /* DONE as destination, id seen with another
+                                   digest: nothing of fx applied; the frame
+                                   was dead-lettered "refused: id-reuse"
+                                   (the caller sends the refusal) */
+} store_link_result;
+
+/* One received frame: its hdr positions and the effect (NULL: none, the
+ * link just moves on). */
+typedef struct store_link_op {
+    store_pos prev, pos;
+    const store_effect *fx;
+} store_link_op;
+
+/* Applies ops in order for frames from link_peer, pipelined (one round
+ * trip per STORE_PIPE_MAX ops); res[i] is op i's result. Each op is one
+ * atomic script, so a failure part-way leaves a prefix applied: retrying
+ * the whole batch is safe (applied ops come back OLD). ERR_INVALID before
+ * anything is sent when an op is malformed. */
+int store_link_apply(store *st, const char *link_peer,
+                     const store_link_op *ops, size_t n,
+                     store_link_result *res, err_t *e);
+/* link:<link_peer>, [0,0] if none. */
+int store_link_last(store *st, const char *link_peer, store_pos *out,
+                    err_t *e);
+
+/* ---- origin side ---- */
+
+/* Submits a new message atomically (Lua): XADD frame to outbox:<hop> for
+ * each distinct hop, HSET sent:<id> (f, attempts 0, wait "<dest> ...",
+ * created), ZADD await first_retry_at_ms id. Returns 0, or 1 when id was
+ * already submitted (nothing changed, so a retry after ERR_IO is safe). */
+int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
+                 const char *const *hops, size_t nhops,
+                 const char *const *dests, size_t ndests, int64_t created_ms,
+                 int64_t first_retry_at_ms, err_t *e);
+
+/* One message due for resending; pointers valid during the call. wait is
+ * the space-separated destinations still missing a receipt. */
+typedef int (*store_await_fn)(void *ctx, const char *id, const void *frame,
+                              size_t n, const char *wait, int64_t attempts,
+                              int64_t created_ms, err_t *e);
+/* Messages with resend time <= now_ms, earliest first, up to count.
+ * Returns how many were delivered. */
+int store_await_due(store *st, int64_t now_ms, size_t count,
+                    store_await_fn fn, void *ctx, err_t *e);
+/* After resending: attempts += 1, resend time = next_at_ms. Returns 1, or
+ * 0 when id is no longer awaited (its last receipt came meanwhile). */
+int store_await_reschedule(store *st, const char *id, int64_t next_at_ms,
+                           err_t *e);
+/* Gives up on id: DEL sent:<id>, ZREM await (the caller dead-letters the
+ * frame as `undelivered`). Returns 1, or 0 when it was not awaited. */
+int store_await_drop(store *st, const char *id, err_t *e);
+int64_t store_await_len(store *st, err_t *e);
+
+typedef int (*store_rcpt_fn)(void *ctx, const char *from, const void *frame,
+                             size_t n, err_t *e);
+/* Receipts kept for id, one per sender. Returns how many. */
+int store_rcpt_list(store *st, const char *id, store_rcpt_fn fn, void *ctx,
+                    err_t *e);
+
+/* ---- delivered records (stream v1:in) ---- */
+
+typedef int (*store_in_fn)(void *ctx, store_pos pos, const char *id,
+                           const char *origin, const void *frame, size_t n,
+                           err_t *e);
+/* Records after position (exclusive), oldest first, up to count. */
+int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
+                   void *ctx, err_t *e);
+int64_t store_in_len(store *st, err_t *e);
+
+/* ---- peer link status (hash v1:peer:<peer>) ---- */
+
+#define STORE_KV_MAX 48         /* strings in one status write */
+typedef int (*store_kv_fn)(void *ctx, const char *name, const char *value,
+                           err_t *e);
+/* HSET of kv[0]=kv[1], kv[2]=kv[3], ...: nkv counts the strings (even,
+ * at most STORE_KV_MAX). */
+int store_peer_status_set(store *st, const char *peer, const char *const *kv,
+                          size_t nkv, err_t *e);
+/* Every field but the version, in Redis's order. Returns how many. */
+int store_peer_status_get(store *st, const char *peer, store_kv_fn fn,
+                          void *ctx, err_t *e);
 
 #endif

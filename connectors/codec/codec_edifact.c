@@ -83,9 +83,22 @@ static enum edi__kind edi__kind(const char *t)
 
 /* Copies the tag (made printable) and says whether it is well formed:
  * three letters or digits, then an element separator or the terminator. */
+static int edi__tag_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 static int edi__tag(edi__p *p)
 {
     const char *q = p->ss;
+    if (p->end - q > 3 && edi__tag_char((unsigned char)q[0]) &&
+        edi__tag_char((unsigned char)q[1]) &&
+        edi__tag_char((unsigned char)q[2]) &&
+        (q[3] == p->seps.elem || q[3] == p->seps.seg)) {
+        memcpy(p->tag, q, 3); /* the usual case, without the checks below */
+        p->tag[3] = '\0';
+        return 1;
+    }
     size_t n = 0;
     while (n < 3 && q + n < p->end && q[n] != p->seps.elem &&
            q[n] != p->seps.seg)
@@ -94,7 +107,7 @@ static int edi__tag(edi__p *p)
              (q[3] == p->seps.elem || q[3] == p->seps.seg);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)q[i];
-        ok &= (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        ok &= edi__tag_char(c);
         p->tag[i] = (char)(c >= 0x20 && c < 0x7F ? c : '?');
     }
     p->tag[n] = '\0';

@@ -332,8 +332,13 @@ static int mc__each(mc *c, const ynode *n, const model_field *array, mrule *r)
         rc |= mc__bad(c, m, "'members' is a list of segment tags");
     if (m && m->type == YD_SEQ) {
         r->members = arena_alloc(c->a, (m->nkids + 1) * sizeof *r->members);
-        for (const ynode *x = m->kids; x && r->members; x = x->next)
-            r->members[r->nmembers++] = x->value ? x->value : "";
+        r->member_codes = arena_alloc(c->a, (m->nkids + 1) * sizeof(uint32_t));
+        for (const ynode *x = m->kids; x && r->members && r->member_codes;
+             x = x->next) {
+            r->members[r->nmembers] = x->value ? x->value : "";
+            r->member_codes[r->nmembers] = mname_code(r->members[r->nmembers]);
+            r->nmembers++;
+        }
     }
     const ynode *w = ydoc_get(n, "when"), *f = ydoc_get(n, "fields");
     if (w)

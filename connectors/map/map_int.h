@@ -25,6 +25,8 @@ typedef struct mstep {
     const char *pred_key, *pred_val; /* Party[RoleCode=CZ] */
     uint16_t pred_elem, pred_comp;   /* COM[1.2=TE]: by position */
     uint32_t nth;                    /* [2]: second match, 0 = every */
+    uint32_t code;                   /* mname_code(name) */
+    int exact;                       /* code alone decides (short name) */
     int list; /* NAME[]: repeats per item when written back (a JSON array,
                  one TransportEquipment per container) */
 } mstep;
@@ -46,19 +48,37 @@ typedef struct mpath {
     int rooted;          /* "/ID": from the message root, not the scope */
 } mpath;
 
-/* Where each segment tag first occurs in a message: most rules ask for
- * the first match of a tag among ~80 segments, and scanning from the top
- * for each was the engine's largest cost. Built once per message. */
+/* Names packed into 32 bits (the first four bytes, zero padded): a
+ * segment tag compares in one instruction. Exact for names of up to three
+ * bytes; longer names must still be compared as strings. */
+static inline uint32_t mname_code(const char *s)
+{
+    uint32_t c = 0;
+    for (int i = 0; i < 4 && s[i]; i++)
+        c |= (uint32_t)(unsigned char)s[i] << (8 * i);
+    return c;
+}
+
+/* A flat message's top-level nodes by position, with where each name
+ * first and last occurs and a chain to its next occurrence: a rule visits
+ * only the segments of its own tag (most rules name one tag among ~80
+ * segments, and looking at every one for each rule was the engine's
+ * largest cost). Built once per message in the message's arena. */
 #define MINDEX_SLOTS 256
 typedef struct mindex {
-    const char *name[MINDEX_SLOTS];
-    const tnode *first[MINDEX_SLOTS];
-    const tnode *last[MINDEX_SLOTS]; /* a scan for the name stops after it */
+    uint32_t n;          /* nodes indexed */
+    const tnode **node;  /* position -> node */
+    uint32_t *code;      /* position -> mname_code(node->name) */
+    uint32_t *next;      /* position -> next position of the same code, or n */
+    uint32_t key[MINDEX_SLOTS]; /* hash slot -> code, 0 = free */
+    uint32_t first[MINDEX_SLOTS], last[MINDEX_SLOTS];
 } mindex;
 
-/* Returns 0, or -1 when the message has too many distinct names to index
- * (then scopes go without). */
-int mindex_build(mindex *ix, const tnode *first);
+/* map_index.c. Returns 0, or -1 when the message has too many distinct
+ * names to index or no memory (then scopes go without). */
+int mindex_build(mindex *ix, const tnode *first, uint32_t count, arena_t *a);
+/* Hash slot of code, or -1 when no node has it. */
+int mindex_slot(const mindex *ix, uint32_t code);
 
 /* A range of sibling nodes a path is resolved in: an XML element's
  * children, or an EDIFACT segment group (trigger and its members). */
@@ -66,8 +86,9 @@ typedef struct mscope {
     tnode *parent;
     tnode *first, *end; /* [first, end); end NULL = to the last child */
     uint32_t index;     /* instance number inside its group, 1-based */
-    const mindex *ix;   /* first occurrences in [first, end), or NULL */
+    const mindex *ix;   /* the message's index, or NULL */
     tnode *top;         /* the message root, for paths starting with '/' */
+    uint32_t lo, hi;    /* with ix: [first, end) as positions in it */
 } mscope;
 
 /* One match: the node named by the last step (segment, element) and the
@@ -75,6 +96,7 @@ typedef struct mscope {
 typedef struct mhit {
     const tnode *node;
     const tnode *leaf;
+    uint32_t pos; /* node's position in the scope's index, when it has one */
 } mhit;
 
 int mpath_compile(const char *text, arena_t *a, mpath *p, char *why,
@@ -160,6 +182,7 @@ struct mrule {
     /* MR_EACH */
     mpath each;
     const char **members;
+    uint32_t *member_codes; /* mname_code of each (members are tags) */
     uint32_t nmembers;
     mrule *rules;
     uint32_t nrules;
@@ -199,6 +222,29 @@ int map_compile_codec(const ydoc *d, const ynode *n, arena_t *a,
 /* Append "text" to a problem list (map_set.c). */
 void map_problem_add(map_problem ***tail, arena_t *a, const char *text);
 const mcodes *map_set_codes(const map_set *s, const char *name);
+
+/* ---- a rule's source values (map_collect.c) ---- */
+
+typedef struct mval { /* one source value and where it came from */
+    char *text;
+    mhit hit;
+} mval;
+
+#define MCOLLECT_SMALL 4 /* values kept without an arena array */
+
+typedef struct mcollect {
+    arena_t *a;
+    mval *v; /* small, or an arena array once more are kept */
+    uint32_t n, cap;
+    int all, join;
+    mval small[MCOLLECT_SMALL];
+} mcollect;
+
+/* Fills c with what rule ru takes in scope s: every match for a list
+ * target or join (one joined value), else the first; then its default or
+ * constant when nothing matched. Texts are trimmed and never empty; they
+ * and c's arrays live in a. Returns 0, or < 0 (ERR_NOMEM). */
+int mcollect_rule(mcollect *c, const mrule *ru, const mscope *s, arena_t *a);
 
 /* map_run.c: condition test shared by selection and rules. */
 int mcond_holds(const mcond *c, const mscope *s);

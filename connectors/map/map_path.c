@@ -70,6 +70,8 @@ static int mp__step(const char *s, size_t n, mstep *st, arena_t *a)
         i++;
     if (i == 0 || !(st->name = arena_strndup(a, s, i)))
         return -1;
+    st->code = mname_code(st->name);
+    st->exact = i < 4;
     while (i < n && s[i] == '+') {
         size_t j = ++i;
         while (j < n && s[j] != '+' && s[j] != '[')
@@ -153,10 +155,9 @@ static inline int mp__same(const char *a, const char *b)
     return *a == *b;
 }
 
-static int mp__match(const mstep *st, const tnode *n)
+/* The step's qualifiers and predicate (the name aside). */
+static int mp__match_rest(const mstep *st, const tnode *n)
 {
-    if (!(st->name[0] == '*' && !st->name[1]) && !mp__same(st->name, n->name))
-        return 0;
     const tnode *el = n->kids;
     for (uint32_t i = 0; i < st->nquals; i++, el = el ? el->next : NULL) {
         const char *q = st->quals[i];
@@ -176,6 +177,13 @@ static int mp__match(const mstep *st, const tnode *n)
         return 0;
     }
     return 1;
+}
+
+static int mp__match(const mstep *st, const tnode *n)
+{
+    if (!(st->name[0] == '*' && !st->name[1]) && !mp__same(st->name, n->name))
+        return 0;
+    return mp__match_rest(st, n);
 }
 
 static const tnode *mp__position(const mpath *p, const tnode *n)
@@ -211,7 +219,7 @@ static int mp__walk(const mpath *p, uint32_t si, const tnode *first,
             continue;
         int rc;
         if (si + 1 == p->nsteps) {
-            mhit h = {n, mp__position(p, n)};
+            mhit h = {n, mp__position(p, n), 0};
             rc = fn(ctx, &h);
         } else {
             rc = mp__walk(p, si + 1, n->kids, NULL, fn, ctx);
@@ -222,65 +230,93 @@ static int mp__walk(const mpath *p, uint32_t si, const tnode *first,
     return 0;
 }
 
-static uint32_t mp__hash(const char *n)
+static int mp__any(const mstep *st)
 {
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 4 && n[i]; i++)
-        h = (h ^ (unsigned char)n[i]) * 16777619u;
-    return h & (MINDEX_SLOTS - 1);
+    return st->name[0] == '*' && !st->name[1];
 }
 
-int mindex_build(mindex *ix, const tnode *first)
+/* mp__match for a node whose name code already equals the step's. */
+static int mp__match_coded(const mstep *st, const tnode *n)
 {
-    memset(ix->name, 0, sizeof ix->name);
-    uint32_t used = 0;
-    for (const tnode *n = first; n; n = n->next) {
-        uint32_t h = mp__hash(n->name);
-        while (ix->name[h] && !mp__same(ix->name[h], n->name))
-            h = (h + 1) & (MINDEX_SLOTS - 1);
-        ix->last[h] = n;
-        if (ix->name[h])
-            continue;
-        if (++used > MINDEX_SLOTS / 2)
-            return -1;
-        ix->name[h] = n->name;
-        ix->first[h] = n;
+    if (!st->exact && !mp__any(st) && !mp__same(st->name, n->name))
+        return 0;
+    return mp__match_rest(st, n);
+}
+
+/* The first position in [i, hi) with the step's name (any name for "*"),
+ * or hi; later ones follow the index's chain. */
+static uint32_t mp__seek(const mindex *ix, const mstep *st, uint32_t i,
+                         uint32_t hi)
+{
+    if (mp__any(st))
+        return i;
+    while (i < hi && ix->code[i] != st->code)
+        i++;
+    return i;
+}
+
+static uint32_t mp__advance(const mindex *ix, const mstep *st, uint32_t i,
+                            uint32_t hi)
+{
+    return mp__any(st) ? i + 1 : ix->next[i] < hi ? ix->next[i] : hi;
+}
+
+static int mp__hit_ix(const mpath *p, const mindex *ix, uint32_t i,
+                      mpath_fn fn, void *ctx)
+{
+    const tnode *n = ix->node[i];
+    if (p->nsteps > 1)
+        return mp__walk(p, 1, n->kids, NULL, fn, ctx);
+    mhit h = {n, mp__position(p, n), i};
+    return fn(ctx, &h);
+}
+
+/* mp__walk's first step over positions [lo, hi) of the index. */
+static int mp__walk_ix(const mpath *p, const mindex *ix, uint32_t lo,
+                       uint32_t hi, mpath_fn fn, void *ctx)
+{
+    const mstep *st = &p->steps[0];
+    if (!mp__any(st)) { /* nothing of that name lies outside its span */
+        int h = mindex_slot(ix, st->code);
+        if (h < 0)
+            return 0;
+        lo = lo > ix->first[h] ? lo : ix->first[h];
+        hi = hi < ix->last[h] + 1 ? hi : ix->last[h] + 1;
     }
-    return 0;
-}
-
-/* Where a scan for name may start: its first occurrence, and where it
- * may stop: after its last (nothing beyond can match); NULL if none. */
-static const tnode *mp__start(const mindex *ix, const char *name,
-                              const tnode **end)
-{
-    uint32_t h = mp__hash(name);
-    while (ix->name[h] && !mp__same(ix->name[h], name))
-        h = (h + 1) & (MINDEX_SLOTS - 1);
-    if (!ix->name[h])
-        return NULL;
-    *end = ix->last[h]->next;
-    return ix->first[h];
+    uint32_t count = 0, last = hi;
+    for (uint32_t i = mp__seek(ix, st, lo, hi); i < hi;
+         i = mp__advance(ix, st, i, hi)) {
+        if (!mp__match_coded(st, ix->node[i]))
+            continue;
+        if (st->nth == MSTEP_LAST) {
+            last = i;
+            continue;
+        }
+        if (st->nth && ++count != st->nth)
+            continue;
+        int rc = mp__hit_ix(p, ix, i, fn, ctx);
+        if (rc || st->nth)
+            return rc;
+    }
+    return last < hi ? mp__hit_ix(p, ix, last, fn, ctx) : 0;
 }
 
 int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
 {
     if (p->kind == MP_SELF)
-        return fn(ctx, &(mhit){s->parent, s->parent});
+        return fn(ctx, &(mhit){s->parent, s->parent, 0});
     if (p->kind != MP_TREE || !p->nsteps)
         return 0;
+    if (s->ix) /* the index is the whole message's: rooted is [0, n) */
+        return mp__walk_ix(p, s->ix, p->rooted ? 0 : s->lo,
+                           p->rooted ? s->ix->n : s->hi, fn, ctx);
     mscope top;
     if (p->rooted && s->top) {
-        top = (mscope){s->top, s->top->kids, NULL, 1, NULL, s->top};
+        top = (mscope){s->top, s->top->kids, NULL, 1, NULL, s->top, 0, 0};
         s = &top;
     }
     const tnode *first = s->first ? s->first : s->end ? NULL : s->parent->kids;
-    const char *name = p->steps[0].name;
-    const tnode *end = s->end;
-    if (s->ix && !(name[0] == '*' && !name[1]) &&
-        !(first = mp__start(s->ix, name, &end)))
-        return 0;
-    return mp__walk(p, 0, first, end, fn, ctx);
+    return mp__walk(p, 0, first, s->end, fn, ctx);
 }
 
 static int mp__keep_first(void *ctx, const mhit *h)
@@ -401,7 +437,7 @@ tnode *mpath_make(const mpath *p, mscope *s, arena_t *a, int fresh,
     }
     mscope top;
     if (p->rooted && s->top) {
-        top = (mscope){s->top, s->top->kids, NULL, 1, NULL, s->top};
+        top = (mscope){s->top, s->top->kids, NULL, 1, NULL, s->top, 0, 0};
         s = &top;
     }
     /* a scope made before its first child existed starts at the parent's

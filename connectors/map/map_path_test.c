@@ -102,7 +102,7 @@ static tnode *xml_tree(void)
 
 static mscope whole(tnode *root)
 {
-    return (mscope){root, root->kids, NULL, 1, NULL, root};
+    return (mscope){root, root->kids, NULL, 1, NULL, root, 0, 0};
 }
 
 /* Text of the first match, or NULL when there is none. */
@@ -353,7 +353,7 @@ static void test_each_stops_and_scopes(void **state)
     tnode *nad1 = tree_kid(m, 3), *nad2 = tree_kid(m, 6);
     assert_string_equal(nad1->name, "NAD");
     assert_string_equal(nad2->name, "NAD");
-    mscope g = {m, nad1, nad2, 1, NULL, m};
+    mscope g = {m, nad1, nad2, 1, NULL, m, 0, 0};
     int n;
     assert_string_equal(each_in(&g, "COM.1.1", &n), "0123|a@b.cn");
     assert_string_equal(each_in(&g, "NAD.1.1", &n), "CZ");
@@ -395,7 +395,7 @@ static void test_xml_paths(void **state)
 
     /* relative to one instance */
     tnode *party2 = tree_kid(tree_find(r, "Consignment"), 2);
-    mscope in = {party2, party2->kids, NULL, 2, NULL, NULL};
+    mscope in = {party2, party2->kids, NULL, 2, NULL, NULL, 0, 0};
     assert_string_equal(each_in(&in, "Name", &n), "Consignee");
 }
 
@@ -405,7 +405,7 @@ static const char *make(tnode *root, const char *path, const char *v,
                         int fresh, tnode **made)
 {
     mpath p = P(path);
-    mscope s = {root, root->kids, NULL, 1, NULL, root};
+    mscope s = {root, root->kids, NULL, 1, NULL, root, 0, 0};
     tnode *leaf = mpath_make(&p, &s, &A, fresh, made);
     assert_non_null(leaf);
     if (v) {

@@ -341,9 +341,9 @@ static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
         tnode *t = mv__instance(v, ru, s, k++);
         if (!t)
             return err_set(v->e, ERR_NOMEM, "out of memory");
-        mscope in = {t, t->kids, NULL, k, NULL, s->top};
+        mscope in = {t, t->kids, NULL, k, NULL, s->top, 0, 0};
         if (v->d->flat)
-            in = (mscope){s->parent, t, NULL, k, NULL, s->top};
+            in = (mscope){s->parent, t, NULL, k, NULL, s->top, 0, 0};
         mwritten iw = {{0, 0}};
         int rc = mv__rules(v, ru->rules, ru->nrules, &in, el, &iw);
         if (rc)
@@ -449,7 +449,7 @@ static int mv__pass(mrev *v, int pass, mscope *s, const model_record *r,
 static int mv__split(mrev *v, codec_msg *m, const model_record *r,
                      int first)
 {
-    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
+    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root, 0, 0};
     mwritten w = {{0, 0}};
     /* the head is the document's, written once, by its first record:
      * later records repeat it (list fields would be written again), so
@@ -464,8 +464,8 @@ static int mv__split(mrev *v, codec_msg *m, const model_record *r,
         return rc;
     if (v->json)
         item->flags |= TN_LIST | TN_OBJ; /* a feed's items are an array */
-    s = v->d->flat ? (mscope){m->root, item, NULL, 1, NULL, m->root}
-                   : (mscope){item, item->kids, NULL, 1, NULL, m->root};
+    s = v->d->flat ? (mscope){m->root, item, NULL, 1, NULL, m->root, 0, 0}
+                   : (mscope){item, item->kids, NULL, 1, NULL, m->root, 0, 0};
     return mv__pass(v, 2, &s, r, &w);
 }
 
@@ -482,7 +482,7 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
     if (d->has_split) {
         rc = mv__split(&v, m, r, first);
     } else {
-        mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
+        mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root, 0, 0};
         mwritten w = {{0, 0}};
         rc = mv__rules(&v, d->rules, d->nrules, &s, r, &w);
     }

@@ -17,11 +17,6 @@ typedef struct mrun {
     int rc; /* first problem's code */
 } mrun;
 
-typedef struct mval { /* one source value and where it came from */
-    char *text;
-    mhit hit;
-} mval;
-
 /* ---- problems ---- */
 
 /* "segment 5 (TDT) element 3 component 1", "element 'ID'", ... */
@@ -86,114 +81,6 @@ int mcond_holds(const mcond *c, const mscope *s)
             return 0;
     }
     return 1;
-}
-
-/* ---- collecting source values ---- */
-
-typedef struct mcollect {
-    mrun *r;
-    mval *v;
-    uint32_t n, cap;
-    int all, join;
-} mcollect;
-
-static int mr__space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Keep one value, trimmed; empty is absent (EDIFACT omits, CSV leaves
- * blank). Text already trimmed is kept where it is (tree and record share
- * one arena), since copying every value showed in the profile; copy = 1
- * for text that does not outlive the call. */
-static int mr__keep(mcollect *c, const mhit *h, const char *text, int copy)
-{
-    const char *b = text, *e = text + strlen(text);
-    while (b < e && mr__space(*b))
-        b++;
-    while (e > b && mr__space(e[-1]))
-        e--;
-    if (b == e)
-        return 0;
-    char *s = (copy || b != text || *e)
-                  ? arena_strndup(c->r->a, b, (size_t)(e - b)) : (char *)text;
-    if (!s)
-        return ERR_NOMEM;
-    if (c->n == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 4;
-        mval *nv = arena_alloc(c->r->a, cap * sizeof *nv);
-        if (!nv)
-            return ERR_NOMEM;
-        if (c->n)
-            memcpy(nv, c->v, c->n * sizeof *nv);
-        c->v = nv;
-        c->cap = cap;
-    }
-    c->v[c->n++] = (mval){s, *h};
-    return c->all ? 0 : 1;
-}
-
-static int mr__take(void *ctx, const mhit *h)
-{
-    mcollect *c = ctx;
-    /* a whole element to join: its first component may be empty while the
-     * others are not; mr__join reads them all */
-    if (c->join && h->leaf && !h->leaf->value && h->leaf->kids)
-        return mr__keep(c, h, "(element)", 0);
-    return mr__keep(c, h, mhit_text(h), 0);
-}
-
-/* Joined text of every non-empty leaf under the hit (components of an
- * element, or of all matches), separated by sep. */
-static char *mr__join(mrun *r, const mcollect *c, const char *sep)
-{
-    buf_t b;
-    buf_init(&b, MAP_VALUE_MAX);
-    for (uint32_t i = 0; i < c->n; i++) {
-        const tnode *leaf = c->v[i].hit.leaf;
-        int many = leaf && !leaf->value && leaf->kids;
-        for (const tnode *k = many ? leaf->kids : NULL; k; k = k->next) {
-            char *t = k->value ? xform_trim(arena_strdup(r->a, k->value)) : NULL;
-            if (t && t[0])
-                buf_printf(&b, "%s%s", b.len ? sep : "", t);
-        }
-        if (!many)
-            buf_printf(&b, "%s%s", b.len ? sep : "", c->v[i].text);
-    }
-    char *s = arena_strndup(r->a, b.p ? b.p : "", b.len);
-    buf_free(&b);
-    return s;
-}
-
-static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
-                       mcollect *c)
-{
-    c->r = r;
-    c->all = ru->to_list || ru->join;
-    c->join = ru->join != NULL;
-    if (ru->has_from && ru->from.kind == MP_INDEX) {
-        char idx[16];
-        snprintf(idx, sizeof idx, "%u", s->index);
-        return mr__keep(c, &(mhit){NULL, NULL}, idx, 1);
-    }
-    if (ru->has_from && ru->value) {
-        mhit h;
-        if (mpath_present(&ru->from, s, &h) == 0)
-            return mr__keep(c, &(mhit){h.node, NULL}, ru->value, 0);
-    } else if (ru->has_from) {
-        int rc = mpath_each(&ru->from, s, mr__take, c);
-        if (rc < 0)
-            return rc;
-        if (c->n && ru->join) {
-            c->v[0].text = mr__join(r, c, ru->join);
-            c->n = c->v[0].text && c->v[0].text[0] ? 1 : 0;
-        }
-    }
-    const char *fallback = c->n ? NULL : ru->dflt ? ru->dflt
-                           : ru->has_from ? NULL : ru->value;
-    if (fallback)
-        return mr__keep(c, &(mhit){NULL, NULL}, fallback, 0);
-    return 0;
 }
 
 /* ---- transforming one value ---- */
@@ -330,13 +217,13 @@ static const tnode *mr__group_node(const mrun *r, const mscope *s)
 
 static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
 {
-    mcollect c = {0};
+    mcollect c;
     if (ru->when && !mcond_holds(ru->when, s))
         return;
-    if (mr__collect(r, ru, s, &c) < 0)
+    if (mcollect_rule(&c, ru, s, r->a) < 0)
         return mr__bad(r, NULL, NULL, ERR_NOMEM, "out of memory");
     if (!c.n && ru->required) {
-        mhit g = {mr__group_node(r, s), NULL};
+        mhit g = {mr__group_node(r, s), NULL, 0};
         return mr__bad(r, g.node ? &g : NULL, NULL, ERR_REQUIRED, "%s: "
                        "required value missing (from %s)", ru->to_text,
                        ru->has_from ? ru->from.text : "?");
@@ -359,14 +246,15 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
 static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
                       const mscope *s, void *base);
 
-static int mr__member(const mrule *ru, const tnode *n)
+/* Whether n (whose name has code) is one of the group's member tags; a
+ * code with no fourth byte is the whole name, so only longer names are
+ * compared as strings. */
+static int mr__member(const mrule *ru, const tnode *n, uint32_t code)
 {
-    const char *t = n->name;
-    for (uint32_t i = 0; i < ru->nmembers; i++) {
-        const char *m = ru->members[i];
-        if (m[0] == t[0] && strcmp(m, t) == 0)
+    for (uint32_t i = 0; i < ru->nmembers; i++)
+        if (ru->member_codes[i] == code &&
+            ((code >> 24) == 0 || strcmp(ru->members[i], n->name) == 0))
             return 1;
-    }
     return 0;
 }
 
@@ -384,13 +272,22 @@ static int mr__instance(void *ctx, const mhit *h)
 {
     meach *x = ctx;
     tnode *n = (tnode *)h->node;
-    mscope in = {n, n->kids, NULL, x->index + 1, NULL, x->outer->top};
-    if (x->r->d->flat) {
+    const mscope *o = x->outer;
+    mscope in = {n, n->kids, NULL, x->index + 1, NULL, o->top, 0, 0};
+    if (x->r->d->flat && o->ix && h->pos < o->ix->n &&
+        o->ix->node[h->pos] == n) {
+        uint32_t e = h->pos + 1;
+        while (e < o->hi && mr__member(x->ru, o->ix->node[e], o->ix->code[e]))
+            e++;
+        in = (mscope){o->parent, n, e < o->ix->n ? (tnode *)o->ix->node[e]
+                      : NULL, x->index + 1, o->ix, o->top, h->pos, e};
+    } else if (x->r->d->flat) {
         const tnode *end = n->next;
-        while (end && end != x->outer->end && mr__member(x->ru, end))
+        while (end && end != o->end && mr__member(x->ru, end,
+                                                  mname_code(end->name)))
             end = end->next;
-        in = (mscope){x->outer->parent, n, (tnode *)end, x->index + 1, NULL,
-                      x->outer->top};
+        in = (mscope){o->parent, n, (tnode *)end, x->index + 1, NULL, o->top,
+                      0, 0};
     }
     if (x->ru->when && !mcond_holds(x->ru->when, &in))
         return 0;
@@ -456,6 +353,8 @@ typedef struct msplit {
     void *ctx;
     uint32_t n;           /* split records so far; 0 when not splitting */
     const tnode *pending; /* edifact: the split segment awaiting its end */
+    uint32_t pending_pos; /* its position in ix */
+    const mindex *ix;     /* the message's, or NULL */
 } msplit;
 
 /* One record from scope s. */
@@ -479,45 +378,53 @@ static int mr__split_node(void *ctx, const mhit *h)
 {
     msplit *sp = ctx;
     tnode *n = (tnode *)h->node;
-    mscope s = {n, n->kids, NULL, 1, NULL, sp->r->m->root};
+    mscope s = {n, n->kids, NULL, 1, NULL, sp->r->m->root, 0, 0};
     return mr__record(sp, &s);
 }
 
 /* EDIFACT segments are flat: a split record is the split segment and what
  * follows it up to the next one (a CUSCAR bill of lading: CNI and its
  * group). Each match closes the previous record. */
-static int mr__split_range(msplit *sp, const tnode *end)
+static int mr__split_range(msplit *sp, const tnode *end, uint32_t pos)
 {
     const tnode *start = sp->pending;
+    uint32_t lo = sp->pending_pos;
     sp->pending = end;
+    sp->pending_pos = pos;
     if (!start)
         return 0;
-    mscope s = {sp->r->m->root, (tnode *)start, (tnode *)end, 1, NULL,
-                sp->r->m->root};
+    const mindex *ix = sp->ix;
+    if (ix && (lo >= ix->n || ix->node[lo] != start || pos > ix->n ||
+               (pos < ix->n ? ix->node[pos] : NULL) != end))
+        ix = NULL; /* a split path below the segments: no positions */
+    mscope s = {sp->r->m->root, (tnode *)start, (tnode *)end, 1, ix,
+                sp->r->m->root, lo, pos};
     return mr__record(sp, &s);
 }
 
 static int mr__split_flat(void *ctx, const mhit *h)
 {
-    return mr__split_range(ctx, h->node);
+    return mr__split_range(ctx, h->node, h->pos);
 }
 
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx)
 {
     mrun r = {d, b, m, a, 0};
-    msplit sp = {&r, fn, ctx, 0, NULL};
+    msplit sp = {&r, fn, ctx, 0, NULL, 0, NULL};
     if (!m->root)
         return ERR_SYNTAX;
-    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root};
+    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root, 0, 0};
     mindex ix;
-    if (d->flat && mindex_build(&ix, m->root->kids) == 0)
-        s.ix = &ix;
+    if (d->flat && mindex_build(&ix, m->root->kids, m->root->nkids, a) == 0) {
+        s.ix = sp.ix = &ix;
+        s.hi = ix.n;
+    }
     int rc;
     if (d->has_split && d->flat) {
         rc = mpath_each(&d->split, &s, mr__split_flat, &sp);
         if (!rc)
-            rc = mr__split_range(&sp, NULL);
+            rc = mr__split_range(&sp, NULL, s.hi);
     } else if (d->has_split) {
         rc = mpath_each(&d->split, &s, mr__split_node, &sp);
     } else {

@@ -1,0 +1,102 @@
+/* store_int: what the store_*.c files share and nobody else may use: the
+ * connection struct, binary-safe argument lists, command, pipeline and Lua
+ * helpers, key names and stream-entry walkers. See store.h for the API. */
+#ifndef EPORT_STORE_INT_H
+#define EPORT_STORE_INT_H
+
+#include <hiredis.h>
+
+#include "store.h"
+
+#define ST_GROUP "eportd"       /* the one consumer group of each outbox */
+#define ST_KEY_MAX 256
+#define ST_ARGS_MAX 64          /* the longest command, a link op with
+                                   STORE_FWD_MAX peers, has 63 */
+
+/* Lua scripts, one slot each for its SHA in struct store. */
+enum {
+    ST_LUA_INBOX, ST_LUA_ACK, ST_LUA_LINK, ST_LUA_TRIM, ST_LUA_SUBMIT,
+    ST_LUA_DUE, ST_LUA_RESCHED, ST_LUA_DROP, ST_LUA_N
+};
+typedef struct st_script {
+    int slot;                   /* ST_LUA_* */
+    const char *src;
+} st_script;
+
+struct store {
+    redisContext *c;            /* NULL while disconnected */
+    char *url, *prefix;         /* owned copies */
+    char host[256], path[256];  /* path set for unix:, host otherwise */
+    int port, db;
+    int64_t timeout_ms;
+    char sha[ST_LUA_N][41];     /* SCRIPT LOAD results, "" until loaded */
+    void *link_buf;             /* owned; store_link.c's key buffers, made
+                                   on the first store_link_apply */
+};
+
+/* Arguments of one command, binary-safe (frames may hold any byte). The
+ * pointers are borrowed: they must outlive the call that sends them. */
+typedef struct st_args {
+    const char *v[ST_ARGS_MAX];
+    size_t l[ST_ARGS_MAX];
+    int n;
+    int over;                   /* an argument did not fit: refuse to send */
+    const char *what;           /* for messages when v[1] is not the key */
+} st_args;
+
+void st_arg_b(st_args *a, const void *p, size_t n);
+void st_arg_s(st_args *a, const char *s);
+int64_t st_now_ms(void);
+
+/* Connected, reconnecting if the last command broke the connection. */
+int st_ready(store *st, err_t *e);
+/* Socket timeout = command timeout + extra_ms (a blocking read's wait);
+ * 0 restores it. No-op while disconnected. */
+void st_extend_timeout(store *st, int64_t extra_ms);
+/* Forgets the connection (hiredis cannot use one after an I/O error). */
+void st_drop(store *st);
+
+/* One command. st_raw hands back error replies as replies (BUSYGROUP and
+ * NOSCRIPT are not failures to the callers that expect them); st_cmd
+ * fails on them and on a reply not of type want (-1: any). The caller
+ * frees *out with freeReplyObject. */
+int st_raw(store *st, const st_args *a, redisReply **out, err_t *e);
+int st_check(store *st, const st_args *a, int want, redisReply **out,
+             err_t *e);
+int st_cmd(store *st, const st_args *a, int want, redisReply **out,
+           err_t *e);
+
+/* Runs script s with a, whose v[0], v[1] are left for EVALSHA sha (or EVAL
+ * source when Redis lost its script cache, e.g. after a restart). */
+int st_eval(store *st, const st_script *s, st_args *a, redisReply **out,
+            err_t *e);
+/* SCRIPT LOAD s unless its SHA is known; st_pipe_evalsha then fills a's
+ * v[0], v[1] and queues it. */
+int st_script_load(store *st, const st_script *s, err_t *e);
+
+/* Pipelining: queue commands, then read their replies in order. A failed
+ * queue or read drops the connection (replies would be out of step). */
+int st_pipe_add(store *st, const st_args *a, err_t *e);
+int st_pipe_evalsha(store *st, const st_script *s, st_args *a, err_t *e);
+int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e);
+
+/* Peer, consumer and id names become parts of key names: 1-64 of
+ * A-Z a-z 0-9 - _ . so that no name can reach another key. */
+int st_name_ok(const char *s);
+/* "<prefix>v1:<kind>[:<name>]"; ERR_INVALID for a bad name. */
+int st_key(store *st, char key[ST_KEY_MAX], const char *kind,
+           const char *name, err_t *e);
+int st_copy_id(store *st, const redisReply *r, char id_out[STORE_ID_MAX],
+               err_t *e);
+/* The exclusive XRANGE start "(ms-seq" after p. */
+void st_pos_after(store_pos p, char out[STORE_ID_MAX + 1]);
+
+/* Value of field name in a [field, value, ...] array; NULL if absent or
+ * not a string. */
+const redisReply *st_field(const redisReply *fields, const char *name);
+/* Checks one stream entry [id, [field, value, ...]]; NULL fields (an
+ * entry deleted while pending) give *fields = NULL and return 0. */
+int st_entry(store *st, const char *key, const redisReply *en,
+             const redisReply **fields, err_t *e);
+
+#endif

@@ -1,0 +1,260 @@
+/* store_origin: what the origin of a message keeps until every destination
+ * has receipted it: sent:<id> (frame, attempts, destinations still
+ * missing, created), the await zset of resend times, and the receipts
+ * that came home (rcpt:<id>, written by the link script). */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* KEYS: 1 sent, 2 await, 3.. hop outboxes; ARGV: 1 id, 2 frame, 3 wait,
+ * 4 created, 5 first retry. An id already held is left alone, so that a
+ * retried submit cannot enqueue the message twice. */
+static const st_script st_lua_submit = {ST_LUA_SUBMIT,
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end\n"
+    "for i = 3, #KEYS do\n"
+    "  redis.call('XADD', KEYS[i], '*', 'v', '1', 'frame', ARGV[2])\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'v', '1', 'f', ARGV[2], 'attempts', '0',"
+    " 'wait', ARGV[3], 'created', ARGV[4])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+    "return 0\n"};
+
+/* KEYS: 1 await; ARGV: 1 now, 2 count, 3 prefix of sent keys. Reads each
+ * due message's hash in the same script (one round trip); an await entry
+ * whose hash is gone is stale and removed. The sent keys are built here
+ * rather than declared: the ids are only known inside. */
+static const st_script st_lua_due = {ST_LUA_DUE,
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],"
+    " 'LIMIT', 0, ARGV[2])\n"
+    "local out = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local h = redis.call('HMGET', ARGV[3] .. id, 'f', 'wait', 'attempts',"
+    " 'created')\n"
+    "  if h[1] then\n"
+    "    out[#out + 1] = {id, h[1], h[2] or '', h[3] or '0', h[4] or '0'}\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "  end\n"
+    "end\n"
+    "return out\n"};
+
+/* KEYS: 1 sent, 2 await; ARGV: 1 id, 2 next. Never re-adds an id whose
+ * last receipt arrived between due and reschedule. */
+static const st_script st_lua_resched = {ST_LUA_RESCHED,
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
+    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
+    "return 1\n"};
+
+/* KEYS: 1 sent, 2 await; ARGV: 1 id */
+static const st_script st_lua_drop = {ST_LUA_DROP,
+    "local n = redis.call('DEL', KEYS[1])\n"
+    "n = n + redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "return n > 0 and 1 or 0\n"};
+
+/* Distinct names of list joined by spaces into out; ERR_INVALID for a bad
+ * name or too many. */
+static int st_join(store *st, const char *what, const char *const *list,
+                   size_t n, char *out, size_t cap, err_t *e)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    if (n < 1 || n > STORE_FWD_MAX)
+        return err_set(e, ERR_INVALID, "redis %s: submit: %zu %s, want 1-%d",
+                       st->url, n, what, STORE_FWD_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!st_name_ok(list[i]))
+            return err_set(e, ERR_INVALID, "redis %s: submit: bad %s name",
+                           st->url, what);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s",
+                                len ? " " : "", list[i]);
+    }
+    return 0;
+}
+
+static int st_seen_before(const char *const *list, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(list[j], list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* KEYS of a submit: sent, await, then one outbox per distinct hop. */
+static int st_submit_keys(store *st, const char *msg_id,
+                          const char *const *hops, size_t nhops,
+                          char (*keys)[ST_KEY_MAX], char nk_s[8], st_args *a,
+                          err_t *e)
+{
+    size_t nk = 2;
+    int rc = st_key(st, keys[0], "sent", msg_id, e);
+    if (rc == 0)
+        rc = st_key(st, keys[1], "await", NULL, e);
+    for (size_t i = 0; rc == 0 && i < nhops; i++)
+        if (!st_seen_before(hops, i))
+            rc = st_key(st, keys[nk++], "outbox", hops[i], e);
+    if (rc < 0)
+        return rc;
+    snprintf(nk_s, 8, "%zu", nk);
+    st_arg_s(a, nk_s);
+    for (size_t i = 0; i < nk; i++)
+        st_arg_s(a, keys[i]);
+    return 0;
+}
+
+int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
+                 const char *const *hops, size_t nhops,
+                 const char *const *dests, size_t ndests, int64_t created_ms,
+                 int64_t first_retry_at_ms, err_t *e)
+{
+    char keys[STORE_FWD_MAX + 2][ST_KEY_MAX], wait[STORE_FWD_MAX * 65 + 1];
+    char scratch[STORE_FWD_MAX * 65 + 1], created[24], retry[24], nk[8];
+    int rc = st_join(st, "destinations", dests, ndests, wait, sizeof wait, e);
+    if (rc == 0)
+        rc = st_join(st, "hops", hops, nhops, scratch, sizeof scratch, e);
+    st_args a = {.what = "submit"};
+    st_arg_s(&a, "EVALSHA"), st_arg_s(&a, "");
+    if (rc == 0)
+        rc = st_submit_keys(st, msg_id, hops, nhops, keys, nk, &a, e);
+    if (rc < 0)
+        return rc;
+    snprintf(created, sizeof created, "%lld", (long long)created_ms);
+    snprintf(retry, sizeof retry, "%lld", (long long)first_retry_at_ms);
+    st_arg_s(&a, msg_id), st_arg_b(&a, frame, n), st_arg_s(&a, wait);
+    st_arg_s(&a, created), st_arg_s(&a, retry);
+    redisReply *r;
+    if ((rc = st_eval(st, &st_lua_submit, &a, &r, e)) < 0)
+        return err_wrap(e, "message %s", msg_id);
+    rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer
+       : err_set(e, ERR_IO, "redis %s: submit %s: unexpected reply", st->url,
+                 msg_id);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* One [id, f, wait, attempts, created] of the due script for fn. */
+static int st_due_one(store *st, const redisReply *m, store_await_fn fn,
+                      void *ctx, err_t *e)
+{
+    if (m->type != REDIS_REPLY_ARRAY || m->elements != 5)
+        return err_set(e, ERR_IO, "redis %s: await: malformed reply",
+                       st->url);
+    for (size_t i = 0; i < 5; i++)
+        if (m->element[i]->type != REDIS_REPLY_STRING)
+            return err_set(e, ERR_IO, "redis %s: await: malformed reply",
+                           st->url);
+    const redisReply *id = m->element[0], *f = m->element[1];
+    int64_t attempts = strtoll(m->element[3]->str, NULL, 10);
+    int64_t created = strtoll(m->element[4]->str, NULL, 10);
+    if (fn(ctx, id->str, f->str, f->len, m->element[2]->str, attempts,
+           created, e) < 0)
+        return err_wrap(e, "awaited message %s", id->str);
+    return 0;
+}
+
+int store_await_due(store *st, int64_t now_ms, size_t count,
+                    store_await_fn fn, void *ctx, err_t *e)
+{
+    char key[ST_KEY_MAX], sent[ST_KEY_MAX], now[24], cnt[24];
+    st_key(st, key, "await", NULL, e);
+    st_key(st, sent, "sent", NULL, e);
+    strcat(sent, ":"); /* "<prefix>v1:sent:" + id, as st_key would make */
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
+    st_args a = {.what = key};
+    st_arg_s(&a, "EVALSHA"), st_arg_s(&a, ""), st_arg_s(&a, "1");
+    st_arg_s(&a, key), st_arg_s(&a, now), st_arg_s(&a, cnt);
+    st_arg_s(&a, sent);
+    redisReply *r;
+    int rc = st_eval(st, &st_lua_due, &a, &r, e);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY)
+        rc = err_set(e, ERR_IO, "redis %s: await: unexpected reply", st->url);
+    size_t i = 0;
+    for (; rc == 0 && i < r->elements; i++)
+        rc = st_due_one(st, r->element[i], fn, ctx, e);
+    freeReplyObject(r);
+    return rc < 0 ? rc : (int)i;
+}
+
+/* Runs one of the two sent/await scripts for id with ARGV id [, arg]. */
+static int st_await_op(store *st, const st_script *s, const char *id,
+                       const char *arg, err_t *e)
+{
+    char sent[ST_KEY_MAX], await[ST_KEY_MAX];
+    int rc = st_key(st, sent, "sent", id, e);
+    if (rc < 0)
+        return rc;
+    st_key(st, await, "await", NULL, e);
+    st_args a = {.what = sent};
+    st_arg_s(&a, "EVALSHA"), st_arg_s(&a, ""), st_arg_s(&a, "2");
+    st_arg_s(&a, sent), st_arg_s(&a, await), st_arg_s(&a, id);
+    if (arg)
+        st_arg_s(&a, arg);
+    redisReply *r;
+    if ((rc = st_eval(st, s, &a, &r, e)) < 0)
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer
+       : err_set(e, ERR_IO, "redis %s: %s: unexpected reply", st->url, sent);
+    freeReplyObject(r);
+    return rc;
+}
+
+int store_await_reschedule(store *st, const char *id, int64_t next_at_ms,
+                           err_t *e)
+{
+    char next[24];
+    snprintf(next, sizeof next, "%lld", (long long)next_at_ms);
+    return st_await_op(st, &st_lua_resched, id, next, e);
+}
+
+int store_await_drop(store *st, const char *id, err_t *e)
+{
+    return st_await_op(st, &st_lua_drop, id, NULL, e);
+}
+
+int64_t store_await_len(store *st, err_t *e)
+{
+    char key[ST_KEY_MAX];
+    st_key(st, key, "await", NULL, e);
+    st_args a = {0};
+    st_arg_s(&a, "ZCARD"), st_arg_s(&a, key);
+    redisReply *r;
+    int rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e);
+    if (rc < 0)
+        return rc;
+    int64_t n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+int store_rcpt_list(store *st, const char *id, store_rcpt_fn fn, void *ctx,
+                    err_t *e)
+{
+    char key[ST_KEY_MAX];
+    int rc = st_key(st, key, "rcpt", id, e);
+    if (rc < 0)
+        return rc;
+    st_args a = {0};
+    st_arg_s(&a, "HGETALL"), st_arg_s(&a, key);
+    redisReply *r;
+    if ((rc = st_cmd(st, &a, REDIS_REPLY_ARRAY, &r, e)) < 0)
+        return rc;
+    size_t i = 0;
+    for (; rc == 0 && i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            rc = err_set(e, ERR_IO, "redis %s: %s: malformed reply", st->url,
+                         key);
+        else if ((rc = fn(ctx, k->str, v->str, v->len, e)) < 0)
+            err_wrap(e, "%s receipt from %s", key, k->str);
+    }
+    freeReplyObject(r);
+    return rc < 0 ? rc : (int)(i / 2);
+}
