@@ -20,13 +20,15 @@ ALL_C     := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 TEST_C    := $(filter %_test.c,$(ALL_C))
 LIB_C     := $(filter-out %_test.c,$(ALL_C))
 CTL_C     := $(wildcard gateway/ctl/*.c)
+D_C       := $(wildcard gateway/daemon/*.c)
+FED_C     := $(wildcard tests/fed/*.c)
 BENCH_C   := $(wildcard tests/bench/bench_*.c)
 FUZZ_C    := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
 .PHONY: all deps test unit golden bench fuzz lint clean
-all: bin/eportctl
+all: bin/eportctl bin/eportd
 
 deps:
 	@sh deploy/deps.sh
@@ -47,6 +49,21 @@ $(B)/san/bin/eportctl: $(call obj,san,$(CTL_C) $(LIB_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
 
+bin/eportd: $(call obj,rel,$(D_C) $(LIB_C))
+	@mkdir -p bin
+	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
+
+$(B)/san/bin/eportd: $(call obj,san,$(D_C) $(LIB_C))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+# Tools of the federation tests (tests/fed/*.c), one binary per file.
+$(B)/san/fed/%: $(B)/san/tests/fed/%.o $(call obj,san,$(LIB_C))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+FED_BINS := $(patsubst tests/fed/%.c,$(B)/san/fed/%,$(FED_C))
+
 # One cmocka binary per module test, linked with every library object.
 $(B)/san/t/%: $(B)/san/%.o $(call obj,san,$(LIB_C))
 	@mkdir -p $(dir $@)
@@ -60,8 +77,8 @@ unit: $(UNIT_BINS)
 golden: $(B)/san/bin/eportctl
 	@python3 tests/golden/run.py $(B)/san/bin/eportctl
 
-test: $(UNIT_BINS) $(B)/san/bin/eportctl
-	@sh tests/run-all.sh $(B)/san/bin/eportctl $(UNIT_BINS)
+test: $(UNIT_BINS) $(B)/san/bin/eportctl $(B)/san/bin/eportd $(FED_BINS)
+	@B=$(B) sh tests/run-all.sh $(B)/san/bin/eportctl $(UNIT_BINS)
 
 # keep the objects of test binaries: rebuilding them on every run is waste
 .SECONDARY:

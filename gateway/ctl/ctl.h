@@ -8,12 +8,14 @@
 
 #include "buf.h"
 #include "err.h"
+#include "node.h"
 
 enum {
     CTL_OK = 0,
     CTL_USAGE = 64,    /* bad command line */
     CTL_DATAERR = 65,  /* an input had problems; the rest was processed */
     CTL_NOINPUT = 66,  /* an input file could not be opened */
+    CTL_UNAVAILABLE = 69, /* Redis (or another service) unreachable */
     CTL_SOFTWARE = 70, /* internal error */
     CTL_IOERR = 74,    /* output could not be written */
     CTL_CONFIG = 78,   /* mapping tables or configuration are broken */
@@ -21,11 +23,19 @@ enum {
 
 int ctl_map(int argc, char **argv);
 int ctl_lint(int argc, char **argv);
+int ctl_send(int argc, char **argv);
+int ctl_inbox(int argc, char **argv);
+int ctl_peers(int argc, char **argv);
+int ctl_dlq(int argc, char **argv);
 
 /* Whole file into b (capped by b's max); "-" is standard input. */
 int ctl_read_file(const char *path, buf_t *b, err_t *e);
 /* The mapping directory: --mappings, else $EPORT_MAPPINGS, else ./mappings,
  * else ../mappings beside the executable. Returns a static string. */
 const char *ctl_mappings_dir(const char *given);
+
+/* Open the node of config offline (no sockets): *out for node_close.
+ * Prints the problem and returns a CTL_* code, CTL_OK on success. */
+int ctl_node_open(const char *config, node **out);
 
 #endif

@@ -57,3 +57,27 @@ const char *ctl_mappings_dir(const char *given)
     }
     return "mappings";
 }
+
+/* ---- commands that work on a node's store (send, inbox, peers, dlq) ---- */
+
+int ctl_node_open(const char *config, node **out)
+{
+    if (!config) {
+        fprintf(stderr, "eportctl: error: --config FILE is required\n");
+        return CTL_USAGE;
+    }
+    cfg *c = NULL;
+    err_t e;
+    if (cfg_load(config, &c, &e) < 0) {
+        fputs(c ? cfg_problems(c) : e.msg, stderr);
+        if (!c)
+            fputc('\n', stderr);
+        cfg_free(c);
+        return CTL_CONFIG;
+    }
+    if (node_open(c, NODE_OFFLINE, out, &e) < 0) {
+        fprintf(stderr, "eportctl: error: %s\n", e.msg);
+        return e.code == ERR_IO ? CTL_UNAVAILABLE : CTL_CONFIG;
+    }
+    return CTL_OK;
+}

@@ -13,6 +13,10 @@ static const struct {
     {"map", ctl_map, "translate local-format files to canonical JSON "
                      "(or back with --reverse)"},
     {"lint", ctl_lint, "check mapping tables and code lists"},
+    {"send", ctl_send, "sign and queue messages from a node (--config)"},
+    {"inbox", ctl_inbox, "records delivered to a node"},
+    {"peers", ctl_peers, "a node's peer links: state, queues, lag"},
+    {"dlq", ctl_dlq, "dead letters: list, show, replay, drop"},
 };
 
 #define CTL__N (sizeof ctl__cmds / sizeof ctl__cmds[0])
@@ -21,7 +25,7 @@ static void ctl__usage(FILE *f)
 {
     fprintf(f, "usage: eportctl COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < CTL__N; i++)
-        fprintf(f, "  %-6s %s\n", ctl__cmds[i].name, ctl__cmds[i].help);
+        fprintf(f, "  %-7s %s\n", ctl__cmds[i].name, ctl__cmds[i].help);
     fprintf(f, "\nexit status: 0 ok, 64 usage, 65 input had problems, 66 "
                "input not found,\n70 internal error, 74 output error, 78 "
                "mapping tables broken\n\n'eportctl COMMAND --help' for a "

@@ -1,0 +1,59 @@
+/* node: one gateway node at run time (bin/eportd), and the part of it a
+ * local tool needs without the daemon (eportctl send). It ties together
+ * the config, the federation PKI and directory, the Redis store and the
+ * ZeroMQ links, and runs the protocol of docs/protocol.md:
+ *
+ *   origin   node_submit: sign, store in Redis (outbox per next hop, and
+ *            the copy awaiting receipts), only then report success;
+ *   links    node_out.c: each peer's outbox sent in order, a window of
+ *            frames in flight, resent from the receiver's last position
+ *            on a gap, a timeout or a reconnect;
+ *   inbound  node_in.c: each frame checked (docs/protocol.md section 9),
+ *            then its effect (deliver, forward, receipt, dead letter)
+ *            stored atomically with the link position, then acked;
+ *   receipts node_await.c: messages without every destination's receipt
+ *            sent again, with backoff, until they expire.
+ *
+ * Everything durable is in Redis, so a node killed at any point resumes
+ * where it was; the process keeps only caches and the frames in flight.
+ *
+ * Ownership: node_open takes the cfg (freed by node_close) and makes the
+ * node (node_close). One thread; node_stop and node_reload only set
+ * flags and may be called from a signal handler. */
+#ifndef EPORT_NODE_H
+#define EPORT_NODE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "msgid.h"
+
+typedef struct node node;
+
+#define NODE_OFFLINE 1u /* no sockets and no loop: for eportctl */
+
+/* Open the node of config c (taken, even on failure): PKI (key matching
+ * the node's certificate), directory, Redis and, unless NODE_OFFLINE,
+ * the ROUTER and a DEALER per peer. */
+int node_open(cfg *c, unsigned flags, node **out, err_t *e);
+void node_close(node *n);
+const cfg *node_cfg(const node *n);
+/* The node's Redis store, borrowed (for eportctl's reads). */
+struct store *node_store(node *n);
+
+/* A new message from this node to ndest destinations (node ids): a
+ * signed envelope of type (`record`, `ping`) with ref (may be NULL) and
+ * payload, durably queued for every next hop before this returns 0; its
+ * id goes to id. ERR_INVALID "no route to SH" when a destination cannot
+ * be reached. */
+int node_submit(node *n, const char *type, const char *const *dests,
+                size_t ndest, const char *ref, const void *payload,
+                size_t len, char id[MSGID_LEN + 1], err_t *e);
+
+/* Serve until node_stop: returns 0 after a clean drain. */
+int node_run(node *n, err_t *e);
+void node_stop(node *n);
+void node_reload(node *n);
+
+#endif

@@ -1,0 +1,143 @@
+/* This node as a destination (docs/protocol.md step 10 and section 7):
+ * a record or ping is delivered with its `stored` receipt prepared, a
+ * receipt is taken home; and, once the store has applied the frame, the
+ * receipts only the outcome decides (a fresh `duplicate`, an `id-reuse`
+ * refusal) and the log line. */
+#include "node_in.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "model_pack.h"
+
+/* A copy of n->ebuf in the batch arena. */
+static const void *dlv__keep(node *n, size_t *len)
+{
+    void *copy = arena_alloc(&n->arena, n->ebuf.len);
+    if (copy)
+        memcpy(copy, n->ebuf.p, n->ebuf.len);
+    *len = n->ebuf.len;
+    return copy;
+}
+
+static int dlv__receipt_home(node *n, in_item *it)
+{
+    env_receipt r;
+    err_t e;
+    if (env_receipt_decode(it->v->payload, it->v->payload_len, &n->arena, &r,
+                           &e) < 0)
+        return in_refuse(n, it, "invalid-payload", "%s", e.msg);
+    it->fx.receipted_id = arena_strdup(&n->arena, r.id);
+    it->fx.receipt_from = it->v->origin;
+    it->fx.rcpt = it->body;
+    it->fx.rcpt_n = it->bn;
+    it->fx.rcpt_ttl_ms = n->cfg->delivery.max_age_ms;
+    if (r.status == ENV_REFUSED) {
+        /* the destination will never apply it: keep why, for operators */
+        it->fx.dlq_reason = "refused-by-destination";
+        it->fx.dlq_where = arena_strdup(&n->arena, r.reason ? r.reason : "");
+        it->fx.dlq_frame = it->body;
+        it->fx.dlq_n = it->bn;
+    }
+    return 0;
+}
+
+static int dlv__payload_ok(node *n, in_item *it)
+{
+    const env *v = it->v;
+    if (!strcmp(v->type, "ping"))
+        return 0;
+    if (strcmp(v->type, "record"))
+        return in_refuse(n, it, "unsupported-type", "type '%s' is not one "
+                         "this node applies (record, ping, receipt)",
+                         v->type);
+    model_record *rec;
+    err_t e;
+    if (model_unpack((const char *)v->payload, v->payload_len, &n->arena, &rec,
+                     &e) < 0 || model_validate(rec, &e) < 0)
+        return in_refuse(n, it, "invalid-payload", "%s", e.msg);
+    return 0;
+}
+
+int in_deliver(node *n, in_item *it)
+{
+    const env *v = it->v;
+    if (!strcmp(v->type, ENV_RECEIPT_TYPE))
+        return dlv__receipt_home(n, it);
+    if (dlv__payload_ok(n, it) < 0)
+        return -1;
+    unsigned char *digest = arena_alloc(&n->arena, ENV_DIGEST_LEN);
+    err_t e;
+    if (!digest || env_digest(v->payload, v->payload_len, digest, &e) < 0 ||
+        node__receipt(n, v, ENV_STORED, NULL, &e) < 0) {
+        log_event(LOG_ERROR, "receipt", "id=%s msg=%s", v->id,
+                  log_q(digest ? e.msg : "out of memory"));
+        return -1;
+    }
+    store_effect *fx = &it->fx;
+    fx->msg_id = v->id;
+    fx->origin = v->origin;
+    fx->digest = digest;
+    fx->frame = it->body;
+    fx->frame_n = it->bn;
+    fx->receipt = dlv__keep(n, &fx->receipt_n);
+    fx->receipt_peer = it->back;
+    fx->seen_ttl_ms = n->cfg->delivery.max_age_ms +
+                      n->cfg->delivery.max_clock_skew_ms;
+    return fx->receipt ? 0 : -1;
+}
+
+/* A receipt decided after the store ran, queued on its own. */
+static void dlv__late_receipt(node *n, in_item *it, env_status st,
+                              const char *reason)
+{
+    char id[STORE_ID_MAX];
+    err_t e;
+    if (node__receipt(n, it->v, st, reason, &e) < 0 ||
+        store_outbox_add(n->st, it->back, n->ebuf.p, n->ebuf.len, id, &e) < 0)
+        log_event(LOG_ERROR, "receipt", "id=%s msg=%s", it->v->id,
+                  log_q(e.msg));
+}
+
+static void dlv__log_refusal(node *n, const in_item *it)
+{
+    n->refused++;
+    log_event(LOG_WARN, "refused", "reason=%s peer=%s id=%s origin=%s msg=%s",
+              it->code, it->peer->id, it->v ? it->v->id : "-",
+              it->v ? log_q(it->v->origin) : "-", log_q(it->why));
+}
+
+void in_after(node *n, in_item *it, const store_link_result *r)
+{
+    if (r->status != STORE_LINK_DONE)
+        return;
+    if (it->code) {
+        dlv__log_refusal(n, it);
+        return;
+    }
+    if (it->fx.nfwd)
+        n->forwarded++;
+    if (it->fx.receipted_id) {
+        n->receipts++;
+        it->peer->last_receipt_ms = node__now_ms();
+        if (it->fx.dlq_reason)
+            log_event(LOG_WARN, "refused_by_destination", "id=%s dest=%s "
+                      "msg=%s", it->fx.receipted_id, it->v->origin,
+                      log_q(it->fx.dlq_where));
+    }
+    if (!it->fx.msg_id)
+        return;
+    if (r->reuse) {
+        log_event(LOG_ERROR, "refused", "reason=id-reuse peer=%s id=%s "
+                  "origin=%s msg=\"id already applied with another payload\"",
+                  it->peer->id, it->v->id, it->v->origin);
+        dlv__late_receipt(n, it, ENV_REFUSED,
+                          "id-reuse: id already applied with another payload");
+    } else if (r->dup == 2) {
+        dlv__late_receipt(n, it, ENV_DUPLICATE, NULL);
+    } else if (!r->dup) {
+        n->delivered++;
+        log_event(LOG_DEBUG, "delivered", "id=%s origin=%s", it->v->id,
+                  it->v->origin);
+    }
+}

@@ -1,0 +1,103 @@
+/* node_int.h: the node's parts, shared by node*.c only. */
+#ifndef EPORT_NODE_INT_H
+#define EPORT_NODE_INT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "dir.h"
+#include "envelope.h"
+#include "lframe.h"
+#include "link.h"
+#include "node.h"
+#include "pki.h"
+#include "store.h"
+
+#define NODE_IN_BATCH 256          /* inbound frames handled per round */
+#define NODE_WIN_BYTES (64u << 20) /* frames in flight to one peer, bytes */
+#define NODE_AWAIT_TICK_MS 100
+#define NODE_STATUS_TICK_MS 1000
+#define NODE_DRAIN_MS 2000         /* SIGTERM: time left for acks */
+
+/* One outbox entry read and (maybe) sent, kept until acknowledged. */
+typedef struct node_win {
+    lpos pos;
+    unsigned char *frame; /* malloc'd copy, freed when acked or dropped */
+    size_t n;
+} node_win;
+
+/* A configured peer: the outbound link to it and what we know of the
+ * inbound link from it. */
+typedef struct node_peer {
+    char id[ENV_NODE_MAX + 1];
+    int link;                  /* DEALER index, -1 offline */
+    int up;
+    /* outbound: win[0..nsent) on the wire, win[nsent..count) read only */
+    node_win *win;
+    size_t count, nsent, cap, bytes;
+    lpos read_upto;            /* last position read from the outbox */
+    lpos prev;                 /* what the next frame sent follows */
+    lpos acked;                /* the receiver's last, as last acked */
+    lpos gap_at;               /* rewound for a gap at this last */
+    int64_t rto_ms, progress_ms, last_ack_ms, last_receipt_ms;
+    uint64_t sent, resent, acks;
+    /* inbound */
+    lpos in_last;              /* last position accepted from it */
+    lpos in_chain;             /* what the next frame must follow */
+    int in_known;              /* in_last read from Redis */
+} node_peer;
+
+struct node {
+    cfg *cfg;
+    unsigned flags;
+    pki_store *pki;
+    pki_key *key;
+    dir *dir;
+    store *st;
+    link_t *link;
+    node_peer *peers;
+    size_t npeers;
+    arena_t arena;  /* one inbound batch */
+    buf_t sbuf;     /* signed bytes */
+    buf_t ebuf;     /* encoded envelopes */
+    volatile sig_atomic_t stop, reload;
+    int64_t next_await_ms, next_status_ms;
+    uint64_t delivered, forwarded, refused, receipts;
+};
+
+int64_t node__now_ms(void);
+node_peer *node__peer(node *n, const char *id);
+
+/* Sign v (its signed bytes) with the node's key and encode it into
+ * n->ebuf (reset first). */
+int node__seal(node *n, env *v, err_t *e);
+
+/* A receipt envelope answering orig, encoded into n->ebuf. */
+int node__receipt(node *n, const env *orig, env_status status,
+                  const char *reason, err_t *e);
+
+/* node_out.c: the outbound half of every peer link. */
+void node_out_pump(node *n);
+void node_out_acks(node *n);
+void node_out_timers(node *n, int64_t now);
+void node_out_reset(node_peer *p);
+void node_out_free(node_peer *p);
+
+/* node_in.c: inbound frames, a batch at a time; returns how many. */
+int node_in_drain(node *n);
+
+/* node_await.c: messages still waiting for receipts. */
+void node_await_tick(node *n, int64_t now);
+
+/* node_status.c: the peers' status hash for `eportctl peers`. */
+void node_status_write(node *n);
+
+/* node_setup.c: PKI, directory, links and peers from n->cfg. */
+int node_setup_pki(node *n, err_t *e);
+int node_setup_peers(node *n, err_t *e); /* fresh peers, windows empty */
+int node_setup_links(node *n, err_t *e);
+void node_teardown_links(node *n);
+
+#endif

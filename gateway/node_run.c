@@ -1,0 +1,119 @@
+/* The node's loop: one thread, one zmq_poll (inside link_wait) over the
+ * ROUTER and the DEALERs, and timers for resends, receipts and status.
+ * Each turn: inbound frames (stored, then acked), acks of what we sent,
+ * then new frames out. SIGTERM lets the frames in flight be acked for a
+ * moment, then returns; SIGHUP reloads peers, routes and the CRL. */
+#include "node_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define RUN_IDLE_MS 5 /* how late a new outbox entry may be noticed */
+
+void node_stop(node *n)
+{
+    n->stop = 1;
+}
+
+void node_reload(node *n)
+{
+    n->reload = 1;
+}
+
+/* Anything read from an outbox but not yet sent to a peer that is up? */
+static int run__pending(const node *n)
+{
+    for (size_t i = 0; i < n->npeers; i++)
+        if (n->peers[i].up && n->peers[i].nsent < n->peers[i].count)
+            return 1;
+    return 0;
+}
+
+static void run__turn(node *n, int64_t wait_ms)
+{
+    err_t e;
+    if (link_wait(n->link, wait_ms, &e) < 0)
+        log_event(LOG_ERROR, "poll", "msg=%s", log_q(e.msg));
+    while (node_in_drain(n) == NODE_IN_BATCH)
+        ;
+    node_out_acks(n);
+}
+
+/* What a reload cannot change without a restart. */
+static int run__same_base(const cfg *a, const cfg *b)
+{
+    return !strcmp(a->node.id, b->node.id) &&
+           !strcmp(a->node.listen, b->node.listen) &&
+           !strcmp(a->redis.url, b->redis.url) &&
+           !strcmp(a->redis.prefix, b->redis.prefix);
+}
+
+static void run__reload(node *n)
+{
+    cfg *c = NULL;
+    err_t e;
+    if (cfg_load(n->cfg->path, &c, &e) < 0) {
+        log_event(LOG_ERROR, "reload", "msg=%s", log_q(c ? cfg_problems(c)
+                                                         : e.msg));
+        cfg_free(c);
+        return;
+    }
+    if (!run__same_base(n->cfg, c))
+        log_event(LOG_WARN, "reload", "msg=%s", log_q("node, listen and "
+                  "redis keys need a restart; keeping the running ones"));
+    node_teardown_links(n);
+    cfg *old = n->cfg;
+    n->cfg = c;
+    int rc = node_setup_pki(n, &e);
+    if (rc == 0)
+        rc = node_setup_peers(n, &e);
+    if (rc == 0)
+        rc = node_setup_links(n, &e);
+    if (rc < 0)
+        log_event(LOG_ERROR, "reload", "msg=%s", log_q(e.msg));
+    else
+        log_event(LOG_INFO, "reloaded", "peers=%zu", n->npeers);
+    cfg_free(old);
+}
+
+static void run__drain(node *n)
+{
+    int64_t until = node__now_ms() + NODE_DRAIN_MS;
+    for (;;) {
+        size_t inflight = 0;
+        for (size_t i = 0; i < n->npeers; i++)
+            inflight += n->peers[i].up ? n->peers[i].nsent : 0;
+        if (inflight == 0 || node__now_ms() >= until)
+            break;
+        run__turn(n, 10);
+    }
+}
+
+int node_run(node *n, err_t *e)
+{
+    if (n->flags & NODE_OFFLINE)
+        return err_set(e, ERR_USAGE, "node_run: node opened offline");
+    log_event(LOG_INFO, "start", "listen=%s peers=%zu redis=%s",
+              link_endpoint(n->link), n->npeers, log_q(n->cfg->redis.url));
+    while (!n->stop) {
+        if (n->reload) {
+            n->reload = 0;
+            run__reload(n);
+        }
+        run__turn(n, run__pending(n) ? 0 : RUN_IDLE_MS);
+        node_out_pump(n);
+        int64_t now = node__now_ms();
+        node_out_timers(n, now);
+        node_await_tick(n, now);
+        node_status_write(n);
+    }
+    run__drain(n);
+    log_event(LOG_INFO, "stop", "delivered=%llu forwarded=%llu refused=%llu "
+              "receipts=%llu", (unsigned long long)n->delivered,
+              (unsigned long long)n->forwarded,
+              (unsigned long long)n->refused,
+              (unsigned long long)n->receipts);
+    return 0;
+}

@@ -1,0 +1,230 @@
+/* Opening and closing a node: its PKI and directory, its store, its
+ * links. Reload (SIGHUP) runs the same steps again on a new config. */
+#include "node_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* A CURVE key file: 40 characters of Z85 and an optional newline. */
+static int node__read_key(const char *path, char out[LINK_KEY_Z85_LEN + 1],
+                          err_t *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return err_set(e, ERR_CONFIG, "%s: cannot open: %s", path,
+                       strerror(errno));
+    char line[128] = "";
+    char *ok = fgets(line, sizeof line, f);
+    fclose(f);
+    size_t n = ok ? strcspn(line, "\r\n") : 0;
+    if (n != LINK_KEY_Z85_LEN)
+        return err_set(e, ERR_CONFIG, "%s: not a CurveZMQ key (%d characters "
+                       "of Z85 expected)", path, LINK_KEY_Z85_LEN);
+    memcpy(out, line, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int node_setup_pki(node *n, err_t *e)
+{
+    const cfg_pki *p = &n->cfg->pki;
+    pki_store *ps = pki_store_load(p->ca, p->crl, e);
+    if (!ps)
+        return e->code;
+    pki_key *key = NULL;
+    dir *d = NULL;
+    const pki_peer *self = NULL;
+    int rc = pki_key_load(p->key, &key, e);
+    if (rc == 0)
+        rc = dir_new(ps, p->directory, &d, e);
+    if (rc == 0)
+        rc = dir_pin(d, n->cfg->node.id, n->cfg->node.region, p->cert, e);
+    if (rc == 0)
+        rc = dir_get(d, n->cfg->node.id, time(NULL), &self, e);
+    if (rc == 0)
+        rc = pki_key_matches(key, self, e);
+    for (size_t i = 0; rc == 0 && i < n->cfg->npeers; i++) {
+        const cfg_peer *cp = &n->cfg->peers[i];
+        rc = dir_pin(d, cp->id, cp->region, cp->cert, e);
+    }
+    if (rc < 0) {
+        dir_free(d);
+        pki_key_free(key);
+        pki_store_free(ps);
+        return rc;
+    }
+    dir_free(n->dir);
+    pki_key_free(n->key);
+    pki_store_free(n->pki);
+    n->pki = ps, n->key = key, n->dir = d;
+    return 0;
+}
+
+static void node__zap_refused(void *ctx, const char *key, const char *addr)
+{
+    (void)ctx;
+    log_event(LOG_WARN, "zap_refused", "key=%s address=%s", log_q(key),
+              log_q(addr));
+}
+
+/* The peer's CURVE key comes from its certificate, where the CA bound it
+ * to the node id: a key file alone proves nothing. */
+static int node__peer_link(node *n, node_peer *np, const cfg_peer *cp,
+                           err_t *e)
+{
+    const pki_peer *pp = NULL;
+    int rc = dir_get(n->dir, cp->id, time(NULL), &pp, e);
+    if (rc < 0) {
+        log_event(LOG_ERROR, "peer_refused", "peer=%s msg=%s", cp->id,
+                  log_q(e->msg));
+        return 0; /* one bad peer must not stop the node */
+    }
+    const char *key = pki_peer_identity(pp)->curve_pub;
+    if ((rc = link_allow(n->link, cp->id, key, e)) < 0)
+        return rc;
+    rc = link_peer_add(n->link, cp->id, cp->endpoints.v, cp->endpoints.n,
+                       key, e);
+    if (rc < 0)
+        return rc;
+    np->link = rc;
+    return 0;
+}
+
+int node_setup_links(node *n, err_t *e)
+{
+    const cfg *c = n->cfg;
+    char pub[LINK_KEY_Z85_LEN + 1], sec[LINK_KEY_Z85_LEN + 1];
+    int rc = node__read_key(c->pki.curve_public, pub, e);
+    if (rc == 0)
+        rc = node__read_key(c->pki.curve_secret, sec, e);
+    link_conf lc = {
+        .self_id = c->node.id, .listen = c->node.listen,
+        .curve_public = pub, .curve_secret = sec,
+        .heartbeat_ms = c->delivery.heartbeat_ms,
+        .heartbeat_timeout_ms = c->delivery.heartbeat_timeout_ms,
+        .max_frame_bytes = c->delivery.max_frame_bytes + LFRAME_MAX,
+        .hwm = (int)c->delivery.window * 2 + 1000,
+        .on_refused = node__zap_refused,
+    };
+    if (rc == 0 && !n->link)
+        rc = link_new(&lc, &n->link, e);
+    explicit_bzero(sec, sizeof sec);
+    for (size_t i = 0; rc == 0 && i < n->npeers; i++)
+        rc = node__peer_link(n, &n->peers[i], &c->peers[i], e);
+    return rc;
+}
+
+void node_teardown_links(node *n)
+{
+    for (size_t i = 0; i < n->npeers; i++) {
+        node_peer *p = &n->peers[i];
+        if (p->link >= 0 && n->link)
+            link_peer_drop(n->link, p->link);
+        p->link = -1;
+        node_out_free(p);
+    }
+    if (n->link)
+        link_allow_reset(n->link);
+}
+
+int node_setup_peers(node *n, err_t *e)
+{
+    free(n->peers);
+    n->npeers = n->cfg->npeers;
+    n->peers = calloc(n->npeers ? n->npeers : 1, sizeof *n->peers);
+    if (!n->peers)
+        return err_set(e, ERR_NOMEM, "node: out of memory");
+    for (size_t i = 0; i < n->npeers; i++) {
+        snprintf(n->peers[i].id, sizeof n->peers[i].id, "%s",
+                 n->cfg->peers[i].id);
+        n->peers[i].link = -1;
+        node_out_reset(&n->peers[i]);
+    }
+    return 0;
+}
+
+static int node__open_parts(node *n, err_t *e)
+{
+    const cfg *c = n->cfg;
+    int rc = node_setup_pki(n, e);
+    if (rc == 0)
+        rc = store_open(c->redis.url, c->redis.prefix, &n->st, e);
+    if (rc == 0)
+        rc = store_set_timeout(n->st, c->redis.timeout_ms, e);
+    if (rc == 0)
+        rc = node_setup_peers(n, e);
+    if (rc == 0 && !(n->flags & NODE_OFFLINE))
+        rc = node_setup_links(n, e);
+    return rc;
+}
+
+int node_open(cfg *c, unsigned flags, node **out, err_t *e)
+{
+    node *n = calloc(1, sizeof *n);
+    if (!n) {
+        cfg_free(c);
+        return err_set(e, ERR_NOMEM, "node: out of memory");
+    }
+    n->cfg = c;
+    n->flags = flags;
+    arena_init(&n->arena, (size_t)c->delivery.max_frame_bytes * 2 +
+               (64u << 20));
+    buf_init(&n->sbuf, ENV_MAX_FRAME);
+    buf_init(&n->ebuf, ENV_MAX_FRAME);
+    int rc = node__open_parts(n, e);
+    if (rc < 0) {
+        node_close(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+void node_close(node *n)
+{
+    if (!n)
+        return;
+    if (n->peers)
+        node_teardown_links(n);
+    free(n->peers);
+    link_free(n->link);
+    store_close(n->st);
+    dir_free(n->dir);
+    pki_key_free(n->key);
+    pki_store_free(n->pki);
+    arena_free(&n->arena);
+    buf_free(&n->sbuf);
+    buf_free(&n->ebuf);
+    cfg_free(n->cfg);
+    free(n);
+}
+
+const cfg *node_cfg(const node *n)
+{
+    return n->cfg;
+}
+
+store *node_store(node *n)
+{
+    return n->st;
+}
+
+node_peer *node__peer(node *n, const char *id)
+{
+    for (size_t i = 0; i < n->npeers; i++)
+        if (!strcmp(n->peers[i].id, id))
+            return &n->peers[i];
+    return NULL;
+}
+
+int64_t node__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
