@@ -29,7 +29,12 @@ int in_refuse(node *n, in_item *it, const char *code,
     it->why = arena_strdup(&n->arena, why);
     size_t cap = (size_t)n->cfg->delivery.max_frame_bytes;
     it->fx.dlq_reason = code;
-    it->fx.dlq_where = it->why ? it->why : code;
+    /* operators see which link it came on; the peer's receipt does not */
+    char where[IN_REASON_MAX + 64];
+    snprintf(where, sizeof where, "link %s: %s", it->peer->id, why);
+    it->fx.dlq_where = arena_strdup(&n->arena, where);
+    if (!it->fx.dlq_where)
+        it->fx.dlq_where = code;
     it->fx.dlq_frame = it->body;
     it->fx.dlq_n = it->bn < cap ? it->bn : cap;
     if (!it->back || !it->v || !strcmp(it->v->type, ENV_RECEIPT_TYPE))

@@ -63,7 +63,7 @@ struct node {
     buf_t sbuf;     /* signed bytes */
     buf_t ebuf;     /* encoded envelopes */
     volatile sig_atomic_t stop, reload;
-    int64_t next_await_ms, next_status_ms;
+    int64_t next_await_ms, next_status_ms, next_replay_ms;
     uint64_t delivered, forwarded, refused, receipts;
 };
 
@@ -90,6 +90,9 @@ int node_in_drain(node *n);
 
 /* node_await.c: messages still waiting for receipts. */
 void node_await_tick(node *n, int64_t now);
+
+/* node_replay.c: dead letters queued again by `eportctl dlq replay`. */
+void node_replay_tick(node *n, int64_t now);
 
 /* node_status.c: the peers' status hash for `eportctl peers`. */
 void node_status_write(node *n);

@@ -107,6 +107,7 @@ int node_run(node *n, err_t *e)
         int64_t now = node__now_ms();
         node_out_timers(n, now);
         node_await_tick(n, now);
+        node_replay_tick(n, now);
         node_status_write(n);
     }
     run__drain(n);

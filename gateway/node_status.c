@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-#define ST_FIELDS 13
+#define ST_FIELDS 12
 
 static void status__pos(char *out, size_t n, lpos p)
 {
@@ -32,13 +32,11 @@ static void status__peer(node *n, const node_peer *p, int64_t now)
     status__pos(v[9], 32, p->in_last);
     snprintf(v[10], 32, "%lld", (long long)now);
     snprintf(v[11], 32, "%zu", p->count);
-    snprintf(v[12], 32, "%llu", (unsigned long long)n->delivered);
     const char *kv[2 * ST_FIELDS] = {
         "state", v[0], "inflight", v[1], "acked_pos", v[2],
         "last_ack_ms", v[3], "last_receipt_ms", v[4],
         "oldest_unacked_ms", v[5], "sent", v[6], "acks", v[7],
         "resent", v[8], "in_pos", v[9], "at", v[10], "window", v[11],
-        "delivered", v[12],
     };
     err_t e;
     if (store_peer_status_set(n->st, p->id, kv, 2 * ST_FIELDS, &e) < 0)

@@ -1,0 +1,132 @@
+/* dir: certificates found by node id in the federation directory,
+ * verified, cached, pinned with a region, refused with the reason. The
+ * federation is made for the run by deploy/pki. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dir.h"
+
+static char tmp[256], pkidir[300], script[4096];
+static pki_store *store;
+
+static int run(const char *args)
+{
+    char cmd[6000];
+    snprintf(cmd, sizeof cmd, "'%s' --dir '%s' %s >>'%s/log' 2>&1", script,
+             pkidir, args, tmp);
+    return system(cmd);
+}
+
+static int rm_one(const char *p, const struct stat *s, int f, struct FTW *w)
+{
+    (void)s, (void)f, (void)w;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *tries[] = { "deploy/pki", "../deploy/pki", "../../deploy/pki",
+                            "../../../deploy/pki" };
+    for (size_t i = 0; i < 4 && !*script; i++)
+        if (access(tries[i], X_OK) != 0 || !realpath(tries[i], script))
+            script[0] = '\0';
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/dir_test.XXXXXX", t && *t ? t : "/tmp");
+    if (!*script || !mkdtemp(tmp))
+        return -1;
+    snprintf(pkidir, sizeof pkidir, "%s/pki", tmp);
+    if (run("init-ca") || run("issue CQ --region CQ") ||
+        run("issue SC --region SC") || run("issue SN --region SN") ||
+        run("revoke SN"))
+        return -1;
+    char ca[400], crl[400];
+    snprintf(ca, sizeof ca, "%s/ca.crt", pkidir);
+    snprintf(crl, sizeof crl, "%s/crl.pem", pkidir);
+    err_t e;
+    store = pki_store_load(ca, crl, &e);
+    return store ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pki_store_free(store);
+    if (*tmp)
+        nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static void test_lookup_and_cache(void **state)
+{
+    (void)state;
+    dir *d;
+    err_t e;
+    assert_int_equal(dir_new(store, pkidir, &d, &e), 0);
+    const pki_peer *p1 = NULL, *p2 = NULL;
+    time_t now = time(NULL);
+    assert_int_equal(dir_get(d, "CQ", now, &p1, &e), 0);
+    assert_string_equal(pki_peer_identity(p1)->node_id, "CQ");
+    assert_int_equal(dir_get(d, "CQ", now + 1, &p2, &e), 0);
+    assert_ptr_equal(p1, p2); /* cached, not read again */
+    assert_int_equal(dir_get(d, "SN", now, &p1, &e), ERR_REVOKED);
+    assert_non_null(strstr(e.msg, "SN"));
+    assert_int_equal(dir_get(d, "XX", now, &p1, &e), ERR_NOTFOUND);
+    assert_non_null(strstr(e.msg, "node XX: no certificate"));
+    dir_free(d);
+}
+
+static void test_bad_ids_never_reach_a_path(void **state)
+{
+    (void)state;
+    dir *d;
+    err_t e;
+    const pki_peer *p;
+    assert_int_equal(dir_new(store, pkidir, &d, &e), 0);
+    assert_int_equal(dir_get(d, "../CQ", time(NULL), &p, &e), ERR_INVALID);
+    assert_int_equal(dir_get(d, "cq", time(NULL), &p, &e), ERR_INVALID);
+    dir_free(d);
+}
+
+static void test_pin_region_and_negative_cache(void **state)
+{
+    (void)state;
+    dir *d;
+    err_t e;
+    const pki_peer *p;
+    char path[400];
+    snprintf(path, sizeof path, "%s/SC.crt", pkidir);
+    assert_int_equal(dir_new(store, pkidir, &d, &e), 0);
+    /* the config expects SC to be in region SH: refused */
+    assert_int_equal(dir_pin(d, "SC", "SH", path, &e), 0);
+    assert_int_equal(dir_get(d, "SC", time(NULL), &p, &e), ERR_IDENTITY);
+    /* a node whose certificate appears later is found once the negative
+     * entry has aged */
+    time_t now = time(NULL);
+    assert_int_equal(dir_get(d, "SH", now, &p, &e), ERR_NOTFOUND);
+    assert_int_equal(run("issue SH --region SH"), 0);
+    assert_int_equal(dir_get(d, "SH", now + 1, &p, &e), ERR_NOTFOUND);
+    assert_int_equal(dir_get(d, "SH", now + DIR_NEGATIVE_S, &p, &e), 0);
+    dir_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookup_and_cache),
+        cmocka_unit_test(test_bad_ids_never_reach_a_path),
+        cmocka_unit_test(test_pin_region_and_negative_cache),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
