@@ -89,9 +89,9 @@ def port_open(port):
         return False
 
 
-def record(n, kind="status"):
+def record(n):
     """A small canonical JSON record whose content (so digest) depends on n."""
-    return json.dumps({"kind": kind, "status": {
+    return json.dumps({"kind": "status", "status": {
         "event": "gate_in", "description": f"fed test record {n}"}},
         separators=(",", ":"))
 
@@ -105,11 +105,11 @@ def _die_with_parent():
         pass
 
 
-def _spawn(argv, out_path, env=None):
+def _spawn(argv, out_path):
     out = open(out_path, "ab")
     try:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, env=env,
+                                stderr=subprocess.STDOUT,
                                 preexec_fn=_die_with_parent)
     finally:
         out.close()
@@ -334,9 +334,11 @@ class Inbox:
 
     def wait(self, n, timeout):
         """Poll until n entries are here (more is an error at check time)."""
-        return wait_for(lambda: self.poll() >= n, timeout,
-                        f"{n} records in {self.node.id}'s inbox (have {len(self.entries)})",
-                        interval=0.3)
+        try:
+            return wait_for(lambda: self.poll() >= n, timeout,
+                            f"{n} records in {self.node.id}'s inbox", interval=0.3)
+        except FedError as e:
+            raise FedError(f"{e} (got {len(self.entries)})") from None
 
 
 class Fed:
@@ -406,6 +408,8 @@ class Fed:
     def logs(self):
         parts = []
         for n in self.nodes.values():
+            if not os.path.exists(n.out):
+                continue  # never started
             parts.append(f"--- {n.id} log (last lines)\n{_tail(n.log)}"
                          f"--- {n.id} stdout/stderr\n{_tail(n.out, 8)}")
         return "".join(parts)

@@ -2,7 +2,8 @@
 # tests/fed/run.sh: the federation tests (real eportd processes, one Redis
 # each, tests/fed/*.py). Prints `fed: NAME ok` / `fed: NAME FAILED: why`
 # per test and closes with `fed: N passed, M failed`; the node logs of
-# failed tests follow their lines, indented, on stderr. FED_KEEP=1 keeps each test's directory.
+# failed tests follow their lines, indented, on stderr. FED_KEEP=1 keeps
+# each test's directory.
 # usage: tests/fed/run.sh [BUILD_DIR]     (default $B, else build)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-${B:-build}}
@@ -22,6 +23,7 @@ done
 out=$(mktemp "${TMPDIR:-/tmp}/eport-fed.XXXXXX")
 err=$(mktemp "${TMPDIR:-/tmp}/eport-fed.XXXXXX")
 trap 'rm -f "$out" "$err"' EXIT
+trap 'exit 130' INT TERM HUP PIPE
 pass=0 fail=0
 for t in test_line test_faults test_security; do
     python3 "$root/tests/fed/$t.py" >"$out" 2>"$err"

@@ -135,14 +135,14 @@ def test_oversized(fed):
     # libzmq drops the frame (and the connection) before eportd sees it
     # (ZMQ_MAXMSGSIZE), so no ack; a log line or dead letter is not required.
     _, frames = expect_refused(fed, "oversized", "oversized", "--size", str(MAX_FRAME * 2),
-                               dead_letter=False)
+                               "--timeout-ms", "1500", dead_letter=False)
     big = [f for f in frames if f["mode"] == "oversized"]
     check(big[0]["ack"] == "none", f"oversized: CQ acked a frame over its cap: {big}")
 
 
 def test_unknown_key(fed):
     w = Watch(fed["CQ"])
-    frames, summary = probe(fed, "unknown-key", "--then-good")
+    frames, summary = probe(fed, "unknown-key", "--then-good", "--timeout-ms", "1500")
     check(summary["up"] == "0" and not frames,
           f"unknown-key: a CURVE key of no peer got a link: {summary} {frames}")
     wait_for(lambda: any("event=zap_refused" in l for l in w.new_log()), 5,
