@@ -62,11 +62,15 @@ int in_refuse(node *n, in_item *it, const char *code,
 static int chk__decode(node *n, in_item *it)
 {
     int64_t max = n->cfg->delivery.max_frame_bytes;
-    if ((int64_t)it->bn > max)
-        return in_refuse(n, it, "oversized", "frame of %zu bytes, more "
-                           "than delivery.max_frame_bytes (%lld)", it->bn,
-                           (long long)max);
     err_t e;
+    if ((int64_t)it->bn > max) {
+        /* decoded only to name the message in the log: never acted on */
+        if (env_decode(it->body, it->bn, &n->arena, &it->v, &e) < 0)
+            it->v = NULL;
+        return in_refuse(n, it, "oversized", "frame of %zu bytes, more "
+                         "than delivery.max_frame_bytes (%lld)", it->bn,
+                         (long long)max);
+    }
     int rc = env_decode(it->body, it->bn, &n->arena, &it->v, &e);
     if (rc == 0)
         return 0;

@@ -107,7 +107,10 @@ int node_setup_links(node *n, err_t *e)
         .curve_public = pub, .curve_secret = sec,
         .heartbeat_ms = c->delivery.heartbeat_ms,
         .heartbeat_timeout_ms = c->delivery.heartbeat_timeout_ms,
-        .max_frame_bytes = c->delivery.max_frame_bytes + LFRAME_MAX,
+        /* libzmq drops frames past the protocol's hard cap unseen; those
+         * between delivery.max_frame_bytes and it reach the checks, so they
+         * are logged and dead-lettered (docs/protocol.md step 1) */
+        .max_frame_bytes = ENV_MAX_FRAME,
         .hwm = (int)c->delivery.window * 2 + 1000,
         .on_refused = node__zap_refused,
     };
