@@ -38,6 +38,7 @@ tnode *tree_add(tnode *parent, tnode *child)
         parent->kids = child;
     parent->last = child;
     parent->nkids++;
+    parent->flags &= ~(uint32_t)TN_SEQ; /* child need not follow last */
     return child;
 }
 
@@ -46,14 +47,6 @@ tnode *tree_add_new(arena_t *a, tnode *parent, const char *name,
 {
     tnode *t = tree_new(a, name, value);
     return t ? tree_add(parent, t) : NULL;
-}
-
-tnode *tree_kid(const tnode *n, uint32_t i)
-{
-    tnode *k = n->kids;
-    while (k && i--)
-        k = k->next;
-    return k;
 }
 
 tnode *tree_find(const tnode *n, const char *name)
@@ -68,9 +61,9 @@ int tree_equal(const tnode *a, const tnode *b)
 {
     if (!a || !b)
         return a == b;
-    if (strcmp(a->name, b->name) || a->flags != b->flags ||
-        a->nkids != b->nkids || !a->value != !b->value ||
-        (a->value && strcmp(a->value, b->value)))
+    uint32_t flags = (a->flags ^ b->flags) & ~(uint32_t)TN_SEQ;
+    if (strcmp(a->name, b->name) || flags || a->nkids != b->nkids ||
+        !a->value != !b->value || (a->value && strcmp(a->value, b->value)))
         return 0;
     for (a = a->kids, b = b->kids; a && b; a = a->next, b = b->next)
         if (!tree_equal(a, b))

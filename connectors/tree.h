@@ -35,6 +35,11 @@ enum tnode_flags {
     TN_BOOL = 1 << 3, /* JSON true/false (value "true"/"false") */
     TN_NULL = 1 << 4, /* JSON null (value NULL) */
     TN_OBJ = 1 << 5,  /* JSON object (even when it has no members) */
+    /* The children sit in one array in order (kids[i] is the i-th), so
+     * tree_kid is O(1): EDIFACT segments and elements, read by position
+     * for every rule. Set by the codec that lays them out so; tree_add
+     * clears it; tree_equal does not compare it. */
+    TN_SEQ = 1 << 6,
 };
 
 typedef struct tnode tnode;
@@ -61,16 +66,24 @@ tnode *tree_add(tnode *parent, tnode *child);
 tnode *tree_add_new(arena_t *a, tnode *parent, const char *name,
                     const char *value);
 
-/* i-th child (0-based) or NULL. O(i). */
-tnode *tree_kid(const tnode *n, uint32_t i);
+/* i-th child (0-based) or NULL. O(1) with TN_SEQ, else O(i). */
+static inline tnode *tree_kid(const tnode *n, uint32_t i)
+{
+    if (n->flags & TN_SEQ)
+        return i < n->nkids ? &n->kids[i] : NULL;
+    tnode *k = n->kids;
+    while (k && i--)
+        k = k->next;
+    return k;
+}
 /* First child named name, or NULL. */
 tnode *tree_find(const tnode *n, const char *name);
 
 /* 1 when a and b are the same tree, else 0. Compared, recursively: name
- * (strcmp), value (both NULL, or equal by strcmp), every flag, and the
- * children: same number, pairwise equal, in order. Not compared: where
- * the nodes came from (line, col, seq) and vlen (strlen(value) by
- * contract). Two NULLs are equal, NULL and a node are not. Recursion is
+ * (strcmp), value (both NULL, or equal by strcmp), every flag but
+ * TN_SEQ, and the children: same number, pairwise equal, in order. Not
+ * compared: where the nodes came from (line, col, seq) and vlen
+ * (strlen(value) by contract). Two NULLs are equal, NULL and a node are not. Recursion is
  * as deep as the trees (codecs cap input nesting). For tests, fuzzers and
  * round-trip checks (a parse and the parse of its rewrite). */
 int tree_equal(const tnode *a, const tnode *b);

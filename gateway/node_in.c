@@ -123,6 +123,15 @@ static int in__apply_peer(node *n, in_batch *b, node_peer *p)
         p->in_known = 0; /* re-read the position once Redis is back */
         return -1;
     }
+    int64_t replicas = n->cfg->redis.wait_replicas;
+    if (replicas > 0 && store_wait_replicas(n->st, replicas,
+                                            n->cfg->redis.timeout_ms, &e) < 0) {
+        /* applied here but not yet safe: no ack, the sender resends and
+         * finds the frames OLD once the replicas have caught up */
+        log_event(LOG_WARN, "replicas", "peer=%s msg=%s", p->id, log_q(e.msg));
+        p->in_known = 0;
+        return -1;
+    }
     for (size_t j = 0; j < k; j++)
         in_after(n, &b->items[map[j]], &res[j]);
     p->in_last = (lpos){ res[k - 1].last.ms, res[k - 1].last.seq };

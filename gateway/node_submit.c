@@ -105,7 +105,10 @@ int node_submit(node *n, const char *type, const char *const *dests,
     rc = store_submit(n->st, v.id, n->ebuf.p, n->ebuf.len, hops, nhops,
                       dests, ndest, created,
                       created + n->cfg->delivery.receipt_timeout_ms, e);
-    if (rc == 0)
+    if (rc >= 0 && n->cfg->redis.wait_replicas > 0)
+        rc = store_wait_replicas(n->st, n->cfg->redis.wait_replicas,
+                                 n->cfg->redis.timeout_ms, e);
+    if (rc >= 0)
         memcpy(id, v.id, MSGID_LEN + 1);
-    return rc;
+    return rc < 0 ? rc : 0;
 }

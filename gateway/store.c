@@ -443,3 +443,29 @@ void st_pos_after(store_pos p, char out[STORE_ID_MAX + 1])
     out[0] = '(';
     store_pos_format(p, out + 1);
 }
+
+/* ---- replicas ---- */
+
+int store_wait_replicas(store *st, int64_t n, int64_t timeout_ms, err_t *e)
+{
+    if (n <= 0)
+        return 0;
+    char nb[24], tb[24];
+    snprintf(nb, sizeof nb, "%lld", (long long)n);
+    snprintf(tb, sizeof tb, "%lld", (long long)timeout_ms);
+    st_args a = {.what = "WAIT"};
+    st_arg_s(&a, "WAIT"), st_arg_s(&a, nb), st_arg_s(&a, tb);
+    st_extend_timeout(st, timeout_ms); /* WAIT blocks up to timeout_ms */
+    redisReply *r;
+    int rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e);
+    st_extend_timeout(st, 0);
+    if (rc < 0)
+        return rc;
+    long long got = r->integer;
+    freeReplyObject(r);
+    if (got < n)
+        return err_set(e, ERR_IO, "redis %s: %lld of %lld replicas confirmed "
+                       "the write within %lld ms", st->url, got, (long long)n,
+                       (long long)timeout_ms);
+    return (int)got;
+}

@@ -101,6 +101,14 @@ int store_dlq_get(store *st, const char *id, buf_t *frame, err_t *e);
 /* Deletes dead letter id; ERR_NOTFOUND if absent. */
 int store_dlq_del(store *st, const char *id, err_t *e);
 
+/* ---- replicas ---- */
+
+/* WAIT: block until n replicas hold every write made so far on this
+ * connection, at most timeout_ms. Returns how many did (0 when n <= 0);
+ * ERR_IO when fewer than n did in time: the caller must not acknowledge
+ * (redis.wait_replicas, docs/store.md). */
+int store_wait_replicas(store *st, int64_t n, int64_t timeout_ms, err_t *e);
+
 /* ---- positions ---- */
 
 /* A position in a stream = its Redis stream id "ms-seq". [0,0] is "before

@@ -308,6 +308,21 @@ static void test_redis_goes_away(void **state)
     assert_non_null(strstr(e.msg, url));
 }
 
+/* No replica: WAIT 1 confirms nothing, so nothing may be acknowledged;
+ * WAIT 0 is no wait at all. */
+static void test_wait_replicas(void **state)
+{
+    (void)state;
+    store *st = open_or_skip("eport:WAIT:");
+    err_t e;
+    char id[STORE_ID_MAX];
+    assert_int_equal(store_outbox_add(st, "SC", "x", 1, id, &e), 0);
+    assert_int_equal(store_wait_replicas(st, 0, 50, &e), 0);
+    assert_int_equal(store_wait_replicas(st, 1, 50, &e), ERR_IO);
+    assert_non_null(strstr(e.msg, "0 of 1 replicas"));
+    store_close(st);
+}
+
 static void test_bad_urls(void **state)
 {
     (void)state;
@@ -336,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_dlq),
         cmocka_unit_test(test_prefix_isolation),
         cmocka_unit_test(test_redis_goes_away),
+        cmocka_unit_test(test_wait_replicas),
         cmocka_unit_test(test_bad_urls),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,7 +1,9 @@
-/* EDIFACT parser. Each segment is read twice while it is in L1: a scan
- * that records where its components are (16 bytes at a time by SSE2
- * bitmask where the bytes allow, else through a class table), then a build
- * that puts all its nodes and unescaped strings in one arena block. Bytes
+/* EDIFACT parser. A body segment of printable ASCII is swept for its
+ * separators and built into nodes at once (codec_edifact_fast.c); any
+ * other segment is read twice while it is in L1: a scan that records
+ * where its components are (16 bytes at a time by SSE2 bitmask where the
+ * bytes allow, else through a class table), then a build that puts all
+ * its nodes and unescaped strings in one arena block. Bytes
  * outside printable ASCII send only their own segment through the syntax
  * level's check or ISO 8859 conversion, so clean input pays nothing.
  *
@@ -123,7 +125,7 @@ static enum edi__kind edi__begin(edi__p *p, const char *q)
     p->tend = p->end;
     p->sline = p->line;
     p->scol = edi__col(p, q);
-    p->nelem = p->ncomp = p->taint = 0;
+    p->nelem = p->ncomp = p->taint = p->odd = p->err = 0;
     p->tagok = edi__tag(p);
     enum edi__kind k = p->tagok ? edi__kind(p->tag) : EDI__BODY;
     if (k != EDI__BODY && k != EDI__UNT)
@@ -168,7 +170,7 @@ static int edi__dispatch(edi__p *p, enum edi__kind k)
 {
     switch (k) {
     case EDI__BODY: {
-        tnode *t = p->broken ? NULL : edi__build(p);
+        tnode *t = p->broken ? NULL : p->built ? p->built : edi__build(p);
         if (!p->broken && !t)
             return edi__nomem(p);
         if (t) { /* tree_add, inlined: once per segment */
@@ -193,7 +195,8 @@ static int edi__segment(edi__p *p, const char **qp)
     const char *q = *qp;
     enum edi__kind k = edi__begin(p, q);
     int skip = k == EDI__BODY && edi__skip_body(p);
-    if (!(skip ? edi__find_end(p, q) : edi__scan(p, q + 3))) {
+    p->built = k == EDI__BODY && !skip ? edi__fast(p, q + 3) : NULL;
+    if (!p->built && !(skip ? edi__find_end(p, q) : edi__scan(p, q + 3))) {
         edi__diag(p, ERR_SYNTAX, 0, 0, p->sline, p->scol,
                   "unterminated segment at end of input");
         if (p->m)

@@ -3,6 +3,7 @@
  * codec_edifact.h, and the writer (codec_edifact_write.c) needs none of it.
  *   codec_edifact.c          entry, run loop over segments, diags
  *   codec_edifact_scan.c     separators, tokeniser, tree building
+ *   codec_edifact_fast.c     the common body segment in one pass
  *   codec_edifact_env.c      service segments: UNA, UNB..UNZ, control counts
  *   codec_edifact_charset.c  syntax-level byte checks and charset conversion */
 #ifndef EPORT_CODEC_EDIFACT_INT_H
@@ -56,10 +57,12 @@ typedef struct edi__p {
     tnode *root;
     uint32_t mseq;
     int broken;
+    tnode *built; /* the current segment, when edi__fast made it */
     buf_t conv; /* a segment converted from ISO 8859 */
     /* per segment, not cleared between calls (kept last for that) */
     uint32_t efirst[EDI_MAX_ELEMENTS + 1];
     edi__comp comps[EDI_MAX_COMPONENTS];
+    uint32_t fsep[EDI_MAX_COMPONENTS]; /* edi__fast's separators */
 } edi__p;
 
 /* "": the name of every element and component node (and of a message root
@@ -102,6 +105,17 @@ char *edi__field(edi__p *p, uint32_t el, uint32_t co);
 int edi__overflow_diag(edi__p *p);
 /* Second pass: the scanned segment's nodes and strings; NULL: no memory. */
 tnode *edi__build(edi__p *p);
+/* Copies s[0..n) to d without release characters; d needs 16 bytes of
+ * slack past the result, and loads stay below tend. Returns the length. */
+uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel,
+                       const char *tend);
+
+/* ---- the common segment in one pass (codec_edifact_fast.c) ---- */
+
+/* A body segment (q at the separator after its tag) built straight into
+ * its nodes, p->se at its terminator; NULL when it needs the general path
+ * (edi__scan + edi__build), which then starts over. */
+tnode *edi__fast(edi__p *p, const char *q);
 
 /* ---- syntax level and charsets (codec_edifact_charset.c) ---- */
 

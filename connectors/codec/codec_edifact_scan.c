@@ -290,10 +290,8 @@ int edi__scan(edi__p *p, const char *q)
     return found;
 }
 
-/* Copies s[0..n) to d without release characters. The SSE2 path stores
- * 16 bytes at a time, so d needs 16 bytes of slack past the result and
- * loads stay below tend. */
-static uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel,
+/* The SSE2 path stores 16 bytes at a time: hence the slack. */
+uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel,
                               const char *tend)
 {
     const char *e = s + n;
@@ -416,7 +414,8 @@ tnode *edi__build(edi__p *p)
         return NULL;
     char *str = (char *)t + nodes;
     memcpy(str, p->tag, 4);
-    t[0] = (tnode){.name = str, .nkids = ne, .line = p->sline,
+    t[0] = (tnode){.name = str, .flags = TN_SEQ, .nkids = ne,
+                   .line = p->sline,
                    .col = p->scol, .seq = p->segno,
                    .kids = ne ? &t[1] : NULL, .last = ne ? &t[ne] : NULL};
     str += 4;
@@ -424,7 +423,8 @@ tnode *edi__build(edi__p *p)
     for (uint32_t i = 0; i < ne; i++) {
         uint32_t nc = edi__ncomps(p, i);
         const edi__comp *r = &p->comps[p->efirst[i]];
-        t[1 + i] = (tnode){.name = edi__empty, .nkids = nc, .line = r->line,
+        t[1 + i] = (tnode){.name = edi__empty, .flags = TN_SEQ, .nkids = nc,
+                           .line = r->line,
                            .col = r->col, .seq = p->segno, .kids = c,
                            .last = c + nc - 1,
                            .next = i + 1 < ne ? &t[2 + i] : NULL};

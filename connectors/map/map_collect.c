@@ -16,9 +16,10 @@ static int mc__space(char c)
  * blank). Text already trimmed is kept where it is (tree and record share
  * one arena), since copying every value showed in the profile; copy = 1
  * for text that does not outlive the call. */
-static int mc__keep(mcollect *c, const mhit *h, const char *text, int copy)
+static int mc__keep_n(mcollect *c, const mhit *h, const char *text,
+                     size_t len, int copy)
 {
-    const char *b = text, *e = text + strlen(text);
+    const char *b = text, *e = text + len;
     while (b < e && mc__space(*b))
         b++;
     while (e > b && mc__space(e[-1]))
@@ -47,6 +48,11 @@ static int mc__keep(mcollect *c, const mhit *h, const char *text, int copy)
     return c->all ? 0 : 1;
 }
 
+static int mc__keep(mcollect *c, const mhit *h, const char *text, int copy)
+{
+    return mc__keep_n(c, h, text, strlen(text), copy);
+}
+
 static int mc__take(void *ctx, const mhit *h)
 {
     mcollect *c = ctx;
@@ -54,7 +60,12 @@ static int mc__take(void *ctx, const mhit *h)
      * others are not; mc__join reads them all */
     if (c->join && h->leaf && !h->leaf->value && h->leaf->kids)
         return mc__keep(c, h, "(element)", 0);
-    return mc__keep(c, h, mhit_text(h), 0);
+    /* the tree knows its values' lengths (vlen): no strlen per value */
+    const tnode *v = !h->leaf ? NULL : h->leaf->value ? h->leaf
+                     : h->leaf->kids;
+    if (!v || !v->value)
+        return mc__keep(c, h, "", 0);
+    return mc__keep_n(c, h, v->value, v->vlen, 0);
 }
 
 /* The span of s without surrounding white space. */

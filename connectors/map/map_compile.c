@@ -339,6 +339,9 @@ static int mc__each(mc *c, const ynode *n, const model_field *array, mrule *r)
             r->member_codes[r->nmembers] = mname_code(r->members[r->nmembers]);
             r->nmembers++;
         }
+        if (r->member_codes && mtagset_build(&r->member_set, r->member_codes,
+                                             r->nmembers, c->a))
+            rc |= mc__bad(c, m, "out of memory");
     }
     const ynode *w = ydoc_get(n, "when"), *f = ydoc_get(n, "fields");
     if (w)

@@ -62,3 +62,23 @@ int mindex_build(mindex *ix, const tnode *first, uint32_t count, arena_t *a)
     }
     return i == count ? 0 : -1;
 }
+
+int mtagset_build(mtagset *s, const uint32_t *codes, uint32_t n, arena_t *a)
+{
+    uint32_t size = 8;
+    while (size < 2 * n)
+        size *= 2; /* at most half full: probes stay short */
+    s->mask = size - 1;
+    s->slot = arena_zalloc(a, size * sizeof *s->slot);
+    if (!s->slot)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!codes[i] || (codes[i] >> 24) || mtagset_has(s, codes[i]))
+            continue;
+        uint32_t h = (codes[i] * 0x9E3779B1u) >> 16 & s->mask;
+        while (s->slot[h])
+            h = (h + 1) & s->mask;
+        s->slot[h] = codes[i];
+    }
+    return 0;
+}

@@ -53,6 +53,11 @@ typedef struct mpath {
  * bytes; longer names must still be compared as strings. */
 static inline uint32_t mname_code(const char *s)
 {
+    if (s[0] && s[1] && s[2]) /* s[3] exists: a tag, in one load */
+        return (uint32_t)(unsigned char)s[0] |
+               (uint32_t)(unsigned char)s[1] << 8 |
+               (uint32_t)(unsigned char)s[2] << 16 |
+               (uint32_t)(unsigned char)s[3] << 24;
     uint32_t c = 0;
     for (int i = 0; i < 4 && s[i]; i++)
         c |= (uint32_t)(unsigned char)s[i] << (8 * i);
@@ -79,6 +84,27 @@ typedef struct mindex {
 int mindex_build(mindex *ix, const tnode *first, uint32_t count, arena_t *a);
 /* Hash slot of code, or -1 when no node has it. */
 int mindex_slot(const mindex *ix, uint32_t code);
+
+/* A set of names of up to three bytes by code (a group's member tags):
+ * whether a segment belongs to a group is one probe, not a scan of ~20
+ * tags for every segment of every instance. */
+typedef struct mtagset {
+    uint32_t *slot; /* open addressing; 0 = free */
+    uint32_t mask;  /* slots - 1 */
+} mtagset;
+
+/* map_index.c: the set of the short codes among codes[0..n); longer names
+ * are left out (callers compare those as strings). 0, or -1 on no memory. */
+int mtagset_build(mtagset *s, const uint32_t *codes, uint32_t n, arena_t *a);
+
+static inline int mtagset_has(const mtagset *s, uint32_t code)
+{
+    for (uint32_t h = (code * 0x9E3779B1u) >> 16 & s->mask; s->slot[h];
+         h = (h + 1) & s->mask)
+        if (s->slot[h] == code)
+            return 1;
+    return 0;
+}
 
 /* A range of sibling nodes a path is resolved in: an XML element's
  * children, or an EDIFACT segment group (trigger and its members). */
@@ -183,6 +209,7 @@ struct mrule {
     mpath each;
     const char **members;
     uint32_t *member_codes; /* mname_code of each (members are tags) */
+    mtagset member_set;     /* the short ones among member_codes */
     uint32_t nmembers;
     mrule *rules;
     uint32_t nrules;

@@ -251,6 +251,8 @@ static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
  * compared as strings. */
 static int mr__member(const mrule *ru, const tnode *n, uint32_t code)
 {
+    if (code && (code >> 24) == 0 && ru->member_set.slot)
+        return mtagset_has(&ru->member_set, code);
     for (uint32_t i = 0; i < ru->nmembers; i++)
         if (ru->member_codes[i] == code &&
             ((code >> 24) == 0 || strcmp(ru->members[i], n->name) == 0))

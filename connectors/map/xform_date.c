@@ -151,23 +151,41 @@ int xform__scan(const char *pat, err_t *e)
 int xform_pattern_check(const char *pattern, err_t *e)
 {
     int rc = xform__scan(pattern, e);
+    xform__cpat c;
+    if (rc >= 0 && xform__pcompile(pattern, &c))
+        return err_set(e, ERR_CONFIG, "date pattern '%s' has more than %d "
+                       "fields and literals", pattern, XF_CPAT_MAX);
     return rc < 0 ? rc : 0;
 }
 
-/* Reads in[0..n) as a checked pattern into v[] (-1: field absent). */
-static int xform__pread(const char *pat, const char *in, size_t n, int *v,
-                        err_t *e)
+int xform__pcompile(const char *pat, xform__cpat *c)
 {
     xform__pit it = {pat, 0};
-    size_t i = 0;
     int f;
     char lit;
+    c->n = c->width = 0;
+    c->prec = xform__scan(pat, NULL);
     while (xform__pnext(&it, &f, &lit) > 0) {
-        int w = f == XF_LIT ? 1 : xform__toks[f].len, val = 0;
-        for (int k = 0; k < w; k++, i++) {
+        if (c->n == XF_CPAT_MAX)
+            return ERR_CONFIG;
+        c->f[c->n] = (signed char)f;
+        c->lit[c->n++] = lit;
+        c->width += f == XF_LIT ? 1u : (unsigned)xform__toks[f].len;
+    }
+    return c->prec < 0 ? c->prec : 0;
+}
+
+/* Reads in[0..n) as a compiled pattern into v[] (-1: field absent). */
+static int xform__pread(const xform__cpat *c, const char *in, size_t n,
+                        int *v, err_t *e)
+{
+    size_t i = 0;
+    for (unsigned k = 0; k < c->n; k++) {
+        int f = c->f[k], w = f == XF_LIT ? 1 : xform__toks[f].len, val = 0;
+        for (int d = 0; d < w; d++, i++) {
             if (i >= n)
                 return err_set(e, ERR_INVALID, "too short (%zu characters)", n);
-            if (f == XF_LIT ? in[i] != lit : in[i] < '0' || in[i] > '9')
+            if (f == XF_LIT ? in[i] != c->lit[k] : in[i] < '0' || in[i] > '9')
                 return err_set(e, ERR_INVALID, "'%c' at character %zu, "
                                "expected %s", in[i], i + 1,
                                f == XF_LIT ? "a literal" : "a digit");
@@ -181,14 +199,14 @@ static int xform__pread(const char *pat, const char *in, size_t n, int *v,
     return 0;
 }
 
-/* Parses in[0..n) with a pattern already known good and of precision prec. */
-int xform__pat_dt(const char *pat, int prec, const char *in, size_t n,
+/* Parses in[0..n) with a compiled pattern. */
+int xform__pat_dt(const xform__cpat *c, const char *in, size_t n,
                   xform_dt *dt, err_t *e)
 {
     int v[XF_NFIELD];
     for (int f = 0; f < XF_NFIELD; f++)
         v[f] = -1;
-    int rc = xform__pread(pat, in, n, v, e);
+    int rc = xform__pread(c, in, n, v, e);
     if (rc)
         return rc;
     memset(dt, 0, sizeof *dt);
@@ -200,7 +218,7 @@ int xform__pat_dt(const char *pat, int prec, const char *in, size_t n,
     dt->min = v[XF_MIN] < 0 ? 0 : v[XF_MIN];
     dt->sec = v[XF_SEC] < 0 ? 0 : v[XF_SEC];
     dt->msec = v[XF_MS] < 0 ? 0 : v[XF_MS];
-    dt->prec = prec;
+    dt->prec = c->prec;
     return xform__valid(dt, e);
 }
 
@@ -254,12 +272,14 @@ int xform__fits(const xform_dt *dt, int prec, const char *iso,
 int xform_date_pattern(const char *pattern, const char *in, char *out,
                        size_t outsz, err_t *e)
 {
-    int prec = xform__scan(pattern, e);
-    if (prec < 0)
-        return prec;
+    xform__cpat c;
+    int rc = xform_pattern_check(pattern, e);
+    if (rc)
+        return rc;
+    xform__pcompile(pattern, &c);
     in = in ? in : "";
     xform_dt dt;
-    int rc = xform__pat_dt(pattern, prec, in, strlen(in), &dt, e);
+    rc = xform__pat_dt(&c, in, strlen(in), &dt, e);
     if (rc) {
         err_wrap(e, "date '%.*s' is not a valid '%s' date", XF_Q, in, pattern);
         return rc;

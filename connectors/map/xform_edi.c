@@ -3,6 +3,7 @@
 #include "xform.h"
 
 #include <string.h>
+#include <threads.h>
 
 #include "xform_int.h"
 
@@ -40,10 +41,29 @@ static const struct xform__edi {
     {"719", "CCYYMMDDHHMM-CCYYMMDDHHMM", "yyyyMMddHHmm", XF_ZN, 1},
 };
 
+#define XF_NEDI (sizeof xform__edis / sizeof *xform__edis)
+
+/* Each code's pattern, compiled once (xform__edis[k] -> xform__edi_c[k]). */
+static xform__cpat xform__edi_c[XF_NEDI];
+static once_flag xform__edi_once = ONCE_FLAG_INIT;
+
+static void xform__edi_init(void)
+{
+    for (size_t k = 0; k < XF_NEDI; k++)
+        xform__pcompile(xform__edis[k].pat, &xform__edi_c[k]);
+}
+
+static const xform__cpat *xform__edi_cpat(const struct xform__edi *d)
+{
+    call_once(&xform__edi_once, xform__edi_init);
+    return &xform__edi_c[d - xform__edis];
+}
+
 static const struct xform__edi *xform__edi_find(const char *code)
 {
-    for (size_t k = 0; code && k < sizeof xform__edis / sizeof *xform__edis; k++)
-        if (strcmp(code, xform__edis[k].code) == 0)
+    for (size_t k = 0; code && k < XF_NEDI; k++)
+        if (code[0] == xform__edis[k].code[0] &&
+            strcmp(code, xform__edis[k].code) == 0)
             return &xform__edis[k];
     return NULL;
 }
@@ -86,12 +106,13 @@ static int xform__edi_zone(int kind, const char *z, xform_dt *dt, err_t *e)
 static int xform__edi_one(const struct xform__edi *d, const char *in,
                           size_t n, xform_dt *dt, err_t *e)
 {
-    size_t blen = strlen(d->pat);
+    const xform__cpat *c = xform__edi_cpat(d);
+    size_t blen = c->width;
     size_t zlen = d->zone == XF_ZHHMM ? 5 : d->zone == XF_ZZZ ? 3 : 0;
     if (n != blen + zlen)
         return err_set(e, ERR_INVALID, "%zu characters, %zu expected", n,
                        blen + zlen);
-    int rc = xform__pat_dt(d->pat, xform__scan(d->pat, NULL), in, blen, dt, e);
+    int rc = xform__pat_dt(c, in, blen, dt, e);
     if (!rc && zlen)
         rc = xform__edi_zone(d->zone, in + blen, dt, e);
     return rc;

@@ -32,8 +32,21 @@ int xform__wdone(xform__w *w);
 
 /* Checks a pattern; returns its precision (enum xform_prec) or ERR_CONFIG. */
 int xform__scan(const char *pat, err_t *e);
-/* Parses in[0..n) with a pattern already known good and of precision prec. */
-int xform__pat_dt(const char *pat, int prec, const char *in, size_t n,
+/* A checked pattern read once into its items (field id, or -1 and the
+ * literal byte), so that reading a date does not tokenise the pattern
+ * again: the EDIFACT codes' patterns are compiled once per process. */
+#define XF_CPAT_MAX 64
+typedef struct xform__cpat {
+    signed char f[XF_CPAT_MAX];
+    char lit[XF_CPAT_MAX];
+    unsigned n;
+    unsigned width; /* characters of a date it reads */
+    int prec;       /* enum xform_prec */
+} xform__cpat;
+/* 0, or ERR_CONFIG for a pattern xform_pattern_check refuses. */
+int xform__pcompile(const char *pat, xform__cpat *c);
+/* Parses in[0..n) with a compiled pattern. */
+int xform__pat_dt(const xform__cpat *c, const char *in, size_t n,
                   xform_dt *dt, err_t *e);
 /* Writes dt with a checked pattern (2-digit years only 1970-2069). */
 int xform__pwrite(const char *pat, const xform_dt *dt, xform__w *w,
