@@ -87,7 +87,7 @@ $(B)/rel/bench/%: $(B)/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
 
-bench: bin/eportctl $(patsubst tests/bench/%.c,$(B)/rel/bench/%,$(BENCH_C))
+bench: bin/eportctl bin/eportd $(patsubst tests/bench/%.c,$(B)/rel/bench/%,$(BENCH_C))
 	@B=$(B) sh tests/bench/run.sh
 
 # libFuzzer targets, built with clang; `make fuzz` runs each briefly.

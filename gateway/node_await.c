@@ -30,7 +30,8 @@ static int64_t await__delay(const cfg_delivery *d, int64_t attempts)
     return delay / 2 + (int64_t)(random() % (delay / 2 + 1));
 }
 
-/* Queue frame again for the next hops of the space-separated dests. */
+/* Queue frame again for the next hops of the space-separated dests
+ * whose links are idle; returns how many hops got a copy. */
 static int await__requeue(node *n, const char *id, const void *frame,
                           size_t len, const char *wait, err_t *e)
 {
@@ -51,10 +52,19 @@ static int await__requeue(node *n, const char *id, const void *frame,
             log_event(LOG_WARN, "no_route", "id=%s dest=%s", id, dest);
     }
     char sid[STORE_ID_MAX];
-    for (size_t j = 0; j < nhops; j++)
+    int queued = 0;
+    for (size_t j = 0; j < nhops; j++) {
+        /* links deliver in order and once: while the first link still has
+         * frames queued, the original may be among them, and a copy would
+         * only add load where there is already too much */
+        const node_peer *p = node__peer(n, hops[j]);
+        if (p && p->count > 0)
+            continue;
         if (store_outbox_add(n->st, hops[j], frame, len, sid, e) < 0)
             return e->code;
-    return 0;
+        queued++;
+    }
+    return queued;
 }
 
 static int await__one(void *ctx, const char *id, const void *frame,
@@ -73,10 +83,12 @@ static int await__one(void *ctx, const char *id, const void *frame,
             return e->code;
         return store_await_drop(n->st, id, e) < 0 ? e->code : 0;
     }
-    log_event(LOG_INFO, "resend", "id=%s wait=%s attempts=%lld", id,
-              log_q(wait), (long long)attempts + 1);
-    if (await__requeue(n, id, frame, len, wait, e) < 0)
+    int queued = await__requeue(n, id, frame, len, wait, e);
+    if (queued < 0)
         return e->code;
+    if (queued > 0)
+        log_event(LOG_INFO, "resend", "id=%s wait=%s attempts=%lld", id,
+                  log_q(wait), (long long)attempts + 1);
     int64_t next = a->now + await__delay(d, attempts);
     return store_await_reschedule(n->st, id, next, e) < 0 ? e->code : 0;
 }

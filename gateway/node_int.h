@@ -63,6 +63,7 @@ struct node {
     buf_t sbuf;     /* signed bytes */
     buf_t ebuf;     /* encoded envelopes */
     volatile sig_atomic_t stop, reload;
+    int busy;       /* the last inbound round was full: poll, don't wait */
     int64_t next_await_ms, next_status_ms, next_replay_ms;
     uint64_t delivered, forwarded, refused, receipts;
 };

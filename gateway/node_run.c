@@ -36,8 +36,9 @@ static void run__turn(node *n, int64_t wait_ms)
     err_t e;
     if (link_wait(n->link, wait_ms, &e) < 0)
         log_event(LOG_ERROR, "poll", "msg=%s", log_q(e.msg));
-    while (node_in_drain(n) == NODE_IN_BATCH)
-        ;
+    /* one batch per turn: a busy inbound side must not starve sending
+     * (receipts would pile up until the inbound traffic stops) */
+    n->busy = node_in_drain(n) == NODE_IN_BATCH;
     node_out_acks(n);
 }
 
@@ -102,7 +103,7 @@ int node_run(node *n, err_t *e)
             n->reload = 0;
             run__reload(n);
         }
-        run__turn(n, run__pending(n) ? 0 : RUN_IDLE_MS);
+        run__turn(n, run__pending(n) || n->busy ? 0 : RUN_IDLE_MS);
         node_out_pump(n);
         int64_t now = node__now_ms();
         node_out_timers(n, now);

@@ -2,6 +2,7 @@
 # make bench: the project's benchmarks, then (when the shared measuring
 # tools sit beside the checkout) the machine's own limits and the peer
 # parser on the same corpus, so figures can be read as ratios of one run.
+# BENCH_NO_FED=1 skips the federation benchmark (two nodes, ~1 minute).
 # Every figure is one line: `bench NAME key=value ...`.
 set -u
 B=${B:-build}
@@ -10,6 +11,10 @@ for b in "$B"/rel/bench/*; do
   [ -x "$b" ] || continue
   "$b" -n "${BENCH_MESSAGES:-10000}" || status=1
 done
+# two real nodes (eportd + redis-server each) exchanging signed records
+if [ -z "${BENCH_NO_FED:-}" ]; then
+  python3 "$(dirname "$0")/federation.py" || status=1
+fi
 shared=../shared
 if [ -x "$shared/limits/run" ] && [ -z "${BENCH_NO_LIMITS:-}" ]; then
   "$shared/limits/run" 2>/dev/null | grep '^limit ' || true
