@@ -16,8 +16,7 @@
 
 /* A refusal: the code, the text, the dead letter, and for an
  * authenticated message other than a receipt, the refused receipt. */
-int in_refuse(node *n, in_item *it, const char *code,
-                       const char *fmt, ...)
+int in_refuse(node *n, in_item *it, const char *code, const char *fmt, ...)
 {
     char why[IN_REASON_MAX];
     va_list ap;
@@ -25,6 +24,8 @@ int in_refuse(node *n, in_item *it, const char *code,
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     memset(&it->fx, 0, sizeof it->fx);
+    it->rcpt = NULL;
+    it->rcpt_refused = 0;
     it->code = code;
     it->why = arena_strdup(&n->arena, why);
     size_t cap = (size_t)n->cfg->delivery.max_frame_bytes;
@@ -42,19 +43,11 @@ int in_refuse(node *n, in_item *it, const char *code,
     char reason[ENV_REASON_MAX + 1];
     snprintf(reason, sizeof reason, "%s: %s", code, why);
     err_t e;
-    if (node__receipt(n, it->v, ENV_REFUSED, reason, &e) < 0) {
+    if (node__receipt_env(n, it->v, ENV_REFUSED, reason, &it->rcpt, &e) < 0)
         log_event(LOG_ERROR, "receipt", "id=%s msg=%s", it->v->id,
                   log_q(e.msg));
-        return -1;
-    }
-    it->fx.fwd = arena_alloc(&n->arena, n->ebuf.len);
-    if (it->fx.fwd) {
-        memcpy((void *)it->fx.fwd, n->ebuf.p, n->ebuf.len);
-        it->fx.fwd_n = n->ebuf.len;
-        it->fwd_peers[0] = it->back;
-        it->fx.fwd_peers = it->fwd_peers;
-        it->fx.nfwd = 1;
-    }
+    else
+        it->rcpt_refused = 1;
     return -1;
 }
 

@@ -10,16 +10,6 @@
 #include "log.h"
 #include "model_pack.h"
 
-/* A copy of n->ebuf in the batch arena. */
-static const void *dlv__keep(node *n, size_t *len)
-{
-    void *copy = arena_alloc(&n->arena, n->ebuf.len);
-    if (copy)
-        memcpy(copy, n->ebuf.p, n->ebuf.len);
-    *len = n->ebuf.len;
-    return copy;
-}
-
 static int dlv__receipt_home(node *n, in_item *it)
 {
     env_receipt r;
@@ -69,9 +59,10 @@ int in_deliver(node *n, in_item *it)
     unsigned char *digest = arena_alloc(&n->arena, ENV_DIGEST_LEN);
     err_t e;
     if (!digest || env_digest(v->payload, v->payload_len, digest, &e) < 0 ||
-        node__receipt(n, v, ENV_STORED, NULL, &e) < 0) {
+        node__receipt_env(n, v, ENV_STORED, NULL, &it->rcpt, &e) < 0) {
         log_event(LOG_ERROR, "receipt", "id=%s msg=%s", v->id,
                   log_q(digest ? e.msg : "out of memory"));
+        it->kind = IN_GAP; /* not handled this round; the sender resends */
         return -1;
     }
     store_effect *fx = &it->fx;
@@ -80,11 +71,10 @@ int in_deliver(node *n, in_item *it)
     fx->digest = digest;
     fx->frame = it->body;
     fx->frame_n = it->bn;
-    fx->receipt = dlv__keep(n, &fx->receipt_n);
     fx->receipt_peer = it->back;
     fx->seen_ttl_ms = n->cfg->delivery.max_age_ms +
                       n->cfg->delivery.max_clock_skew_ms;
-    return fx->receipt ? 0 : -1;
+    return 0;
 }
 
 /* A receipt decided after the store ran, queued on its own. */

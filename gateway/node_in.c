@@ -162,6 +162,7 @@ static void in__finish(node *n, in_batch *b)
     for (size_t i = 0; i < b->n; i++)
         if (b->items[i].kind == IN_OP)
             in_check(n, &b->items[i]);
+    node__seal_all(n, b);
     for (size_t i = 0; i < n->npeers; i++) {
         node_peer *p = &n->peers[i];
         size_t mine = 0;

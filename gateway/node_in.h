@@ -24,12 +24,22 @@ typedef struct in_item {
     const char *back;         /* next hop towards the origin */
     store_effect fx;
     const char *fwd_peers[STORE_FWD_MAX];
+    env *rcpt;                /* our receipt, built, sealed with the round */
+    int rcpt_refused;         /* it goes as the refusal (fx.fwd) */
 } in_item;
 
 typedef struct in_batch {
     in_item *items;
     size_t n;
 } in_batch;
+
+/* node_receipt.c: build a receipt answering orig (in the arena, not yet
+ * signed); seal every receipt of the round and put the frames into their
+ * items' effects (an item whose receipt cannot be sealed is not handled
+ * this round). */
+int node__receipt_env(node *n, const env *orig, env_status status,
+                      const char *reason, env **out, err_t *e);
+void node__seal_all(node *n, in_batch *b);
 
 /* Check it (steps 1-10) and fill it->fx with its effect. */
 void in_check(node *n, in_item *it);

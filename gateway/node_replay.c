@@ -61,12 +61,20 @@ static void replay__apply(node *n, in_batch *b)
 {
     store_link_op ops[REPLAY_BATCH];
     store_link_result res[REPLAY_BATCH];
+    for (size_t i = 0; i < b->n; i++)
+        in_check(n, &b->items[i]);
+    node__seal_all(n, b);
     for (size_t i = 0; i < b->n; i++) {
         in_item *it = &b->items[i];
-        in_check(n, it);
+        if (it->kind != IN_OP) {
+            b->n = i; /* a receipt could not be sealed: stop before it */
+            break;
+        }
         ops[i] = (store_link_op){ { it->prev.ms, it->prev.seq },
                                   { it->pos.ms, it->pos.seq }, &it->fx };
     }
+    if (b->n == 0)
+        return;
     err_t e;
     if (store_link_apply(n->st, REPLAY_STREAM, ops, b->n, res, &e) < 0) {
         log_event(LOG_ERROR, "store", "op=replay msg=%s", log_q(e.msg));

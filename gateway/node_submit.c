@@ -26,35 +26,6 @@ int node__seal(node *n, env *v, err_t *e)
     return rc;
 }
 
-int node__receipt(node *n, const env *orig, env_status status,
-                  const char *reason, err_t *e)
-{
-    env_receipt r;
-    unsigned char body[ENV_RECEIPT_MAX];
-    buf_t rb;
-    buf_init(&rb, ENV_RECEIPT_MAX);
-    env v;
-    int rc = env_receipt_init(&r, orig, status, reason,
-                              (uint64_t)node__now_ms(), e);
-    if (rc == 0)
-        rc = env_receipt_encode(&r, &rb, e);
-    if (rc == 0 && rb.len <= sizeof body)
-        memcpy(body, rb.p, rb.len);
-    size_t blen = rb.len;
-    buf_free(&rb);
-    if (rc == 0)
-        rc = env_init(&v, ENV_RECEIPT_TYPE, n->cfg->node.id, &n->arena, e);
-    if (rc < 0)
-        return rc;
-    const char *dest[1] = { orig->origin };
-    v.dest = dest;
-    v.ndest = 1;
-    v.ref = orig->ref;
-    v.payload = body;
-    v.payload_len = blen;
-    return node__seal(n, &v, e);
-}
-
 /* The distinct next hops of dests; ERR_INVALID naming a destination
  * this node cannot reach (or itself). */
 static int node__hops(node *n, const char *const *dests, size_t ndest,
