@@ -130,6 +130,7 @@ int link_new(const link_conf *c, link_t **out, err_t *e)
     if (!l)
         return err_set(e, ERR_NOMEM, "link %s: out of memory", c->self_id);
     link__init(l, c);
+    l->watch_fd = -1;
     rc = link__keys(l, c, e);
     if (!rc && !(l->ctx = zmq_ctx_new()))
         rc = err_set(e, ERR_NOMEM, "link: context: %s",
@@ -175,15 +176,21 @@ int64_t link__now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* items: ROUTER, ZAP, then per peer its DEALER and its monitor; idx[k]
- * is the peer of item k (-1 for the first two). Returns the count. */
-static int link__items(link_t *l, zmq_pollitem_t *it, int *idx)
+/* items: ROUTER, ZAP, the watched fd (if any), then per peer its DEALER
+ * and its monitor; idx[k] is the peer of item k (-1 for the first ones).
+ * Returns the count; *base is where the peers start. */
+static int link__items(link_t *l, zmq_pollitem_t *it, int *idx, int *base)
 {
     int n = 0;
     it[n] = (zmq_pollitem_t){.socket = l->router, .events = ZMQ_POLLIN};
     idx[n++] = -1;
     it[n] = (zmq_pollitem_t){.socket = l->zap, .events = ZMQ_POLLIN};
     idx[n++] = -1;
+    if (l->watch_fd >= 0) {
+        it[n] = (zmq_pollitem_t){.fd = l->watch_fd, .events = ZMQ_POLLIN};
+        idx[n++] = -1;
+    }
+    *base = n;
     for (int i = 0; i < LINK_PEERS_MAX; i++) {
         if (!l->peers[i].dealer)
             continue;
@@ -197,14 +204,19 @@ static int link__items(link_t *l, zmq_pollitem_t *it, int *idx)
     return n;
 }
 
-/* Serves ZAP and monitors; 1 when a data socket is readable. */
+/* Serves ZAP and monitors; 1 when a data socket (or the watched fd) is
+ * readable. */
 static int link__serve(link_t *l, const zmq_pollitem_t *it, const int *idx,
-                       int n)
+                       int n, int base)
 {
     int data = (it[0].revents & ZMQ_POLLIN) != 0;
     if (it[1].revents & ZMQ_POLLIN)
         link__zap_serve(l);
-    for (int k = 2; k < n; k += 2) {
+    if (base == 3 && (it[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) {
+        l->watch_ready = 1;
+        data = 1;
+    }
+    for (int k = base; k < n; k += 2) {
         if (it[k + 1].revents & ZMQ_POLLIN)
             link__mon_read(&l->peers[idx[k]]);
         data |= (it[k].revents & ZMQ_POLLIN) != 0;
@@ -212,13 +224,26 @@ static int link__serve(link_t *l, const zmq_pollitem_t *it, const int *idx,
     return data;
 }
 
+void link_watch_fd(link_t *l, int fd)
+{
+    l->watch_fd = fd;
+    l->watch_ready = 0;
+}
+
+int link_fd_ready(link_t *l)
+{
+    int r = l->watch_ready;
+    l->watch_ready = 0;
+    return r;
+}
+
 int link_wait(link_t *l, int64_t timeout_ms, err_t *e)
 {
-    zmq_pollitem_t it[2 + 2 * LINK_PEERS_MAX];
-    int idx[2 + 2 * LINK_PEERS_MAX];
+    zmq_pollitem_t it[3 + 2 * LINK_PEERS_MAX];
+    int idx[3 + 2 * LINK_PEERS_MAX], base;
     int64_t end = link__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        int n = link__items(l, it, idx);
+        int n = link__items(l, it, idx, &base);
         int64_t now = link__now_ms(), redial = link__redial(l, now);
         int64_t left = -1;
         if (timeout_ms >= 0)
@@ -232,7 +257,7 @@ int link_wait(link_t *l, int64_t timeout_ms, err_t *e)
         if (rc < 0)
             return err_set(e, ERR_IO, "link %s: poll: %s", l->self_id,
                            zmq_strerror(zmq_errno()));
-        if ((rc > 0 && link__serve(l, it, idx, n)) || left == 0)
+        if ((rc > 0 && link__serve(l, it, idx, n, base)) || left == 0)
             return 0;
     }
 }

@@ -136,6 +136,11 @@ int link_recv_ack(link_t *l, int *peer, const void **data, size_t *n,
  * handshake, 0 otherwise (or for a bad index). Updated by link_wait. */
 int link_peer_up(const link_t *l, int peer);
 
+/* Also wake link_wait when fd (not a ZeroMQ socket; -1: none) is
+ * readable, e.g. the store's doorbell; link_fd_ready then says 1 once. */
+void link_watch_fd(link_t *l, int fd);
+int link_fd_ready(link_t *l);
+
 typedef struct link_stats {
     uint64_t zap_refused;                 /* refused ZAP requests */
     char zap_last_key[LINK_KEY_Z85_LEN + 1]; /* Z85 of the last refused */

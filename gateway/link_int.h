@@ -51,6 +51,8 @@ struct link_t {
     link__peer peers[LINK_PEERS_MAX];
     unsigned mon_gen;     /* makes monitor endpoints unique */
     int ack_next;         /* round-robin start of link_recv_ack */
+    int watch_fd;         /* link_watch_fd, -1 none */
+    int watch_ready;
     zmq_msg_t in[2];      /* frames lent by link_recv_in */
     zmq_msg_t ack;        /* frame lent by link_recv_ack */
     link_stats stats;

@@ -57,6 +57,7 @@ struct node {
     dir *dir;
     store *st;
     link_t *link;
+    store_wake *wake; /* doorbell from eportctl send; NULL: poll only */
     node_peer *peers;
     size_t npeers;
     arena_t arena;  /* one inbound batch */

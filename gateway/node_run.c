@@ -10,7 +10,9 @@
 
 #include "log.h"
 
-#define RUN_IDLE_MS 5 /* how late a new outbox entry may be noticed */
+/* How late a new outbox entry is noticed when its doorbell was missed
+ * (the store's pub/sub connection down): normally it wakes us at once. */
+#define RUN_IDLE_MS 20
 
 void node_stop(node *n)
 {
@@ -34,8 +36,13 @@ static int run__pending(const node *n)
 static void run__turn(node *n, int64_t wait_ms)
 {
     err_t e;
+    if (n->wake)
+        link_watch_fd(n->link, store_wake_fd(n->wake));
     if (link_wait(n->link, wait_ms, &e) < 0)
         log_event(LOG_ERROR, "poll", "msg=%s", log_q(e.msg));
+    if (n->wake && link_fd_ready(n->link) &&
+        store_wake_drain(n->wake, &e) < 0)
+        log_event(LOG_WARN, "wake", "msg=%s", log_q(e.msg));
     /* one batch per turn: a busy inbound side must not starve sending
      * (receipts would pile up until the inbound traffic stops) */
     n->busy = node_in_drain(n) == NODE_IN_BATCH;

@@ -163,6 +163,10 @@ static int node__open_parts(node *n, err_t *e)
         rc = node_setup_peers(n, e);
     if (rc == 0 && !(n->flags & NODE_OFFLINE))
         rc = node_setup_links(n, e);
+    err_t we;
+    if (rc == 0 && !(n->flags & NODE_OFFLINE) &&
+        store_wake_open(n->st, &n->wake, &we) < 0)
+        log_event(LOG_WARN, "wake", "msg=%s", log_q(we.msg)); /* polls */
     return rc;
 }
 
@@ -196,6 +200,7 @@ void node_close(node *n)
         node_teardown_links(n);
     free(n->peers);
     link_free(n->link);
+    store_wake_close(n->wake);
     store_close(n->st);
     dir_free(n->dir);
     pki_key_free(n->key);

@@ -101,6 +101,21 @@ int store_dlq_get(store *st, const char *id, buf_t *frame, err_t *e);
 /* Deletes dead letter id; ERR_NOTFOUND if absent. */
 int store_dlq_del(store *st, const char *id, err_t *e);
 
+/* ---- doorbell (pub/sub) ---- */
+
+/* A subscription to <prefix>v1:wake, where store_submit publishes: the
+ * daemon polls its fd with its sockets to send new messages at once. It
+ * borrows st (which must outlive it) and dials its own connection. */
+typedef struct store_wake store_wake;
+int store_wake_open(store *st, store_wake **out, err_t *e);
+void store_wake_close(store_wake *w);
+/* The socket to poll for reading, redialling if the connection was lost;
+ * -1 while Redis cannot be reached. */
+int store_wake_fd(store_wake *w);
+/* Read what is waiting (call when the fd is readable): the number of
+ * notifications; ERR_IO drops the connection (the next fd call redials). */
+int store_wake_drain(store_wake *w, err_t *e);
+
 /* ---- replicas ---- */
 
 /* WAIT: block until n replicas hold every write made so far on this

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* KEYS: 1 sent, 2 await, 3.. hop outboxes; ARGV: 1 id, 2 frame, 3 wait,
- * 4 created, 5 first retry. An id already held is left alone, so that a
+ * 4 created, 5 first retry, 6 the wake channel. An id already held is left alone, so that a
  * retried submit cannot enqueue the message twice. */
 static const st_script st_lua_submit = {ST_LUA_SUBMIT,
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end\n"
@@ -19,6 +19,7 @@ static const st_script st_lua_submit = {ST_LUA_SUBMIT,
     "redis.call('HSET', KEYS[1], 'v', '1', 'f', ARGV[2], 'attempts', '0',"
     " 'wait', ARGV[3], 'created', ARGV[4])\n"
     "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+    "redis.call('PUBLISH', ARGV[6], '1')\n"
     "return 0\n"};
 
 /* KEYS: 1 await; ARGV: 1 now, 2 count, 3 prefix of sent keys. Reads each
@@ -127,6 +128,9 @@ int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
     snprintf(retry, sizeof retry, "%lld", (long long)first_retry_at_ms);
     st_arg_s(&a, msg_id), st_arg_b(&a, frame, n), st_arg_s(&a, wait);
     st_arg_s(&a, created), st_arg_s(&a, retry);
+    char chan[ST_KEY_MAX];
+    st_key(st, chan, "wake", NULL, e);
+    st_arg_s(&a, chan);
     redisReply *r;
     if ((rc = st_eval(st, &st_lua_submit, &a, &r, e)) < 0)
         return err_wrap(e, "message %s", msg_id);

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include <poll.h>
+
 #include "store_test_util.h"
 
 typedef struct due {
@@ -73,6 +75,30 @@ static void test_await_schedule(void **state)
     /* what is gone is never scheduled again */
     assert_int_equal(store_await_reschedule(st, "A", 10, &e), 0);
     assert_int_equal(store_await_len(st, &e), 2);
+    store_close(st);
+}
+
+/* A submit rings the doorbell: the subscribed socket turns readable and
+ * drain counts the notification; another prefix's submit does not. */
+static void test_wake(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "o9:"), *other = stu_open(g_url, "o8:");
+    store_wake *w = NULL;
+    err_t e = {0};
+    assert_int_equal(store_wake_open(st, &w, &e), 0);
+    const char *hops[] = {"SC"}, *dests[] = {"SH"};
+    struct pollfd p = {.fd = store_wake_fd(w), .events = POLLIN};
+    assert_true(p.fd >= 0);
+    assert_int_equal(store_submit(other, "X", "F", 1, hops, 1, dests, 1, 1, 2,
+                                  &e), 0);
+    assert_int_equal(poll(&p, 1, 200), 0);
+    assert_int_equal(store_submit(st, "W", "F", 1, hops, 1, dests, 1, 1, 2,
+                                  &e), 0);
+    assert_int_equal(poll(&p, 1, 2000), 1);
+    assert_true(store_wake_drain(w, &e) >= 1);
+    store_wake_close(w);
+    store_close(other);
     store_close(st);
 }
 
@@ -224,6 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_await_schedule),
         cmocka_unit_test(test_submit_once),
+        cmocka_unit_test(test_wake),
         cmocka_unit_test(test_outbox_after_trim),
         cmocka_unit_test(test_in_after),
         cmocka_unit_test(test_peer_status),
