@@ -51,6 +51,16 @@ int node_submit(node *n, const char *type, const char *const *dests,
                 size_t ndest, const char *ref, const void *payload,
                 size_t len, char id[MSGID_LEN + 1], err_t *e);
 
+/* The same for count (1 to NODE_SUBMIT_MAX) payloads at once, ids[i]
+ * for payloads[i]: signed together (one signature when the key signs
+ * batches). On failure, ids of the messages stored so far are filled in
+ * order and the rest are not stored. */
+#define NODE_SUBMIT_MAX 256
+int node_submit_many(node *n, const char *type, const char *const *dests,
+                     size_t ndest, const char *ref,
+                     const void *const *payloads, const size_t *lens,
+                     size_t count, char (*ids)[MSGID_LEN + 1], err_t *e);
+
 /* Serve until node_stop: returns 0 after a clean drain. */
 int node_run(node *n, err_t *e);
 void node_stop(node *n);

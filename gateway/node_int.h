@@ -76,6 +76,14 @@ node_peer *node__peer(node *n, const char *id);
  * n->ebuf (reset first). */
 int node__seal(node *n, env *v, err_t *e);
 
+/* Seal k envelopes (one signature for all when the key signs batches)
+ * and hand each encoded frame to emit in order (frame valid during the
+ * call). */
+typedef int (*node_emit_fn)(void *ctx, size_t i, const void *frame,
+                            size_t len, err_t *e);
+int node__seal_many(node *n, env **v, size_t k, node_emit_fn emit,
+                    void *ctx, err_t *e);
+
 /* A receipt envelope answering orig, encoded into n->ebuf. */
 int node__receipt(node *n, const env *orig, env_status status,
                   const char *reason, err_t *e);

@@ -65,33 +65,41 @@ static void rcpt__place(in_item *it, const void *frame, size_t len)
     }
 }
 
-/* A receipt that cannot be sealed leaves its message unhandled: without
- * a receipt the origin would resend forever; better the link stalls on
- * it and the log says why. */
-static void rcpt__fail(in_item *it, const err_t *e)
+typedef struct seal_ctx {
+    node *n;
+    in_item **items;
+} seal_ctx;
+
+static int rcpt__emit(void *ctx, size_t i, const void *frame, size_t len,
+                      err_t *e)
 {
-    log_event(LOG_ERROR, "receipt", "id=%s msg=%s", it->v->id, log_q(e->msg));
-    it->kind = IN_GAP;
+    seal_ctx *c = ctx;
+    void *copy = arena_alloc(&c->n->arena, len);
+    if (!copy)
+        return err_set(e, ERR_NOMEM, "receipt: out of memory");
+    memcpy(copy, frame, len);
+    rcpt__place(c->items[i], copy, len);
+    return 0;
 }
 
+/* If the round's receipts cannot be sealed, none of its messages is
+ * handled: without a receipt the origin would resend forever, so the
+ * link waits (the sender resends) and the log says why. */
 void node__seal_all(node *n, in_batch *b)
 {
+    in_item *items[NODE_IN_BATCH];
+    env *v[NODE_IN_BATCH];
+    size_t k = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].kind == IN_OP && b->items[i].rcpt) {
+            items[k] = &b->items[i];
+            v[k++] = b->items[i].rcpt;
+        }
+    seal_ctx c = { n, items };
     err_t e;
-    for (size_t i = 0; i < b->n; i++) {
-        in_item *it = &b->items[i];
-        if (it->kind != IN_OP || !it->rcpt)
-            continue;
-        if (node__seal(n, it->rcpt, &e) < 0) {
-            rcpt__fail(it, &e);
-            continue;
-        }
-        void *copy = arena_alloc(&n->arena, n->ebuf.len);
-        if (!copy) {
-            err_set(&e, ERR_NOMEM, "receipt: out of memory");
-            rcpt__fail(it, &e);
-            continue;
-        }
-        memcpy(copy, n->ebuf.p, n->ebuf.len);
-        rcpt__place(it, copy, n->ebuf.len);
-    }
+    if (k == 0 || node__seal_many(n, v, k, rcpt__emit, &c, &e) == 0)
+        return;
+    log_event(LOG_ERROR, "receipt", "receipts=%zu msg=%s", k, log_q(e.msg));
+    for (size_t i = 0; i < k; i++)
+        items[i]->kind = IN_GAP;
 }

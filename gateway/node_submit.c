@@ -49,37 +49,99 @@ static int node__hops(node *n, const char *const *dests, size_t ndest,
     return 0;
 }
 
-int node_submit(node *n, const char *type, const char *const *dests,
-                size_t ndest, const char *ref, const void *payload,
-                size_t len, char id[MSGID_LEN + 1], err_t *e)
+int node__seal_many(node *n, env **v, size_t k, node_emit_fn emit,
+                    void *ctx, err_t *e)
+{
+    for (size_t i = 0; i < k; i++) {
+        int rc = node__seal(n, v[i], e);
+        if (rc == 0)
+            rc = emit(ctx, i, n->ebuf.p, n->ebuf.len, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct submit_ctx {
+    node *n;
+    env **v;
+    const char **hops;
+    size_t nhops;
+    const char *const *dests;
+    size_t ndest;
+    char (*ids)[MSGID_LEN + 1];
+} submit_ctx;
+
+static int node__store_one(void *ctx, size_t i, const void *frame,
+                           size_t len, err_t *e)
+{
+    submit_ctx *s = ctx;
+    const env *v = s->v[i];
+    int64_t created = (int64_t)v->created_ms;
+    int rc = store_submit(s->n->st, v->id, frame, len, s->hops, s->nhops,
+                          s->dests, s->ndest, created,
+                          created + s->n->cfg->delivery.receipt_timeout_ms, e);
+    if (rc >= 0)
+        memcpy(s->ids[i], v->id, MSGID_LEN + 1);
+    return rc < 0 ? rc : 0;
+}
+
+/* The envelopes of a submission, in the arena, not yet signed. */
+static int node__envs(node *n, const char *type, const char *const *dests,
+                      size_t ndest, const char *ref,
+                      const void *const *payloads, const size_t *lens,
+                      size_t count, env **v, err_t *e)
+{
+    for (size_t i = 0; i < count; i++) {
+        v[i] = arena_zalloc(&n->arena, sizeof *v[i]);
+        if (!v[i])
+            return err_set(e, ERR_NOMEM, "submit: out of memory");
+        int rc = env_init(v[i], type, n->cfg->node.id, &n->arena, e);
+        if (rc < 0)
+            return rc;
+        v[i]->dest = (const char **)dests;
+        v[i]->ndest = (uint32_t)ndest;
+        v[i]->ref = ref;
+        v[i]->payload = payloads[i];
+        v[i]->payload_len = lens[i];
+    }
+    return 0;
+}
+
+int node_submit_many(node *n, const char *type, const char *const *dests,
+                     size_t ndest, const char *ref,
+                     const void *const *payloads, const size_t *lens,
+                     size_t count, char (*ids)[MSGID_LEN + 1], err_t *e)
 {
     if (ndest == 0 || ndest > ENV_MAX_DEST)
         return err_set(e, ERR_INVALID, "1 to %d destinations, not %zu",
                        ENV_MAX_DEST, ndest);
+    if (count == 0 || count > NODE_SUBMIT_MAX)
+        return err_set(e, ERR_INVALID, "1 to %d messages at once, not %zu",
+                       NODE_SUBMIT_MAX, count);
     const char *hops[ENV_MAX_DEST];
+    env *v[NODE_SUBMIT_MAX];
     size_t nhops;
     arena_reset(&n->arena);
     int rc = node__hops(n, dests, ndest, hops, &nhops, e);
-    env v;
     if (rc == 0)
-        rc = env_init(&v, type, n->cfg->node.id, &n->arena, e);
-    if (rc < 0)
-        return rc;
-    v.dest = (const char **)dests;
-    v.ndest = (uint32_t)ndest;
-    v.ref = ref;
-    v.payload = payload;
-    v.payload_len = len;
-    if ((rc = node__seal(n, &v, e)) < 0)
-        return rc;
-    int64_t created = (int64_t)v.created_ms;
-    rc = store_submit(n->st, v.id, n->ebuf.p, n->ebuf.len, hops, nhops,
-                      dests, ndest, created,
-                      created + n->cfg->delivery.receipt_timeout_ms, e);
-    if (rc >= 0 && n->cfg->redis.wait_replicas > 0)
+        rc = node__envs(n, type, dests, ndest, ref, payloads, lens, count, v,
+                        e);
+    submit_ctx s = { n, v, hops, nhops, dests, ndest, ids };
+    if (rc == 0)
+        rc = node__seal_many(n, v, count, node__store_one, &s, e);
+    if (rc == 0 && n->cfg->redis.wait_replicas > 0)
         rc = store_wait_replicas(n->st, n->cfg->redis.wait_replicas,
                                  n->cfg->redis.timeout_ms, e);
-    if (rc >= 0)
-        memcpy(id, v.id, MSGID_LEN + 1);
     return rc < 0 ? rc : 0;
+}
+
+int node_submit(node *n, const char *type, const char *const *dests,
+                size_t ndest, const char *ref, const void *payload,
+                size_t len, char id[MSGID_LEN + 1], err_t *e)
+{
+    const void *p[1] = { payload };
+    size_t l[1] = { len };
+    return node_submit_many(n, type, dests, ndest, ref, p, l, 1,
+                            (char (*)[MSGID_LEN + 1])id, e);
 }
