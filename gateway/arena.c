@@ -5,12 +5,10 @@
 #include <string.h>
 
 #define ARENA_BLOCK 65536
-#define ARENA_ALIGN 16
 
 struct arena_block {
     arena_block *next;
-    size_t size;
-    size_t used;
+    size_t size; /* the head's free part is arena.cur/room */
     _Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
@@ -19,6 +17,8 @@ struct arena_block {
 void arena_init(arena_t *a, size_t max)
 {
     a->head = a->spare = NULL;
+    a->cur = NULL;
+    a->room = 0;
     a->used_total = 0;
     a->nspare = 0;
     a->max = max;
@@ -38,6 +38,8 @@ void arena_free(arena_t *a)
     arena__free_list(a->head);
     arena__free_list(a->spare);
     a->head = a->spare = NULL;
+    a->cur = NULL;
+    a->room = 0;
     a->used_total = 0;
     a->nspare = 0;
 }
@@ -50,7 +52,6 @@ void arena_reset(arena_t *a)
     while (b) {
         arena_block *next = b->next;
         if (b->size == ARENA_BLOCK && a->nspare < ARENA_KEEP) {
-            b->used = 0;
             b->next = a->spare;
             a->spare = b;
             a->nspare++;
@@ -60,6 +61,8 @@ void arena_reset(arena_t *a)
         b = next;
     }
     a->head = NULL;
+    a->cur = NULL;
+    a->room = 0;
     a->used_total = 0;
 }
 
@@ -73,18 +76,17 @@ static arena_block *arena__block_new(arena_t *a, size_t need)
         return b;
     }
     size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
-    if (size > SIZE_MAX - sizeof(arena_block))
-        return NULL; /* header + size would wrap */
+    if (size > SIZE_MAX / 2)
+        return NULL; /* cannot succeed; and header + size must not wrap */
     arena_block *b = malloc(sizeof *b + size);
     if (!b)
         return NULL;
     b->size = size;
-    b->used = 0;
     b->next = NULL;
     return b;
 }
 
-void *arena_alloc(arena_t *a, size_t n)
+void *arena_alloc_grow(arena_t *a, size_t n)
 {
     if (n > SIZE_MAX - (ARENA_ALIGN - 1))
         return NULL; /* rounding up would wrap to a tiny size */
@@ -93,16 +95,18 @@ void *arena_alloc(arena_t *a, size_t n)
         n = ARENA_ALIGN;
     if (n > a->max - a->used_total)
         return NULL;
-    arena_block *b = a->head;
-    if (!b || b->size - b->used < n) {
+    if (a->room < n) {
         arena_block *nb = arena__block_new(a, n);
         if (!nb)
             return NULL;
-        nb->next = b;
-        a->head = b = nb;
+        nb->next = a->head;
+        a->head = nb;
+        a->cur = nb->data;
+        a->room = nb->size;
     }
-    void *p = b->data + b->used;
-    b->used += n;
+    void *p = a->cur;
+    a->cur += n;
+    a->room -= n;
     a->used_total += n;
     return p;
 }

@@ -70,10 +70,8 @@ int buf_add(buf_t *b, const void *data, size_t n)
     return 0;
 }
 
-int buf_reserve(buf_t *b, size_t n)
+int buf_grow(buf_t *b, size_t n)
 {
-    if (n < b->cap - b->len && n <= b->max - b->len)
-        return 0;
     return buf__grow(b, n);
 }
 

@@ -37,8 +37,15 @@ static inline int buf_addc(buf_t *b, char c)
 }
 /* Room for n more bytes and the NUL at b->p + b->len, for writers that
  * fill it directly and then buf_commit what they wrote (fewer bounds
- * checks than one buf_add per token); 0, ERR_TOOBIG or ERR_NOMEM. */
-int buf_reserve(buf_t *b, size_t n);
+ * checks than one buf_add per token); 0, ERR_TOOBIG or ERR_NOMEM. Inline:
+ * writers reserve once per value, and there is room nearly always. */
+int buf_grow(buf_t *b, size_t n); /* buf_reserve without room */
+static inline int buf_reserve(buf_t *b, size_t n)
+{
+    if (n < b->cap - b->len && n <= b->max - b->len)
+        return 0;
+    return buf_grow(b, n);
+}
 /* Counts n bytes written after a buf_reserve of at least n. */
 static inline void buf_commit(buf_t *b, size_t n)
 {

@@ -145,21 +145,6 @@ static void model__span(model_obj obj, size_t *lo, size_t *hi)
     *hi = model__hi[obj];
 }
 
-char **model_str_at(void *base, const model_field *f)
-{
-    return (char **)((char *)base + f->off);
-}
-
-model_num *model_num_at(void *base, const model_field *f)
-{
-    return (model_num *)((char *)base + f->off);
-}
-
-model_strlist *model_strlist_at(void *base, const model_field *f)
-{
-    return (model_strlist *)((char *)base + f->off);
-}
-
 /* Every MODEL__ARRAY has the same layout; this view lets one function grow
  * any of them. */
 typedef struct {

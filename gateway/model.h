@@ -125,10 +125,23 @@ const model_field *model_field_find(const char *path);
 /* The MF_ARRAY field whose elements are of struct obj, NULL for MO_RECORD. */
 const model_field *model_array_of(model_obj obj);
 
-/* Pointers into a struct described by the table. */
-char **model_str_at(void *base, const model_field *f);
-model_num *model_num_at(void *base, const model_field *f);
-model_strlist *model_strlist_at(void *base, const model_field *f);
+/* Pointers into a struct described by the table; inline because the
+ * mapper stores and the writers read every field through them. */
+static inline char **model_str_at(void *base, const model_field *f)
+{
+    return (char **)(void *)((char *)base + f->off);
+}
+
+static inline model_num *model_num_at(void *base, const model_field *f)
+{
+    return (model_num *)(void *)((char *)base + f->off);
+}
+
+static inline model_strlist *model_strlist_at(void *base,
+                                              const model_field *f)
+{
+    return (model_strlist *)(void *)((char *)base + f->off);
+}
 
 /* Zeroed record in arena a; NULL on allocation failure (borrowed). */
 model_record *model_record_new(arena_t *a);

@@ -1,6 +1,5 @@
 #include "model_json.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,10 +20,16 @@
 
 /* One object's rows in table order; group 0 = top level, else a 1-based
  * run of rows sharing f->group (a run reopens if the group comes back, as
- * model_emit does). */
+ * model_emit does). Keys are kept as the bytes written, `,"key":` and
+ * `,"group":{`, and copied MJ__KEY_COPY bytes at a time (the reservation
+ * leaves that room): no length-dependent copy per key. */
+#define MJ__KEY_COPY 32
 typedef struct mj__row {
+    char key[MJ__KEY_COPY + 8], grp[MJ__KEY_COPY + 8];
     const model_field *f;
-    uint32_t klen, glen, group;
+    uint32_t klen, glen, group; /* lengths with the leading comma */
+    uint32_t off;
+    model_ftype type;
 } mj__row;
 
 typedef struct mj__plan {
@@ -36,10 +41,27 @@ static mj__plan mj__plans[MO__COUNT];
 static mj__row *mj__rows; /* every plan's rows, model_nfields in all */
 static once_flag mj__plan_once = ONCE_FLAG_INIT;
 
+/* Row of f (in group run g); 0, or -1 when a key is too long to copy in
+ * one MJ__KEY_COPY block (the table's keys are short: a test fails). */
+static int mj__row_init(mj__row *w, const model_field *f, uint32_t g)
+{
+    int k = snprintf(w->key, sizeof w->key, ",\"%s\":", f->key);
+    int n = f->group ? snprintf(w->grp, sizeof w->grp, ",\"%s\":{",
+                                f->group) : 0;
+    w->f = f;
+    w->klen = (uint32_t)k;
+    w->glen = (uint32_t)n;
+    w->group = f->group ? g : 0;
+    w->off = f->off;
+    w->type = f->type;
+    return k > MJ__KEY_COPY || n > MJ__KEY_COPY ? -1 : 0;
+}
+
 static void mj__plan_init(void)
 {
     mj__rows = calloc(model_nfields ? model_nfields : 1, sizeof *mj__rows);
     size_t at = 0;
+    int bad = 0;
     for (int o = 0; o < MO__COUNT && mj__rows; o++) {
         mj__plan *p = &mj__plans[o];
         p->rows = mj__rows + at;
@@ -52,10 +74,13 @@ static void mj__plan_init(void)
             if (f->group && (!open || strcmp(open, f->group) != 0))
                 g++;
             open = f->group;
-            p->rows[p->n++] = (mj__row){f, (uint32_t)strlen(f->key),
-                f->group ? (uint32_t)strlen(f->group) : 0, f->group ? g : 0};
+            bad |= mj__row_init(&p->rows[p->n++], f, g);
         }
         at += p->n;
+    }
+    if (bad) {
+        free(mj__rows);
+        mj__rows = NULL;
     }
 }
 
@@ -151,19 +176,6 @@ static char *mj__string_known(char *d, const char *s, size_t n, size_t clean)
     return d;
 }
 
-/* `,"key":` (comma when one is due) into d. */
-static char *mj__key(char *d, const char *k, uint32_t n, int comma)
-{
-    if (comma)
-        *d++ = ',';
-    *d++ = '"';
-    memcpy(d, k, n);
-    d += n;
-    *d++ = '"';
-    *d++ = ':';
-    return d;
-}
-
 /* Bytes s[0..n) takes once escaped. */
 static size_t mj__escaped_len(const char *s, size_t n)
 {
@@ -212,6 +224,19 @@ static char *mj__num(char *d, double v)
 {
     if (!isfinite(v))
         return NULL;
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) { /* counts, most masses */
+        char rev[24];
+        int nd = 0;
+        uint64_t x = (uint64_t)(v < 0 ? -v : v);
+        do
+            rev[nd++] = (char)('0' + x % 10);
+        while (x /= 10);
+        if (v < 0)
+            *d++ = '-';
+        while (nd)
+            *d++ = rev[--nd];
+        return d;
+    }
     size_t n = mj__short_decimal(v, d);
     if (n)
         return d + n;
@@ -237,19 +262,21 @@ typedef struct mj__at {
 
 static int mj__obj(buf_t *b, void *base, model_obj obj);
 
-static int mj__present(const char *base, const model_field *f)
+/* Whether the value at `at` is there; every MODEL__ARRAY has a strlist's
+ * {v, n} head, so arrays are counted as lists are. */
+static int mj__present(const char *at, model_ftype type)
 {
-    const char *at = base + f->off;
-    switch (f->type) {
+    switch (type) {
     case MF_STR: return *(char *const *)(const void *)at != NULL;
     case MF_NUM: return ((const model_num *)(const void *)at)->set;
     case MF_STRLIST: return ((const model_strlist *)(const void *)at)->n > 0;
-    case MF_ARRAY: return model_array_len((void *)base, f) > 0;
+    case MF_ARRAY: return ((const model_strlist *)(const void *)at)->n > 0;
     }
     return 0;
 }
 
-/* The bytes before row w's value: a group closing or opening, the key. */
+/* The bytes before row w's value: a group closing or opening, the key;
+ * 2 MJ__KEY_COPY + 1 bytes of room. */
 static char *mj__head(char *d, const mj__row *w, mj__at *at)
 {
     if (at->open && at->open != w->group) {
@@ -258,67 +285,139 @@ static char *mj__head(char *d, const mj__row *w, mj__at *at)
         at->comma = 1;
     }
     if (w->group && !at->open) {
-        d = mj__key(d, w->f->group, w->glen, at->comma);
-        *d++ = '{';
+        memcpy(d, w->grp + !at->comma, MJ__KEY_COPY);
+        d += w->glen - !at->comma;
         at->open = w->group;
         at->comma = 0;
     }
-    d = mj__key(d, w->f->key, w->klen, at->comma);
+    memcpy(d, w->key + !at->comma, MJ__KEY_COPY);
+    d += w->klen - !at->comma;
     at->comma = 1;
     return d;
+}
+
+/* Room for a string of n bytes however it escapes, with the slack the
+ * scan of its copy reads past it. */
+#define MJ__STR_ROOM(n) (6 * (n) + 2 + 16)
+
+/* Offset of the first byte of d[0..n) needing an escape, or n; d has 16
+ * bytes of room past n (the output buffer), so whole blocks are read and
+ * the bytes past n masked off. */
+static size_t mj__dirty(const char *d, size_t n)
+{
+#if defined(__SSE2__)
+    for (size_t i = 0; i < n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        __m128i bad = _mm_or_si128(
+            _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1F)),
+                           _mm_setzero_si128()),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(bad);
+        if (n - i < 16)
+            m &= (1u << (n - i)) - 1;
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    return n;
+#else
+    return mj__clean_prefix(d, n);
+#endif
+}
+
+/* s[0..n) as a JSON string at d (MJ__STR_ROOM(n) bytes of room): copied
+ * whole, then escaped from the first byte that needs it, if any. */
+static char *mj__string_fast(char *d, const char *s, size_t n)
+{
+    *d++ = '"';
+    memcpy(d, s, n);
+    size_t k = mj__dirty(d, n);
+    d = k == n ? d + n : mj__escaped(d + k, s + k, n - k);
+    *d++ = '"';
+    return d;
+}
+
+/* A string near the buffer's cap: exactly the room it takes. */
+static int mj__string_exact(buf_t *b, const char *pre, size_t np,
+                            const char *s, size_t n)
+{
+    size_t clean;
+    int rc = buf_reserve(b, np + mj__string_room(s, n, &clean));
+    if (rc)
+        return rc;
+    char *d0 = b->p + b->len;
+    memcpy(d0, pre, np);
+    buf_commit(b, (size_t)(mj__string_known(d0 + np, s, n, clean) - d0));
+    return 0;
 }
 
 static int mj__strlist(buf_t *b, const model_strlist *l)
 {
     int rc = 0;
     for (uint32_t i = 0; i < l->n && !rc; i++) {
-        size_t n = strlen(l->v[i]), clean;
-        if ((rc = buf_reserve(b, mj__string_room(l->v[i], n, &clean) + 1)))
-            break;
+        size_t n = strlen(l->v[i]);
+        if ((rc = buf_reserve(b, MJ__STR_ROOM(n) + 1))) {
+            rc = rc == ERR_TOOBIG ? mj__string_exact(b, ",", i > 0, l->v[i], n)
+                                  : rc;
+            continue;
+        }
         char *d = b->p + b->len, *d0 = d;
         if (i)
             *d++ = ',';
-        d = mj__string_known(d, l->v[i], n, clean);
-        buf_commit(b, (size_t)(d - d0));
+        buf_commit(b, (size_t)(mj__string_fast(d, l->v[i], n) - d0));
     }
     return rc ? rc : buf_addc(b, ']');
 }
 
-static int mj__array(buf_t *b, void *base, const model_field *f)
+static int mj__array(buf_t *b, void *base, const mj__row *w)
 {
     int rc = 0;
-    uint32_t n = model_array_len(base, f);
+    uint32_t n = model_array_len(base, w->f);
     for (uint32_t i = 0; i < n && !rc; i++) {
         if (i)
             rc = buf_addc(b, ',');
         if (!rc)
-            rc = mj__obj(b, model_array_at(base, f, i), f->elem);
+            rc = mj__obj(b, model_array_at(base, w->f, i), w->f->elem);
     }
     return rc ? rc : buf_addc(b, ']');
+}
+
+/* Row w's head and string value s[0..n) with exactly the room they take:
+ * the buffer is near its cap. */
+static int mj__field_exact(buf_t *b, const mj__row *w, mj__at *at,
+                           const char *s, size_t n)
+{
+    char head[4 * MJ__KEY_COPY];
+    mj__at was = *at;
+    size_t hn = (size_t)(mj__head(head, w, at) - head);
+    int rc = mj__string_exact(b, head, hn, s, n);
+    if (rc)
+        *at = was;
+    return rc;
 }
 
 /* Row w of base (present): its head and value. */
 static int mj__field(buf_t *b, void *base, const mj__row *w, mj__at *at)
 {
-    const model_field *f = w->f;
-    const char *s = f->type == MF_STR ? *model_str_at(base, f) : NULL;
-    size_t n = s ? strlen(s) : 0, clean = 0;
-    size_t need = w->glen + w->klen + 12 +
-                  (s ? mj__string_room(s, n, &clean) : MJ__NUM_MAX);
-    int rc = buf_reserve(b, need);
+    const char *v = (const char *)base + w->off;
+    const char *s = w->type == MF_STR ? *(char *const *)(const void *)v : NULL;
+    size_t n = s ? strlen(s) : 0;
+    int rc = buf_reserve(b, 2 * MJ__KEY_COPY + 2 +
+                                (s ? MJ__STR_ROOM(n) : MJ__NUM_MAX));
     if (rc)
-        return rc;
+        return rc == ERR_TOOBIG && s ? mj__field_exact(b, w, at, s, n) : rc;
     char *d0 = b->p + b->len, *d = mj__head(d0, w, at);
     if (s)
-        d = mj__string_known(d, s, n, clean);
-    else if (f->type == MF_NUM && !(d = mj__num(d, model_num_at(base, f)->v)))
+        d = mj__string_fast(d, s, n);
+    else if (w->type == MF_NUM &&
+             !(d = mj__num(d, ((const model_num *)(const void *)v)->v)))
         return ERR_INVALID;
-    else if (f->type != MF_NUM)
+    else if (w->type != MF_NUM)
         *d++ = '[';
     buf_commit(b, (size_t)(d - d0));
-    if (f->type == MF_STRLIST)
-        return mj__strlist(b, model_strlist_at(base, f));
-    return f->type == MF_ARRAY ? mj__array(b, base, f) : 0;
+    if (w->type == MF_STRLIST)
+        return mj__strlist(b, (const model_strlist *)(const void *)v);
+    return w->type == MF_ARRAY ? mj__array(b, base, w) : 0;
 }
 
 static int mj__obj(buf_t *b, void *base, model_obj obj)
@@ -326,9 +425,9 @@ static int mj__obj(buf_t *b, void *base, model_obj obj)
     const mj__plan *p = &mj__plans[obj];
     mj__at at = {0, 0};
     int rc = buf_addc(b, '{');
-    for (uint32_t i = 0; i < p->n && !rc; i++)
-        if (mj__present(base, p->rows[i].f))
-            rc = mj__field(b, base, &p->rows[i], &at);
+    for (const mj__row *w = p->rows, *e = w + p->n; w < e && !rc; w++)
+        if (mj__present((const char *)base + w->off, w->type))
+            rc = mj__field(b, base, w, &at);
     if (!rc && at.open)
         rc = buf_addc(b, '}');
     return rc ? rc : buf_addc(b, '}');
@@ -342,147 +441,4 @@ int model_json_write(const model_record *r, buf_t *out, err_t *e)
         return err_set(e, rc, "json: cannot write record: %s",
                        err_text(rc));
     return 0;
-}
-
-/* ---- reading ---- */
-
-static int mj__read_obj(json_t *o, void *base, model_obj obj,
-                        const char *at, const char *group, arena_t *a,
-                        err_t *e);
-
-static const model_field *mj__lookup(model_obj obj, const char *group,
-                                     const char *key)
-{
-    for (size_t i = 0; i < model_nfields; i++) {
-        const model_field *f = &model_fields[i];
-        if (f->obj != obj || strcmp(f->key, key) != 0)
-            continue;
-        if ((!group && !f->group) ||
-            (group && f->group && strcmp(group, f->group) == 0))
-            return f;
-    }
-    return NULL;
-}
-
-static int mj__is_group(model_obj obj, const char *key)
-{
-    for (size_t i = 0; i < model_nfields; i++)
-        if (model_fields[i].obj == obj && model_fields[i].group &&
-            strcmp(model_fields[i].group, key) == 0)
-            return 1;
-    return 0;
-}
-
-static int mj__read_list(json_t *v, model_strlist *l, const model_field *f,
-                         arena_t *a, err_t *e)
-{
-    size_t i;
-    json_t *x;
-    if (!json_is_array(v))
-        return err_set(e, ERR_INVALID, "%s: expected an array", f->path);
-    json_array_foreach(v, i, x) {
-        if (!json_is_string(x))
-            return err_set(e, ERR_INVALID, "%s[%zu]: expected a string",
-                           f->path, i);
-        int rc = model_strlist_add(a, l, json_string_value(x),
-                                   json_string_length(x), e);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int mj__read_array(json_t *v, void *base, const model_field *f,
-                          arena_t *a, err_t *e)
-{
-    size_t i;
-    json_t *x;
-    if (!json_is_array(v))
-        return err_set(e, ERR_INVALID, "%s: expected an array", f->path);
-    json_array_foreach(v, i, x) {
-        if (!json_is_object(x))
-            return err_set(e, ERR_INVALID, "%s[%zu]: expected an object",
-                           f->path, i);
-        void *el = model_array_append(a, base, f, e);
-        if (!el)
-            return e ? e->code : ERR_NOMEM;
-        char at[64]; /* "parties[3]." names the element in messages */
-        snprintf(at, sizeof at, "%s[%zu].", f->key, i);
-        int rc = mj__read_obj(x, el, f->elem, at, NULL, a, e);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int mj__read_value(json_t *v, void *base, const model_field *f,
-                          arena_t *a, err_t *e)
-{
-    switch (f->type) {
-    case MF_STR:
-        if (!json_is_string(v))
-            return err_set(e, ERR_INVALID, "%s: expected a string", f->path);
-        *model_str_at(base, f) = arena_strndup(a, json_string_value(v),
-                                               json_string_length(v));
-        return *model_str_at(base, f) ? 0 : ERR_NOMEM;
-    case MF_NUM:
-        if (!json_is_number(v))
-            return err_set(e, ERR_INVALID, "%s: expected a number", f->path);
-        model_num_at(base, f)->v = json_number_value(v);
-        model_num_at(base, f)->set = 1;
-        return 0;
-    case MF_STRLIST:
-        return mj__read_list(v, model_strlist_at(base, f), f, a, e);
-    case MF_ARRAY:
-        return mj__read_array(v, base, f, a, e);
-    }
-    return ERR_INVALID;
-}
-
-static int mj__read_obj(json_t *o, void *base, model_obj obj,
-                        const char *at, const char *group, arena_t *a,
-                        err_t *e)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        int rc;
-        if (!group && mj__is_group(obj, k)) {
-            if (!json_is_object(v))
-                return err_set(e, ERR_INVALID, "%s%s: expected an object",
-                               at, k);
-            rc = mj__read_obj(v, base, obj, at, k, a, e);
-        } else {
-            const model_field *f = mj__lookup(obj, group, k);
-            if (!f)
-                return err_set(e, ERR_INVALID, "%s%s%s%s: unknown key", at,
-                               group ? group : "", group ? "." : "", k);
-            rc = mj__read_value(v, base, f, a, e);
-        }
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-int model_json_read(const char *text, size_t len, arena_t *a,
-                    model_record **out, err_t *e)
-{
-    json_error_t je;
-    json_t *root = json_loadb(text, len, 0, &je);
-    if (!root)
-        return err_set(e, ERR_SYNTAX, "json:%d:%d: error: %s", je.line,
-                       je.column, je.text);
-    int rc = ERR_INVALID;
-    model_record *r = model_record_new(a);
-    if (!r)
-        rc = err_set(e, ERR_NOMEM, "json: out of memory");
-    else if (!json_is_object(root))
-        rc = err_set(e, ERR_INVALID, "json: record must be an object");
-    else
-        rc = mj__read_obj(root, r, MO_RECORD, "", NULL, a, e);
-    json_decref(root);
-    if (rc == 0)
-        *out = r;
-    return rc;
 }

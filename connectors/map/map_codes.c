@@ -1,6 +1,7 @@
 /* Code lists: local code -> canonical value, looked up for every coded
  * field of every message, so they are open-addressed hash tables built at
  * load. The reverse direction takes the first key written for a value. */
+#include <math.h>
 #include <string.h>
 
 #include "map_int.h"
@@ -12,6 +13,9 @@ struct mcodes {
     uint32_t n;
     uint32_t *slots; /* index+1 into keys, 0 = empty; size is a power of 2 */
     uint32_t mask;
+    /* each value read as a number once at load (NaN: not one), since a
+     * unit table's factor is wanted for every quantity of every message */
+    double *factors;
 };
 
 static uint32_t mc__hash(const char *s)
@@ -31,7 +35,12 @@ static int mc__index(mcodes *c, arena_t *a)
     c->slots = arena_zalloc(a, size * sizeof *c->slots);
     if (!c->slots)
         return ERR_NOMEM;
+    c->factors = arena_alloc(a, (c->n + 1) * sizeof *c->factors);
+    if (!c->factors)
+        return ERR_NOMEM;
     for (uint32_t i = 0; i < c->n; i++) {
+        if (xform_number(c->vals[i], '.', &c->factors[i], NULL))
+            c->factors[i] = NAN;
         uint32_t h = mc__hash(c->keys[i]) & c->mask;
         while (c->slots[h])
             h = (h + 1) & c->mask;
@@ -93,13 +102,20 @@ int mcodes_load(const ydoc *d, arena_t *a, mcodes **out, err_t *e)
 
 const char *mcodes_name(const mcodes *c) { return c->name; }
 
-const char *mcodes_get(const mcodes *c, const char *key)
+/* Position of key in keys[], or -1. */
+static int mc__find(const mcodes *c, const char *key)
 {
     uint32_t h = mc__hash(key) & c->mask;
     for (uint32_t i; (i = c->slots[h]) != 0; h = (h + 1) & c->mask)
         if (strcmp(c->keys[i - 1], key) == 0)
-            return c->vals[i - 1];
-    return NULL;
+            return (int)i - 1;
+    return -1;
+}
+
+const char *mcodes_get(const mcodes *c, const char *key)
+{
+    int i = mc__find(c, key);
+    return i < 0 ? NULL : c->vals[i];
 }
 
 const char *mcodes_key_of(const mcodes *c, const char *val)
@@ -112,8 +128,11 @@ const char *mcodes_key_of(const mcodes *c, const char *val)
 
 int mcodes_factor(const mcodes *c, const char *key, double *out)
 {
-    const char *f = key ? mcodes_get(c, key) : NULL;
-    if (!f)
+    int i = key ? mc__find(c, key) : -1;
+    if (i < 0)
         return ERR_NOTFOUND;
-    return xform_number(f, '.', out, NULL) ? ERR_INVALID : 0;
+    if (isnan(c->factors[i]))
+        return ERR_INVALID;
+    *out = c->factors[i];
+    return 0;
 }

@@ -128,6 +128,31 @@ static char *mc__join(const mcollect *c, const char *sep)
     return s;
 }
 
+int mcollect_first(const mrule *ru, const mscope *s, arena_t *a, mval *v)
+{
+    mcursor cur;
+    if (!ru->has_from || ru->value || ru->dflt || ru->to_list || ru->join ||
+        mcursor_open(&cur, &ru->from, s))
+        return MCOLLECT_OTHER;
+    while (mcursor_next(&cur, &v->hit)) {
+        const tnode *x = v->hit.leaf;
+        x = !x || x->value ? x : x->kids; /* an element: its first component */
+        if (!x || !x->value)
+            continue;
+        const char *b = x->value, *e = b + x->vlen;
+        while (b < e && mc__space(*b))
+            b++;
+        while (e > b && mc__space(e[-1]))
+            e--;
+        if (b == e)
+            continue;
+        v->text = b != x->value || *e ? arena_strndup(a, b, (size_t)(e - b))
+                                      : (char *)b;
+        return v->text ? 1 : ERR_NOMEM;
+    }
+    return 0;
+}
+
 int mcollect_rule(mcollect *c, const mrule *ru, const mscope *s, arena_t *a)
 {
     c->a = a;
@@ -145,7 +170,14 @@ int mcollect_rule(mcollect *c, const mrule *ru, const mscope *s, arena_t *a)
         if (mpath_present(&ru->from, s, &h) == 0)
             return mc__keep(c, &(mhit){h.node, NULL, 0}, ru->value, 0);
     } else if (ru->has_from) {
-        int rc = mpath_each(&ru->from, s, mc__take, c);
+        mcursor cur;
+        mhit h;
+        int rc = 0;
+        if (mcursor_open(&cur, &ru->from, s) == 0)
+            while (!rc && mcursor_next(&cur, &h))
+                rc = mc__take(c, &h);
+        else
+            rc = mpath_each(&ru->from, s, mc__take, c);
         if (rc < 0)
             return rc;
         if (c->n && ru->join) {

@@ -7,26 +7,10 @@
 
 #include "map_int.h"
 
-static uint32_t mi__hash(uint32_t code)
-{
-    return (code * 0x9E3779B1u) >> 24; /* MINDEX_SLOTS = 256 */
-}
-
-int mindex_slot(const mindex *ix, uint32_t code)
-{
-    uint32_t h = mi__hash(code);
-    while (ix->key[h] != code) {
-        if (!ix->key[h])
-            return -1;
-        h = (h + 1) & (MINDEX_SLOTS - 1);
-    }
-    return (int)h;
-}
-
 /* Adds position i to its name's chain; 0, or -1 when the table is full. */
 static int mi__add(mindex *ix, uint32_t i, uint32_t *used)
 {
-    uint32_t code = ix->code[i], h = mi__hash(code);
+    uint32_t code = ix->code[i], h = mindex_hash(code);
     while (ix->key[h] && ix->key[h] != code)
         h = (h + 1) & (MINDEX_SLOTS - 1);
     if (ix->key[h]) {

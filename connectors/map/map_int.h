@@ -6,6 +6,7 @@
 
 #include <regex.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "check.h"
 #include "map.h"
@@ -27,6 +28,7 @@ typedef struct mstep {
     uint32_t nth;                    /* [2]: second match, 0 = every */
     uint32_t code;                   /* mname_code(name) */
     int exact;                       /* code alone decides (short name) */
+    int plain;                       /* no qualifier or predicate */
     int list; /* NAME[]: repeats per item when written back (a JSON array,
                  one TransportEquipment per container) */
 } mstep;
@@ -46,6 +48,10 @@ typedef struct mpath {
     uint16_t elem, comp; /* .E.C positions after the last step, 0 = none */
     int kind;            /* MP_* */
     int rooted;          /* "/ID": from the message root, not the scope */
+    /* One named step, every match: in an indexed scope its matches are
+     * read by a cursor (mcursor) with no callbacks, the shape of nearly
+     * every EDIFACT rule and condition. */
+    int direct;
 } mpath;
 
 /* Names packed into 32 bits (the first four bytes, zero padded): a
@@ -82,8 +88,24 @@ typedef struct mindex {
 /* map_index.c. Returns 0, or -1 when the message has too many distinct
  * names to index or no memory (then scopes go without). */
 int mindex_build(mindex *ix, const tnode *first, uint32_t count, arena_t *a);
-/* Hash slot of code, or -1 when no node has it. */
-int mindex_slot(const mindex *ix, uint32_t code);
+
+static inline uint32_t mindex_hash(uint32_t code)
+{
+    return (code * 0x9E3779B1u) >> 24; /* MINDEX_SLOTS = 256 */
+}
+
+/* Hash slot of code, or -1 when no node has it. Inline: every path
+ * resolved in a message starts here. */
+static inline int mindex_slot(const mindex *ix, uint32_t code)
+{
+    uint32_t h = mindex_hash(code);
+    while (ix->key[h] != code) {
+        if (!ix->key[h])
+            return -1;
+        h = (h + 1) & (MINDEX_SLOTS - 1);
+    }
+    return (int)h;
+}
 
 /* A set of names of up to three bytes by code (a group's member tags):
  * whether a segment belongs to a group is one probe, not a scan of ~20
@@ -125,8 +147,79 @@ typedef struct mhit {
     uint32_t pos; /* node's position in the scope's index, when it has one */
 } mhit;
 
+/* map_path_compile.c */
 int mpath_compile(const char *text, arena_t *a, mpath *p, char *why,
                   size_t whysz);
+
+/* The step's qualifiers and predicate, its name aside (map_path.c). */
+int mpath_match_rest(const mstep *st, const tnode *n);
+
+/* Whether n, whose name code equals the step's, matches the step. */
+static inline int mstep_match_coded(const mstep *st, const tnode *n)
+{
+    if (!st->exact && strcmp(st->name, n->name) != 0)
+        return 0;
+    return st->plain || mpath_match_rest(st, n);
+}
+
+/* The node p's positions (.E.C) name inside n: n itself without any. */
+static inline const tnode *mpath_position(const mpath *p, const tnode *n)
+{
+    if (!p->elem)
+        return n;
+    const tnode *el = tree_kid(n, p->elem - 1u);
+    return el && p->comp ? tree_kid(el, p->comp - 1u) : el;
+}
+
+/* A cursor over a direct path's matches (mpath.direct) in an indexed
+ * scope, in document order: mpath_each without a call per match, for the
+ * rules and conditions every message runs. */
+typedef struct mcursor {
+    const mpath *p;
+    const mindex *ix;
+    uint32_t i, hi; /* next candidate position, end of the range */
+} mcursor;
+
+/* 0 with *c at the first candidate when p is direct and s indexed; -1
+ * otherwise (then mpath_each). */
+static inline int mcursor_open(mcursor *c, const mpath *p, const mscope *s)
+{
+    const mindex *ix = s->ix;
+    if (!p->direct || !ix)
+        return -1;
+    uint32_t code = p->steps[0].code, lo = p->rooted ? 0 : s->lo,
+             hi = p->rooted ? ix->n : s->hi;
+    int h = mindex_slot(ix, code);
+    c->p = p;
+    c->ix = ix;
+    c->i = c->hi = 0;
+    if (h < 0) /* no node of that name in the message */
+        return 0;
+    lo = lo > ix->first[h] ? lo : ix->first[h];
+    hi = hi < ix->last[h] + 1 ? hi : ix->last[h] + 1;
+    while (lo < hi && ix->code[lo] != code)
+        lo++;
+    c->i = lo;
+    c->hi = hi;
+    return 0;
+}
+
+/* The next match into *h: 1, or 0 when there are no more. */
+static inline int mcursor_next(mcursor *c, mhit *h)
+{
+    const mstep *st = &c->p->steps[0];
+    for (uint32_t i = c->i; i < c->hi; i = c->ix->next[i]) {
+        const tnode *n = c->ix->node[i];
+        if (!mstep_match_coded(st, n))
+            continue;
+        c->i = c->ix->next[i];
+        *h = (mhit){n, mpath_position(c->p, n), i};
+        return 1;
+    }
+    c->i = c->hi;
+    return 0;
+}
+
 /* Calls fn for each match in document order until it returns non-zero;
  * returns that value, or 0. */
 typedef int (*mpath_fn)(void *ctx, const mhit *h);
@@ -272,6 +365,14 @@ typedef struct mcollect {
  * constant when nothing matched. Texts are trimmed and never empty; they
  * and c's arrays live in a. Returns 0, or < 0 (ERR_NOMEM). */
 int mcollect_rule(mcollect *c, const mrule *ru, const mscope *s, arena_t *a);
+
+/* The same for the commonest rule, a scalar target read from a direct path
+ * (mpath.direct) in an indexed scope with no constant, default or join:
+ * its first value into *v, without mcollect's arrays. Returns 1, 0 when
+ * nothing matched, ERR_NOMEM, or MCOLLECT_OTHER when the rule is not of
+ * that shape (then mcollect_rule). */
+#define MCOLLECT_OTHER 2
+int mcollect_first(const mrule *ru, const mscope *s, arena_t *a, mval *v);
 
 /* map_run.c: condition test shared by selection and rules. */
 int mcond_holds(const mcond *c, const mscope *s);

@@ -1,136 +1,12 @@
 /* Paths: how a mapping names a place in a syntax tree. Compiled once into
- * steps; matching compares names first-character first because it runs for
- * every rule of every message. Grammar in docs/mapping-language.md. */
-#include <ctype.h>
+ * steps (map_path_compile.c); matching compares names first-character
+ * first because it runs for every rule of every message. Grammar in
+ * docs/mapping-language.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "map_int.h"
-
-/* ---- compiling ---- */
-
-static int mp__fail(char *why, size_t whysz, const char *text, const char *msg)
-{
-    snprintf(why, whysz, "path '%s': %s", text, msg);
-    return ERR_SYNTAX;
-}
-
-/* Trailing ".E" or ".E.C" (digits) are positions, not part of a name. */
-static const char *mp__positions(const char *text, mpath *p)
-{
-    const char *end = text + strlen(text), *q = end;
-    int dots = 0;
-    while (q > text && dots < 2) {
-        const char *d = q;
-        while (d > text && isdigit((unsigned char)d[-1]))
-            d--;
-        if (d == q || d == text || d[-1] != '.')
-            break;
-        q = d - 1;
-        dots++;
-    }
-    if (dots == 0)
-        return end;
-    p->elem = (uint16_t)atoi(q + 1);
-    const char *second = strchr(q + 1, '.');
-    p->comp = (dots == 2 && second) ? (uint16_t)atoi(second + 1) : 0;
-    return q;
-}
-
-static int mp__pred(const char *s, size_t n, mstep *st, arena_t *a)
-{
-    const char *eq = memchr(s, '=', n);
-    if (!eq && n == 4 && memcmp(s, "last", 4) == 0) {
-        st->nth = MSTEP_LAST; /* the last match (the final arrival) */
-        return 0;
-    }
-    if (!eq) {
-        for (size_t i = 0; i < n; i++)
-            if (!isdigit((unsigned char)s[i]))
-                return -1;
-        st->nth = (uint32_t)atoi(s);
-        return st->nth ? 0 : -1;
-    }
-    if (isdigit((unsigned char)s[0])) { /* [E.C=value]: by position */
-        st->pred_elem = (uint16_t)atoi(s);
-        const char *dot = memchr(s, '.', (size_t)(eq - s));
-        st->pred_comp = dot ? (uint16_t)atoi(dot + 1) : 1;
-    }
-    st->pred_key = arena_strndup(a, s, (size_t)(eq - s));
-    st->pred_val = arena_strndup(a, eq + 1, n - (size_t)(eq - s) - 1);
-    return st->pred_key && st->pred_val && st->pred_key[0] ? 0 : -1;
-}
-
-/* One step "NAD+CZ", "Party[RoleCode=CZ]", "@unitCode" from s[0..n). */
-static int mp__step(const char *s, size_t n, mstep *st, arena_t *a)
-{
-    size_t i = 0;
-    while (i < n && s[i] != '+' && s[i] != '[')
-        i++;
-    if (i == 0 || !(st->name = arena_strndup(a, s, i)))
-        return -1;
-    st->code = mname_code(st->name);
-    st->exact = i < 4;
-    while (i < n && s[i] == '+') {
-        size_t j = ++i;
-        while (j < n && s[j] != '+' && s[j] != '[')
-            j++;
-        if (st->nquals >= MAP_MAX_QUALS)
-            return -1;
-        st->quals[st->nquals++] = arena_strndup(a, s + i, j - i);
-        i = j;
-    }
-    while (i < n && s[i] == '[') {
-        if (i + 2 == n && s[i + 1] == ']') { /* NAME[] at the step's end */
-            st->list = 1;
-            return 0;
-        }
-        const char *close = memchr(s + i, ']', n - i);
-        if (!close || mp__pred(s + i + 1, (size_t)(close - s) - i - 1, st, a))
-            return -1;
-        i = (size_t)(close - s) + 1;
-    }
-    return i == n ? 0 : -1;
-}
-
-int mpath_compile(const char *text, arena_t *a, mpath *p, char *why,
-                  size_t whysz)
-{
-    memset(p, 0, sizeof *p);
-    p->text = arena_strdup(a, text);
-    if (strcmp(text, "#index") == 0 || strcmp(text, ".") == 0) {
-        p->kind = text[0] == '#' ? MP_INDEX : MP_SELF;
-        return 0;
-    }
-    if (text[0] == '/' && text[1] && text[1] != '/') {
-        p->rooted = 1; /* above a split record or a group: the message's */
-        text++;
-    }
-    if (!text[0] || strchr("/#.+[", text[0]))
-        return mp__fail(why, whysz, text, "expected a name first");
-    const char *end = mp__positions(text, p);
-    if ((end != text + strlen(text) && p->elem == 0) ||
-        (strchr(end, '.') != strrchr(end, '.') && p->comp == 0))
-        return mp__fail(why, whysz, text, "positions count from 1");
-    if (end == text || end[-1] == '/')
-        return mp__fail(why, whysz, text, "empty step");
-    uint32_t n = 1;
-    for (const char *c = text; c < end; c++)
-        n += *c == '/';
-    p->steps = arena_zalloc(a, n * sizeof *p->steps);
-    if (!p->steps || !p->text)
-        return mp__fail(why, whysz, text, "out of memory");
-    for (const char *s = text; s < end; p->nsteps++) {
-        const char *slash = memchr(s, '/', (size_t)(end - s));
-        const char *e = slash ? slash : end;
-        if (mp__step(s, (size_t)(e - s), &p->steps[p->nsteps], a))
-            return mp__fail(why, whysz, text, "bad step (expected NAME, "
-                            "NAME+QUAL, NAME[key=value] or NAME[N])");
-        s = slash ? slash + 1 : end;
-    }
-    return 0;
-}
 
 /* ---- matching ---- */
 
@@ -156,7 +32,7 @@ static inline int mp__same(const char *a, const char *b)
 }
 
 /* The step's qualifiers and predicate (the name aside). */
-static int mp__match_rest(const mstep *st, const tnode *n)
+int mpath_match_rest(const mstep *st, const tnode *n)
 {
     const tnode *el = n->kids;
     for (uint32_t i = 0; i < st->nquals; i++, el = el ? el->next : NULL) {
@@ -183,17 +59,7 @@ static int mp__match(const mstep *st, const tnode *n)
 {
     if (!(st->name[0] == '*' && !st->name[1]) && !mp__same(st->name, n->name))
         return 0;
-    return mp__match_rest(st, n);
-}
-
-static const tnode *mp__position(const mpath *p, const tnode *n)
-{
-    if (!p->elem)
-        return n;
-    const tnode *el = tree_kid(n, p->elem - 1u);
-    if (!el || !p->comp)
-        return el;
-    return tree_kid(el, p->comp - 1u);
+    return mpath_match_rest(st, n);
 }
 
 static const tnode *mp__last(const mstep *st, const tnode *first,
@@ -219,7 +85,7 @@ static int mp__walk(const mpath *p, uint32_t si, const tnode *first,
             continue;
         int rc;
         if (si + 1 == p->nsteps) {
-            mhit h = {n, mp__position(p, n), 0};
+            mhit h = {n, mpath_position(p, n), 0};
             rc = fn(ctx, &h);
         } else {
             rc = mp__walk(p, si + 1, n->kids, NULL, fn, ctx);
@@ -240,7 +106,7 @@ static int mp__match_coded(const mstep *st, const tnode *n)
 {
     if (!st->exact && !mp__any(st) && !mp__same(st->name, n->name))
         return 0;
-    return mp__match_rest(st, n);
+    return mpath_match_rest(st, n);
 }
 
 /* The first position in [i, hi) with the step's name (any name for "*"),
@@ -267,7 +133,7 @@ static int mp__hit_ix(const mpath *p, const mindex *ix, uint32_t i,
     const tnode *n = ix->node[i];
     if (p->nsteps > 1)
         return mp__walk(p, 1, n->kids, NULL, fn, ctx);
-    mhit h = {n, mp__position(p, n), i};
+    mhit h = {n, mpath_position(p, n), i};
     return fn(ctx, &h);
 }
 
@@ -307,6 +173,14 @@ int mpath_each(const mpath *p, const mscope *s, mpath_fn fn, void *ctx)
         return fn(ctx, &(mhit){s->parent, s->parent, 0});
     if (p->kind != MP_TREE || !p->nsteps)
         return 0;
+    mcursor c;
+    if (mcursor_open(&c, p, s) == 0) {
+        mhit h;
+        int rc = 0;
+        while (!rc && mcursor_next(&c, &h))
+            rc = fn(ctx, &h);
+        return rc;
+    }
     if (s->ix) /* the index is the whole message's: rooted is [0, n) */
         return mp__walk_ix(p, s->ix, p->rooted ? 0 : s->lo,
                            p->rooted ? s->ix->n : s->hi, fn, ctx);
@@ -328,6 +202,9 @@ static int mp__keep_first(void *ctx, const mhit *h)
 int mpath_first(const mpath *p, const mscope *s, mhit *h)
 {
     h->node = h->leaf = NULL;
+    mcursor c;
+    if (mcursor_open(&c, p, s) == 0)
+        return mcursor_next(&c, h) ? 0 : ERR_NOTFOUND;
     return mpath_each(p, s, mp__keep_first, h) == 1 ? 0 : ERR_NOTFOUND;
 }
 
@@ -357,8 +234,16 @@ static int mp__keep_present(void *ctx, const mhit *h)
 
 int mpath_present(const mpath *p, const mscope *s, mhit *h)
 {
-    mp__present_ctx c = {p, h};
     h->node = h->leaf = NULL;
+    mcursor cur;
+    if (mcursor_open(&cur, p, s) == 0) {
+        mhit x;
+        while (mcursor_next(&cur, &x))
+            if (mhit_present(p, &x))
+                return *h = x, 0;
+        return ERR_NOTFOUND;
+    }
+    mp__present_ctx c = {p, h};
     return mpath_each(p, s, mp__keep_present, &c) == 1 ? 0 : ERR_NOTFOUND;
 }
 

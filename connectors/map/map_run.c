@@ -215,21 +215,37 @@ static const tnode *mr__group_node(const mrun *r, const mscope *s)
     return s->parent != s->top ? s->parent : NULL;
 }
 
+/* The rule's source values into *vals (one, or c's); their count, or
+ * < 0 on no memory. */
+static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
+                       mcollect *c, mval **vals)
+{
+    int n = mcollect_first(ru, s, r->a, *vals);
+    if (n != MCOLLECT_OTHER)
+        return n;
+    if (mcollect_rule(c, ru, s, r->a) < 0)
+        return ERR_NOMEM;
+    *vals = c->v;
+    return (int)c->n;
+}
+
 static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
 {
     mcollect c;
+    mval one, *vals = &one;
     if (ru->when && !mcond_holds(ru->when, s))
         return;
-    if (mcollect_rule(&c, ru, s, r->a) < 0)
+    int n = mr__collect(r, ru, s, &c, &vals);
+    if (n < 0)
         return mr__bad(r, NULL, NULL, ERR_NOMEM, "out of memory");
-    if (!c.n && ru->required) {
+    if (!n && ru->required) {
         mhit g = {mr__group_node(r, s), NULL, 0};
         return mr__bad(r, g.node ? &g : NULL, NULL, ERR_REQUIRED, "%s: "
                        "required value missing (from %s)", ru->to_text,
                        ru->has_from ? ru->from.text : "?");
     }
-    for (uint32_t i = 0; i < c.n; i++) {
-        mval *v = &c.v[i];
+    for (int i = 0; i < n; i++) {
+        mval *v = &vals[i];
         if (mr__xform(r, ru, s, v) || !v->text)
             continue;
         if (ru->field->type == MF_NUM)

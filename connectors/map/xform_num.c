@@ -12,6 +12,11 @@
 
 /* ---- numbers ---- */
 
+static const double xform__p10[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
 typedef struct {
     uint64_t mant;  /* significant digits, at most 18 */
     int exp;        /* value = mant * 10^exp */
@@ -71,11 +76,6 @@ static int xform__dec_scan(const char *s, char mark, xform__dec *d)
     return digits && *s == '\0' ? 0 : 1;
 }
 
-static const double xform__p10[23] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
 /* Up to 2^53 times an exact power of ten, one IEEE operation rounds
  * correctly; past that strtod does, fed digits and an exponent only, so the
  * locale's decimal point never comes into it. */
@@ -95,6 +95,34 @@ static double xform__dec_value(const xform__dec *d)
     return d->neg ? -v : v;
 }
 
+/* The common figure, [+-]DIGITS[MARK DIGITS] with at most 15 digits: its
+ * digits as one integer (< 2^53) over a power of ten, one correctly
+ * rounded division, so the same double xform__dec_value gives, without
+ * its digit-by-digit bookkeeping. 0 when it applies, -1 to take the full
+ * scan (blanks, long or malformed text, which it reports). */
+static int xform__num_fast(const char *s, char mark, double *out)
+{
+    uint64_t m = 0;
+    int nd = 0, frac = -1, neg = *s == '-';
+    s += *s == '+' || *s == '-';
+    for (;; s++) {
+        if (*s >= '0' && *s <= '9') {
+            m = m * 10 + (uint64_t)(*s - '0');
+            nd++;
+            frac += frac >= 0;
+        } else if (*s == mark && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (*s || nd == 0 || nd > 15)
+        return -1;
+    double v = frac > 0 ? (double)m / xform__p10[frac] : (double)m;
+    *out = neg && m ? -v : v;
+    return 0;
+}
+
 int xform_number(const char *in, char decimal_mark, double *out, err_t *e)
 {
     xform__dec d;
@@ -102,6 +130,8 @@ int xform_number(const char *in, char decimal_mark, double *out, err_t *e)
         return err_set(e, ERR_USAGE, "decimal mark '%c' is neither '.' nor ','",
                        decimal_mark);
     in = in ? in : "";
+    if (xform__num_fast(in, decimal_mark, out) == 0)
+        return 0;
     int rc = xform__dec_scan(in, decimal_mark, &d);
     if (rc == 1)
         return err_set(e, ERR_INVALID, "'%.*s' is not a number (decimal mark "
