@@ -3,7 +3,7 @@
 # Sources are found by wildcard so that a new module is one new file pair.
 
 B         ?= build
-PKGS      := libxml-2.0 yaml-0.1 jansson msgpack libcrypto libzmq hiredis
+PKGS      := libxml-2.0 yaml-0.1 jansson msgpack libcrypto libsodium libzmq hiredis
 CC        ?= cc
 CSTD      := -std=c11 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation

@@ -2,7 +2,7 @@
 # Installs the Debian packages eport-federation needs, only those missing.
 # Idempotent and quiet when everything is present.
 set -e
-PKGS="build-essential pkg-config clang libzmq3-dev libmsgpack-dev libssl-dev openssl \
+PKGS="build-essential pkg-config clang libzmq3-dev libmsgpack-dev libssl-dev libsodium-dev openssl \
 libhiredis-dev libyaml-dev libjansson-dev libxml2-dev libmicrohttpd-dev \
 libcmocka-dev redis-server python3"
 missing=""

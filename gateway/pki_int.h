@@ -1,8 +1,8 @@
 /* pki_int: what the files of the pki module share. pki.c: the CA store,
  * CRLs and certificate verification, and the OpenSSL helpers every file
  * uses; pki_ident.c: the identity in a certificate's subject and SAN URIs;
- * pki_key.c: this node's key, peers and their signatures. Not for other
- * modules. */
+ * pki_key.c: this node's key and peers; pki_sig.c: the signatures, with
+ * libsodium (Ed25519) or OpenSSL (ECDSA P-256). Not for other modules. */
 #ifndef EPORT_PKI_INT_H
 #define EPORT_PKI_INT_H
 
@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include "err.h"
 #include "pki.h"
@@ -53,5 +54,44 @@ void pki__who_of(X509 *x, pki__who *who);
 /* The identity rules of docs/pki.md (SAN URIs, subject, key usage) on x,
  * and, when out is not NULL, the identity they give. */
 int pki__identity(X509 *x, const pki__who *who, pki_identity *out, err_t *e);
+
+/* ---- pki_sig.c ---- */
+
+/* What signing with one key needs, made at load so that a signature is
+ * only the signing: libsodium's Ed25519 secret key (seed and public key),
+ * or an OpenSSL ECDSA context initialised once and copied per call.
+ * Only read once made, so threads may share it. */
+typedef struct pki__signer {
+    pki_alg alg;
+    size_t sig_max; /* bytes a signature may take */
+    unsigned char ed_sk[crypto_sign_ed25519_SECRETKEYBYTES]; /* secret */
+    EVP_MD_CTX *ec;
+} pki__signer;
+
+/* The same for checking a peer's signatures. */
+typedef struct pki__verifier {
+    pki_alg alg;
+    unsigned char ed_pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    EVP_MD_CTX *ec;
+} pki__verifier;
+
+/* s or v for key k (borrowed: the ECDSA context keeps its own reference)
+ * of algorithm alg; on failure ERR_INVALID, e saying why without naming
+ * the key's owner (the caller wraps it), and the _clear function is still
+ * to be called. */
+int pki__signer_init(pki__signer *s, EVP_PKEY *k, pki_alg alg, err_t *e);
+int pki__verifier_init(pki__verifier *v, EVP_PKEY *k, pki_alg alg, err_t *e);
+/* Frees what init made; the signer's secret key is wiped. NULL is fine. */
+void pki__signer_clear(pki__signer *s);
+void pki__verifier_clear(pki__verifier *v);
+
+/* Sign n bytes of msg into sig; *siglen holds its room on entry (at least
+ * s->sig_max) and the signature's length on return. -1 on failure
+ * (OpenSSL's error queue says why). */
+int pki__sign(const pki__signer *s, const unsigned char *msg, size_t n,
+              unsigned char *sig, size_t *siglen);
+/* 1 when sig is a valid signature of msg by v's key, 0 otherwise. */
+int pki__verify(const pki__verifier *v, const unsigned char *msg, size_t n,
+                const unsigned char *sig, size_t siglen);
 
 #endif

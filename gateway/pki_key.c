@@ -1,5 +1,6 @@
 /* pki_key: this node's private key (loaded, checked, signing) and peers,
- * verified certificates kept with their public keys to check signatures. */
+ * verified certificates kept with their public keys to check signatures;
+ * the signatures themselves are pki_sig.c's. */
 #include "pki.h"
 #include "pki_int.h"
 
@@ -17,8 +18,9 @@
 #include "buf.h"
 
 struct pki_key {
-    EVP_PKEY *pkey;
+    EVP_PKEY *pkey; /* for pki_key_matches */
     pki_alg alg;
+    pki__signer sign;
 };
 
 struct pki_peer {
@@ -26,6 +28,7 @@ struct pki_peer {
     X509 *cert; /* kept for pki_peer_recheck */
     EVP_PKEY *pkey;
     pki_alg alg;
+    pki__verifier verify;
 };
 
 /* ---- peers ---- */
@@ -45,6 +48,8 @@ int pki_peer_new(const pki_store *s, const char *cert_pem, size_t len,
         rc = pki__verify_x509(s, p->cert, now, &p->id, &p->alg, e);
     if (rc == 0 && !(p->pkey = X509_get_pubkey(p->cert)))
         rc = pki__nomem(e);
+    if (rc == 0 && (rc = pki__verifier_init(&p->verify, p->pkey, p->alg, e)))
+        err_wrap(e, "certificate for node %s", p->id.node_id);
     if (rc < 0)
         pki_peer_free(p);
     else
@@ -93,6 +98,7 @@ void pki_peer_free(pki_peer *p)
 {
     if (!p)
         return;
+    pki__verifier_clear(&p->verify);
     EVP_PKEY_free(p->pkey);
     X509_free(p->cert);
     free(p);
@@ -118,12 +124,6 @@ pki_alg pki_peer_alg(const pki_peer *p)
     return p ? p->alg : 0;
 }
 
-/* ECDSA signs a SHA-256 digest; Ed25519 the message itself (no digest). */
-static const EVP_MD *pki__md(pki_alg alg)
-{
-    return alg == PKI_ECDSA_P256 ? EVP_sha256() : NULL;
-}
-
 int pki_peer_verify(const pki_peer *p, const void *data, size_t n,
                     const unsigned char *sig, size_t siglen, err_t *e)
 {
@@ -134,16 +134,8 @@ int pki_peer_verify(const pki_peer *p, const void *data, size_t n,
         return err_set(e, ERR_SIGNATURE,
                        "signature by node %s: %zu bytes, not a %s signature",
                        p->id.node_id, siglen, pki_alg_name(p->alg));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return pki__nomem(e);
-    const EVP_MD *md = pki__md(p->alg);
-    const void *msg = data ? data : "";
-    int ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, p->pkey) == 1 &&
-             EVP_DigestVerify(ctx, sig, siglen, msg, n) == 1;
-    EVP_MD_CTX_free(ctx);
-    ERR_clear_error();
-    if (!ok)
+    const unsigned char *msg = data ? data : (const unsigned char *)"";
+    if (!pki__verify(&p->verify, msg, n, sig, siglen))
         return err_set(e, ERR_SIGNATURE,
                        "signature by node %s does not verify (%s): data "
                        "altered, or not signed with this node's key",
@@ -179,7 +171,10 @@ static int pki__key_read(FILE *f, const char *path, pki_key *k, err_t *e)
         return err_set(e, ERR_UNSUPPORTED,
                        "%s: %s key (ed25519 or ecdsa-p256 only)", path,
                        pki__type(k->pkey));
-    return 0;
+    int rc = pki__signer_init(&k->sign, k->pkey, k->alg, e);
+    if (rc < 0)
+        err_wrap(e, "%s", path);
+    return rc;
 }
 
 int pki_key_load(const char *key_pem_path, pki_key **out, err_t *e)
@@ -206,6 +201,7 @@ void pki_key_free(pki_key *k)
 {
     if (!k)
         return;
+    pki__signer_clear(&k->sign);
     EVP_PKEY_free(k->pkey);
     free(k);
 }
@@ -234,21 +230,13 @@ int pki_sign(const pki_key *k, const void *data, size_t n, unsigned char *sig,
 {
     if (!k || (!data && n) || !sig || !siglen)
         return err_set(e, ERR_USAGE, "pki_sign: missing argument");
-    ERR_clear_error();
-    size_t need = (size_t)EVP_PKEY_get_size(k->pkey);
-    if (*siglen < need)
+    if (*siglen < k->sign.sig_max)
         return err_set(e, ERR_TOOBIG,
                        "pki_sign: %zu bytes of room, a %s signature needs %zu",
-                       *siglen, pki_alg_name(k->alg), need);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return pki__nomem(e);
-    const EVP_MD *md = pki__md(k->alg);
-    const void *msg = data ? data : "";
-    int ok = EVP_DigestSignInit(ctx, NULL, md, NULL, k->pkey) == 1 &&
-             EVP_DigestSign(ctx, sig, siglen, msg, n) == 1;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
+                       *siglen, pki_alg_name(k->alg), k->sign.sig_max);
+    ERR_clear_error();
+    const unsigned char *msg = data ? data : (const unsigned char *)"";
+    if (pki__sign(&k->sign, msg, n, sig, siglen) < 0)
         return err_set(e, ERR_INVALID, "pki_sign: %s signing failed: %s",
                        pki_alg_name(k->alg), pki__ossl());
     return 0;
