@@ -6,7 +6,8 @@
  * and gives back that identity; it signs with a node's own key and checks
  * a verified peer's signatures over whatever bytes the caller names (the
  * canonical bytes of envelope.h). Keys are Ed25519, or ECDSA P-256 where a
- * certificate carries one, Ed25519 signatures through libsodium (twice as fast), the rest through OpenSSL 3.
+ * certificate carries one. Ed25519 signatures go through libsodium (twice
+ * OpenSSL's speed here); certificates, CRLs and ECDSA through OpenSSL 3.
  *
  * A certificate is accepted only if every rule of docs/pki.md holds. Each
  * kind of refusal has its own code, and the message names the node and
