@@ -196,23 +196,96 @@ static int env__check_ref(const env *v, err_t *e)
     return 0;
 }
 
-/* The signature length each algorithm allows: Ed25519 is always 64 bytes,
- * ECDSA P-256 a DER SEQUENCE of two INTEGERs (8 to 72 bytes). */
+/* The algorithms of field 9: batched or not, Ed25519 or ECDSA P-256 (the
+ * base algorithm, which the signer's key decides). */
+static const struct {
+    const char *name;
+    int batch, ed;
+} env__algs[] = {
+    {ENV_ALG_ED25519, 0, 1},
+    {ENV_ALG_ECDSA_P256, 0, 0},
+    {ENV_ALG_ED25519_BATCH, 1, 1},
+    {ENV_ALG_ECDSA_P256_BATCH, 1, 0},
+};
+#define ENV__NALGS (sizeof env__algs / sizeof env__algs[0])
+
+/* Index into env__algs, or -1 for a name this node does not know. */
+static int env__alg(const char *name)
+{
+    for (size_t k = 0; k < ENV__NALGS; k++)
+        if (strcmp(name, env__algs[k].name) == 0)
+            return (int)k;
+    return -1;
+}
+
+int env_alg_is_batch(const char *sig_alg)
+{
+    int k = sig_alg ? env__alg(sig_alg) : -1;
+    return k >= 0 && env__algs[k].batch;
+}
+
+/* A base signature of len bytes: Ed25519 is always 64 bytes, ECDSA P-256
+ * a DER SEQUENCE of two INTEGERs (8 to 72 bytes). of: what the bytes are,
+ * "" or " of root signature", for the message. */
+static int env__check_base(size_t len, int ed, const char *of, err_t *e)
+{
+    if (ed && len != ENV_ED25519_SIG)
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "%zu bytes%s; ed25519 "
+                         "signatures are %d", len, of, ENV_ED25519_SIG);
+    if (!ed && (len < 8 || len > ENV_SIG_MAX))
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "%zu bytes%s; "
+                         "ecdsa-p256 signatures (DER) are 8 to %d", len, of,
+                         ENV_SIG_MAX);
+    return 0;
+}
+
+/* The layout is exact, so that a proof has one spelling only: depth,
+ * index below 2^depth, depth hashes, then a base signature whose length
+ * the base algorithm allows. */
+int env_batch_split(const env *v, env_batch_proof *out, err_t *e)
+{
+    int k = env__alg(v->sig_alg);
+    if (k < 0 || !env__algs[k].batch)
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "sig_alg \"%.16s\" is "
+                         "not a batch signature", v->sig_alg);
+    if (!v->sig || v->sig_len < ENV_BATCH_HEAD)
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "%zu bytes, shorter "
+                         "than the %d-byte head of a batch proof",
+                         v->sig ? v->sig_len : 0, ENV_BATCH_HEAD);
+    unsigned depth = v->sig[0];
+    uint32_t index = (uint32_t)v->sig[1] << 8 | v->sig[2];
+    if (depth > ENV_BATCH_DEPTH_MAX)
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "batch proof depth %u, "
+                         "more than %d", depth, ENV_BATCH_DEPTH_MAX);
+    if (index >> depth)
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "batch leaf index %u "
+                         "not below 2^%u", (unsigned)index, depth);
+    size_t path = ENV_BATCH_HEAD + (size_t)depth * ENV_BATCH_HASH;
+    if (v->sig_len <= path)
+        return env__fail(e, ERR_INVALID, ENV_F_SIG, "%zu bytes, too short "
+                         "for a batch proof of depth %u (%zu bytes) and a "
+                         "root signature", v->sig_len, depth, path);
+    int rc = env__check_base(v->sig_len - path, env__algs[k].ed,
+                             " of root signature", e);
+    if (rc)
+        return rc;
+    *out = (env_batch_proof){depth, index, v->sig + ENV_BATCH_HEAD,
+                             v->sig + path, v->sig_len - path};
+    return 0;
+}
+
 static int env__check_sig(const env *v, int need_sig, err_t *e)
 {
     if (!need_sig && v->sig_len == 0)
         return 0;
     if (v->sig_len == 0 || !v->sig)
         return env__fail(e, ERR_INVALID, ENV_F_SIG, "missing");
-    int ed = strcmp(v->sig_alg, ENV_ALG_ED25519) == 0;
-    if (ed && v->sig_len != ENV_ED25519_SIG)
-        return env__fail(e, ERR_INVALID, ENV_F_SIG, "%zu bytes; ed25519 "
-                         "signatures are %d", v->sig_len, ENV_ED25519_SIG);
-    if (!ed && (v->sig_len < 8 || v->sig_len > ENV_SIG_MAX))
-        return env__fail(e, ERR_INVALID, ENV_F_SIG, "%zu bytes; ecdsa-p256 "
-                         "signatures (DER) are 8 to %d", v->sig_len,
-                         ENV_SIG_MAX);
-    return 0;
+    int k = env__alg(v->sig_alg); /* known: env__check_tail checked */
+    if (env__algs[k].batch) {
+        env_batch_proof p;
+        return env_batch_split(v, &p, e);
+    }
+    return env__check_base(v->sig_len, env__algs[k].ed, "", e);
 }
 
 static int env__check_tail(const env *v, int need_sig, err_t *e)
@@ -225,11 +298,11 @@ static int env__check_tail(const env *v, int need_sig, err_t *e)
                          "than %u", v->payload_len, ENV_MAX_PAYLOAD);
     if (v->payload_len && !v->payload)
         return env__fail(e, ERR_INVALID, ENV_F_PAYLOAD, "missing");
-    if (strcmp(v->sig_alg, ENV_ALG_ED25519) &&
-        strcmp(v->sig_alg, ENV_ALG_ECDSA_P256))
+    if (env__alg(v->sig_alg) < 0)
         return env__fail(e, ERR_UNSUPPORTED, ENV_F_SIG_ALG, "\"%.16s\" not "
-                         "supported; this node knows %s and %s", v->sig_alg,
-                         ENV_ALG_ED25519, ENV_ALG_ECDSA_P256);
+                         "supported; this node knows %s, %s, %s and %s",
+                         v->sig_alg, ENV_ALG_ED25519, ENV_ALG_ECDSA_P256,
+                         ENV_ALG_ED25519_BATCH, ENV_ALG_ECDSA_P256_BATCH);
     /* v1 has no delegated signing: the origin's key vouches for it */
     rc = env__node_field(v->signer, ENV_F_SIGNER, "", e);
     if (!rc && strcmp(v->signer, v->origin) != 0)

@@ -5,14 +5,15 @@
  *   [0] version  uint 1            [6]  created   uint ms since the epoch
  *   [1] id       str  ULID         [7]  ref       str or nil
  *   [2] type     str  "record"...  [8]  payload   bin
- *   [3] origin   str  node id      [9]  sig_alg   str "ed25519" | "ecdsa-p256"
+ *   [3] origin   str  node id      [9]  sig_alg   str "ed25519"...
  *   [4] dest     array of node ids [10] signer    str node id (= origin)
  *   [5] route    array of node ids [11] signature bin
  *
  * The signed ("canonical") bytes are our encoding of [0..4, 6..10]: route
  * and signature are left out, so hops may append to the route while the
  * origin's signature holds end to end. This module produces and checks
- * those bytes; signing and verifying them is the PKI module's job.
+ * those bytes; signing and verifying them is the PKI module's job (and
+ * batchsig's, for the batch algorithms).
  *
  * Everything on the wire is in its shortest msgpack form, the one this
  * encoder writes: the decoder refuses any other spelling, so decode then
@@ -49,8 +50,21 @@
 #define ENV_SIG_MAX 72    /* bytes: an ECDSA P-256 DER signature at most */
 #define ENV_ED25519_SIG 64
 
+/* A batch signature (docs/protocol.md section 4, "Batch signatures"): the
+ * origin signs the root of a Merkle tree over many envelopes once, and
+ * field 11 of each carries its inclusion proof and that root signature:
+ *   depth (1 byte, 0-16) | leaf index (2 bytes big-endian, < 2^depth) |
+ *   depth sibling hashes of 32 bytes, leaf level first | base signature */
+#define ENV_BATCH_HASH 32      /* SHA-256 */
+#define ENV_BATCH_DEPTH_MAX 16 /* 65536 leaves */
+#define ENV_BATCH_HEAD 3       /* depth byte and index */
+#define ENV_BATCH_SIG_MAX \
+    (ENV_BATCH_HEAD + ENV_BATCH_DEPTH_MAX * ENV_BATCH_HASH + ENV_SIG_MAX)
+
 #define ENV_ALG_ED25519 "ed25519"
 #define ENV_ALG_ECDSA_P256 "ecdsa-p256"
+#define ENV_ALG_ED25519_BATCH "ed25519-batch"
+#define ENV_ALG_ECDSA_P256_BATCH "ecdsa-p256-batch"
 
 /* Positions of the version 1 array, also used to name fields in errors. */
 enum env_field {
@@ -78,6 +92,15 @@ typedef struct env {
     size_t sig_len;
 } env;
 
+/* Field 11 of a batch-signed envelope taken apart; points into v->sig. */
+typedef struct env_batch_proof {
+    unsigned depth;                  /* 0 (a batch of one) to 16 */
+    uint32_t index;                  /* the leaf's position, < 2^depth */
+    const unsigned char *siblings;   /* depth x 32 bytes, leaf level first */
+    const unsigned char *sig;        /* the base signature of the root */
+    size_t sig_len;
+} env_batch_proof;
+
 /* "destinations" for ENV_F_DEST; "?" past the last field. */
 const char *env_field_name(unsigned field);
 
@@ -93,6 +116,15 @@ int env_init(env *v, const char *type, const char *origin, arena_t *a,
  * need_sig 0 the signature may be absent (before signing). Errors name
  * the field as the decoder does. */
 int env_validate(const env *v, int need_sig, err_t *e);
+
+/* 1 when sig_alg names a batch signature ("ed25519-batch",
+ * "ecdsa-p256-batch"), else 0. */
+int env_alg_is_batch(const char *sig_alg);
+
+/* Take apart the signature of a batch-signed v (env_validate's layout
+ * rules: exact length for the depth and the base algorithm, index below
+ * 2^depth). ERR_INVALID naming field 11 otherwise. */
+int env_batch_split(const env *v, env_batch_proof *out, err_t *e);
 
 /* Append the canonical bytes of v (env_validate(v, 0) first) to out. */
 int env_signed_bytes(const env *v, buf_t *out, err_t *e);

@@ -268,7 +268,10 @@ static int rd__v1_tail(rd *r, arena_t *a, env *v)
                                 sizeof v->sig_alg);
     rc = rc ? rc : rd__str_into(rd__at(r, ENV_F_SIGNER), v->signer,
                                 sizeof v->signer);
-    rc = rc ? rc : rd__bin_dup(rd__at(r, ENV_F_SIG), ENV_SIG_MAX, a, &v->sig,
+    /* sig_alg is read first, so a single signature keeps its own cap */
+    size_t sig_max = env_alg_is_batch(v->sig_alg) ? ENV_BATCH_SIG_MAX
+                                                  : ENV_SIG_MAX;
+    rc = rc ? rc : rd__bin_dup(rd__at(r, ENV_F_SIG), sig_max, a, &v->sig,
                                &v->sig_len);
     return rc;
 }

@@ -21,7 +21,8 @@
 #define CREATED 1710000000000ull
 
 static const unsigned char good_payload[] = {0x92, 0x01, 0x80};
-static unsigned char good_sig[ENV_ED25519_SIG];
+static unsigned char good_sig[ENV_BATCH_SIG_MAX];
+static const char *good_alg = "ed25519"; /* field 9; field 11 matches */
 
 static int setup(void **state)
 {
@@ -55,7 +56,7 @@ static void good_field(msgpack_packer *pk, int i)
     case 6: msgpack_pack_uint64(pk, CREATED); break;
     case 7: msgpack_pack_str_with_body(pk, "CQ24030601", 10); break;
     case 8: msgpack_pack_bin_with_body(pk, good_payload, 3); break;
-    case 9: msgpack_pack_str_with_body(pk, "ed25519", 7); break;
+    case 9: msgpack_pack_str_with_body(pk, good_alg, strlen(good_alg)); break;
     case 10: msgpack_pack_str_with_body(pk, "CQ", 2); break;
     case 11: msgpack_pack_bin_with_body(pk, good_sig, 64); break;
     default: msgpack_pack_nil(pk);
@@ -280,8 +281,8 @@ static void test_refuse_tail(void **state)
     refuse(a, 8, "\xc4\xff", 2, ERR_SYNTAX, /* the rest is < 255 bytes */
            "field 8 (payload): truncated: 255 bytes needed");
     refuse_str(a, 9, "rsa", ERR_UNSUPPORTED, "envelope field 9 (sig_alg): "
-               "\"rsa\" not supported; this node knows ed25519 and "
-               "ecdsa-p256");
+               "\"rsa\" not supported; this node knows ed25519, "
+               "ecdsa-p256, ed25519-batch and ecdsa-p256-batch");
     refuse_str(a, 10, "SC", ERR_INVALID,
                "envelope field 10 (signer): SC is not the origin CQ");
     refuse(a, 11, "\xc4\x00", 2, ERR_INVALID,
@@ -292,6 +293,59 @@ static void test_refuse_tail(void **state)
            "field 11 (signature): 73 bytes, more than 72");
     refuse(a, 11, "\xc0", 1, ERR_INVALID, "field 11 (signature): expected "
            "bin, got nil");
+}
+
+/* Field 11 under a batch sig_alg: head, proof, base signature, each
+ * length exact (docs/protocol.md section 4, "Batch signatures"). */
+static void refuse_batch_sig(arena_t *a, const char *alg, const void *sig,
+                             size_t n, int want, const char *part)
+{
+    raw r;
+    good_alg = alg;
+    msgpack_pack_bin_with_body(raw_begin(&r), sig, n);
+    refuse_raw(a, 11, &r, want, part);
+    good_alg = "ed25519";
+}
+
+static void test_refuse_batch_sig(void **state)
+{
+    arena_t *a = *state;
+    unsigned char s[3 + 17 * 32 + 64]; /* past every cap */
+    memset(s, 0xab, sizeof s);
+    s[0] = 2, s[1] = 0, s[2] = 3;           /* depth 2, leaf 3 */
+    const char *ed = "ed25519-batch", *ec = "ecdsa-p256-batch";
+    refuse_batch_sig(a, ed, s, 3 + 64 + 64, 0, ""); /* accepted */
+    refuse_batch_sig(a, ec, s, 3 + 64 + 8, 0, "");
+    refuse_batch_sig(a, ec, s, 3 + 64 + 72, 0, "");
+    refuse_batch_sig(a, ed, s, 2, ERR_INVALID, "envelope field 11 "
+                     "(signature): 2 bytes, shorter than the 3-byte head of "
+                     "a batch proof");
+    refuse_batch_sig(a, ed, s, 3 + 64 + 63, ERR_INVALID, "field 11 "
+                     "(signature): 63 bytes of root signature; ed25519 "
+                     "signatures are 64");
+    refuse_batch_sig(a, ec, s, 3 + 64 + 73, ERR_INVALID, "73 bytes of root "
+                     "signature; ecdsa-p256 signatures (DER) are 8 to 72");
+    refuse_batch_sig(a, ec, s, 3 + 64 + 7, ERR_INVALID, "7 bytes of root");
+    refuse_batch_sig(a, ed, s, 3 + 64, ERR_INVALID, "67 bytes, too short "
+                     "for a batch proof of depth 2 (67 bytes) and a root "
+                     "signature");
+    s[2] = 4;
+    refuse_batch_sig(a, ed, s, 3 + 64 + 64, ERR_INVALID, "field 11 "
+                     "(signature): batch leaf index 4 not below 2^2");
+    s[0] = 0, s[1] = 0, s[2] = 1;
+    refuse_batch_sig(a, ed, s, 3 + 64, ERR_INVALID, "index 1 not below 2^0");
+    s[0] = 17, s[2] = 0;
+    refuse_batch_sig(a, ed, s, 3 + 17 * 32 + 64, ERR_TOOBIG, "field 11 "
+                     "(signature): 611 bytes, more than 587");
+    refuse_batch_sig(a, ed, s, 3 + 64, ERR_INVALID, "batch proof depth 17, "
+                     "more than 16");
+    s[0] = 16;
+    refuse_batch_sig(a, ec, s, ENV_BATCH_SIG_MAX, 0, "");
+    refuse_batch_sig(a, ec, s, ENV_BATCH_SIG_MAX + 1, ERR_TOOBIG,
+                     "588 bytes, more than 587");
+    /* a single signature keeps its own cap */
+    refuse_batch_sig(a, "ecdsa-p256", s, 73, ERR_TOOBIG, "field 11 "
+                     "(signature): 73 bytes, more than 72");
 }
 
 static void test_decode_caps(void **state)
@@ -331,6 +385,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuse_batch_sig, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_decode_caps, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,6 +124,47 @@ static void test_round_trip(void **state)
     round_trip(*state, &v);
 }
 
+/* Batch signatures of every depth and both base algorithms survive the
+ * trip byte for byte; env_batch_split finds their parts. */
+static void test_round_trip_batch(void **state)
+{
+    static unsigned char sig[ENV_BATCH_SIG_MAX];
+    for (size_t i = 0; i < sizeof sig; i++)
+        sig[i] = (unsigned char)(i * 7);
+    env v;
+    good_env(&v);
+    v.sig = sig;
+    for (unsigned d = 0; d <= ENV_BATCH_DEPTH_MAX; d += 4) {
+        sig[0] = (unsigned char)d;
+        sig[1] = 0;
+        sig[2] = d ? 1 : 0; /* index 1, or 0 in a batch of one */
+        strcpy(v.sig_alg, ENV_ALG_ED25519_BATCH);
+        v.sig_len = 3 + 32 * d + 64;
+        env *x = round_trip(*state, &v);
+        env_batch_proof pr;
+        err_t e;
+        assert_int_equal(env_batch_split(x, &pr, &e), 0);
+        assert_int_equal(pr.depth, d);
+        assert_int_equal(pr.index, d ? 1 : 0);
+        assert_ptr_equal(pr.sig, x->sig + 3 + 32 * d);
+        assert_int_equal(pr.sig_len, 64);
+        strcpy(v.sig_alg, ENV_ALG_ECDSA_P256_BATCH);
+        v.sig_len = 3 + 32 * d + 72 - d; /* DER lengths vary */
+        round_trip(*state, &v);
+    }
+    assert_int_equal(v.sig_len, ENV_BATCH_SIG_MAX - 16);
+    /* a single signature is no batch */
+    env_batch_proof pr;
+    err_t e;
+    good_env(&v);
+    assert_int_equal(env_batch_split(&v, &pr, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "envelope field 11 (signature): sig_alg "
+                        "\"ed25519\" is not a batch signature");
+    assert_true(env_alg_is_batch("ecdsa-p256-batch"));
+    assert_false(env_alg_is_batch("ecdsa-p256"));
+    assert_false(env_alg_is_batch(NULL));
+}
+
 /* A canonical record as payload survives the trip byte for byte. */
 static void test_record_payload(void **state)
 {
@@ -357,6 +398,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_batch, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_record_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signed_bytes, setup, teardown),

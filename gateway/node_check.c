@@ -96,6 +96,18 @@ static const char *chk__cert_code(int rc)
     }
 }
 
+/* A signature over this envelope alone (the single-envelope algorithms). */
+static int chk__plain_sig(const pki_peer *pp, const env *v, const buf_t *sb,
+                          err_t *e)
+{
+    const char *alg = pki_alg_name(pki_peer_alg(pp));
+    if (strcmp(v->sig_alg, alg))
+        return err_set(e, ERR_SIGNATURE, "signed with %s, but %s's "
+                       "certificate holds a %s key", v->sig_alg, v->signer,
+                       alg);
+    return pki_peer_verify(pp, sb->p, sb->len, v->sig, v->sig_len, e);
+}
+
 /* Steps 5-6: the signer's certificate, then the signature. */
 static int chk__signature(node *n, in_item *it)
 {
@@ -106,19 +118,16 @@ static int chk__signature(node *n, in_item *it)
     if (rc < 0)
         return in_refuse(n, it, chk__cert_code(rc), "signer %s: %s",
                            v->signer, e.msg);
-    const char *alg = pki_alg_name(pki_peer_alg(pp));
-    if (strcmp(v->sig_alg, alg))
-        return in_refuse(n, it, "bad-signature", "signed with %s, but %s's "
-                           "certificate holds a %s key", v->sig_alg,
-                           v->signer, alg);
     buf_reset(&n->sbuf);
     rc = env_signed_bytes(v, &n->sbuf, &e);
-    if (rc == 0)
-        rc = pki_peer_verify(pp, n->sbuf.p, n->sbuf.len, v->sig, v->sig_len,
-                             &e);
+    if (rc == 0 && batchsig_is_batch_alg(v->sig_alg))
+        rc = batchsig_verify(n->bcache, pp, v, n->sbuf.p, n->sbuf.len, &e);
+    else if (rc == 0)
+        rc = chk__plain_sig(pp, v, &n->sbuf, &e);
     if (rc < 0)
-        return in_refuse(n, it, "bad-signature", "message %s from %s: %s",
-                           v->id, v->origin, e.msg);
+        return in_refuse(n, it, rc == ERR_IDENTITY ? "identity-mismatch"
+                         : "bad-signature", "message %s from %s: %s", v->id,
+                         v->origin, e.msg);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "batchsig.h"
 #include "buf.h"
 #include "dir.h"
 #include "envelope.h"
@@ -20,6 +21,7 @@
 #define NODE_AWAIT_TICK_MS 100
 #define NODE_STATUS_TICK_MS 1000
 #define NODE_DRAIN_MS 2000         /* SIGTERM: time left for acks */
+#define NODE_BATCH_ROOTS 4096      /* verified batch roots remembered */
 
 /* One outbox entry read and (maybe) sent, kept until acknowledged. */
 typedef struct node_win {
@@ -55,6 +57,7 @@ struct node {
     pki_store *pki;
     pki_key *key;
     dir *dir;
+    batchsig_cache *bcache; /* batch roots verified (cleared on reload) */
     store *st;
     link_t *link;
     store_wake *wake; /* doorbell from eportctl send; NULL: poll only */

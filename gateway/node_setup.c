@@ -62,6 +62,9 @@ int node_setup_pki(node *n, err_t *e)
     pki_key_free(n->key);
     pki_store_free(n->pki);
     n->pki = ps, n->key = key, n->dir = d;
+    /* a root is trusted only as long as the certificates that verified it */
+    if (n->bcache)
+        batchsig_cache_clear(n->bcache);
     return 0;
 }
 
@@ -156,6 +159,8 @@ static int node__open_parts(node *n, err_t *e)
     const cfg *c = n->cfg;
     int rc = node_setup_pki(n, e);
     if (rc == 0)
+        rc = batchsig_cache_new(NODE_BATCH_ROOTS, &n->bcache, e);
+    if (rc == 0)
         rc = store_open(c->redis.url, c->redis.prefix, &n->st, e);
     if (rc == 0)
         rc = store_set_timeout(n->st, c->redis.timeout_ms, e);
@@ -203,6 +208,7 @@ void node_close(node *n)
     store_wake_close(n->wake);
     store_close(n->st);
     dir_free(n->dir);
+    batchsig_cache_free(n->bcache);
     pki_key_free(n->key);
     pki_store_free(n->pki);
     arena_free(&n->arena);
