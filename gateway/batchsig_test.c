@@ -10,39 +10,22 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "../tests/pki_fixture.h"
 #include "batchsig.h"
 
-static char tmp[256], pkidir[300], script[4096];
+static test_pki t;
+static char *pkidir = t.pki;
 static pki_store *store;
 static pki_key *ed_key, *ec_key, *sc_key; /* CQ, EC, SC */
 static pki_peer *ed_peer, *ec_peer, *sc_peer;
 static arena_t arena;
-
-static int run(const char *args)
-{
-    char cmd[6000];
-    snprintf(cmd, sizeof cmd, "'%s' --dir '%s' %s >>'%s/log' 2>&1", script,
-             pkidir, args, tmp);
-    return system(cmd);
-}
-
-static int rm_one(const char *p, const struct stat *s, int f, struct FTW *w)
-{
-    (void)s, (void)f, (void)w;
-    return remove(p);
-}
 
 static int load(const char *node, pki_key **k, pki_peer **p)
 {
@@ -58,22 +41,13 @@ static int load(const char *node, pki_key **k, pki_peer **p)
 static int setup(void **state)
 {
     (void)state;
-    const char *tries[] = {"deploy/pki", "../deploy/pki", "../../deploy/pki",
-                           "../../../deploy/pki"};
-    for (size_t i = 0; i < 4 && !*script; i++)
-        if (access(tries[i], X_OK) != 0 || !realpath(tries[i], script))
-            script[0] = '\0';
-    const char *t = getenv("TMPDIR");
-    snprintf(tmp, sizeof tmp, "%s/batchsig_test.XXXXXX", t && *t ? t : "/tmp");
-    if (!*script || !mkdtemp(tmp))
-        return -1;
-    snprintf(pkidir, sizeof pkidir, "%s/pki", tmp);
-    if (run("init-ca") || run("issue CQ --region CQ") ||
-        run("issue SC --region SC") ||
-        run("issue EC --region SH --key-type ecdsa-p256"))
+    if (test_pki_init(&t, "batchsig_test") ||
+        test_pki_run(&t, "issue CQ --region CQ") ||
+        test_pki_run(&t, "issue SC --region SC") ||
+        test_pki_run(&t, "issue EC --region SH --key-type ecdsa-p256"))
         return -1;
     char ca[400];
-    snprintf(ca, sizeof ca, "%s/ca.crt", pkidir);
+    test_pki_path(&t, ca, sizeof ca, "ca.crt");
     err_t e;
     store = pki_store_load(ca, NULL, &e);
     arena_init(&arena, 256u << 20);
@@ -88,8 +62,7 @@ static int teardown(void **state)
     pki_peer_free(ed_peer), pki_peer_free(ec_peer), pki_peer_free(sc_peer);
     pki_store_free(store);
     arena_free(&arena);
-    if (*tmp)
-        nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_pki_free(&t);
     return 0;
 }
 
@@ -440,7 +413,7 @@ static const unsigned char rfc8032_pub[32] = {
 static pki_key *rfc8032_key(void)
 {
     char path[400];
-    snprintf(path, sizeof path, "%s/rfc8032.key", tmp);
+    snprintf(path, sizeof path, "%s/rfc8032.key", t.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(rfc8032_pem, f);

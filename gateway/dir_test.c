@@ -7,53 +7,32 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "../tests/pki_fixture.h"
 #include "dir.h"
 
-static char tmp[256], pkidir[300], script[4096];
+static test_pki t;
+static char pkidir[300];
 static pki_store *store;
 
 static int run(const char *args)
 {
-    char cmd[6000];
-    snprintf(cmd, sizeof cmd, "'%s' --dir '%s' %s >>'%s/log' 2>&1", script,
-             pkidir, args, tmp);
-    return system(cmd);
-}
-
-static int rm_one(const char *p, const struct stat *s, int f, struct FTW *w)
-{
-    (void)s, (void)f, (void)w;
-    return remove(p);
+    return test_pki_run(&t, "%s", args);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *tries[] = { "deploy/pki", "../deploy/pki", "../../deploy/pki",
-                            "../../../deploy/pki" };
-    for (size_t i = 0; i < 4 && !*script; i++)
-        if (access(tries[i], X_OK) != 0 || !realpath(tries[i], script))
-            script[0] = '\0';
-    const char *t = getenv("TMPDIR");
-    snprintf(tmp, sizeof tmp, "%s/dir_test.XXXXXX", t && *t ? t : "/tmp");
-    if (!*script || !mkdtemp(tmp))
-        return -1;
-    snprintf(pkidir, sizeof pkidir, "%s/pki", tmp);
-    if (run("init-ca") || run("issue CQ --region CQ") ||
+    if (test_pki_init(&t, "dir_test") || run("issue CQ --region CQ") ||
         run("issue SC --region SC") || run("issue SN --region SN") ||
         run("revoke SN"))
         return -1;
+    snprintf(pkidir, sizeof pkidir, "%s", t.pki);
     char ca[400], crl[400];
-    snprintf(ca, sizeof ca, "%s/ca.crt", pkidir);
-    snprintf(crl, sizeof crl, "%s/crl.pem", pkidir);
+    test_pki_path(&t, ca, sizeof ca, "ca.crt");
+    test_pki_path(&t, crl, sizeof crl, "crl.pem");
     err_t e;
     store = pki_store_load(ca, crl, &e);
     return store ? 0 : -1;
@@ -63,8 +42,7 @@ static int teardown(void **state)
 {
     (void)state;
     pki_store_free(store);
-    if (*tmp)
-        nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_pki_free(&t);
     return 0;
 }
 
