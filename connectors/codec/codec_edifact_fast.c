@@ -89,16 +89,24 @@ typedef struct edi__fctx {
     char comp, rel;
 } edi__fctx;
 
-/* Value s[0..n) (released when rel) to str; returns its length. */
+/* Value s[0..n) (released when rel) to str; returns its length. A short
+ * value is copied as one block; in a segment holding a release it is
+ * unescaped only when the release is in it (most such segments have one
+ * in a single component, and unescaping them all cost a call each). */
 static inline uint32_t edi__fast_copy(const edi__fctx *f, char *str,
                                       const char *s, uint32_t n, int rel)
 {
-    if (__builtin_expect(rel, 0))
+    if (n <= 16 && s + 16 <= f->tend) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        _mm_storeu_si128((__m128i *)(void *)str, v);
+        if (__builtin_expect(rel, 0) &&
+            (edi__mask(v, _mm_set1_epi8(f->rel)) & ((1u << n) - 1)))
+            n = edi__unescape(str, s, n, f->rel, f->tend);
+    } else if (__builtin_expect(rel, 0)) {
         n = edi__unescape(str, s, n, f->rel, f->tend);
-    else if (n <= 16 && s + 16 <= f->tend)
-        memcpy(str, s, 16); /* fixed size: no libc call */
-    else
+    } else {
         memcpy(str, s, n);
+    }
     str[n] = '\0';
     return n;
 }

@@ -295,6 +295,8 @@ int map_compile(const ydoc *d, const map_set *s, arena_t *a, map_def **out,
     m->nown = m->nrules;
     if (!rc && m->base)
         rc = mc__inherit(&c, m);
+    if (!rc)
+        m->plan = mplan_build(m->rules, m->nrules, a);
     *out = m;
     return (rc || c.nprob) ? ERR_CONFIG : 0;
 }

@@ -285,6 +285,9 @@ struct mrule {
     int date;
     const char *date_arg; /* edifact code or pattern */
     mpath date_from;
+    /* date_from / unit_from name the segment `from` does (DTM+137.1.3
+     * beside DTM+137.1.2): read from the first segment the plan saw */
+    int date_near, unit_near;
     char decimal;
     const mcodes *unit_table;
     mpath unit_from;
@@ -306,6 +309,7 @@ struct mrule {
     uint32_t nmembers;
     mrule *rules;
     uint32_t nrules;
+    const struct mplan *plan; /* MR_EACH: its rules' plan (map_plan.c) */
 };
 
 typedef struct mmatch {
@@ -324,6 +328,7 @@ struct map_def {
     int has_split;
     mrule *rules;
     uint32_t nrules;
+    const struct mplan *plan; /* rules' plan (map_plan.c), or NULL */
     mrule *own; /* rules compiled from this table's file (to release) */
     uint32_t nown;
     const char *out_type, *out_version, *out_agency; /* reverse meta */
@@ -373,6 +378,67 @@ int mcollect_rule(mcollect *c, const mrule *ru, const mscope *s, arena_t *a);
  * that shape (then mcollect_rule). */
 #define MCOLLECT_OTHER 2
 int mcollect_first(const mrule *ru, const mscope *s, arena_t *a, mval *v);
+
+/* ---- first values read together (map_plan.c) ---- */
+
+/* The rules of one list that take the first present value of a direct
+ * path (mcollect_first's shape), grouped by the tag they read: a scope's
+ * segments of each tag are walked once for all its readers instead of
+ * once per rule (a group instance has a dozen such rules over a handful
+ * of segments). Made once per rule list when a table is compiled. */
+#define MPLAN_MAX_RULES 64 /* rules past this index read on their own */
+typedef struct mplan_tag {
+    uint32_t code;         /* mname_code of the tag */
+    uint32_t first, count; /* its readers: mplan.reader[first..+count) */
+} mplan_tag;
+
+typedef struct mplan {
+    mplan_tag *tags;
+    uint32_t ntags;
+    uint8_t *reader; /* rule indices, by tag, in rule order */
+    uint64_t rules;  /* bit i: rule i is read through the plan */
+} mplan;
+
+/* A plan rule's first present value: text[0..len) trimmed, NULL when
+ * nothing matched; copy: it does not end with a NUL where it stands.
+ * seg is set whenever text is, and may be without it. */
+typedef struct mfirst {
+    mhit hit;
+    const char *text;
+    uint32_t len;
+    int copy;
+    const tnode *seg; /* the first segment matching the step, if any */
+} mfirst;
+
+static inline int mfirst_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Whether the leaf (a component, or an element: its first component)
+ * holds a value once trimmed; if so, its span into *f. */
+static inline int mfirst_of(const tnode *x, mfirst *f)
+{
+    x = !x || x->value ? x : x->kids;
+    if (!x || !x->value)
+        return 0;
+    const char *b = x->value, *e = b + x->vlen;
+    while (b < e && mfirst_space(*b))
+        b++;
+    while (e > b && mfirst_space(e[-1]))
+        e--;
+    f->text = b;
+    f->len = (uint32_t)(e - b);
+    f->copy = b != x->value || *e;
+    return b != e;
+}
+
+/* The plan of rules[0..n) (nested groups' plans too, in their MR_EACH
+ * rules); NULL when none of them has that shape. Lives in a. */
+const mplan *mplan_build(mrule *rules, uint32_t n, arena_t *a);
+/* Every plan rule's first value in s (indexed) into out[rule index]. */
+void mplan_collect(const mplan *p, const mrule *rules, const mscope *s,
+                   mfirst *out);
 
 /* map_run.c: condition test shared by selection and rules. */
 int mcond_holds(const mcond *c, const mscope *s);

@@ -15,6 +15,7 @@ typedef struct mrun {
     codec_msg *m;
     arena_t *a;
     int rc; /* first problem's code */
+    const mfirst *f; /* the planned value of the rule being run, or NULL */
 } mrun;
 
 /* ---- problems ---- */
@@ -91,13 +92,27 @@ static const char *mr__text_at(const mpath *p, const mscope *s)
     return mpath_first(p, s, &h) == 0 ? mhit_text(&h) : NULL;
 }
 
+/* The same for a path naming the segment the rule's value came from
+ * (near): the plan already saw the first one, so no second walk. */
+static const char *mr__text_near(const mrun *r, const mpath *p, int near,
+                                 const mscope *s)
+{
+    if (!near || !r->f)
+        return mr__text_at(p, s);
+    if (!r->f->seg)
+        return NULL;
+    mhit h = {r->f->seg, mpath_position(p, r->f->seg), 0};
+    return mhit_text(&h);
+}
+
 static char *mr__date(mrun *r, const mrule *ru, const mscope *s, mval *v)
 {
     char out[64];
     err_t e;
     int rc = 0;
     const char *code = ru->date_arg;
-    if (ru->date == MD_EDI_FROM && !(code = mr__text_at(&ru->date_from, s)))
+    if (ru->date == MD_EDI_FROM &&
+        !(code = mr__text_near(r, &ru->date_from, ru->date_near, s)))
         code = "102"; /* 2379's default when the format is omitted */
     if (ru->date == MD_ISO)
         rc = check_datetime(v->text, &e), snprintf(out, sizeof out, "%s", v->text);
@@ -172,8 +187,9 @@ static int mr__number(mrun *r, const mrule *ru, const mscope *s, mval *v,
         return -1;
     }
     if (ru->unit_table) {
-        const char *u = ru->has_unit_from ? mr__text_at(&ru->unit_from, s)
-                                          : ru->unit_code;
+        const char *u = ru->has_unit_from
+                            ? mr__text_near(r, &ru->unit_from, ru->unit_near, s)
+                            : ru->unit_code;
         double f;
         if (mcodes_factor(ru->unit_table, u, &f)) {
             mr__bad(r, &v->hit, &ru->from, ERR_CODE, "unknown unit '%s' "
@@ -229,13 +245,28 @@ static int mr__collect(mrun *r, const mrule *ru, const mscope *s,
     return (int)c->n;
 }
 
-static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
+/* A planned rule's value, found by mplan_collect, into *v: 1, 0 when
+ * nothing matched, ERR_NOMEM. */
+static int mr__planned(mrun *r, const mfirst *f, mval *v)
+{
+    if (!f->text)
+        return 0;
+    v->hit = f->hit;
+    v->text = f->copy ? arena_strndup(r->a, f->text, f->len)
+                      : (char *)f->text;
+    return v->text ? 1 : ERR_NOMEM;
+}
+
+/* Rule ru in scope s into base; f: its value when the rule is planned. */
+static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
+                      const mfirst *f)
 {
     mcollect c;
     mval one, *vals = &one;
     if (ru->when && !mcond_holds(ru->when, s))
         return;
-    int n = mr__collect(r, ru, s, &c, &vals);
+    int n = f ? mr__planned(r, f, &one) : mr__collect(r, ru, s, &c, &vals);
+    r->f = f;
     if (n < 0)
         return mr__bad(r, NULL, NULL, ERR_NOMEM, "out of memory");
     if (!n && ru->required) {
@@ -260,7 +291,7 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base)
 /* ---- groups ---- */
 
 static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
-                      const mscope *s, void *base);
+                      const mplan *plan, const mscope *s, void *base);
 
 /* Whether n (whose name has code) is one of the group's member tags; a
  * code with no fourth byte is the whole name, so only longer names are
@@ -274,6 +305,16 @@ static int mr__member(const mrule *ru, const tnode *n, uint32_t code)
             ((code >> 24) == 0 || strcmp(ru->members[i], n->name) == 0))
             return 1;
     return 0;
+}
+
+/* mr__member for position e of the index: the set's one probe inline,
+ * since it runs for every segment of every group instance. */
+static inline int mr__member_at(const mrule *ru, const mindex *ix, uint32_t e)
+{
+    uint32_t code = ix->code[e];
+    if (code && (code >> 24) == 0 && ru->member_set.slot)
+        return mtagset_has(&ru->member_set, code);
+    return mr__member(ru, ix->node[e], code);
 }
 
 typedef struct meach {
@@ -295,7 +336,7 @@ static int mr__instance(void *ctx, const mhit *h)
     if (x->r->d->flat && o->ix && h->pos < o->ix->n &&
         o->ix->node[h->pos] == n) {
         uint32_t e = h->pos + 1;
-        while (e < o->hi && mr__member(x->ru, o->ix->node[e], o->ix->code[e]))
+        while (e < o->hi && mr__member_at(x->ru, o->ix, e))
             e++;
         in = (mscope){o->parent, n, e < o->ix->n ? (tnode *)o->ix->node[e]
                       : NULL, x->index + 1, o->ix, o->top, h->pos, e};
@@ -316,17 +357,22 @@ static int mr__instance(void *ctx, const mhit *h)
         mr__bad(x->r, h, NULL, e.code, "%s", e.msg);
         return e.code;
     }
-    mr__rules(x->r, x->ru->rules, x->ru->nrules, &in, el);
+    mr__rules(x->r, x->ru->rules, x->ru->nrules, x->ru->plan, &in, el);
     return 0;
 }
 
 static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
-                      const mscope *s, void *base)
+                      const mplan *plan, const mscope *s, void *base)
 {
+    mfirst first[MPLAN_MAX_RULES]; /* filled for the plan's rules only */
+    uint64_t planned = plan && s->ix ? plan->rules : 0;
+    if (planned)
+        mplan_collect(plan, rules, s, first);
     for (uint32_t i = 0; i < n; i++) {
         const mrule *ru = &rules[i];
         if (ru->kind == MR_FIELD) {
-            mr__field(r, ru, s, base);
+            int own = i >= MPLAN_MAX_RULES || !(planned >> i & 1);
+            mr__field(r, ru, s, base, own ? NULL : &first[i]);
         } else {
             meach x = {r, ru, s, base, 0};
             mpath_each(&ru->each, s, mr__instance, &x);
@@ -385,7 +431,7 @@ static int mr__record(msplit *sp, mscope *s)
     int before = r->rc;
     r->rc = 0;
     mr__source(r, rec, r->d->has_split ? ++sp->n : 0);
-    mr__rules(r, r->d->rules, r->d->nrules, s, rec);
+    mr__rules(r, r->d->rules, r->d->nrules, r->d->plan, s, rec);
     int bad = r->rc;
     r->rc = before ? before : bad;
     return bad ? 0 : sp->fn(sp->ctx, r->m, rec);
@@ -428,7 +474,7 @@ static int mr__split_flat(void *ctx, const mhit *h)
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx)
 {
-    mrun r = {d, b, m, a, 0};
+    mrun r = {d, b, m, a, 0, NULL};
     msplit sp = {&r, fn, ctx, 0, NULL, 0, NULL};
     if (!m->root)
         return ERR_SYNTAX;

@@ -228,6 +228,34 @@ static void test_required_in_group_located(void **state)
     tu_assert_diag(f->m, "size_type: required value missing");
 }
 
+/* Rules reading one tag are read together (map_plan.c) and must find
+ * what each would alone: the first match with a value, inside its own
+ * instance only, and a unit code from the first segment its path names. */
+static void test_rules_sharing_a_tag(void **state)
+{
+    fx *f = *state;
+    tu_run_edi(f, "  - {to: document.number, from: BGM.2.1}\n"
+                  "  - each: GID\n    to: goods[]\n    members: [MEA]\n"
+                  "    fields:\n"
+                  "      - {to: seq, from: GID.1.1}\n"
+                  "      - to: gross_kg\n        from: MEA+WT+G.3.2\n"
+                  "        unit: {table: unit_mass, from: MEA+WT+G.3.1}\n"
+                  "      - {to: net_kg, from: MEA+WT+AAL.3.2}\n"
+                  "      - {to: package_type, from: MEA.3.1}\n",
+               "BGM+610+W1'\nGID+1'\nMEA+WT+G+KGM: '\nMEA+WT+G+TNE:2'\n"
+               "MEA+WT+AAL+KGM:700'\nGID+2'\nMEA+WT+G+TNE:5'\n");
+    model_record *r = tu_one(f);
+    tu_assert_str(r->document.number, "W1");
+    assert_int_equal(r->goods.n, 2);
+    assert_true(r->goods.v[0].seq.v == 1.0);
+    assert_true(r->goods.v[0].gross_kg.set);
+    assert_true(r->goods.v[0].gross_kg.v == 2.0); /* KGM, the first MEA's */
+    assert_true(r->goods.v[0].net_kg.v == 700.0);
+    tu_assert_str(r->goods.v[0].package_type, "KGM");
+    assert_true(r->goods.v[1].gross_kg.v == 5000.0);
+    assert_false(r->goods.v[1].net_kg.set); /* not the first instance's */
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
@@ -242,6 +270,7 @@ int main(void)
         T(test_edifact_split_ranges),
         T(test_join_inverse_and_flags),
         T(test_required_in_group_located),
+        T(test_rules_sharing_a_tag),
     };
     return cmocka_run_group_tests_name("map_scope", tests, NULL, NULL);
 }

@@ -9,29 +9,6 @@
 
 /* ---- output writer: bounded, NUL-terminated, overflow remembered ---- */
 
-void xform__putc(xform__w *w, char c)
-{
-    if (w->p < w->end)
-        *w->p++ = c;
-    else
-        w->over = 1;
-}
-
-void xform__putn(xform__w *w, int v, int width)
-{
-    char d[8];
-    for (int k = width - 1; k >= 0; k--, v /= 10)
-        d[k] = (char)('0' + v % 10);
-    for (int k = 0; k < width; k++)
-        xform__putc(w, d[k]);
-}
-
-void xform__sepn(xform__w *w, char sep, int v, int width)
-{
-    xform__putc(w, sep);
-    xform__putn(w, v, width);
-}
-
 int xform__wdone(xform__w *w)
 {
     *w->p = '\0';

@@ -21,10 +21,36 @@ typedef struct {
     int over;
 } xform__w;
 
-void xform__putc(xform__w *w, char c);
-/* v in exactly width digits, zero-padded. */
-void xform__putn(xform__w *w, int v, int width);
-void xform__sepn(xform__w *w, char sep, int v, int width);
+/* Inline: every date written is some twenty of these calls. */
+static inline void xform__putc(xform__w *w, char c)
+{
+    if (w->p < w->end)
+        *w->p++ = c;
+    else
+        w->over = 1;
+}
+
+/* v in exactly width (at most 8) digits, zero-padded. */
+static inline void xform__putn(xform__w *w, int v, int width)
+{
+    char d[8];
+    for (int k = width - 1; k >= 0; k--, v /= 10)
+        d[k] = (char)('0' + v % 10);
+    if (w->end - w->p >= width) { /* the usual case: no check per digit */
+        for (int k = 0; k < width; k++)
+            w->p[k] = d[k];
+        w->p += width;
+        return;
+    }
+    for (int k = 0; k < width; k++)
+        xform__putc(w, d[k]);
+}
+
+static inline void xform__sepn(xform__w *w, char sep, int v, int width)
+{
+    xform__putc(w, sep);
+    xform__putn(w, v, width);
+}
 /* NUL-terminates; ERR_TOOBIG if anything did not fit. */
 int xform__wdone(xform__w *w);
 

@@ -1,6 +1,7 @@
 /* bench_translate: the translation core's throughput, single thread.
  *
  *   bench_translate [-n MESSAGES] [-m MAPPINGS_DIR] [-s SAMPLES_DIR]
+ *                   [-w FILE]
  *
  * 1. translate_iftmin: one interchange of N generated IFTMIN messages
  *    (2-4 KB each: parties, 3-7 goods groups, 1-4 containers with valid
@@ -9,6 +10,8 @@
  * 2. translate_SET: for every golden sample set, its samples translated
  *    over and over until N messages have been done.
  * Prints `bench NAME msgs_per_s=... mb_per_s=... peak_rss_kb=...` lines.
+ * -w writes the generated IFTMIN interchange to FILE and exits, so that
+ * two builds' translations of it can be compared (eportctl map).
  * Timing is wall-clock over the translation only (generation excluded). */
 #include <dirent.h>
 #include <stdio.h>
@@ -167,6 +170,21 @@ static void report(const char *name, uint64_t msgs, size_t bytes, double secs)
     fflush(stdout);
 }
 
+/* The generated interchange to path (-w); 0, or 1 when it cannot. */
+static int write_iftmin(const char *path, uint32_t n)
+{
+    size_t len;
+    char *data = gen_iftmin(n, &len);
+    FILE *f = fopen(path, "wb");
+    int bad = !f || fwrite(data, 1, len, f) != len;
+    if (f)
+        bad |= fclose(f) != 0;
+    free(data);
+    if (bad)
+        fprintf(stderr, "bench: cannot write %s\n", path);
+    return bad;
+}
+
 static int bench_iftmin(const map_set *s, uint32_t n)
 {
     size_t len;
@@ -284,12 +302,15 @@ static int bench_sets(const map_set *s, const char *samples, uint32_t n)
 int main(int argc, char **argv)
 {
     uint32_t n = 10000;
-    const char *maps = "mappings", *samples = "mappings/samples";
+    const char *maps = "mappings", *samples = "mappings/samples", *out = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "-n") == 0) n = (uint32_t)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-m") == 0) maps = argv[i + 1];
         else if (strcmp(argv[i], "-s") == 0) samples = argv[i + 1];
+        else if (strcmp(argv[i], "-w") == 0) out = argv[i + 1];
     }
+    if (out)
+        return write_iftmin(out, n);
     map_set *s;
     err_t e;
     if (map_set_load(maps, &s, &e)) {
