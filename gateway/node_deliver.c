@@ -58,8 +58,8 @@ int in_deliver(node *n, in_item *it)
         return -1;
     unsigned char *digest = arena_alloc(&n->arena, ENV_DIGEST_LEN);
     err_t e;
-    if (!digest || env_digest(v->payload, v->payload_len, digest, &e) < 0 ||
-        node__receipt_env(n, v, ENV_STORED, NULL, &it->rcpt, &e) < 0) {
+    if (!digest || node__receipt_env_d(n, v, ENV_STORED, NULL, &it->rcpt,
+                                       digest, &e) < 0) {
         log_event(LOG_ERROR, "receipt", "id=%s msg=%s", v->id,
                   log_q(digest ? e.msg : "out of memory"));
         it->kind = IN_GAP; /* not handled this round; the sender resends */

@@ -28,9 +28,22 @@ typedef struct in_item {
     int rcpt_refused;         /* it goes as the refusal (fx.fwd) */
 } in_item;
 
+/* One link peer's frames of a batch, as one store link run. */
+typedef struct in_run {
+    node_peer *peer;
+    store_link_op *ops;       /* k ops, of items map[0..k) */
+    size_t *map, k;
+    store_link_result *res;
+    store_link_pending pend;
+    int sent;                 /* pend is owed by n->st_in */
+    int gap;                  /* collected: 1 gap, 0 fine, -1 no ack */
+} in_run;
+
 typedef struct in_batch {
     in_item *items;
     size_t n;
+    in_run *runs;             /* one per peer with frames in the batch */
+    size_t nruns;
 } in_batch;
 
 /* node_receipt.c: build a receipt answering orig (in the arena, not yet
@@ -39,6 +52,11 @@ typedef struct in_batch {
  * this round). */
 int node__receipt_env(node *n, const env *orig, env_status status,
                       const char *reason, env **out, err_t *e);
+/* The same, also handing back the digest of orig's payload (computed for
+ * the receipt anyway) into digest (ENV_DIGEST_LEN bytes). */
+int node__receipt_env_d(node *n, const env *orig, env_status status,
+                        const char *reason, env **out,
+                        unsigned char *digest, err_t *e);
 void node__seal_all(node *n, in_batch *b);
 
 /* Check it (steps 1-10) and fill it->fx with its effect. */

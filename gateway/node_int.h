@@ -59,11 +59,15 @@ struct node {
     dir *dir;
     batchsig_cache *bcache; /* batch roots verified (cleared on reload) */
     store *st;
+    store *st_in;   /* inbound link runs, collected a turn later (so st
+                       stays free meanwhile); NULL offline */
     link_t *link;
     store_wake *wake; /* doorbell from eportctl send; NULL: poll only */
     node_peer *peers;
     size_t npeers;
     arena_t arena;  /* one inbound batch */
+    arena_t in_park; /* the batch in flight, while Redis applies it */
+    struct in_batch *in_flight; /* in in_park; NULL when none */
     buf_t sbuf;     /* signed bytes */
     buf_t ebuf;     /* encoded envelopes */
     volatile sig_atomic_t stop, reload;
@@ -98,8 +102,12 @@ void node_out_timers(node *n, int64_t now);
 void node_out_reset(node_peer *p);
 void node_out_free(node_peer *p);
 
-/* node_in.c: inbound frames, a batch at a time; returns how many. */
+/* node_in.c: inbound frames, a batch at a time; returns how many. The
+ * batch stays in flight until the next drain or settle. */
 int node_in_drain(node *n);
+/* Collect and ack the batch in flight, if any (before a reload, a stop,
+ * or reading a link position). */
+void node_in_settle(node *n);
 
 /* node_await.c: messages still waiting for receipts. */
 void node_await_tick(node *n, int64_t now);

@@ -11,6 +11,13 @@
 int node__receipt_env(node *n, const env *orig, env_status status,
                       const char *reason, env **out, err_t *e)
 {
+    return node__receipt_env_d(n, orig, status, reason, out, NULL, e);
+}
+
+int node__receipt_env_d(node *n, const env *orig, env_status status,
+                        const char *reason, env **out,
+                        unsigned char *digest, err_t *e)
+{
     env_receipt r;
     buf_t rb;
     buf_init(&rb, ENV_RECEIPT_MAX);
@@ -20,6 +27,8 @@ int node__receipt_env(node *n, const env *orig, env_status status,
     if (rc == 0)
         rc = env_receipt_init(&r, orig, status, reason,
                               (uint64_t)node__now_ms(), e);
+    if (rc == 0 && digest)
+        memcpy(digest, r.digest, ENV_DIGEST_LEN);
     if (rc == 0)
         rc = env_receipt_encode(&r, &rb, e);
     unsigned char *body = rc == 0 ? arena_alloc(&n->arena, rb.len) : NULL;

@@ -97,7 +97,7 @@ void node_replay_tick(node *n, int64_t now)
         return;
     n->next_replay_ms = now + REPLAY_TICK_MS;
     in_item items[REPLAY_BATCH];
-    in_batch b = { items, 0 };
+    in_batch b = { .items = items };
     store_pos last;
     err_t e;
     if (store_link_last(n->st, REPLAY_STREAM, &last, &e) < 0)

@@ -71,6 +71,7 @@ static void run__reload(node *n)
     if (!run__same_base(n->cfg, c))
         log_event(LOG_WARN, "reload", "msg=%s", log_q("node, listen and "
                   "redis keys need a restart; keeping the running ones"));
+    node_in_settle(n); /* its runs point at the peers about to go */
     node_teardown_links(n);
     cfg *old = n->cfg;
     n->cfg = c;
@@ -110,7 +111,8 @@ int node_run(node *n, err_t *e)
             n->reload = 0;
             run__reload(n);
         }
-        run__turn(n, run__pending(n) || n->busy ? 0 : RUN_IDLE_MS);
+        run__turn(n, run__pending(n) || n->busy || n->in_flight
+                         ? 0 : RUN_IDLE_MS);
         node_out_pump(n);
         int64_t now = node__now_ms();
         node_out_timers(n, now);
@@ -119,6 +121,7 @@ int node_run(node *n, err_t *e)
         node_status_write(n);
     }
     run__drain(n);
+    node_in_settle(n);
     log_event(LOG_INFO, "stop", "delivered=%llu forwarded=%llu refused=%llu "
               "receipts=%llu", (unsigned long long)n->delivered,
               (unsigned long long)n->forwarded,

@@ -164,6 +164,10 @@ static int node__open_parts(node *n, err_t *e)
         rc = store_open(c->redis.url, c->redis.prefix, &n->st, e);
     if (rc == 0)
         rc = store_set_timeout(n->st, c->redis.timeout_ms, e);
+    if (rc == 0 && !(n->flags & NODE_OFFLINE))
+        rc = store_open(c->redis.url, c->redis.prefix, &n->st_in, e);
+    if (rc == 0 && n->st_in)
+        rc = store_set_timeout(n->st_in, c->redis.timeout_ms, e);
     if (rc == 0)
         rc = node_setup_peers(n, e);
     if (rc == 0 && !(n->flags & NODE_OFFLINE))
@@ -186,6 +190,7 @@ int node_open(cfg *c, unsigned flags, node **out, err_t *e)
     n->flags = flags;
     arena_init(&n->arena, (size_t)c->delivery.max_frame_bytes * 2 +
                (64u << 20));
+    arena_init(&n->in_park, n->arena.max);
     buf_init(&n->sbuf, ENV_MAX_FRAME);
     buf_init(&n->ebuf, ENV_MAX_FRAME);
     int rc = node__open_parts(n, e);
@@ -206,12 +211,14 @@ void node_close(node *n)
     free(n->peers);
     link_free(n->link);
     store_wake_close(n->wake);
+    store_close(n->st_in); /* a batch in flight is never acked: resent */
     store_close(n->st);
     dir_free(n->dir);
     batchsig_cache_free(n->bcache);
     pki_key_free(n->key);
     pki_store_free(n->pki);
     arena_free(&n->arena);
+    arena_free(&n->in_park);
     buf_free(&n->sbuf);
     buf_free(&n->ebuf);
     cfg_free(n->cfg);

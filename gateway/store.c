@@ -87,6 +87,7 @@ void st_drop(store *st)
     if (st->c)
         redisFree(st->c);
     st->c = NULL;
+    st->owed = 0; /* replies of the old connection never come */
 }
 
 static int st_select(store *st, err_t *e)
@@ -121,6 +122,7 @@ static int st_connect(store *st, err_t *e)
         return ERR_IO;
     }
     st->c = c;
+    st->conn++;
     if (redisSetTimeout(c, st_tv(st->timeout_ms)) != REDIS_OK ||
         (!st->path[0] && redisEnableKeepAlive(c) != REDIS_OK)) {
         err_set(e, ERR_IO, "redis %s: setting timeouts: %s", st->url,
@@ -223,6 +225,9 @@ int st_raw(store *st, const st_args *a, redisReply **out, err_t *e)
     *out = NULL;
     if (a->over)
         return st_overflow(st, a, e);
+    if (st->owed)
+        return err_set(e, ERR_USAGE, "redis %s: %s: link replies still owed "
+                       "on this connection", st->url, a->v[0]);
     int rc = st_ready(st, e);
     if (rc < 0)
         return rc;
@@ -309,6 +314,9 @@ int st_pipe_add(store *st, const st_args *a, err_t *e)
 {
     if (a->over)
         return st_overflow(st, a, e);
+    if (st->owed)
+        return err_set(e, ERR_USAGE, "redis %s: %s: link replies still owed "
+                       "on this connection", st->url, a->v[0]);
     int rc = st_ready(st, e);
     if (rc < 0)
         return rc;
@@ -319,10 +327,14 @@ int st_pipe_add(store *st, const st_args *a, err_t *e)
     return 0;
 }
 
-int st_pipe_evalsha(store *st, const st_script *s, st_args *a, err_t *e)
+int st_pipe_flush(store *st, const char *what, err_t *e)
 {
-    st_set_sha(st, s, a);
-    return st_pipe_add(st, a, e);
+    int done = 0;
+    while (st->c && !done)
+        if (redisBufferWrite(st->c, &done) != REDIS_OK)
+            return st_io_fail(st, what, e);
+    return st->c ? 0 : err_set(e, ERR_IO, "redis %s: %s: connection lost",
+                               st->url, what);
 }
 
 int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e)

@@ -6,9 +6,10 @@
  *   link sender (store_outbox_after) and trimmed up to what the peer
  *   acknowledged, or read through one consumer group (store_outbox_read);
  * - link positions, delivered records, the inbox dedupe and receipts that
- *   came home are written by one Lua script per received frame, pipelined
- *   for many frames, so a frame's effect and the link position that says
- *   "handled" can never disagree (store_link_apply);
+ *   came home are written by the link script, one call per run of
+ *   received frames, so a frame's effect and the link position that says
+ *   "handled" can never disagree (store_link_apply, or send and collect
+ *   to let the caller work while Redis applies);
  * - the origin's sent messages awaiting receipts (store_submit, await);
  * - dead letters: one Stream with the reason, where and the frame;
  * - peer link status for eportctl.
@@ -147,14 +148,15 @@ int store_outbox_after(store *st, const char *peer, store_pos after,
                        size_t count, store_pos_entry_fn fn, void *ctx,
                        err_t *e);
 /* Deletes every entry of outbox:<peer> at or before upto (the receiver
- * acknowledged them): one Lua script. Returns how many were deleted. */
+ * acknowledged them): one XTRIM MINID. Returns how many were deleted. */
 int store_outbox_trim_upto(store *st, const char *peer, store_pos upto,
                            err_t *e);
 
 /* ---- receiver side of a link ---- */
 
 #define STORE_FWD_MAX 32        /* forward peers of one effect */
-#define STORE_PIPE_MAX 1024     /* link ops sent per pipelined round trip */
+#define STORE_PIPE_MAX 1024     /* link ops store_link_apply sends per
+                                   round trip */
 
 /* What handling one received frame does, applied by one Lua script
  * together with the link position check. Every pointer is borrowed for
@@ -209,14 +211,34 @@ typedef struct store_link_op {
     const store_effect *fx;
 } store_link_op;
 
-/* Applies ops in order for frames from link_peer, pipelined (one round
- * trip per STORE_PIPE_MAX ops); res[i] is op i's result. Each op is one
- * atomic script, so a failure part-way leaves a prefix applied: retrying
- * the whole batch is safe (applied ops come back OLD). ERR_INVALID before
- * anything is sent when an op is malformed. */
+/* Applies ops in order for frames from link_peer, in runs of up to 128
+ * per script call, pipelined (one round trip per STORE_PIPE_MAX ops);
+ * res[i] is op i's result. Each run is atomic, so a failure part-way
+ * leaves a prefix applied: retrying the whole batch is safe (applied ops
+ * come back OLD). ERR_INVALID before anything is sent when an op is
+ * malformed. */
 int store_link_apply(store *st, const char *link_peer,
                      const store_link_op *ops, size_t n,
                      store_link_result *res, err_t *e);
+/* store_link_apply in two halves, so that the caller can work while
+ * Redis applies: store_link_send checks ops as apply does, queues all of
+ * them and writes them out without waiting; store_link_collect reads the
+ * results into res. ops must stay unchanged until collected. Several runs
+ * may be sent before collecting; they are collected in the order sent,
+ * and st takes no other command while any is owed (ERR_USAGE). A run
+ * whose connection broke meanwhile is ERR_IO at collect (nothing or a
+ * prefix applied; the retry rule of store_link_apply holds). */
+typedef struct store_link_pending {
+    char peer[65];       /* the link peer (copy) */
+    size_t n;            /* ops queued */
+    size_t calls;        /* replies owed */
+    uint64_t conn;       /* the connection that owes them */
+} store_link_pending;
+int store_link_send(store *st, const char *link_peer, const store_link_op *ops,
+                    size_t n, store_link_pending *p, err_t *e);
+int store_link_collect(store *st, const store_link_op *ops,
+                       store_link_pending *p, store_link_result *res,
+                       err_t *e);
 /* link:<link_peer>, [0,0] if none. */
 int store_link_last(store *st, const char *link_peer, store_pos *out,
                     err_t *e);

@@ -15,7 +15,7 @@
 
 /* Lua scripts, one slot each for its SHA in struct store. */
 enum {
-    ST_LUA_INBOX, ST_LUA_ACK, ST_LUA_LINK, ST_LUA_TRIM, ST_LUA_SUBMIT,
+    ST_LUA_INBOX, ST_LUA_ACK, ST_LUA_LINK, ST_LUA_SUBMIT,
     ST_LUA_DUE, ST_LUA_RESCHED, ST_LUA_DROP, ST_LUA_N
 };
 typedef struct st_script {
@@ -30,8 +30,12 @@ struct store {
     int port, db;
     int64_t timeout_ms;
     char sha[ST_LUA_N][41];     /* SCRIPT LOAD results, "" until loaded */
-    void *link_buf;             /* owned; store_link.c's key buffers, made
-                                   on the first store_link_apply */
+    uint64_t conn;              /* connections made: tells a pending
+                                   link run whether its replies can come */
+    size_t owed;                /* replies queued by store_link_send and
+                                   not yet read: no other command until 0 */
+    void *link_buf;             /* owned; store_link.c's argument buffers,
+                                   made on the first store_link_apply */
 };
 
 /* Arguments of one command, binary-safe (frames may hold any byte). The
@@ -66,19 +70,27 @@ int st_check(store *st, const st_args *a, int want, redisReply **out,
 int st_cmd(store *st, const st_args *a, int want, redisReply **out,
            err_t *e);
 
+/* The link script (store_link_lua.c), run by store_link.c. */
+extern const st_script st_lua_link;
+
 /* Runs script s with a, whose v[0], v[1] are left for EVALSHA sha (or EVAL
  * source when Redis lost its script cache, e.g. after a restart). */
 int st_eval(store *st, const st_script *s, st_args *a, redisReply **out,
             err_t *e);
-/* SCRIPT LOAD s unless its SHA is known; st_pipe_evalsha then fills a's
- * v[0], v[1] and queues it. */
+/* SCRIPT LOAD s unless its SHA is known (in st->sha[s->slot]). */
 int st_script_load(store *st, const st_script *s, err_t *e);
 
 /* Pipelining: queue commands, then read their replies in order. A failed
  * queue or read drops the connection (replies would be out of step). */
 int st_pipe_add(store *st, const st_args *a, err_t *e);
-int st_pipe_evalsha(store *st, const st_script *s, st_args *a, err_t *e);
-int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e);
+/* Writes every queued command out without reading a reply. */
+int st_pipe_flush(store *st, const char *what, err_t *e);
+/* Writes one command of argc arguments (v, l borrowed for the call)
+ * straight to the socket, uncopied, after anything hiredis holds: for
+ * commands longer than an st_args (the link script's runs). Its reply
+ * is read with st_pipe_reply. what names it in messages. */
+int st_pipe_sendv(store *st, int argc, const char *const *v, const size_t *l,
+                  const char *what, err_t *e);int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e);
 
 /* Peer, consumer and id names become parts of key names: 1-64 of
  * A-Z a-z 0-9 - _ . so that no name can reach another key. */

@@ -1,8 +1,10 @@
 /* store_link: the receiver side of a link. Each received frame's effect
- * (deliver, forward, receipt home, dead letter) is applied by ONE Lua
+ * (deliver, forward, receipt home, dead letter) is applied by the link
  * script together with the link position check, so "handled" in
  * link:<peer> and the effect can never disagree, even across crashes and
- * two instances; many frames go in one pipelined round trip. */
+ * two instances. One script call applies a run of up to ST_LINK_CALL_OPS
+ * frames (store_link_lua.c); several calls go in one pipelined round
+ * trip. */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -10,97 +12,26 @@
 #include <string.h>
 
 #define ST_RCPT_TTL_MS (24 * 3600 * 1000LL)
+#define ST_LINK_CALL_OPS 128           /* frames per script call */
+#define ST_LINK_CALL_BYTES (8u << 20)  /* frame bytes per call (1 op more) */
+#define ST_LINK_ROUND_BYTES (64u << 20) /* frame bytes per round trip */
+#define ST_LINK_HEAD 10                /* EVALSHA sha 4 KEYS*4 ARGV*3 */
+#define ST_LINK_OP_ARGS (6 + 7 + 1 + STORE_FWD_MAX + 4 + 3)
+#define ST_LINK_NUMS 8                 /* numbers of one op */
 
-/* KEYS: 1 link, 2 seen, 3 in, 4 receipt outbox, 5 sent, 6 await, 7 rcpt,
- *       8 dlq, 9.. forward outboxes
- * ARGV: 1 pos_ms 2 pos_seq 3 prev_ms 4 prev_seq 5 now_ms 6 link peer
- *       7 msg_id 8 origin 9 digest 10 frame 11 receipt 12 seen_ttl
- *       13 receipted_id 14 receipt_from 15 rcpt 16 rcpt_ttl
- *       17 dlq_reason 18 dlq_where 19 dlq_frame 20 fwd
- * Positions are compared as decimal strings (length, then bytes), since
- * Lua numbers are doubles and cannot hold every uint64.
- * Returns {status 0 done / 1 old / 2 gap, last "ms-seq", dup, reuse}.
- * Nothing is written before the checks pass: a script error after a
- * write would leave half an effect (Redis does not roll back). */
-static const st_script st_lua_link = {ST_LUA_LINK,
-    "local function cmpn(a, b)\n"
-    "  if #a ~= #b then return #a < #b and -1 or 1 end\n"
-    "  if a == b then return 0 end\n"
-    "  return a < b and -1 or 1\n"
-    "end\n"
-    "local function cmpp(am, as, bm, bs)\n"
-    "  local c = cmpn(am, bm)\n"
-    "  if c ~= 0 then return c end\n"
-    "  return cmpn(as, bs)\n"
-    "end\n"
-    "local last = redis.call('GET', KEYS[1]) or '0-0'\n"
-    "local lm, ls = string.match(last, '^(%d+)%-(%d+)$')\n"
-    "if not lm then return redis.error_reply('link position unreadable: '"
-    " .. last) end\n"
-    "if cmpp(ARGV[1], ARGV[2], lm, ls) <= 0 then return {1, last, 0, 0} end\n"
-    "if cmpp(ARGV[3], ARGV[4], lm, ls) ~= 0 then return {2, last, 0, 0} end\n"
-    "local function out(key, f)\n"
-    "  redis.call('XADD', key, '*', 'v', '1', 'frame', f)\n"
-    "end\n"
-    "local function dead(reason, where, f)\n"
-    "  redis.call('XADD', KEYS[8], '*', 'v', '1', 'reason', reason,"
-    " 'where', where, 'at', ARGV[5], 'frame', f)\n"
-    "end\n"
-    "local dup, reuse = 0, 0\n"
-    "if ARGV[7] ~= '' then\n"
-    "  local held = redis.call('HMGET', KEYS[2], 'digest', 'receipt')\n"
-    "  if not held[1] then\n"
-    "    redis.call('HSET', KEYS[2], 'v', '1', 'digest', ARGV[9],"
-    " 'receipt', ARGV[11])\n"
-    "    redis.call('PEXPIRE', KEYS[2], ARGV[12])\n"
-    "    redis.call('XADD', KEYS[3], '*', 'v', '1', 'f', ARGV[10],"
-    " 'id', ARGV[7], 'origin', ARGV[8])\n"
-    "    if ARGV[11] ~= '' and KEYS[4] ~= '' then out(KEYS[4], ARGV[11]) end\n"
-    "  elseif held[1] ~= ARGV[9] then\n"
-    "    reuse = 1\n"
-    "  elseif held[2] and held[2] ~= '' and KEYS[4] ~= '' then\n"
-    "    dup = 1\n"
-    "    out(KEYS[4], held[2])\n"
-    "  else\n"
-    "    dup = 2\n"
-    "  end\n"
-    "end\n"
-    "if reuse == 1 then\n"
-    "  dead('refused: id-reuse', 'link ' .. ARGV[6], ARGV[10])\n"
-    "else\n"
-    "  for i = 9, #KEYS do out(KEYS[i], ARGV[20]) end\n"
-    "  if ARGV[13] ~= '' then\n"
-    "    redis.call('HSETNX', KEYS[7], ARGV[14], ARGV[15])\n"
-    "    redis.call('PEXPIRE', KEYS[7], ARGV[16])\n"
-    "    local wait = redis.call('HGET', KEYS[5], 'wait')\n"
-    "    if wait then\n"
-    "      local left = {}\n"
-    "      for d in string.gmatch(wait, '%S+') do\n"
-    "        if d ~= ARGV[14] then left[#left + 1] = d end\n"
-    "      end\n"
-    "      if #left == 0 then\n"
-    "        redis.call('DEL', KEYS[5])\n"
-    "        redis.call('ZREM', KEYS[6], ARGV[13])\n"
-    "      else\n"
-    "        redis.call('HSET', KEYS[5], 'wait', table.concat(left, ' '))\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  if ARGV[17] ~= '' then dead(ARGV[17], ARGV[18], ARGV[19]) end\n"
-    "end\n"
-    "local pos = ARGV[1] .. '-' .. ARGV[2]\n"
-    "redis.call('SET', KEYS[1], pos)\n"
-    "return {0, pos, dup, reuse}\n"};
+enum { LK_DEST = 1, LK_HOME = 2, LK_DEAD = 4 };
 
-/* Storage for one op's keys and numbers while its command is queued
- * (hiredis copies the arguments, so one buffer serves every op). */
-typedef struct st_op_buf {
-    char link[ST_KEY_MAX], seen[ST_KEY_MAX], in[ST_KEY_MAX];
-    char rout[ST_KEY_MAX], sent[ST_KEY_MAX], await[ST_KEY_MAX];
-    char rcpt[ST_KEY_MAX], dlq[ST_KEY_MAX];
-    char fwd[STORE_FWD_MAX][ST_KEY_MAX];
-    char num[7][24];
-} st_op_buf;
+/* One call's arguments (hiredis copies them when queued, so one buffer
+ * serves every call). Made once per store: ~140 KB, too much for the
+ * stack. */
+typedef struct st_link_buf {
+    char link[ST_KEY_MAX], in[ST_KEY_MAX], dlq[ST_KEY_MAX];
+    char await[ST_KEY_MAX], base[ST_KEY_MAX], now[24];
+    const char *v[ST_LINK_HEAD + ST_LINK_CALL_OPS * ST_LINK_OP_ARGS];
+    size_t l[ST_LINK_HEAD + ST_LINK_CALL_OPS * ST_LINK_OP_ARGS];
+    int n;
+    char num[ST_LINK_CALL_OPS][ST_LINK_NUMS][24];
+} st_link_buf;
 
 static const char *st_or(const char *s) { return s ? s : ""; }
 
@@ -131,182 +62,294 @@ static int st_fx_check(store *st, const store_effect *fx, err_t *e)
     return 0;
 }
 
-/* The key names of fx's parts into b ("" for a part fx does not have).
- * Names were checked by st_fx_check, so this cannot fail for them. */
-static int st_op_names(store *st, const store_effect *fx, st_op_buf *b,
-                       err_t *e)
+static void lk_arg(st_link_buf *b, const void *p, size_t n)
 {
-    b->seen[0] = b->rout[0] = b->sent[0] = b->await[0] = b->rcpt[0] = '\0';
-    int rc = st_key(st, b->in, "in", NULL, e);
-    rc |= st_key(st, b->dlq, "dlq", NULL, e);
-    if (fx->msg_id)
-        rc |= st_key(st, b->seen, "seen", fx->msg_id, e);
-    if (fx->msg_id && fx->receipt_peer)
-        rc |= st_key(st, b->rout, "outbox", fx->receipt_peer, e);
-    if (fx->receipted_id) {
-        rc |= st_key(st, b->sent, "sent", fx->receipted_id, e);
-        rc |= st_key(st, b->await, "await", NULL, e);
-        rc |= st_key(st, b->rcpt, "rcpt", fx->receipted_id, e);
+    b->v[b->n] = p ? p : "";
+    b->l[b->n++] = p ? n : 0;
+}
+
+static void lk_str(st_link_buf *b, const char *s)
+{
+    lk_arg(b, st_or(s), strlen(st_or(s)));
+}
+
+/* v in decimal into slot (24 bytes), as an argument. */
+static void lk_num(st_link_buf *b, char *slot, uint64_t v)
+{
+    char t[24];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        slot[i] = t[n - 1 - i];
+    lk_arg(b, slot, n);
+}
+
+static uint64_t lk_ttl(int64_t ms, int64_t dflt)
+{
+    return (uint64_t)(ms > 0 ? ms : dflt);
+}
+
+/* The parts of fx present (LK_*), and the bytes its frames take. */
+static unsigned lk_parts(const store_effect *fx, size_t *bytes)
+{
+    *bytes = 0;
+    if (!fx)
+        return 0;
+    unsigned p = (fx->msg_id ? LK_DEST : 0) | (fx->receipted_id ? LK_HOME : 0)
+               | (fx->dlq_reason ? LK_DEAD : 0);
+    *bytes = (p & LK_DEST ? fx->frame_n + fx->receipt_n : 0) +
+             (fx->nfwd ? fx->fwd_n : 0) + (p & LK_HOME ? fx->rcpt_n : 0) +
+             (p & LK_DEAD ? fx->dlq_n : 0);
+    return p;
+}
+
+/* One op's arguments (the script's per-frame layout). */
+static void lk_op(st_link_buf *b, const store_link_op *op, char num[][24])
+{
+    static const store_effect none;
+    const store_effect *fx = op->fx ? op->fx : &none;
+    size_t bytes;
+    unsigned parts = lk_parts(op->fx, &bytes);
+    lk_num(b, num[0], op->pos.ms), lk_num(b, num[1], op->pos.seq);
+    lk_num(b, num[2], op->prev.ms), lk_num(b, num[3], op->prev.seq);
+    lk_num(b, num[4], parts), lk_num(b, num[5], fx->nfwd);
+    if (parts & LK_DEST) {
+        lk_str(b, fx->msg_id), lk_str(b, fx->origin);
+        lk_arg(b, fx->digest, STORE_DIGEST_LEN);
+        lk_arg(b, fx->frame, fx->frame_n), lk_arg(b, fx->receipt, fx->receipt_n);
+        lk_str(b, fx->receipt_peer);
+        lk_num(b, num[6], (uint64_t)fx->seen_ttl_ms);
     }
-    for (size_t i = 0; i < fx->nfwd; i++)
-        rc |= st_key(st, b->fwd[i], "outbox", fx->fwd_peers[i], e);
-    return rc < 0 ? ERR_INVALID : 0;
+    if (fx->nfwd) {
+        lk_arg(b, fx->fwd, fx->fwd_n);
+        for (size_t i = 0; i < fx->nfwd; i++)
+            lk_str(b, fx->fwd_peers[i]);
+    }
+    if (parts & LK_HOME) {
+        lk_str(b, fx->receipted_id), lk_str(b, fx->receipt_from);
+        lk_arg(b, fx->rcpt, fx->rcpt_n);
+        lk_num(b, num[7], lk_ttl(fx->rcpt_ttl_ms, ST_RCPT_TTL_MS));
+    }
+    if (parts & LK_DEAD) {
+        lk_str(b, fx->dlq_reason), lk_str(b, fx->dlq_where);
+        lk_arg(b, fx->dlq_frame, fx->dlq_n);
+    }
 }
 
-/* numkeys and KEYS of one op into a (names kept in b). */
-static int st_op_keys(store *st, const store_effect *fx, st_op_buf *b,
-                      st_args *a, err_t *e)
+/* Queues one script call of ops[0..) (at least one, at most max_bytes of
+ * frames past the first); returns how many ops it holds, or ERR_*. */
+static long lk_call(store *st, const char *link_peer, const store_link_op *ops,
+                    size_t n, size_t max_bytes, st_link_buf *b,
+                    size_t *bytes, err_t *e)
 {
-    static const store_effect none;
-    if (!fx)
-        fx = &none;
-    int rc = st_op_names(st, fx, b, e);
-    if (rc < 0)
-        return rc;
-    snprintf(b->num[6], sizeof b->num[6], "%zu", 8 + fx->nfwd);
-    st_arg_s(a, b->num[6]);
-    const char *k[8] = {b->link, b->seen, b->in, b->rout, b->sent, b->await,
-                        b->rcpt, b->dlq};
-    for (int i = 0; i < 8; i++)
-        st_arg_s(a, k[i]);
-    for (size_t i = 0; i < fx->nfwd; i++)
-        st_arg_s(a, b->fwd[i]);
-    return 0;
+    b->n = 0;
+    lk_str(b, "EVALSHA"), lk_str(b, st->sha[ST_LUA_LINK]), lk_str(b, "4");
+    lk_str(b, b->link), lk_str(b, b->in), lk_str(b, b->dlq);
+    lk_str(b, b->await), lk_str(b, b->base), lk_str(b, b->now);
+    lk_str(b, link_peer);
+    size_t k = 0, sum = 0;
+    while (k < n && k < ST_LINK_CALL_OPS) {
+        size_t opb;
+        lk_parts(ops[k].fx, &opb);
+        if (k > 0 && (sum + opb > ST_LINK_CALL_BYTES || sum + opb > max_bytes))
+            break;
+        lk_op(b, &ops[k], b->num[k]);
+        sum += opb, k++;
+    }
+    *bytes = sum;
+    int rc = st_pipe_sendv(st, b->n, b->v, b->l, b->link, e);
+    return rc < 0 ? rc : (long)k;
 }
 
-/* ARGV 7-20 of one op: the effect's parts, "" for what is absent. */
-static void st_op_fx_args(const store_effect *fx, st_op_buf *b, st_args *a)
-{
-    static const store_effect none;
-    if (!fx)
-        fx = &none;
-    int dest = fx->msg_id != NULL;
-    snprintf(b->num[4], sizeof b->num[4], "%lld", (long long)fx->seen_ttl_ms);
-    snprintf(b->num[5], sizeof b->num[5], "%lld", (long long)
-             (fx->rcpt_ttl_ms > 0 ? fx->rcpt_ttl_ms : ST_RCPT_TTL_MS));
-    st_arg_s(a, st_or(fx->msg_id)), st_arg_s(a, dest ? fx->origin : "");
-    st_arg_b(a, dest ? (const char *)fx->digest : "",
-             dest ? STORE_DIGEST_LEN : 0);
-    st_arg_b(a, dest && fx->frame ? fx->frame : "", dest ? fx->frame_n : 0);
-    st_arg_b(a, dest && fx->receipt ? fx->receipt : "",
-             dest && fx->receipt ? fx->receipt_n : 0);
-    st_arg_s(a, b->num[4]);
-    st_arg_s(a, st_or(fx->receipted_id)), st_arg_s(a, st_or(fx->receipt_from));
-    st_arg_b(a, fx->rcpt ? fx->rcpt : "", fx->rcpt ? fx->rcpt_n : 0);
-    st_arg_s(a, b->num[5]);
-    st_arg_s(a, st_or(fx->dlq_reason)), st_arg_s(a, st_or(fx->dlq_where));
-    st_arg_b(a, fx->dlq_frame ? fx->dlq_frame : "",
-             fx->dlq_frame ? fx->dlq_n : 0);
-    st_arg_b(a, fx->fwd ? fx->fwd : "", fx->fwd ? fx->fwd_n : 0);
-}
-
-/* Queues op as one EVALSHA. */
-static int st_op_queue(store *st, const char *link_peer,
-                       const store_link_op *op, st_op_buf *b, err_t *e)
-{
-    st_args a = {.what = b->link};
-    st_arg_s(&a, "EVALSHA"), st_arg_s(&a, "");
-    int rc = st_op_keys(st, op->fx, b, &a, e);
-    if (rc < 0)
-        return rc;
-    snprintf(b->num[0], 24, "%llu", (unsigned long long)op->pos.ms);
-    snprintf(b->num[1], 24, "%llu", (unsigned long long)op->pos.seq);
-    snprintf(b->num[2], 24, "%llu", (unsigned long long)op->prev.ms);
-    snprintf(b->num[3], 24, "%llu", (unsigned long long)op->prev.seq);
-    for (int i = 0; i < 4; i++)
-        st_arg_s(&a, b->num[i]);
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)st_now_ms());
-    st_arg_s(&a, now), st_arg_s(&a, link_peer);
-    st_op_fx_args(op->fx, b, &a);
-    return st_pipe_evalsha(st, &st_lua_link, &a, e);
-}
-
-/* {status, last, dup, reuse} into res. */
-static int st_op_result(store *st, const char *key, const redisReply *r,
-                        store_link_result *res, err_t *e)
+/* Results of one call's reply {first, {code...}}: its ops start at ops,
+ * at most left of them; *k = how many it answered. */
+static int lk_result(store *st, const char *key, const redisReply *r,
+                     const store_link_op *ops, size_t left,
+                     store_link_result *res, size_t *k, err_t *e)
 {
     if (r->type == REDIS_REPLY_ERROR)
         return err_set(e, ERR_IO, "redis %s: link %s: %s", st->url, key,
                        r->str);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER ||
-        r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[0]->integer < 0 || r->element[0]->integer > 2 ||
-        store_pos_parse(r->element[1]->str, &res->last) < 0)
+    store_pos last;
+    const redisReply *codes = r->type == REDIS_REPLY_ARRAY &&
+        r->elements == 2 ? r->element[1] : NULL;
+    if (!codes || r->element[0]->type != REDIS_REPLY_STRING ||
+        store_pos_parse(r->element[0]->str, &last) < 0 ||
+        codes->type != REDIS_REPLY_ARRAY || codes->elements > left ||
+        codes->elements == 0)
         return err_set(e, ERR_IO, "redis %s: link %s: malformed reply",
                        st->url, key);
-    res->status = (store_link_status)r->element[0]->integer;
-    res->dup = (int)r->element[2]->integer;
-    res->reuse = (int)r->element[3]->integer;
+    for (size_t i = 0; i < codes->elements; i++) {
+        const redisReply *c = codes->element[i];
+        if (c->type != REDIS_REPLY_INTEGER || c->integer < 0 ||
+            c->integer >= 32 || (c->integer & 3) == 3)
+            return err_set(e, ERR_IO, "redis %s: link %s: malformed reply",
+                           st->url, key);
+        res[i].status = (store_link_status)(c->integer & 3);
+        if (res[i].status == STORE_LINK_DONE)
+            last = ops[i].pos;
+        res[i].last = last;
+        res[i].dup = (int)(c->integer >> 2 & 3);
+        res[i].reuse = (int)(c->integer >> 4 & 1);
+    }
+    *k = codes->elements;
     return 0;
 }
 
-/* Reads n replies into res. Every reply is read, even after a failure,
- * so the connection stays in step. *noscript = index of the first
- * NOSCRIPT reply (n if none): Redis lost its scripts part-way. */
-static int st_batch_read(store *st, const char *key, size_t n,
-                         store_link_result *res, size_t *noscript, err_t *e)
+/* Reads the replies of ncall queued calls covering ops[0..n). Every
+ * reply is read, even after a failure, so the connection stays in step.
+ * *done = ops whose results are final: all of them, or those before the
+ * first NOSCRIPT (Redis lost its scripts part-way; the rest must run
+ * again once reloaded, where an op that did run comes back OLD). */
+static int lk_read(store *st, const char *key, size_t ncall,
+                   const store_link_op *ops, size_t n,
+                   store_link_result *res, size_t *done, err_t *e)
 {
-    int rc = 0;
-    *noscript = n;
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0, lost = 0;
+    *done = 0;
+    for (size_t c = 0; c < ncall; c++) {
         redisReply *r;
         int rr = st_pipe_reply(st, key, &r, e);
         if (rr < 0)
             return rr; /* connection gone: nothing more to read */
-        if (*noscript == n && r->type == REDIS_REPLY_ERROR &&
+        st->owed -= st->owed > 0;
+        size_t k = 0;
+        if (!lost && r->type == REDIS_REPLY_ERROR &&
             strncmp(r->str, "NOSCRIPT", 8) == 0)
-            *noscript = i;
-        else if (*noscript == n && rc == 0)
-            rc = st_op_result(st, key, r, &res[i], e);
+            lost = 1;
+        else if (!lost && rc == 0 &&
+                 (rc = lk_result(st, key, r, ops + *done, n - *done,
+                                 res + *done, &k, e)) == 0)
+            *done += k;
         freeReplyObject(r);
+    }
+    if (lost)
+        st->sha[ST_LUA_LINK][0] = '\0';
+    if (rc == 0 && !lost && *done != n)
+        rc = err_set(e, ERR_IO, "redis %s: link %s: %zu results for %zu "
+                     "ops", st->url, key, *done, n);
+    return rc;
+}
+
+/* The fixed KEYS and ARGV of link_peer's calls into st's buffer. */
+static int lk_keys(store *st, const char *link_peer, err_t *e)
+{
+    if (!st->link_buf && !(st->link_buf = malloc(sizeof(st_link_buf))))
+        return err_set(e, ERR_NOMEM, "redis %s: link apply: out of memory",
+                       st->url);
+    st_link_buf *b = st->link_buf;
+    int rc = st_key(st, b->link, "link", link_peer, e);
+    if (rc < 0)
+        return rc;
+    st_key(st, b->in, "in", NULL, e), st_key(st, b->dlq, "dlq", NULL, e);
+    st_key(st, b->await, "await", NULL, e);
+    snprintf(b->base, sizeof b->base, "%sv1:", st->prefix);
+    snprintf(b->now, sizeof b->now, "%lld", (long long)st_now_ms());
+    return 0;
+}
+
+/* Queues calls for ops[0..n), at most max_ops of them and about
+ * max_bytes of frames, and writes them out; p says what is owed. */
+static int lk_send(store *st, const char *link_peer, const store_link_op *ops,
+                   size_t n, size_t max_ops, size_t max_bytes,
+                   store_link_pending *p, err_t *e)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->peer, sizeof p->peer, "%s", link_peer);
+    int rc = lk_keys(st, link_peer, e);
+    if (rc == 0 && !st->sha[ST_LUA_LINK][0] && st->owed)
+        return err_set(e, ERR_USAGE, "redis %s: link %s: script not loaded "
+                       "while replies are owed", st->url, link_peer);
+    if (rc == 0)
+        rc = st_script_load(st, &st_lua_link, e);
+    st_link_buf *b = st->link_buf;
+    size_t bytes = 0;
+    while (rc == 0 && p->n < n && p->n < max_ops && bytes < max_bytes) {
+        size_t cb, lim = (n < max_ops ? n : max_ops) - p->n;
+        long k = lk_call(st, link_peer, ops + p->n, lim, max_bytes - bytes,
+                         b, &cb, e);
+        if (k < 0)
+            return (int)k; /* the connection was dropped: nothing owed */
+        p->n += (size_t)k, p->calls++, st->owed++, bytes += cb;
+    }
+    if (rc == 0)
+        rc = st_pipe_flush(st, b->link, e);
+    p->conn = st->conn;
+    return rc;
+}
+
+/* Runs ops[0..n) to the end, a round trip at a time (nothing else owed). */
+static int lk_run(store *st, const char *link_peer, const store_link_op *ops,
+                  size_t n, store_link_result *res, err_t *e)
+{
+    int rc = 0, lost = 0;
+    for (size_t at = 0; rc == 0 && at < n;) {
+        store_link_pending p;
+        size_t done = 0;
+        rc = lk_send(st, link_peer, ops + at, n - at, STORE_PIPE_MAX,
+                     ST_LINK_ROUND_BYTES, &p, e);
+        if (rc == 0)
+            rc = lk_read(st, ((st_link_buf *)st->link_buf)->link, p.calls,
+                         ops + at, p.n, res + at, &done, e);
+        if (rc == 0 && done == 0 && lost++)
+            rc = err_set(e, ERR_IO, "redis %s: link %s: script cache lost "
+                         "twice", st->url, link_peer);
+        at += done;
     }
     return rc;
 }
 
-/* One pipelined round trip of at most STORE_PIPE_MAX ops. Ops after a
- * NOSCRIPT are run again once the script is reloaded: the position rule
- * makes a second run of an applied op harmless (it comes back OLD). */
-static int st_batch(store *st, const char *link_peer, const store_link_op *ops,
-                    size_t n, store_link_result *res, st_op_buf *b, err_t *e)
+static int lk_check(store *st, const char *link_peer, const store_link_op *ops,
+                    size_t n, err_t *e)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = st_script_load(st, &st_lua_link, e);
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = st_op_queue(st, link_peer, &ops[i], b, e);
-        if (rc < 0) {
-            st_drop(st); /* half a queue must never reach Redis */
-            return rc;
-        }
-        size_t ns;
-        if ((rc = st_batch_read(st, b->link, n, res, &ns, e)) < 0 || ns == n)
-            return rc;
-        st->sha[ST_LUA_LINK][0] = '\0';
-        ops += ns, res += ns, n -= ns;
-    }
-    return err_set(e, ERR_IO, "redis %s: %s: script cache lost twice",
-                   st->url, b->link);
+    int rc = lk_keys(st, link_peer, e);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if ((rc = st_fx_check(st, ops[i].fx, e)) < 0)
+            err_wrap(e, "op %zu", i);
+    return rc;
 }
 
 int store_link_apply(store *st, const char *link_peer,
                      const store_link_op *ops, size_t n,
                      store_link_result *res, err_t *e)
 {
-    /* ~10 KB: too much for the stack, made once per store */
-    if (!st->link_buf && !(st->link_buf = malloc(sizeof(st_op_buf))))
-        return err_set(e, ERR_NOMEM, "redis %s: link apply: out of memory",
-                       st->url);
-    st_op_buf *b = st->link_buf;
-    int rc = st_key(st, b->link, "link", link_peer, e);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if ((rc = st_fx_check(st, ops[i].fx, e)) < 0)
-            err_wrap(e, "op %zu", i);
-    for (size_t at = 0; rc == 0 && at < n; at += STORE_PIPE_MAX) {
-        size_t k = n - at < STORE_PIPE_MAX ? n - at : STORE_PIPE_MAX;
-        rc = st_batch(st, link_peer, ops + at, k, res + at, b, e);
-    }
+    int rc = lk_check(st, link_peer, ops, n, e);
+    return rc < 0 ? rc : lk_run(st, link_peer, ops, n, res, e);
+}
+
+int store_link_send(store *st, const char *link_peer, const store_link_op *ops,
+                    size_t n, store_link_pending *p, err_t *e)
+{
+    memset(p, 0, sizeof *p);
+    int rc = lk_check(st, link_peer, ops, n, e);
+    if (rc == 0 && n > 0)
+        rc = lk_send(st, link_peer, ops, n, SIZE_MAX, SIZE_MAX, p, e);
     return rc;
+}
+
+int store_link_collect(store *st, const store_link_op *ops,
+                       store_link_pending *p, store_link_result *res,
+                       err_t *e)
+{
+    char key[ST_KEY_MAX];
+    size_t done = 0, calls = p->calls;
+    p->calls = 0;
+    int rc = st_key(st, key, "link", p->peer, e);
+    if (rc == 0 && calls && (p->conn != st->conn || !st->c))
+        return err_set(e, ERR_IO, "redis %s: link %s: connection lost before "
+                       "the results came", st->url, key);
+    if (rc == 0 && calls)
+        rc = lk_read(st, key, calls, ops, p->n, res, &done, e);
+    if (rc < 0 || done == p->n)
+        return rc;
+    if (st->owed) { /* replies of later runs are in the way: give up all */
+        st_drop(st);
+        return err_set(e, ERR_IO, "redis %s: link %s: script cache lost",
+                       st->url, key);
+    }
+    return lk_run(st, p->peer, ops + done, p->n - done, res + done, e);
 }
 
 int store_link_last(store *st, const char *link_peer, store_pos *out,

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "store_int.h" /* SCRIPT FLUSH, as a restarted Redis */
 #include "store_test_util.h"
 
 static store_pos P(uint64_t ms, uint64_t seq) { return (store_pos){ms, seq}; }
@@ -338,6 +339,117 @@ static void test_redis_goes_away(void **state)
     test_redis_stop(pid);
 }
 
+/* Two runs of two links in flight on one connection: nothing else may
+ * use it meanwhile; collected in order, each gets its own results. */
+static void test_send_collect(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "l8:");
+    err_t e = {0};
+    store_effect fx[3] = {dest_fx("A1", D1, "F1", "R1"),
+                          dest_fx("A2", D1, "F2", "R2"),
+                          dest_fx("A3", D1, "F3", "R3")};
+    store_link_op a[3] = {{P(0, 0), P(1, 0), &fx[0]}, {P(1, 0), P(2, 0), &fx[1]},
+                          {P(2, 0), P(3, 0), &fx[2]}};
+    store_link_op b[2] = {{P(0, 0), P(5, 0), NULL}, {P(6, 0), P(7, 0), NULL}};
+    store_link_pending pa, pb;
+    store_link_result ra[3], rb[2];
+    assert_int_equal(store_link_send(st, "SC", a, 3, &pa, &e), 0);
+    assert_int_equal(store_link_send(st, "SN", b, 2, &pb, &e), 0);
+    store_pos last;
+    assert_int_equal(store_link_last(st, "SC", &last, &e), ERR_USAGE);
+    assert_int_equal(store_link_collect(st, a, &pa, ra, &e), 0);
+    assert_int_equal(store_link_collect(st, b, &pb, rb, &e), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ra[i].status, STORE_LINK_DONE);
+        assert_pos(ra[i].last, (uint64_t)i + 1, 0);
+    }
+    assert_int_equal(rb[0].status, STORE_LINK_DONE);
+    assert_int_equal(rb[1].status, STORE_LINK_GAP);
+    assert_pos(rb[1].last, 5, 0);
+    assert_int_equal(store_in_len(st, &e), 3);
+    assert_int_equal(store_link_last(st, "SC", &last, &e), 0);
+    assert_pos(last, 3, 0);
+    /* the same run again: all OLD, nothing applied twice */
+    assert_int_equal(store_link_send(st, "SC", a, 3, &pa, &e), 0);
+    assert_int_equal(store_link_collect(st, a, &pa, ra, &e), 0);
+    assert_int_equal(ra[2].status, STORE_LINK_OLD);
+    assert_int_equal(store_in_len(st, &e), 3);
+    store_close(st);
+}
+
+/* One frame with every part of an effect, in the script's one layout. */
+static void test_all_parts(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "l9:");
+    err_t e = {0};
+    const char *hops[] = {"SN"}, *dests[] = {"SH"}, *peers[] = {"SN", "XZ"};
+    assert_int_equal(store_submit(st, "M1", "F", 1, hops, 1, dests, 1, 1000,
+                                  5000, &e), 0);
+    store_effect fx = dest_fx("M2", D1, "IN", "RC");
+    fx.fwd = "FWD", fx.fwd_n = 3, fx.fwd_peers = peers, fx.nfwd = 2;
+    fx.receipted_id = "M1", fx.receipt_from = "SH", fx.rcpt = "RSH";
+    fx.rcpt_n = 3, fx.dlq_reason = "why", fx.dlq_where = "here";
+    fx.dlq_frame = "DL", fx.dlq_n = 2;
+    store_link_op ops[2] = {{P(0, 0), P(1, 0), &fx}, {P(1, 0), P(2, 0), NULL}};
+    store_link_result res[2];
+    assert_int_equal(store_link_apply(st, "SC", ops, 2, res, &e), 0);
+    assert_int_equal(res[0].status, STORE_LINK_DONE);
+    assert_int_equal(res[1].status, STORE_LINK_DONE);
+    assert_int_equal(store_in_len(st, &e), 1);
+    assert_int_equal(stu_outbox_count(st, "SC"), 1); /* our receipt */
+    assert_int_equal(stu_outbox_count(st, "SN"), 2); /* submit + forward */
+    assert_int_equal(stu_outbox_count(st, "XZ"), 1);
+    assert_int_equal(store_await_len(st, &e), 0);
+    dl l = {0};
+    assert_int_equal(store_dlq_list(st, 4, dl_keep, &l, &e), 1);
+    assert_string_equal(l.reason[0], "why");
+    assert_string_equal(l.frame[0], "DL");
+    store_close(st);
+}
+
+static void flush_scripts(void)
+{
+    store *other = stu_open(g_url, "lx:");
+    st_args a = {0};
+    st_arg_s(&a, "SCRIPT"), st_arg_s(&a, "FLUSH");
+    redisReply *r;
+    err_t e = {0};
+    assert_int_equal(st_cmd(other, &a, -1, &r, &e), 0);
+    freeReplyObject(r);
+    store_close(other);
+}
+
+/* Redis lost its scripts: a run alone is run again once reloaded; with
+ * another run behind it, both fail (ERR_IO, nothing acked) and the next
+ * call starts afresh. */
+static void test_noscript(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "la:");
+    err_t e = {0};
+    store_link_op a[2] = {{P(0, 0), P(1, 0), NULL}, {P(1, 0), P(2, 0), NULL}};
+    store_link_op b[1] = {{P(0, 0), P(1, 0), NULL}};
+    store_link_pending pa, pb;
+    store_link_result ra[2], rb[1];
+    apply1(st, "SX", P(0, 0), P(1, 0), NULL, STORE_LINK_DONE); /* loaded */
+    flush_scripts();
+    assert_int_equal(store_link_send(st, "SC", a, 2, &pa, &e), 0);
+    assert_int_equal(store_link_collect(st, a, &pa, ra, &e), 0);
+    assert_int_equal(ra[1].status, STORE_LINK_DONE);
+    assert_pos(ra[1].last, 2, 0);
+    flush_scripts();
+    assert_int_equal(store_link_send(st, "SD", a, 2, &pa, &e), 0);
+    assert_int_equal(store_link_send(st, "SN", b, 1, &pb, &e), 0);
+    assert_int_equal(store_link_collect(st, a, &pa, ra, &e), ERR_IO);
+    assert_non_null(strstr(e.msg, "script cache lost"));
+    assert_int_equal(store_link_collect(st, b, &pb, rb, &e), ERR_IO);
+    assert_int_equal(store_link_apply(st, "SD", a, 2, ra, &e), 0);
+    assert_int_equal(ra[1].status, STORE_LINK_DONE);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +461,9 @@ int main(void)
         cmocka_unit_test(test_batch_1000),
         cmocka_unit_test(test_bad_ops),
         cmocka_unit_test(test_redis_goes_away),
+        cmocka_unit_test(test_send_collect),
+        cmocka_unit_test(test_all_parts),
+        cmocka_unit_test(test_noscript),
     };
     return cmocka_run_group_tests(tests, stu_group_setup, stu_group_teardown);
 }

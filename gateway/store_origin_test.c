@@ -160,13 +160,21 @@ static void test_outbox_after_trim(void **state)
     assert_int_equal(store_outbox_after(st, "SC", (store_pos){0, 0}, 10,
                                         stu_pos_entry, s, &e), 2);
     assert_string_equal(s->frame[0], "f3");
-    /* more than one XDEL slice of the script */
+    /* many stream nodes at once; an entry exactly at upto goes too */
     for (int i = 0; i < 600; i++)
         add(st, "SN", "x");
     assert_int_equal(store_outbox_trim_upto(st, "SN",
                                             (store_pos){UINT64_MAX, 0}, &e),
                      600);
     assert_int_equal(stu_outbox_count(st, "SN"), 0);
+    /* the last possible ids: no id follows them */
+    char id[STORE_ID_MAX];
+    assert_int_equal(store_outbox_add(st, "SM", "a", 1, id, &e), 0);
+    assert_int_equal(store_outbox_trim_upto(st, "SM",
+        (store_pos){1, UINT64_MAX}, &e), 0);
+    assert_int_equal(store_outbox_trim_upto(st, "SM",
+        (store_pos){UINT64_MAX, UINT64_MAX}, &e), 1);
+    assert_int_equal(stu_outbox_count(st, "SM"), 0);
     assert_int_equal(store_outbox_after(st, "S C", (store_pos){0, 0}, 1,
                                         stu_pos_entry, s, &e), ERR_INVALID);
     free(s);
