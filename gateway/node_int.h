@@ -57,6 +57,7 @@ struct node {
     pki_store *pki;
     pki_key *key;
     dir *dir;
+    struct map_set *maps; /* mapping tables (connectors); NULL offline */
     batchsig_cache *bcache; /* batch roots verified (cleared on reload) */
     store *st;
     store *st_in;   /* inbound link runs, collected a turn later (so st
@@ -120,6 +121,7 @@ void node_status_write(node *n);
 
 /* node_setup.c: PKI, directory, links and peers from n->cfg. */
 int node_setup_pki(node *n, err_t *e);
+int node_setup_maps(node *n, err_t *e);  /* keeps the old set on error */
 int node_setup_peers(node *n, err_t *e); /* fresh peers, windows empty */
 int node_setup_links(node *n, err_t *e);
 void node_teardown_links(node *n);

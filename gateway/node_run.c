@@ -84,6 +84,8 @@ static void run__reload(node *n)
         log_event(LOG_ERROR, "reload", "msg=%s", log_q(e.msg));
     else
         log_event(LOG_INFO, "reloaded", "peers=%zu", n->npeers);
+    if (node_setup_maps(n, &e) < 0)
+        log_event(LOG_ERROR, "reload", "msg=%s", log_q(e.msg));
     cfg_free(old);
 }
 

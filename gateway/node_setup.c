@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "map.h"
 
 /* A CURVE key file: 40 characters of Z85 and an optional newline. */
 static int node__read_key(const char *path, char out[LINK_KEY_Z85_LEN + 1],
@@ -65,6 +66,29 @@ int node_setup_pki(node *n, err_t *e)
     /* a root is trusted only as long as the certificates that verified it */
     if (n->bcache)
         batchsig_cache_clear(n->bcache);
+    return 0;
+}
+
+/* The mapping tables the node's connectors translate with: loaded at
+ * start (a broken table stops the node before it takes any traffic) and
+ * on SIGHUP, when a broken table keeps the running set. */
+int node_setup_maps(node *n, err_t *e)
+{
+    map_set *s = NULL;
+    const char *mdir = n->cfg->mappings.dir;
+    int rc = map_set_load(mdir, &s, e);
+    if (rc < 0) {
+        size_t k = 0;
+        for (const map_problem *p = s ? map_set_problems(s) : NULL; p;
+             p = p->next)
+            k++;
+        map_set_free(s);
+        return err_wrap(e, "mappings %s: %zu problem(s), first", mdir, k);
+    }
+    map_set_free(n->maps);
+    n->maps = s;
+    log_event(LOG_INFO, "mappings", "dir=%s tables=%zu", log_q(mdir),
+              map_set_count(s));
     return 0;
 }
 
@@ -171,6 +195,8 @@ static int node__open_parts(node *n, err_t *e)
     if (rc == 0)
         rc = node_setup_peers(n, e);
     if (rc == 0 && !(n->flags & NODE_OFFLINE))
+        rc = node_setup_maps(n, e);
+    if (rc == 0 && !(n->flags & NODE_OFFLINE))
         rc = node_setup_links(n, e);
     err_t we;
     if (rc == 0 && !(n->flags & NODE_OFFLINE) &&
@@ -215,6 +241,7 @@ void node_close(node *n)
     store_close(n->st);
     dir_free(n->dir);
     batchsig_cache_free(n->bcache);
+    map_set_free(n->maps);
     pki_key_free(n->key);
     pki_store_free(n->pki);
     arena_free(&n->arena);
