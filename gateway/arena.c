@@ -111,6 +111,20 @@ void *arena_alloc_grow(arena_t *a, size_t n)
     return p;
 }
 
+/* A fresh block when the current one lacks room, then the allocation
+ * given back: the block stays head, so the room is there for the commit. */
+void *arena_reserve_grow(arena_t *a, size_t n)
+{
+    unsigned char *p = arena_alloc_grow(a, n);
+    if (p) {
+        size_t r = (size_t)(a->cur - p);
+        a->cur = p;
+        a->room += r;
+        a->used_total -= r;
+    }
+    return p;
+}
+
 void *arena_zalloc(arena_t *a, size_t n)
 {
     void *p = arena_alloc(a, n);

@@ -48,6 +48,27 @@ static inline void *arena_alloc(arena_t *a, size_t n)
     }
     return arena_alloc_grow(a, n);
 }
+/* Room for up to n bytes at the next allocation, not yet taken: for a
+ * writer that learns how much it needs only while writing (the EDIFACT
+ * parser finds a segment's element count as it lays the segment out).
+ * Valid until the next allocation; arena_commit then takes the first
+ * used <= n bytes of it. NULL where arena_alloc(a, n) would be. */
+void *arena_reserve_grow(arena_t *a, size_t n);
+static inline void *arena_reserve(arena_t *a, size_t n)
+{
+    size_t r = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (n - 1 < ARENA_INLINE_MAX && r <= a->room &&
+        r <= a->max - a->used_total)
+        return a->cur;
+    return arena_reserve_grow(a, n);
+}
+static inline void arena_commit(arena_t *a, size_t used)
+{
+    size_t r = (used + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    a->cur += r;
+    a->room -= r;
+    a->used_total += r;
+}
 void *arena_zalloc(arena_t *a, size_t n);
 /* NUL-terminated copy of s[0..n). */
 char *arena_strndup(arena_t *a, const char *s, size_t n);

@@ -1,5 +1,6 @@
 /* Unit tests for arena: alignment, the cap, reset reusing the first block
- * (flat memory across messages), zalloc after reuse, strndup/strdup. */
+ * (flat memory across messages), zalloc after reuse, strndup/strdup,
+ * reserve/commit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,6 +183,33 @@ static void test_strndup(void **state)
     arena_free(&a);
 }
 
+/* A reservation takes nothing until committed, commits only what was
+ * used, moves to a fresh block when the current one is short, and is
+ * refused past the cap like an allocation. */
+static void test_reserve_commit(void **state)
+{
+    (void)state;
+    arena_t a;
+    arena_init(&a, 1 << 20);
+    char *r = arena_reserve(&a, 1000);
+    assert_non_null(r);
+    assert_int_equal(a.used_total, 0);
+    memset(r, 'x', 1000);
+    arena_commit(&a, 40);
+    assert_int_equal(a.used_total, 48);
+    char *next = arena_alloc(&a, 1);
+    assert_ptr_equal(next, r + 48); /* only the used part was taken */
+    size_t room = a.room;
+    char *big = arena_reserve(&a, room + 1); /* a fresh block */
+    assert_non_null(big);
+    assert_int_equal(a.used_total, 64);
+    memset(big, 'y', room + 1);
+    arena_commit(&a, room + 1);
+    assert_non_null(arena_alloc(&a, 1));
+    assert_null(arena_reserve(&a, 1 << 21)); /* over the cap */
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_reset_reuses_blocks),
         cmocka_unit_test(test_zalloc_zeroes_reused_memory),
         cmocka_unit_test(test_strndup),
+        cmocka_unit_test(test_reserve_commit),
     };
     return cmocka_run_group_tests_name("gateway/arena", tests, NULL, NULL);
 }

@@ -2,11 +2,13 @@
  * edi__scan + edi__build. A segment of printable ASCII, away from the end
  * of the input and within every limit, is first swept 16 bytes at a time
  * for where its separators are (offsets only: no per-component record, no
- * line or column arithmetic), then its nodes and strings are written in
- * one arena block sized exactly from that sweep. Anything else (control or
- * non-ASCII bytes, "??", limits, the last bytes of the input) returns NULL
- * and takes the general path, which reports what is wrong; both paths make
- * the same tree. */
+ * line or column arithmetic). Its bytes are then copied whole, 16 at a
+ * time, and each separator in the copy becomes the NUL that ends a value,
+ * so a component costs one node and one store however long it is; only
+ * values holding a release character are rewritten (in place). Anything
+ * else (control or non-ASCII bytes, "??", limits, the last bytes of the
+ * input) returns NULL and takes the general path, which reports what is
+ * wrong; both paths make the same tree. */
 #include "codec_edifact.h"
 
 #include <string.h>
@@ -16,13 +18,11 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-/* The sweep's running state: separators found (their offsets from the
- * segment's first element separator in p->fsep), element separators
- * among them, whether the previous block ended with a release, and
- * whether any component holds one (then every value is unescaped: such
- * segments are few, and tracking it per component cost every segment). */
+/* The sweep's running state: separators and release characters found
+ * (their offsets from the segment's first element separator in p->fsep
+ * and p->frel), and whether the previous block ended with a release. */
 typedef struct edi__sweep {
-    uint32_t n, nel, carry, rel;
+    uint32_t n, nrel, carry;
     __m128i rel_v, seg_v, elem_v, comp_v; /* broadcast once per segment */
 } edi__sweep;
 
@@ -47,77 +47,67 @@ static inline int edi__sweep16(edi__p *p, const char *q, uint32_t off,
     if ((odd & keep) || (esc & rel & keep) || w->n + 32 > EDI_MAX_COMPONENTS)
         return -1;
     rel &= keep;
-    uint32_t elem = edi__mask(v, w->elem_v) & ~esc & keep;
-    uint32_t sep = (elem | edi__mask(v, w->comp_v) | seg) & ~esc & keep;
+    if (rel && w->nrel + 16 > EDI__FAST_RELS)
+        return -1;
+    uint32_t sep = (edi__mask(v, w->elem_v) | edi__mask(v, w->comp_v) | seg) &
+                   ~esc & keep;
     w->carry = rel >> 15;
-    w->rel |= rel;
-    for (w->nel += elem != 0; elem &= elem - 1;)
-        w->nel++; /* no popcount instruction in the baseline ISA */
     for (; sep; sep &= sep - 1)
         p->fsep[w->n++] = off + (uint32_t)__builtin_ctz(sep);
+    for (; rel; rel &= rel - 1)
+        p->frel[w->nrel++] = off + (uint32_t)__builtin_ctz(rel);
     return seg != 0;
 }
 
 /* Separators of the segment whose first element separator is at q; the
- * count, or 0 to give up. *rel: some value holds a release. */
-static uint32_t edi__sweep_seg(edi__p *p, const char *q, uint32_t *nel,
-                               int *rel)
+ * count, or 0 to give up. *nrel: release characters in p->frel. */
+static uint32_t edi__sweep_seg(edi__p *p, const char *q, uint32_t *nrel)
 {
-    edi__sweep w = {0, 0, 0, 0, _mm_set1_epi8(p->vrel),
+    edi__sweep w = {0, 0, 0, _mm_set1_epi8(p->vrel),
         _mm_set1_epi8(p->seps.seg), _mm_set1_epi8(p->seps.elem),
         _mm_set1_epi8(p->seps.comp)};
     for (uint32_t off = 1;; off += 16) {
         if (p->tend - (q + off) < 16 || off + 16 > EDI_MAX_VALUE)
             return 0;
         int rc = edi__sweep16(p, q, off, &w);
-        if (rc < 0 || w.nel >= EDI_MAX_ELEMENTS)
+        if (rc < 0)
             return 0;
         if (rc) {
-            *nel = w.nel;
-            *rel = w.rel != 0;
+            *nrel = w.nrel;
             p->se = q + p->fsep[w.n - 1];
             return w.n;
         }
     }
 }
 
-/* What the node loop reads of the parser, in locals: the strings it
- * writes may alias anything, which would make the compiler reload. */
-typedef struct edi__fctx {
-    const char *tend;
-    uint32_t line, seq, col0;
-    char comp, rel;
-} edi__fctx;
-
-/* Value s[0..n) (released when rel) to str; returns its length. A short
- * value is copied as one block; in a segment holding a release it is
- * unescaped only when the release is in it (most such segments have one
- * in a single component, and unescaping them all cost a call each). */
-static inline uint32_t edi__fast_copy(const edi__fctx *f, char *str,
-                                      const char *s, uint32_t n, int rel)
+/* Bytes q[1..len] to d, 16 at a time: the sweep loaded the same blocks,
+ * so the loads stay below p->tend; d has room to the next 16 past len. */
+static inline void edi__fast_copy(char *d, const char *q, uint32_t len)
 {
-    if (n <= 16 && s + 16 <= f->tend) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-        _mm_storeu_si128((__m128i *)(void *)str, v);
-        if (__builtin_expect(rel, 0) &&
-            (edi__mask(v, _mm_set1_epi8(f->rel)) & ((1u << n) - 1)))
-            n = edi__unescape(str, s, n, f->rel, f->tend);
-    } else if (__builtin_expect(rel, 0)) {
-        n = edi__unescape(str, s, n, f->rel, f->tend);
-    } else {
-        memcpy(str, s, n);
-    }
-    str[n] = '\0';
-    return n;
+    for (uint32_t o = 0; o < len; o += 16)
+        _mm_storeu_si128((__m128i *)(void *)(d + o),
+                         _mm_loadu_si128((const __m128i *)(const void *)(
+                             q + 1 + o)));
 }
 
-/* Closes the element whose components are [c0, c) as el; trailing
- * omitted components are dropped. Returns where the next one starts. */
+/* What the node loop reads, in locals: the NULs it writes into the copy
+ * may alias anything, which would make the compiler reload. base[o] is
+ * the copy of q[o]. */
+typedef struct edi__fctx {
+    const char *q;
+    char *base;
+    uint32_t line, seq, col0; /* col0: column of q */
+    char comp;
+} edi__fctx;
+
+/* Closes the element whose components are [c0, c) as el, up to its last
+ * non-empty one (lastne; below c0 when all are empty, then one is kept):
+ * trailing omitted components are dropped. Returns where the next
+ * element's components start. */
 static inline tnode *edi__fast_elem(const edi__fctx *f, tnode *el,
-                                    tnode *c0, tnode *c)
+                                    tnode *c0, const tnode *lastne)
 {
-    while (c - c0 > 1 && c[-1].vlen == 0)
-        c--;
+    tnode *c = lastne >= c0 ? c0 + (lastne - c0) + 1 : c0 + 1;
     c[-1].next = NULL;
     *el = (tnode){.name = edi__empty, .flags = TN_SEQ,
                   .nkids = (uint32_t)(c - c0),
@@ -126,58 +116,109 @@ static inline tnode *edi__fast_elem(const edi__fctx *f, tnode *el,
     return c;
 }
 
-/* The nodes: t[0] the segment, then up to ne elements, then n
- * components, then the tag and the strings. Returns the elements kept
- * (trailing omitted ones go). */
+/* The component nodes from t + 1 and the element nodes from el0 (at most
+ * n of them: the terminator is one of the n separators); *cend past the
+ * last component kept. Returns the elements kept (trailing omitted ones
+ * go), or UINT32_MAX over EDI_MAX_ELEMENTS. */
 static uint32_t edi__fast_nodes(const edi__fctx *f, const uint32_t *sep,
-                                const char *q, uint32_t n, tnode *t,
-                                uint32_t ne, int rel)
+                                uint32_t n, tnode *t, tnode *el0,
+                                tnode **cend)
 {
-    tnode *c = t + 1 + ne, *c0 = c, *el = t + 1, *kept = el;
-    char *str = (char *)(c + n) + 4; /* after the tag */
-    const char *s = q + 1;
+    tnode *c = t + 1, *c0 = c, *el = el0, *kept = el0;
+    const tnode *lastne = t; /* below every element's first component */
+    uint32_t s = 1;
     for (uint32_t k = 0; k < n; k++) {
-        const char *x = q + sep[k];
-        uint32_t len = edi__fast_copy(f, str, s, (uint32_t)(x - s), rel);
-        *c = (tnode){.name = edi__empty, .value = len ? str : edi__empty,
-                     .vlen = len, .line = f->line,
-                     .col = f->col0 + (uint32_t)(s - q), .seq = f->seq,
-                     .next = c + 1};
+        uint32_t x = sep[k];
+        f->base[x] = '\0';
+        *c = (tnode){.name = edi__empty, .value = f->base + s,
+                     .vlen = x - s, .line = f->line, .col = f->col0 + s,
+                     .seq = f->seq, .next = c + 1};
+        lastne = x != s ? c : lastne;
         c++;
-        str += len ? len + 1 : 0;
         s = x + 1;
-        if (*x != f->comp) {
-            c = edi__fast_elem(f, el++, c0, c);
-            kept = c - c0 > 1 || c[-1].vlen ? el : kept;
+        if (f->q[x] != f->comp) {
+            kept = lastne >= c0 ? el + 1 : kept;
+            c = edi__fast_elem(f, el++, c0, lastne);
             c0 = c;
         }
     }
-    return (uint32_t)(kept - t - 1);
+    *cend = c;
+    if (el - el0 > EDI_MAX_ELEMENTS)
+        return UINT32_MAX; /* the general path reports it */
+    return (uint32_t)(kept - el0);
+}
+
+/* Drops the release characters at base[rel[0..nrel)] (in order, all
+ * within one value) from the value that starts at base[v] and ends at
+ * base[e]; NUL-terminates and returns the new length. A released
+ * character is never a release ("??" takes the general path), so the
+ * runs between releases move whole. */
+static uint32_t edi__fast_unrelease(char *base, uint32_t v, uint32_t e,
+                                    const uint32_t *rel, uint32_t nrel)
+{
+    uint32_t d = rel[0];
+    for (uint32_t j = 0; j < nrel; j++) {
+        uint32_t from = rel[j] + 1, to = j + 1 < nrel ? rel[j + 1] : e;
+        memmove(base + d, base + from, to - from);
+        d += to - from;
+    }
+    base[d] = '\0';
+    return d - v;
+}
+
+/* Values of [c, cend) holding some of the n release characters at
+ * offsets rel (ascending), unescaped in the copy. */
+static void edi__fast_release(const edi__fctx *f, tnode *c,
+                              const tnode *cend, const uint32_t *rel,
+                              uint32_t n)
+{
+    for (uint32_t j = 0; c < cend && j < n; c++) {
+        uint32_t v = (uint32_t)(c->value - f->base), e = v + c->vlen, k;
+        while (j < n && rel[j] < v)
+            j++; /* in a component dropped as omitted: none, but cheap */
+        for (k = j; k < n && rel[k] < e; k++)
+            ;
+        if (k > j)
+            c->vlen = edi__fast_unrelease(f->base, v, e, rel + j, k - j);
+        j = k;
+    }
+}
+
+/* Where the parts of a segment of n components and len bytes go in one
+ * arena piece: t[0] the segment, t[1..n] the components, then the tag and
+ * the copy of the bytes, then up to n elements. */
+static inline size_t edi__fast_strs(uint32_t n, uint32_t len)
+{
+    return (1 + (size_t)n) * sizeof(tnode) + 16 + ((len + 15) & ~15u);
 }
 
 tnode *edi__fast(edi__p *p, const char *q)
 {
-    uint32_t nel, n;
-    int rel;
-    if (*q != p->seps.elem || !(n = edi__sweep_seg(p, q, &nel, &rel)))
+    uint32_t n, nrel;
+    if (*q != p->seps.elem || !(n = edi__sweep_seg(p, q, &nrel)))
         return NULL;
-    uint32_t ne = nel + 1;
-    size_t nodes = (1 + (size_t)ne + n) * sizeof(tnode);
-    /* +20: short values are copied 16 bytes at a time */
-    tnode *t = arena_alloc(p->ma, nodes + (size_t)(p->se - p->ss) + n + 20);
+    uint32_t len = p->fsep[n - 1]; /* q[1..len]: up to the terminator */
+    size_t at_el = edi__fast_strs(n, len);
+    tnode *t = arena_reserve(p->ma, at_el + n * sizeof(tnode));
     if (!t)
         return NULL; /* the general path reports it */
-    char *tag = (char *)t + nodes;
-    memcpy(tag, p->tag, 4);
-    edi__fctx f = {p->tend, p->sline, p->segno,
-                   p->scol - (uint32_t)(p->ss - q), p->seps.comp, p->seps.rel};
-    ne = edi__fast_nodes(&f, p->fsep, q, n, t, ne, rel);
-    t[0] = (tnode){.name = tag, .flags = TN_SEQ, .nkids = ne,
-                   .line = p->sline,
-                   .col = p->scol, .seq = p->segno,
-                   .kids = ne ? &t[1] : NULL, .last = ne ? &t[ne] : NULL};
+    char *str = (char *)(t + 1 + n);
+    memcpy(str, p->tag, 4);
+    edi__fast_copy(str + 4, q, len);
+    edi__fctx f = {q, str + 3, p->sline, p->segno,
+                   p->scol - (uint32_t)(p->ss - q), p->seps.comp};
+    tnode *el0 = (tnode *)(void *)((char *)t + at_el), *cend;
+    uint32_t ne = edi__fast_nodes(&f, p->fsep, n, t, el0, &cend);
+    if (ne == UINT32_MAX)
+        return NULL;
+    if (__builtin_expect(nrel != 0, 0))
+        edi__fast_release(&f, t + 1, cend, p->frel, nrel);
+    t[0] = (tnode){.name = str, .flags = TN_SEQ, .nkids = ne,
+                   .line = p->sline, .col = p->scol, .seq = p->segno,
+                   .kids = ne ? el0 : NULL, .last = ne ? &el0[ne - 1] : NULL};
     if (ne)
-        t[ne].next = NULL;
+        el0[ne - 1].next = NULL;
+    arena_commit(p->ma, at_el + ne * sizeof(tnode));
     return t;
 }
 

@@ -26,6 +26,10 @@ typedef struct edi__comp {
     uint32_t line, col;
 } edi__comp;
 
+/* Release characters edi__fast keeps track of in one segment; a segment
+ * with more takes the general path. */
+#define EDI__FAST_RELS 256
+
 /* Parser state, malloc'd once per edi_parse call and freed by it. */
 typedef struct edi__p {
     arena_t *a;  /* the caller's: envelope data every message shares */
@@ -63,6 +67,7 @@ typedef struct edi__p {
     uint32_t efirst[EDI_MAX_ELEMENTS + 1];
     edi__comp comps[EDI_MAX_COMPONENTS];
     uint32_t fsep[EDI_MAX_COMPONENTS]; /* edi__fast's separators */
+    uint32_t frel[EDI__FAST_RELS];     /* and release characters */
 } edi__p;
 
 /* "": the name of every element and component node (and of a message root
