@@ -87,24 +87,24 @@ static int enc__env(msgpack_packer *pk, const env *v, int full)
     return rc;
 }
 
-int env_signed_bytes(const env *v, buf_t *out, err_t *e)
+int env_signed_bytes_unchecked(const env *v, buf_t *out, err_t *e)
 {
-    int rc = env_validate(v, 0, e);
-    if (rc)
-        return rc;
     enc w;
     enc__init(&w, out);
     return enc__finish(&w, enc__env(&w.pk, v, 0), "envelope", e);
 }
 
-int env_encode(const env *v, buf_t *out, err_t *e)
+int env_signed_bytes(const env *v, buf_t *out, err_t *e)
 {
-    int rc = env_validate(v, 1, e);
-    if (rc)
-        return rc;
+    int rc = env_validate(v, 0, e);
+    return rc ? rc : env_signed_bytes_unchecked(v, out, e);
+}
+
+int env_encode_unchecked(const env *v, buf_t *out, err_t *e)
+{
     enc w;
     enc__init(&w, out);
-    rc = enc__finish(&w, enc__env(&w.pk, v, 1), "envelope", e);
+    int rc = enc__finish(&w, enc__env(&w.pk, v, 1), "envelope", e);
     if (!rc && out->len - w.start > ENV_MAX_FRAME) {
         /* cannot happen under the payload cap; kept so no frame a peer
          * would refuse ever leaves this node */
@@ -112,6 +112,12 @@ int env_encode(const env *v, buf_t *out, err_t *e)
         return enc__finish(&w, -1, "envelope", e);
     }
     return rc;
+}
+
+int env_encode(const env *v, buf_t *out, err_t *e)
+{
+    int rc = env_validate(v, 1, e);
+    return rc ? rc : env_encode_unchecked(v, out, e);
 }
 
 int env_receipt_encode(const env_receipt *r, buf_t *out, err_t *e)

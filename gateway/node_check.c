@@ -119,7 +119,7 @@ static int chk__signature(node *n, in_item *it)
         return in_refuse(n, it, chk__cert_code(rc), "signer %s: %s",
                            v->signer, e.msg);
     buf_reset(&n->sbuf);
-    rc = env_signed_bytes(v, &n->sbuf, &e);
+    rc = env_signed_bytes_unchecked(v, &n->sbuf, &e); /* decoded: valid */
     if (rc == 0 && batchsig_is_batch_alg(v->sig_alg))
         rc = batchsig_verify(n->bcache, pp, v, n->sbuf.p, n->sbuf.len, &e);
     else if (rc == 0)
@@ -204,8 +204,9 @@ int in_forward(node *n, in_item *it)
         return 0;
     err_t e;
     buf_reset(&n->ebuf);
+    /* valid as decoded; env_route_add checks the hop it adds */
     if (env_route_add(v, self, &n->arena, &e) < 0 ||
-        env_encode(v, &n->ebuf, &e) < 0)
+        env_encode_unchecked(v, &n->ebuf, &e) < 0)
         return in_refuse(n, it, "routing-loop", "%s", e.msg);
     void *copy = arena_alloc(&n->arena, n->ebuf.len);
     if (!copy)
