@@ -481,3 +481,18 @@ int store_wait_replicas(store *st, int64_t n, int64_t timeout_ms, err_t *e)
                        (long long)timeout_ms);
     return (int)got;
 }
+
+/* ---- counts ---- */
+
+int64_t st_count(store *st, const char *verb, const char *key, err_t *e)
+{
+    st_args a = {0};
+    st_arg_s(&a, verb), st_arg_s(&a, key);
+    redisReply *r;
+    int rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e);
+    if (rc < 0)
+        return rc;
+    int64_t n = r->integer;
+    freeReplyObject(r);
+    return n;
+}

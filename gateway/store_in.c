@@ -53,15 +53,7 @@ int64_t store_in_len(store *st, err_t *e)
 {
     char key[ST_KEY_MAX];
     st_key(st, key, "in", NULL, e);
-    st_args a = {0};
-    st_arg_s(&a, "XLEN"), st_arg_s(&a, key);
-    redisReply *r;
-    int rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e);
-    if (rc < 0)
-        return rc;
-    int64_t n = r->integer;
-    freeReplyObject(r);
-    return n;
+    return st_count(st, "XLEN", key, e);
 }
 
 /* ---- peer link status ---- */

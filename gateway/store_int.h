@@ -73,6 +73,9 @@ int st_cmd(store *st, const st_args *a, int want, redisReply **out,
 /* The link script (store_link_lua.c), run by store_link.c. */
 extern const st_script st_lua_link;
 
+/* The integer reply of `verb key` (XLEN, ZCARD): a count, or < 0. */
+int64_t st_count(store *st, const char *verb, const char *key, err_t *e);
+
 /* Runs script s with a, whose v[0], v[1] are left for EVALSHA sha (or EVAL
  * source when Redis lost its script cache, e.g. after a restart). */
 int st_eval(store *st, const st_script *s, st_args *a, redisReply **out,

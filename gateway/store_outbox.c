@@ -176,16 +176,7 @@ int64_t store_outbox_len(store *st, const char *peer, err_t *e)
 {
     char key[ST_KEY_MAX];
     int rc = st_key(st, key, "outbox", peer, e);
-    if (rc < 0)
-        return rc;
-    st_args a = {0};
-    st_arg_s(&a, "XLEN"), st_arg_s(&a, key);
-    redisReply *r;
-    if ((rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e)) < 0)
-        return rc;
-    int64_t n = r->integer;
-    freeReplyObject(r);
-    return n;
+    return rc < 0 ? rc : st_count(st, "XLEN", key, e);
 }
 
 
