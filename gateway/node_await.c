@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -27,7 +28,12 @@ static int64_t await__delay(const cfg_delivery *d, int64_t attempts)
         delay *= 2;
     if (delay > cap)
         delay = cap;
-    return delay / 2 + (int64_t)(random() % (delay / 2 + 1));
+    /* seeded per process: nodes restarted together must not resend in
+     * step, which is the point of the jitter */
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)node__now_ms() ^ ((unsigned)getpid() << 16) ^ 1u;
+    return delay / 2 + (int64_t)(rand_r(&seed) % (delay / 2 + 1));
 }
 
 /* Queue frame again for the next hops of the space-separated dests
