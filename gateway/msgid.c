@@ -34,13 +34,21 @@ static void msgid__encode(uint64_t ms, const unsigned char *rnd,
     out[MSGID_LEN] = '\0';
 }
 
+/* Digit value + 1 by character (0: not a canonical digit): ids are
+ * parsed for every envelope a node checks, so no search per character. */
+static const unsigned char msgid__value[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+    ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12,
+    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18,
+    ['J'] = 19, ['K'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24,
+    ['R'] = 25, ['S'] = 26, ['T'] = 27, ['V'] = 28, ['W'] = 29, ['X'] = 30,
+    ['Y'] = 31, ['Z'] = 32
+};
+
 /* Value of one canonical digit, or -1. */
 static int msgid__digit(char c)
 {
-    for (int v = 0; v < 32; v++)
-        if (msgid__alpha[v] == c)
-            return v;
-    return -1;
+    return (int)msgid__value[(unsigned char)c] - 1;
 }
 
 /* The 26 digits back to 16 bytes; the first digit holds only 3 bits. */

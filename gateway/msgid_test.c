@@ -226,6 +226,25 @@ static void test_parse_refusals(void **state)
     assert_int_equal(msgid_parse("01ARYZ6S41TSV4RRFFQ69G5FAV", NULL, NULL), 0);
 }
 
+/* Exactly the 32 canonical digits are accepted, in any position but the
+ * first (which holds only 3 bits): every other byte, lower case and the
+ * I L O U aliases included, is refused. */
+static void test_every_byte(void **state)
+{
+    (void)state;
+    const char *alpha = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    char id[MSGID_LEN + 1];
+    err_t e;
+    for (int c = 1; c < 256; c++) {
+        memset(id, '0', MSGID_LEN);
+        id[MSGID_LEN] = '\0';
+        id[5] = (char)c;
+        int want = strchr(alpha, c) != NULL;
+        if ((msgid_parse(id, NULL, &e) == 0) != want)
+            fail_msg("byte 0x%02x: %s", c, want ? "refused" : "accepted");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_threads_unique),
         cmocka_unit_test(test_fork_unique),
         cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_every_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
