@@ -482,6 +482,20 @@ int store_wait_replicas(store *st, int64_t n, int64_t timeout_ms, err_t *e)
     return (int)got;
 }
 
+/* ---- reading a stream after a position ---- */
+
+int st_xrange_after(store *st, const char *key, store_pos after, size_t count,
+                    redisReply **out, err_t *e)
+{
+    char from[STORE_ID_MAX + 1], cnt[24];
+    st_pos_after(after, from);
+    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
+    st_args a = {0};
+    st_arg_s(&a, "XRANGE"), st_arg_s(&a, key), st_arg_s(&a, from);
+    st_arg_s(&a, "+"), st_arg_s(&a, "COUNT"), st_arg_s(&a, cnt);
+    return st_cmd(st, &a, REDIS_REPLY_ARRAY, out, e);
+}
+
 /* ---- counts ---- */
 
 int64_t st_count(store *st, const char *verb, const char *key, err_t *e)

@@ -31,15 +31,10 @@ static int st_in_entry(store *st, const char *key, const redisReply *en,
 int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
                    void *ctx, err_t *e)
 {
-    char key[ST_KEY_MAX], from[STORE_ID_MAX + 1], cnt[24];
+    char key[ST_KEY_MAX];
     st_key(st, key, "in", NULL, e);
-    st_pos_after(after, from);
-    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
-    st_args a = {0};
-    st_arg_s(&a, "XRANGE"), st_arg_s(&a, key), st_arg_s(&a, from);
-    st_arg_s(&a, "+"), st_arg_s(&a, "COUNT"), st_arg_s(&a, cnt);
     redisReply *r;
-    int rc = st_cmd(st, &a, REDIS_REPLY_ARRAY, &r, e);
+    int rc = st_xrange_after(st, key, after, count, &r, e);
     if (rc < 0)
         return rc;
     size_t i = 0;

@@ -73,6 +73,11 @@ int st_cmd(store *st, const st_args *a, int want, redisReply **out,
 /* The link script (store_link_lua.c), run by store_link.c. */
 extern const st_script st_lua_link;
 
+/* XRANGE key (after, +] COUNT count (at least 1): the entries of a
+ * stream after a position, oldest first; *out for freeReplyObject. */
+int st_xrange_after(store *st, const char *key, store_pos after, size_t count,
+                    redisReply **out, err_t *e);
+
 /* The integer reply of `verb key` (XLEN, ZCARD): a count, or < 0. */
 int64_t st_count(store *st, const char *verb, const char *key, err_t *e);
 

@@ -206,17 +206,10 @@ int store_outbox_after(store *st, const char *peer, store_pos after,
                        size_t count, store_pos_entry_fn fn, void *ctx,
                        err_t *e)
 {
-    char key[ST_KEY_MAX], from[STORE_ID_MAX + 1], cnt[24];
+    char key[ST_KEY_MAX];
     int rc = st_key(st, key, "outbox", peer, e);
-    if (rc < 0)
-        return rc;
-    st_pos_after(after, from);
-    snprintf(cnt, sizeof cnt, "%zu", count ? count : 1);
-    st_args a = {0};
-    st_arg_s(&a, "XRANGE"), st_arg_s(&a, key), st_arg_s(&a, from);
-    st_arg_s(&a, "+"), st_arg_s(&a, "COUNT"), st_arg_s(&a, cnt);
     redisReply *r;
-    if ((rc = st_cmd(st, &a, REDIS_REPLY_ARRAY, &r, e)) < 0)
+    if (rc < 0 || (rc = st_xrange_after(st, key, after, count, &r, e)) < 0)
         return rc;
     size_t i = 0;
     for (; rc == 0 && i < r->elements; i++)
