@@ -30,7 +30,10 @@
     X(REVOKED, -16, "certificate revoked")                                \
     X(EXPIRED, -17, "certificate expired or not yet valid")               \
     X(IDENTITY, -18, "identity mismatch")                                 \
-    X(AGAIN, -19, "try again")
+    X(AGAIN, -19, "try again")                                            \
+    X(DENIED, -20, "not allowed for this node")                           \
+    X(STATE, -21, "not allowed in this state")                            \
+    X(CONFLICT, -22, "conflicting record")
 
 enum err_code {
 #define ERR__ENUM(name, num, text) ERR_##name = num,

@@ -1,0 +1,53 @@
+/* mvact: movement events this node authors (as departure, transit or
+ * destination region), for eportctl and for eportd's own steps (claim
+ * settlement, time limits, ledger.auto). Every event goes the same way:
+ * checked against the movement's stored state with the rules of mvrule
+ * (so a refusal comes back at once, with the ledger's words), signed,
+ * then submitted in one Redis script to its audience and to this node
+ * itself (store_mv_submit): the node's ledger applies its own events
+ * from v1:in in order with everything it receives, so there is one
+ * writer of movement state and a crash between "sent" and "applied"
+ * cannot happen.
+ *
+ * Audience (docs/clearance.md): declared, cancelled, rejected and
+ * written_off go to every provincial member of the federation (they
+ * change claims) and the national center; every other event to the
+ * regions of the itinerary and the national center.
+ *
+ * The node is borrowed (eportctl opens it NODE_OFFLINE). */
+#ifndef EPORT_MVACT_H
+#define EPORT_MVACT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "msgid.h"
+#include "mvev.h"
+#include "mvref.h"
+#include "node.h"
+
+/* Open a movement: d holds kind, itin (itin[0] must be this node's
+ * region), docs, ctrs (with seals), pkgs, declarant and optionally
+ * guarantee, limit_ms (a duration here: 0 takes ledger.time_limit_h) and
+ * record. A fresh reference is allocated; by, at, ref and type are set.
+ * ERR_CONFLICT when a document or container is already claimed by another
+ * movement: winner gets its reference and the message names it. */
+int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
+                  char id[MSGID_LEN + 1], char winner[32], err_t *e);
+
+/* Any other event: ev->type, ev->ref and the fields of that type are the
+ * caller's; by, at and prev are filled in, and for released, cancelled,
+ * rejected and written_off the movement data (kind, itin, docs, ctrs,
+ * pkgs, declarant, guarantee) is copied from the stored state when the
+ * caller left it empty (a release's limit_ms, if 0, becomes now +
+ * ledger.time_limit_h). Refused with the rule's error (ERR_DENIED,
+ * ERR_STATE, ERR_INVALID) or ERR_NOTFOUND for an unknown movement. */
+int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e);
+
+/* Wait up to ms for this node's ledger to apply event id of ref: 0 when
+ * applied; the ledger's refusal (its code and message) when it refused
+ * it; ERR_AGAIN when neither happened in time (is eportd running?). */
+int mvact_wait(node *n, const char *ref, const char *id, int64_t ms,
+               err_t *e);
+
+#endif
