@@ -32,7 +32,7 @@
     X(IDENTITY, -18, "identity mismatch")                                 \
     X(AGAIN, -19, "try again")                                            \
     X(DENIED, -20, "not allowed for this node")                           \
-    X(STATE, -21, "not allowed in this state")                            \
+    X(PHASE, -21, "not allowed in this phase")                            \
     X(CONFLICT, -22, "conflicting record")
 
 enum err_code {

@@ -41,7 +41,7 @@ int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
  * pkgs, declarant, guarantee) is copied from the stored state when the
  * caller left it empty (a release's limit_ms, if 0, becomes now +
  * ledger.time_limit_h). Refused with the rule's error (ERR_DENIED,
- * ERR_STATE, ERR_INVALID) or ERR_NOTFOUND for an unknown movement. */
+ * ERR_PHASE, ERR_INVALID) or ERR_NOTFOUND for an unknown movement. */
 int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e);
 
 /* Wait up to ms for this node's ledger to apply event id of ref: 0 when

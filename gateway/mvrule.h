@@ -83,7 +83,7 @@ typedef struct mv_state {
  *   ERR_DENIED  the author's region may not send this event (ownership),
  *               "26CQ...: passage by SC refused: SC is not a transit
  *               region of itinerary CQ>SN>SH";
- *   ERR_STATE   not in this phase: "26CQ...: released refused: the
+ *   ERR_PHASE   not in this phase: "26CQ...: released refused: the
  *               movement is released already" (exactly one release);
  *   ERR_INVALID the event contradicts the movement (another ref, an
  *               amendment changing documents or containers...).

@@ -85,11 +85,6 @@ static enum edi__kind edi__kind(const char *t)
 
 /* Copies the tag (made printable) and says whether it is well formed:
  * three letters or digits, then an element separator or the terminator. */
-static int edi__tag_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 static int edi__tag(edi__p *p)
 {
     const char *q = p->ss;
@@ -195,7 +190,8 @@ static int edi__segment(edi__p *p, const char **qp)
     const char *q = *qp;
     enum edi__kind k = edi__begin(p, q);
     int skip = k == EDI__BODY && edi__skip_body(p);
-    p->built = k == EDI__BODY && !skip ? edi__fast(p, q + 3) : NULL;
+    p->built = k == EDI__BODY && !skip && q != p->nofast ? edi__fast(p, q + 3)
+                                                         : NULL;
     if (!p->built && !(skip ? edi__find_end(p, q) : edi__scan(p, q + 3))) {
         edi__diag(p, ERR_SYNTAX, 0, 0, p->sline, p->scol,
                   "unterminated segment at end of input");
@@ -224,17 +220,6 @@ static int edi__segment(edi__p *p, const char **qp)
     return rc;
 }
 
-static const char *edi__skip_ws(edi__p *p, const char *q)
-{
-    for (; q < p->end; q++) {
-        if (*q == '\n')
-            edi__newline(p, q);
-        else if (*q != '\r' && *q != ' ' && *q != '\t')
-            break;
-    }
-    return q;
-}
-
 static const char *edi__bom(const char *q, const char *end)
 {
     return end - q >= 3 && memcmp(q, "\xEF\xBB\xBF", 3) == 0 ? q + 3 : q;
@@ -254,6 +239,8 @@ static int edi__run(edi__p *p, const char *data, size_t len)
         int rc = 0;
         if (p->end - q >= 3 && memcmp(q, "UNA", 3) == 0)
             edi__una(p, &q);
+        else if (edi__fast_next(p, q))
+            q = edi__fast_run(p, q);
         else
             rc = edi__segment(p, &q);
         if (rc < 0)

@@ -63,9 +63,7 @@ static inline int edi__sweep16(edi__p *p, const char *q, uint32_t off,
  * count, or 0 to give up. *nrel: release characters in p->frel. */
 static uint32_t edi__sweep_seg(edi__p *p, const char *q, uint32_t *nrel)
 {
-    edi__sweep w = {0, 0, 0, _mm_set1_epi8(p->vrel),
-        _mm_set1_epi8(p->seps.seg), _mm_set1_epi8(p->seps.elem),
-        _mm_set1_epi8(p->seps.comp)};
+    edi__sweep w = {0, 0, 0, p->vsep[0], p->vsep[1], p->vsep[2], p->vsep[3]};
     for (uint32_t off = 1;; off += 16) {
         if (p->tend - (q + off) < 16 || off + 16 > EDI_MAX_VALUE)
             return 0;
@@ -231,3 +229,32 @@ tnode *edi__fast(edi__p *p, const char *q)
 }
 
 #endif
+
+const char *edi__fast_run(edi__p *p, const char *q)
+{
+    while (edi__fast_next(p, q)) {
+        memcpy(p->tag, q, 3);
+        p->tag[3] = '\0';
+        p->tagok = 1;
+        p->ss = q;
+        p->tend = p->end;
+        p->sline = p->line;
+        p->scol = edi__col(p, q);
+        p->nelem = p->ncomp = p->taint = p->odd = p->err = 0;
+        p->segno = p->mseq + 1;
+        tnode *t = edi__fast(p, q + 3);
+        if (!t) { /* the general path takes it, without a second try */
+            p->nofast = q;
+            return q;
+        }
+        p->ic_segs++;
+        p->mseq++;
+        *(p->root->last ? &p->root->last->next : &p->root->kids) = t;
+        p->root->last = t;
+        p->root->nkids++;
+        if (*p->se == '\n')
+            edi__newline(p, p->se);
+        q = edi__skip_ws(p, p->se + 1);
+    }
+    return q;
+}

@@ -3,7 +3,8 @@
  * codec_edifact.h, and the writer (codec_edifact_write.c) needs none of it.
  *   codec_edifact.c          entry, run loop over segments, diags
  *   codec_edifact_scan.c     separators, tokeniser, tree building
- *   codec_edifact_fast.c     the common body segment in one pass
+ *   codec_edifact_fast.c     the common body segment in one pass, and the
+ *                            loop over a message's run of them
  *   codec_edifact_env.c      service segments: UNA, UNB..UNZ, control counts
  *   codec_edifact_charset.c  syntax-level byte checks and charset conversion */
 #ifndef EPORT_CODEC_EDIFACT_INT_H
@@ -12,6 +13,10 @@
 #include <stdint.h>
 
 #include "codec_edifact.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* What the syntax level asks of a segment holding non-ASCII or control
  * bytes (only such segments are looked at twice). */
@@ -46,6 +51,12 @@ typedef struct edi__p {
     const char *ss, *se;
     const char *tend; /* end of the buffer ss is in: SIMD loads stop here */
     char vrel;        /* release character, or one never special */
+#if defined(__SSE2__)
+    /* vrel, terminator, element and component separators broadcast, once
+     * per set of separators rather than once per segment */
+    __m128i vsep[4];
+#endif
+    const char *nofast; /* a segment edi__fast has already turned down */
     char tag[4];
     int tagok;
     uint32_t sline, scol, segno, nelem, ncomp, odd;
@@ -93,9 +104,33 @@ int edi__sdiag(edi__p *p, int code, uint32_t el, uint32_t co,
 void edi__classes(edi__p *p);
 /* Separators back to EDI_UNA_DEFAULT (start, and after each UNZ). */
 void edi__seps_default(edi__p *p);
-void edi__newline(edi__p *p, const char *nl);
+/* Inline: they run for every segment. */
+static inline void edi__newline(edi__p *p, const char *nl)
+{
+    p->line++;
+    p->lp = nl + 1;
+    p->lcol0 = 1;
+}
 /* Column of byte q on the current line. */
-uint32_t edi__col(const edi__p *p, const char *q);
+static inline uint32_t edi__col(const edi__p *p, const char *q)
+{
+    return (uint32_t)(q - p->lp) + p->lcol0;
+}
+static inline const char *edi__skip_ws(edi__p *p, const char *q)
+{
+    for (; q < p->end; q++) {
+        if (*q == '\n')
+            edi__newline(p, q);
+        else if (*q != '\r' && *q != ' ' && *q != '\t')
+            break;
+    }
+    return q;
+}
+/* A segment tag's bytes: upper-case letters and digits. */
+static inline int edi__tag_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 /* Keeps line numbers right over bytes the tokeniser does not look at. */
 void edi__skip_lines(edi__p *p, const char *q, const char *e);
 /* The first unreleased terminator at or after q, or NULL. */
@@ -121,6 +156,25 @@ uint32_t edi__unescape(char *d, const char *s, uint32_t n, char rel,
  * its nodes, p->se at its terminator; NULL when it needs the general path
  * (edi__scan + edi__build), which then starts over. */
 tnode *edi__fast(edi__p *p, const char *q);
+
+/* Whether q starts a segment edi__fast_run may take: in an open message
+ * that is not broken, a body tag (three upper-case letters or digits, not
+ * UNx) and an element separator, not one edi__fast turned down. */
+static inline int edi__fast_next(const edi__p *p, const char *q)
+{
+    return p->m && !p->broken && !p->stop && p->mseq < EDI_MAX_SEGMENTS &&
+           q != p->nofast && p->end - q > 3 && q[3] == p->seps.elem &&
+           edi__tag_char((unsigned char)q[0]) &&
+           edi__tag_char((unsigned char)q[1]) &&
+           edi__tag_char((unsigned char)q[2]) && !(q[0] == 'U' && q[1] == 'N');
+}
+
+/* The body segments from q on while edi__fast_next holds and edi__fast
+ * takes them: what edi__segment does for such a segment without its
+ * general bookkeeping, which showed per segment in the profile. Returns
+ * where it stopped (white space skipped); a segment edi__fast turned
+ * down is marked (nofast) so that edi__segment does not sweep it twice. */
+const char *edi__fast_run(edi__p *p, const char *q);
 
 /* ---- syntax level and charsets (codec_edifact_charset.c) ---- */
 

@@ -70,24 +70,18 @@ void edi__classes(edi__p *p)
     p->cls[(unsigned char)p->seps.seg] = EDI__SEG;
     /* with no release character, match a byte that is special anyway */
     p->vrel = p->seps.rel != ' ' ? p->seps.rel : '\n';
+#if defined(__SSE2__)
+    p->vsep[0] = _mm_set1_epi8(p->vrel);
+    p->vsep[1] = _mm_set1_epi8(p->seps.seg);
+    p->vsep[2] = _mm_set1_epi8(p->seps.elem);
+    p->vsep[3] = _mm_set1_epi8(p->seps.comp);
+#endif
 }
 
 void edi__seps_default(edi__p *p)
 {
     edi_seps_from_una(&p->seps, EDI_UNA_DEFAULT, NULL);
     edi__classes(p);
-}
-
-void edi__newline(edi__p *p, const char *nl)
-{
-    p->line++;
-    p->lp = nl + 1;
-    p->lcol0 = 1;
-}
-
-uint32_t edi__col(const edi__p *p, const char *q)
-{
-    return (uint32_t)(q - p->lp) + p->lcol0;
 }
 
 /* Keeps line numbers right over bytes the tokeniser does not look at. */

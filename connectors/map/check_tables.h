@@ -12,7 +12,7 @@
 int check_country_known(const char *p);
 int check_currency_known(const char *p);
 
-/* 1 when both tables are strictly ascending, as bsearch needs. */
+/* 1 when both tables are strictly ascending, as the search needs. */
 int check_tables_sorted(void);
 size_t check_country_count(void);
 size_t check_currency_count(void);

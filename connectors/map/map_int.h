@@ -436,9 +436,11 @@ static inline int mfirst_of(const tnode *x, mfirst *f)
 /* The plan of rules[0..n) (nested groups' plans too, in their MR_EACH
  * rules); NULL when none of them has that shape. Lives in a. */
 const mplan *mplan_build(mrule *rules, uint32_t n, arena_t *a);
-/* Every plan rule's first value in s (indexed) into out[rule index]. */
-void mplan_collect(const mplan *p, const mrule *rules, const mscope *s,
-                   mfirst *out);
+/* Every plan rule's first value in s (indexed) into out[rule index].
+ * Returns the rules that have one (bit i: rule i); the others' out[] are
+ * left as they were, so nothing is cleared per scope. */
+uint64_t mplan_collect(const mplan *p, const mrule *rules, const mscope *s,
+                       mfirst *out);
 
 /* map_run.c: condition test shared by selection and rules. */
 int mcond_holds(const mcond *c, const mscope *s);

@@ -104,9 +104,11 @@ const mplan *mplan_build(mrule *rules, uint32_t n, arena_t *a)
     return mp__lay_out(p, rules, n, a) ? NULL : p;
 }
 
-/* The readers of tag t over its segments in s, until each has a value. */
+/* The readers of tag t over its segments in s, until each has a value;
+ * *got and *seen: the rules with a value, and with a segment (f->seg). */
 static void mp__walk_tag(const mplan *p, const mplan_tag *t,
-                         const mrule *rules, const mscope *s, mfirst *out)
+                         const mrule *rules, const mscope *s, mfirst *out,
+                         uint64_t *got, uint64_t *seen)
 {
     const mindex *ix = s->ix;
     int h = mindex_slot(ix, t->code);
@@ -121,29 +123,27 @@ static void mp__walk_tag(const mplan *p, const mplan_tag *t,
         const tnode *n = ix->node[i];
         for (uint32_t k = 0; k < t->count; k++) {
             const mrule *ru = &rules[rd[k]];
+            uint64_t bit = (uint64_t)1 << rd[k];
             mfirst *f = &out[rd[k]];
-            if (f->text || !mstep_match_coded(&ru->from.steps[0], n))
+            if ((*got & bit) || !mstep_match_coded(&ru->from.steps[0], n))
                 continue;
-            if (!f->seg)
-                f->seg = n;
+            if (!(*seen & bit))
+                f->seg = n, *seen |= bit;
             const tnode *leaf = mpath_position(&ru->from, n);
-            if (!mfirst_of(leaf, f)) {
-                f->text = NULL;
+            if (!mfirst_of(leaf, f))
                 continue;
-            }
             f->hit = (mhit){n, leaf, i};
+            *got |= bit;
             left--;
         }
     }
 }
 
-void mplan_collect(const mplan *p, const mrule *rules, const mscope *s,
-                   mfirst *out)
+uint64_t mplan_collect(const mplan *p, const mrule *rules, const mscope *s,
+                       mfirst *out)
 {
-    for (uint64_t m = p->rules; m; m &= m - 1) {
-        out[__builtin_ctzll(m)].text = NULL;
-        out[__builtin_ctzll(m)].seg = NULL;
-    }
+    uint64_t got = 0, seen = 0;
     for (uint32_t t = 0; t < p->ntags; t++)
-        mp__walk_tag(p, &p->tags[t], rules, s, out);
+        mp__walk_tag(p, &p->tags[t], rules, s, out, &got, &seen);
+    return got;
 }

@@ -364,15 +364,17 @@ static int mr__instance(void *ctx, const mhit *h)
 static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
                       const mplan *plan, const mscope *s, void *base)
 {
-    mfirst first[MPLAN_MAX_RULES]; /* filled for the plan's rules only */
-    uint64_t planned = plan && s->ix ? plan->rules : 0;
+    static const mfirst none = {.text = NULL};
+    mfirst first[MPLAN_MAX_RULES]; /* valid where got has the rule's bit */
+    uint64_t planned = plan && s->ix ? plan->rules : 0, got = 0;
     if (planned)
-        mplan_collect(plan, rules, s, first);
+        got = mplan_collect(plan, rules, s, first);
     for (uint32_t i = 0; i < n; i++) {
         const mrule *ru = &rules[i];
         if (ru->kind == MR_FIELD) {
             int own = i >= MPLAN_MAX_RULES || !(planned >> i & 1);
-            mr__field(r, ru, s, base, own ? NULL : &first[i]);
+            mr__field(r, ru, s, base, own ? NULL
+                      : got >> i & 1 ? &first[i] : &none);
         } else {
             meach x = {r, ru, s, base, 0};
             mpath_each(&ru->each, s, mr__instance, &x);
