@@ -171,6 +171,11 @@ typedef struct store_effect {
     const void *receipt; size_t receipt_n;       /* our signed receipt */
     const char *receipt_peer;
     int64_t seen_ttl_ms;                         /* >= 1 with msg_id */
+    /* with msg_id, optional: the claim of a received "mv" declaration
+     * (or its end), applied only when the message is new here (not a
+     * duplicate, not an id reuse): ZADD claim:<key> score ref (add), or
+     * ZREM (store_mv.h, "claims") */
+    const struct store_mv_claim *claim;
     /* forwarding part: fwd XADDed to each outbox:<fwd_peers[i]> */
     const void *fwd; size_t fwd_n;
     const char *const *fwd_peers; size_t nfwd;   /* nfwd <= STORE_FWD_MAX */

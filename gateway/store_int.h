@@ -16,7 +16,8 @@
 /* Lua scripts, one slot each for its SHA in struct store. */
 enum {
     ST_LUA_INBOX, ST_LUA_ACK, ST_LUA_LINK, ST_LUA_SUBMIT,
-    ST_LUA_DUE, ST_LUA_RESCHED, ST_LUA_DROP, ST_LUA_N
+    ST_LUA_DUE, ST_LUA_RESCHED, ST_LUA_DROP, ST_LUA_MV_APPLY,
+    ST_LUA_MV_SUBMIT, ST_LUA_MV_REFUSE, ST_LUA_N
 };
 typedef struct st_script {
     int slot;                   /* ST_LUA_* */
@@ -36,6 +37,9 @@ struct store {
                                    not yet read: no other command until 0 */
     void *link_buf;             /* owned; store_link.c's argument buffers,
                                    made on the first store_link_apply */
+    char node[33];              /* node id (store_mv_node), "" until set:
+                                   the origin of records it delivers to
+                                   itself */
 };
 
 /* Arguments of one command, binary-safe (frames may hold any byte). The
@@ -72,6 +76,51 @@ int st_cmd(store *st, const st_args *a, int want, redisReply **out,
 
 /* The link script (store_link_lua.c), run by store_link.c. */
 extern const st_script st_lua_link;
+
+/* ---- submitting (store_origin.c), shared with store_mv_submit ---- */
+
+/* Lua function submit(sent, await, o1, o2, id, frame, wait, created,
+ * retry): XADD frame to KEYS[o1..o2] (outboxes), HSET sent, ZADD await.
+ * One text for both submit scripts, so they cannot drift apart. */
+#define ST_LUA_SUBMIT_FN                                                    \
+    "local function submit(sent, await, o1, o2, id, f, wait, cr, retry)\n" \
+    "  for i = o1, o2 do\n"                                                \
+    "    redis.call('XADD', KEYS[i], '*', 'v', '1', 'frame', f)\n"         \
+    "  end\n"                                                              \
+    "  redis.call('HSET', sent, 'v', '1', 'f', f, 'attempts', '0',"        \
+    " 'wait', wait, 'created', cr)\n"                                      \
+    "  redis.call('ZADD', await, retry, id)\n"                             \
+    "end\n"
+
+/* What a submit script is given, built once by st_submit_args. */
+typedef struct st_submit_buf {
+    char keys[STORE_FWD_MAX + 2][ST_KEY_MAX], chan[ST_KEY_MAX];
+    char wait[STORE_FWD_MAX * 65 + 1], created[24], retry[24], nk[8];
+} st_submit_buf;
+/* Checks the names and fills a (after its EVALSHA sha slots) with
+ * KEYS sent, await, one outbox per distinct hop, and ARGV id, frame,
+ * wait, created, retry, wake channel. empty_ok: ndests = nhops = 0 is
+ * allowed (a message only for this node). */
+int st_submit_args(store *st, const char *msg_id, const void *frame,
+                   size_t n, const char *const *hops, size_t nhops,
+                   const char *const *dests, size_t ndests,
+                   int64_t created_ms, int64_t first_retry_at_ms,
+                   int empty_ok, st_submit_buf *b, st_args *a, err_t *e);
+
+/* ---- movements (store_mv*.c) ---- */
+
+extern const st_script st_lua_mv_apply, st_lua_mv_submit, st_lua_mv_refuse;
+/* A claim or index key ("c:..." or "d:...", 1-128 bytes, no space or
+ * control character): 1 if well-formed. */
+int st_mv_key_ok(const char *k);
+/* "<prefix>v1:mv:<ref><sub>" (sub "" or ":log", ...); ERR_INVALID for a
+ * bad ref. */
+int st_mv_key(store *st, char key[ST_KEY_MAX], const char *ref,
+              const char *sub, err_t *e);
+/* keys[0..n) joined by spaces into out (they hold none), each checked
+ * with st_mv_key_ok; ERR_INVALID names the bad one. */
+int st_mv_join(store *st, const char *const *keys, size_t n, buf_t *out,
+               err_t *e);
 
 /* XRANGE key (after, +] COUNT count (at least 1): the entries of a
  * stream after a position, oldest first; *out for freeReplyObject. */

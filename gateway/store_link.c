@@ -6,6 +6,7 @@
  * frames (store_link_lua.c); several calls go in one pipelined round
  * trip. */
 #include "store_int.h"
+#include "store_mv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,10 @@
 #define ST_LINK_ROUND_BYTES (64u << 20) /* frame bytes per round trip */
 #define ST_LINK_HEAD 10                /* EVALSHA sha 4 KEYS*4 ARGV*3 */
 #define ST_LINK_OP_ARGS (6 + 7 + 1 + STORE_FWD_MAX + 4 + 3)
-#define ST_LINK_NUMS 8                 /* numbers of one op */
+#define ST_LINK_ARGS_CAP (ST_LINK_HEAD + ST_LINK_CALL_OPS * ST_LINK_OP_ARGS)
+#define ST_LINK_NUMS 10                /* numbers of one op */
 
-enum { LK_DEST = 1, LK_HOME = 2, LK_DEAD = 4 };
+enum { LK_DEST = 1, LK_HOME = 2, LK_DEAD = 4, LK_CLAIM = 8 };
 
 /* One call's arguments (hiredis copies them when queued, so one buffer
  * serves every call). Made once per store: ~140 KB, too much for the
@@ -27,13 +29,31 @@ enum { LK_DEST = 1, LK_HOME = 2, LK_DEAD = 4 };
 typedef struct st_link_buf {
     char link[ST_KEY_MAX], in[ST_KEY_MAX], dlq[ST_KEY_MAX];
     char await[ST_KEY_MAX], base[ST_KEY_MAX], now[24];
-    const char *v[ST_LINK_HEAD + ST_LINK_CALL_OPS * ST_LINK_OP_ARGS];
-    size_t l[ST_LINK_HEAD + ST_LINK_CALL_OPS * ST_LINK_OP_ARGS];
+    const char *v[ST_LINK_ARGS_CAP];  /* an op with claim keys takes more
+                                         than ST_LINK_OP_ARGS: the call
+                                         then holds fewer ops */
+    size_t l[ST_LINK_ARGS_CAP];
     int n;
     char num[ST_LINK_CALL_OPS][ST_LINK_NUMS][24];
 } st_link_buf;
 
 static const char *st_or(const char *s) { return s ? s : ""; }
+
+/* The claim part: only with a destination part (it is applied when the
+ * message is stored), names checked as the claim scripts do. */
+static int st_claim_bad(const store_effect *fx)
+{
+    const store_mv_claim *c = fx->claim;
+    if (!c)
+        return 0;
+    if (!fx->msg_id || !st_name_ok(c->ref) || c->score < 0 ||
+        c->nkeys > STORE_MV_NKEYS_MAX || (c->nkeys && !c->keys))
+        return 1;
+    for (size_t i = 0; i < c->nkeys; i++)
+        if (!st_mv_key_ok(c->keys[i]))
+            return 1;
+    return 0;
+}
 
 /* Everything that can be refused is refused here, before anything is
  * queued, so that a batch is never sent half-built. */
@@ -53,6 +73,8 @@ static int st_fx_check(store *st, const store_effect *fx, err_t *e)
         bad = "receipt part (receipted id, sender)";
     else if (fx->dlq_reason && !*fx->dlq_reason)
         bad = "dead letter reason";
+    else if (st_claim_bad(fx))
+        bad = "claim part (destination only; ref, score, keys)";
     for (size_t i = 0; !bad && i < fx->nfwd; i++)
         if (!st_name_ok(fx->fwd_peers[i]))
             bad = "forward peer name";
@@ -98,7 +120,8 @@ static unsigned lk_parts(const store_effect *fx, size_t *bytes)
     if (!fx)
         return 0;
     unsigned p = (fx->msg_id ? LK_DEST : 0) | (fx->receipted_id ? LK_HOME : 0)
-               | (fx->dlq_reason ? LK_DEAD : 0);
+               | (fx->dlq_reason ? LK_DEAD : 0)
+               | (fx->msg_id && fx->claim ? LK_CLAIM : 0);
     *bytes = (p & LK_DEST ? fx->frame_n + fx->receipt_n : 0) +
              (fx->nfwd ? fx->fwd_n : 0) + (p & LK_HOME ? fx->rcpt_n : 0) +
              (p & LK_DEAD ? fx->dlq_n : 0);
@@ -136,6 +159,24 @@ static void lk_op(st_link_buf *b, const store_link_op *op, char num[][24])
         lk_str(b, fx->dlq_reason), lk_str(b, fx->dlq_where);
         lk_arg(b, fx->dlq_frame, fx->dlq_n);
     }
+    if (parts & LK_CLAIM) {
+        const store_mv_claim *c = fx->claim;
+        lk_str(b, c->ref), lk_num(b, num[8], (uint64_t)c->score);
+        lk_str(b, c->add ? "1" : "0"), lk_num(b, num[9], c->nkeys);
+        for (size_t i = 0; i < c->nkeys; i++)
+            lk_str(b, c->keys[i]);
+    }
+}
+
+/* The arguments op takes (the script's per-frame layout). */
+static size_t lk_argc(const store_link_op *op)
+{
+    size_t bytes;
+    unsigned p = lk_parts(op->fx, &bytes);
+    return 6 + (p & LK_DEST ? 7 : 0) + (p & LK_HOME ? 4 : 0) +
+           (p & LK_DEAD ? 3 : 0) + (op->fx && op->fx->nfwd ? 1 + op->fx->nfwd
+                                    : 0) +
+           (p & LK_CLAIM ? 4 + op->fx->claim->nkeys : 0);
 }
 
 /* Queues one script call of ops[0..) (at least one, at most max_bytes of
@@ -153,7 +194,8 @@ static long lk_call(store *st, const char *link_peer, const store_link_op *ops,
     while (k < n && k < ST_LINK_CALL_OPS) {
         size_t opb;
         lk_parts(ops[k].fx, &opb);
-        if (k > 0 && (sum + opb > ST_LINK_CALL_BYTES || sum + opb > max_bytes))
+        if (k > 0 && (sum + opb > ST_LINK_CALL_BYTES || sum + opb > max_bytes
+                      || b->n + lk_argc(&ops[k]) > ST_LINK_ARGS_CAP))
             break;
         lk_op(b, &ops[k], b->num[k]);
         sum += opb, k++;

@@ -14,6 +14,11 @@
  *   nfwd > 0 (forward):      frame peer_1 .. peer_nfwd    (1 + nfwd)
  *   parts & 2 (receipt home): receipted_id from rcpt rcpt_ttl (4)
  *   parts & 4 (dead letter): reason where frame          (3)
+ *   parts & 8 (claim, with parts & 1): ref score add nkeys key_1 ..
+ *                            key_nkeys                   (4 + nkeys)
+ * The claim part is applied only when the destination part stored the
+ * message (new: not a duplicate, not an id reuse): ZADD claim:<key>
+ * score ref when add is 1, ZREM otherwise (store_mv.h, claims).
  * The seen:, outbox:, sent: and rcpt: keys are built from the key base:
  * their names are only known per frame (the store is not for Redis
  * Cluster). Names were checked by the caller (1-64 of A-Z a-z 0-9 - _ .).
@@ -37,20 +42,25 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "  if c ~= 0 then return c end\n"
     "  return cmpn(as, bs)\n"
     "end\n"
-    "local function size(parts, nf)\n"
-    "  if not parts or not nf or parts < 0 or parts > 7 or nf < 0 then\n"
+    "local function size(i, parts, nf)\n"
+    "  if not parts or not nf or parts < 0 or parts > 15 or nf < 0 then\n"
     "    return nil\n"
     "  end\n"
     "  local n = 6\n"
     "  if parts % 2 == 1 then n = n + 7 end\n"
     "  if nf > 0 then n = n + 1 + nf end\n"
     "  if parts % 4 >= 2 then n = n + 4 end\n"
-    "  if parts >= 4 then n = n + 3 end\n"
+    "  if parts % 8 >= 4 then n = n + 3 end\n"
+    "  if parts >= 8 then\n"
+    "    local nk = tonumber(ARGV[i + n + 3])\n"
+    "    if parts % 2 == 0 or not nk or nk < 0 then return nil end\n"
+    "    n = n + 4 + nk\n"
+    "  end\n"
     "  return n\n"
     "end\n"
     "local i = 4\n"
     "while i <= #ARGV do\n"
-    "  local n = size(tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))\n"
+    "  local n = size(i, tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))\n"
     "  if not n then return redis.error_reply('link ops: bad layout') end\n"
     "  i = i + n\n"
     "end\n"
@@ -110,6 +120,14 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "    redis.call('HSET', sk, 'wait', table.concat(left, ' '))\n"
     "  end\n"
     "end\n"
+    "local function claim(a)\n"
+    "  local ref, add = ARGV[a], ARGV[a + 2] == '1'\n"
+    "  for k = a + 4, a + 3 + tonumber(ARGV[a + 3]) do\n"
+    "    if add then redis.call('ZADD', P .. 'claim:' .. ARGV[k], ARGV[a + 1],"
+    " ref)\n"
+    "    else redis.call('ZREM', P .. 'claim:' .. ARGV[k], ref) end\n"
+    "  end\n"
+    "end\n"
     "local function apply(a, parts, nf)\n"
     "  local dup, reuse = 0, 0\n"
     "  if parts % 2 == 1 then\n"
@@ -125,7 +143,11 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "    home(a)\n"
     "    a = a + 4\n"
     "  end\n"
-    "  if parts >= 4 then dead(ARGV[a], ARGV[a + 1], ARGV[a + 2]) end\n"
+    "  if parts % 8 >= 4 then\n"
+    "    dead(ARGV[a], ARGV[a + 1], ARGV[a + 2])\n"
+    "    a = a + 3\n"
+    "  end\n"
+    "  if parts >= 8 and dup == 0 then claim(a) end\n"
     "  return dup, reuse\n"
     "end\n"
     "local res, moved = {}, false\n"
@@ -135,7 +157,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "    local pm, ps, qm, qs = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3]\n"
     "    local parts, nf = tonumber(ARGV[j + 4]), tonumber(ARGV[j + 5])\n"
     "    local a = j + 6\n"
-    "    j = j + size(parts, nf)\n"
+    "    j = j + size(j, parts, nf)\n"
     "    if cmpp(pm, ps, lm, ls) <= 0 then\n"
     "      res[#res + 1] = 1\n"
     "    elseif cmpp(qm, qs, lm, ls) ~= 0 then\n"

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "store_int.h" /* SCRIPT FLUSH, as a restarted Redis */
+#include "store_mv.h"
 #include "store_test_util.h"
 
 static store_pos P(uint64_t ms, uint64_t seq) { return (store_pos){ms, seq}; }
@@ -450,6 +451,122 @@ static void test_noscript(void **state)
     store_close(st);
 }
 
+typedef struct refs { int n; char ref[4][24]; } refs;
+
+static int ref_keep(void *ctx, const char *ref, int64_t score, err_t *e)
+{
+    (void)e, (void)score;
+    refs *r = ctx;
+    if (r->n < 4) /* the first four are kept, the rest counted */
+        snprintf(r->ref[r->n], 24, "%s", ref);
+    r->n++;
+    return 0;
+}
+
+static int claims_of(store *st, const char *key, refs *r)
+{
+    err_t e = {0};
+    r->n = 0;
+    int n = store_mv_claims(st, key, ref_keep, r, &e);
+    if (n < 0)
+        fail_msg("store_mv_claims: %s", e.msg);
+    return n;
+}
+
+/* A claim rides with the destination part and is written only when the
+ * message is stored: not for a duplicate, not for an id reuse. */
+static void test_claim_on_store(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "lb:");
+    err_t e = {0};
+    refs r;
+    const char *keys[] = {"c:MSCU1234565", "d:BL:B7"};
+    store_mv_claim a = {"26CQA", 100, keys, 2, 1}, b = {"26SNB", 50, keys, 1, 1};
+    store_effect fx = dest_fx("M1", D1, "F1", "R1");
+    fx.claim = &a;
+    apply1(st, "SC", P(0, 0), P(1, 0), &fx, STORE_LINK_DONE);
+    assert_int_equal(claims_of(st, "c:MSCU1234565", &r), 1);
+    assert_string_equal(r.ref[0], "26CQA");
+    assert_int_equal(claims_of(st, "d:BL:B7", &r), 1);
+    fx.claim = &b; /* the same message again: a duplicate claims nothing */
+    assert_int_equal(apply1(st, "SC", P(1, 0), P(2, 0), &fx,
+                            STORE_LINK_DONE).dup, 1);
+    store_effect reuse = dest_fx("M1", D2, "F9", "R9");
+    reuse.claim = &b;
+    assert_int_equal(apply1(st, "SC", P(2, 0), P(3, 0), &reuse,
+                            STORE_LINK_DONE).reuse, 1);
+    assert_int_equal(claims_of(st, "c:MSCU1234565", &r), 1);
+    store_effect nb = dest_fx("M2", D1, "F2", "R2");
+    nb.claim = &b;
+    apply1(st, "SC", P(3, 0), P(4, 0), &nb, STORE_LINK_DONE);
+    assert_int_equal(claims_of(st, "c:MSCU1234565", &r), 2);
+    assert_string_equal(r.ref[0], "26SNB"); /* declared earlier: first */
+    store_mv_claim end = {"26CQA", 0, keys, 2, 0};
+    store_effect cancel = dest_fx("M3", D1, "F3", "R3");
+    cancel.claim = &end;
+    apply1(st, "SC", P(4, 0), P(5, 0), &cancel, STORE_LINK_DONE);
+    assert_int_equal(claims_of(st, "c:MSCU1234565", &r), 1);
+    assert_string_equal(r.ref[0], "26SNB");
+    assert_int_equal(claims_of(st, "d:BL:B7", &r), 0);
+    /* a claim without a destination part, or a bad key: refused */
+    store_effect alone = {.claim = &a};
+    const char *bad_keys[] = {"c:MSCU 1"};
+    store_mv_claim bad = {"26CQA", 1, bad_keys, 1, 1};
+    store_effect badk = dest_fx("M4", D1, "F4", "R4");
+    badk.claim = &bad;
+    const store_effect *refused[] = {&alone, &badk};
+    for (int i = 0; i < 2; i++) {
+        store_link_op op = {P(5, 0), P(6, 0), refused[i]};
+        store_link_result res;
+        assert_int_equal(store_link_apply(st, "SC", &op, 1, &res, &e),
+                         ERR_INVALID);
+        assert_non_null(strstr(e.msg, "claim part"));
+    }
+    store_close(st);
+}
+
+/* Ops with many claim keys take more arguments than a plain op: a call
+ * then holds fewer of them, and every one is still applied once. */
+static void test_claim_many_keys(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "lc:");
+    err_t e = {0};
+    enum { N = 200, K = STORE_MV_NKEYS_MAX };
+    char (*names)[16] = calloc(K, 16), (*ids)[16] = calloc(N, 16);
+    const char **keys = calloc(K, sizeof *keys);
+    store_mv_claim *c = calloc(N, sizeof *c);
+    store_effect *fx = calloc(N, sizeof *fx);
+    store_link_op *ops = calloc(N, sizeof *ops);
+    store_link_result *res = calloc(N, sizeof *res);
+    for (int k = 0; k < K; k++) {
+        snprintf(names[k], 16, "c:CTR%d", k);
+        keys[k] = names[k];
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], 16, "R%d", i);
+        c[i] = (store_mv_claim){ids[i], i, keys, K, 1};
+        fx[i] = dest_fx(ids[i], D1, ids[i], "R");
+        fx[i].claim = &c[i];
+        ops[i] = (store_link_op){P((uint64_t)i, 0), P((uint64_t)i + 1, 0),
+                                 &fx[i]};
+    }
+    assert_int_equal(store_link_apply(st, "SC", ops, N, res, &e), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(res[i].status, STORE_LINK_DONE);
+    refs r;
+    assert_int_equal(claims_of(st, "c:CTR0", &r), N);
+    assert_string_equal(r.ref[0], "R0");
+    assert_string_equal(r.ref[3], "R3");
+    char key[ST_KEY_MAX];
+    snprintf(key, sizeof key, "lc:v1:claim:c:CTR%d", K - 1);
+    assert_int_equal(st_count(st, "ZCARD", key, &e), N);
+    free(names), free(ids), free(keys), free(c), free(fx), free(ops);
+    free(res);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +581,8 @@ int main(void)
         cmocka_unit_test(test_send_collect),
         cmocka_unit_test(test_all_parts),
         cmocka_unit_test(test_noscript),
+        cmocka_unit_test(test_claim_on_store),
+        cmocka_unit_test(test_claim_many_keys),
     };
     return cmocka_run_group_tests(tests, stu_group_setup, stu_group_teardown);
 }

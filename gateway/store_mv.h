@@ -41,13 +41,21 @@
 
 #define STORE_MV_KEY_MAX 128
 #define STORE_MV_BATCH 256      /* ops or loads per call, at most */
+#define STORE_MV_NKEYS_MAX 128  /* claim or index keys of one op, at most */
+
+/* The node id of this store (node.id, 2-32 of A-Z 0-9 -): the origin
+ * store_mv_submit writes on the records it delivers to the node itself
+ * (v1:in, as the link script does for received ones). Call once after
+ * store_open; store_mv_submit is ERR_USAGE until it is set. */
+int store_mv_node(store *st, const char *node_id, err_t *e);
 
 /* What the ledger knows of one movement before applying event id. */
 typedef struct store_mv_cur {
     int found;           /* the movement exists here */
     int64_t n;           /* its event count (the CAS version), 0 if new */
     int has_id;          /* id already applied: a duplicate */
-    int has_prev;        /* prev (if any was asked) applied here */
+    int has_prev;        /* prev (if any was asked) applied here; 1 when
+                            no prev was asked (nothing is missing) */
     const void *state;   /* wire form of the state (found), in the
                             caller's buffer given to load */
     size_t state_n;
@@ -70,7 +78,10 @@ typedef struct store_mv_op {
     const void *frame; size_t frame_n;  /* RPUSH log */
     int64_t expect_n;                    /* CAS on hash field n */
     const void *state; size_t state_n;   /* new st; n = expect_n + 1 */
-    const char *phase_old, *phase_new;   /* names; old NULL when new */
+    const char *phase_old, *phase_new;   /* names; old NULL when new (the
+                                            script moves the ref from the
+                                            phase stored in the hash, so
+                                            old is only checked) */
     const char *dep;                     /* departure region (new only) */
     int64_t declared_ms;                 /* ZADD mv:all NX (new only) */
     const char *const *idx; size_t nidx; /* new only: SADD mvidx:<k> ref
@@ -157,7 +168,8 @@ int store_mv_claims(store *st, const char *key, store_mv_ref_fn fn, void *ctx,
 /* Every ref that ever named key (score 0). */
 int store_mv_index(store *st, const char *key, store_mv_ref_fn fn, void *ctx,
                    err_t *e);
-/* Refs in phase (NULL: all, by declared time), up to count. */
+/* Refs in phase (NULL: all, by declared time), up to count. A phase is
+ * listed in ref order with score 0. */
 int store_mv_list(store *st, const char *phase, size_t count,
                   store_mv_ref_fn fn, void *ctx, err_t *e);
 /* Refs of zset "limit" or "claimwait" with score <= upto, earliest first,

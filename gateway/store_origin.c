@@ -9,16 +9,13 @@
 #include <string.h>
 
 /* KEYS: 1 sent, 2 await, 3.. hop outboxes; ARGV: 1 id, 2 frame, 3 wait,
- * 4 created, 5 first retry, 6 the wake channel. An id already held is left alone, so that a
- * retried submit cannot enqueue the message twice. */
+ * 4 created, 5 first retry, 6 the wake channel. An id already held is
+ * left alone, so that a retried submit cannot enqueue the message twice. */
 static const st_script st_lua_submit = {ST_LUA_SUBMIT,
+    ST_LUA_SUBMIT_FN
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end\n"
-    "for i = 3, #KEYS do\n"
-    "  redis.call('XADD', KEYS[i], '*', 'v', '1', 'frame', ARGV[2])\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], 'v', '1', 'f', ARGV[2], 'attempts', '0',"
-    " 'wait', ARGV[3], 'created', ARGV[4])\n"
-    "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+    "submit(KEYS[1], KEYS[2], 3, #KEYS, ARGV[1], ARGV[2], ARGV[3], ARGV[4],"
+    " ARGV[5])\n"
     "redis.call('PUBLISH', ARGV[6], '1')\n"
     "return 0\n"};
 
@@ -59,13 +56,13 @@ static const st_script st_lua_drop = {ST_LUA_DROP,
     "return n > 0 and 1 or 0\n"};
 
 /* Distinct names of list joined by spaces into out; ERR_INVALID for a bad
- * name or too many. */
+ * name or too many (or none, unless empty_ok). */
 static int st_join(store *st, const char *what, const char *const *list,
-                   size_t n, char *out, size_t cap, err_t *e)
+                   size_t n, int empty_ok, char *out, size_t cap, err_t *e)
 {
     size_t len = 0;
     out[0] = '\0';
-    if (n < 1 || n > STORE_FWD_MAX)
+    if ((n == 0 && !empty_ok) || n > STORE_FWD_MAX)
         return err_set(e, ERR_INVALID, "redis %s: submit: %zu %s, want 1-%d",
                        st->url, n, what, STORE_FWD_MAX);
     for (size_t i = 0; i < n; i++) {
@@ -89,22 +86,47 @@ static int st_seen_before(const char *const *list, size_t i)
 /* KEYS of a submit: sent, await, then one outbox per distinct hop. */
 static int st_submit_keys(store *st, const char *msg_id,
                           const char *const *hops, size_t nhops,
-                          char (*keys)[ST_KEY_MAX], char nk_s[8], st_args *a,
-                          err_t *e)
+                          st_submit_buf *b, st_args *a, err_t *e)
 {
     size_t nk = 2;
-    int rc = st_key(st, keys[0], "sent", msg_id, e);
+    int rc = st_key(st, b->keys[0], "sent", msg_id, e);
     if (rc == 0)
-        rc = st_key(st, keys[1], "await", NULL, e);
+        rc = st_key(st, b->keys[1], "await", NULL, e);
     for (size_t i = 0; rc == 0 && i < nhops; i++)
         if (!st_seen_before(hops, i))
-            rc = st_key(st, keys[nk++], "outbox", hops[i], e);
+            rc = st_key(st, b->keys[nk++], "outbox", hops[i], e);
     if (rc < 0)
         return rc;
-    snprintf(nk_s, 8, "%zu", nk);
-    st_arg_s(a, nk_s);
+    snprintf(b->nk, sizeof b->nk, "%zu", nk);
+    st_arg_s(a, b->nk);
     for (size_t i = 0; i < nk; i++)
-        st_arg_s(a, keys[i]);
+        st_arg_s(a, b->keys[i]);
+    return 0;
+}
+
+int st_submit_args(store *st, const char *msg_id, const void *frame,
+                   size_t n, const char *const *hops, size_t nhops,
+                   const char *const *dests, size_t ndests,
+                   int64_t created_ms, int64_t first_retry_at_ms,
+                   int empty_ok, st_submit_buf *b, st_args *a, err_t *e)
+{
+    char scratch[sizeof b->wait];
+    int empty = empty_ok && ndests == 0 && nhops == 0;
+    int rc = st_join(st, "destinations", dests, ndests, empty, b->wait,
+                     sizeof b->wait, e);
+    if (rc == 0)
+        rc = st_join(st, "hops", hops, nhops, empty, scratch, sizeof scratch,
+                     e);
+    if (rc == 0)
+        rc = st_submit_keys(st, msg_id, hops, nhops, b, a, e);
+    if (rc < 0)
+        return rc;
+    snprintf(b->created, sizeof b->created, "%lld", (long long)created_ms);
+    snprintf(b->retry, sizeof b->retry, "%lld", (long long)first_retry_at_ms);
+    st_arg_s(a, msg_id), st_arg_b(a, frame, n), st_arg_s(a, b->wait);
+    st_arg_s(a, b->created), st_arg_s(a, b->retry);
+    st_key(st, b->chan, "wake", NULL, e);
+    st_arg_s(a, b->chan);
     return 0;
 }
 
@@ -113,24 +135,13 @@ int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
                  const char *const *dests, size_t ndests, int64_t created_ms,
                  int64_t first_retry_at_ms, err_t *e)
 {
-    char keys[STORE_FWD_MAX + 2][ST_KEY_MAX], wait[STORE_FWD_MAX * 65 + 1];
-    char scratch[STORE_FWD_MAX * 65 + 1], created[24], retry[24], nk[8];
-    int rc = st_join(st, "destinations", dests, ndests, wait, sizeof wait, e);
-    if (rc == 0)
-        rc = st_join(st, "hops", hops, nhops, scratch, sizeof scratch, e);
+    st_submit_buf b;
     st_args a = {.what = "submit"};
     st_arg_s(&a, "EVALSHA"), st_arg_s(&a, "");
-    if (rc == 0)
-        rc = st_submit_keys(st, msg_id, hops, nhops, keys, nk, &a, e);
+    int rc = st_submit_args(st, msg_id, frame, n, hops, nhops, dests, ndests,
+                            created_ms, first_retry_at_ms, 0, &b, &a, e);
     if (rc < 0)
         return rc;
-    snprintf(created, sizeof created, "%lld", (long long)created_ms);
-    snprintf(retry, sizeof retry, "%lld", (long long)first_retry_at_ms);
-    st_arg_s(&a, msg_id), st_arg_b(&a, frame, n), st_arg_s(&a, wait);
-    st_arg_s(&a, created), st_arg_s(&a, retry);
-    char chan[ST_KEY_MAX];
-    st_key(st, chan, "wake", NULL, e);
-    st_arg_s(&a, chan);
     redisReply *r;
     if ((rc = st_eval(st, &st_lua_submit, &a, &r, e)) < 0)
         return err_wrap(e, "message %s", msg_id);
