@@ -8,7 +8,9 @@
  *
  * The check character is ISO/IEC 7064 MOD 37,36 (the hybrid system for
  * alphanumeric strings) over the first 17 characters, so every single
- * wrong character and every swap of two neighbours is caught; the
+ * wrong character is caught and nearly every swap of two neighbours (the
+ * standard promises "all or nearly all": about 1 swap in 500 keeps the
+ * check character, e.g. 04CQ0000019XTF1TR8 / 04CQ0000109XTF1TR8); the
  * algorithm is spelt out in docs/clearance.md for other implementers.
  * No allocation anywhere. */
 #ifndef EPORT_MVREF_H
