@@ -210,25 +210,32 @@ static int cfg__text(cfg *c, const cfg_option *o, const ynode *v,
     return 0;
 }
 
-/* A non-empty list of distinct endpoints. */
-static int cfg__endpoints(cfg *c, const ynode *v, cfg_strs *slot, const char *key)
+/* A list of distinct words checked one by one: endpoints (non-empty),
+ * or CFG_T_LIST (the row's check, may be empty). */
+static int cfg__strs(cfg *c, const cfg_option *o, const ynode *v,
+                     cfg_strs *slot, const char *key)
 {
     char why[384];
-    if (v->type != YD_SEQ || !v->nkids) {
-        cfg__problem(c, v, "%s: expected a list of ZeroMQ endpoints, found %s",
-                     key, v->type == YD_SEQ ? "an empty list" : cfg__kind(v));
+    int eps_only = o->type == CFG_T_ENDPOINTS;
+    cfg_check_fn check = eps_only ? cfg_check_endpoint : o->check;
+    const char *what = eps_only ? "ZeroMQ endpoints" : "names";
+    if (v->type != YD_SEQ || (eps_only && !v->nkids)) {
+        cfg__problem(c, v, "%s: expected a list of %s, found %s", key, what,
+                     v->type == YD_SEQ ? "an empty list" : cfg__kind(v));
         return -1;
     }
-    const char **eps = arena_alloc(&c->arena_, v->nkids * sizeof *eps);
+    const char **eps = v->nkids ? arena_alloc(&c->arena_, v->nkids * sizeof *eps)
+                                : NULL;
     size_t n = 0;
-    int bad = !eps;
-    c->nomem_ |= !eps;
+    int bad = v->nkids && !eps;
+    c->nomem_ |= bad;
     for (const ynode *k = v->kids; k && eps; k = k->next, n++) {
         const char *s = k->type == YD_SCALAR ? k->value : NULL;
-        int ok = s && !cfg_check_endpoint(s, why, sizeof why);
+        int ok = s && !check(s, why, sizeof why);
         if (!ok)
             cfg__problem(c, k, "%s[%zu]: %s", key, n,
-                         s ? why : "expected an endpoint, found a list or map");
+                         s ? why : eps_only ? "expected an endpoint, found a "
+                         "list or map" : "expected a name, found a list or map");
         for (size_t j = 0; ok && j < n; j++)
             if (eps[j] && !strcmp(eps[j], s))
                 cfg__problem(c, k, "%s[%zu]: '%s' is listed twice", key, n, s);
@@ -245,8 +252,8 @@ static int cfg__value(cfg *c, const cfg_option *o, const ynode *v, void *base,
                       const char *key)
 {
     void *slot = (char *)base + o->off;
-    if (o->type == CFG_T_ENDPOINTS)
-        return cfg__endpoints(c, v, slot, key);
+    if (o->type == CFG_T_ENDPOINTS || o->type == CFG_T_LIST)
+        return cfg__strs(c, o, v, slot, key);
     if (v->type != YD_SCALAR) {
         cfg__problem(c, v, "%s: expected %s, found %s", key,
                      o->type == CFG_T_INT ? "a whole number" : "text", cfg__kind(v));
@@ -328,7 +335,7 @@ static void cfg__defaults(cfg *c, const cfg_section *s, const ynode *n,
             continue;
         if ((o->flags & CFG_F_REQUIRED) && n)
             cfg__problem(c, n, "%s: missing required key '%s'", where, o->name);
-        else if (o->def) {
+        else if (o->def && o->type != CFG_T_LIST) { /* lists: empty */
             ynode d = {.type = YD_SCALAR, .value = o->def};
             cfg__value(c, o, &d, base, key);
         }

@@ -87,6 +87,15 @@ typedef struct cfg_delivery {
     int64_t window, receipt_timeout_ms;
 } cfg_delivery;
 
+/* The movement ledger (docs/clearance.md). */
+typedef struct cfg_ledger {
+    const char *national; /* node id of the national center; "" none;
+                             default: the peer whose region is CN */
+    int64_t time_limit_h; /* default time limit of a release */
+    cfg_strs steps;       /* ledger.auto: steps taken without an operator
+                             (release passage arrival control write_off) */
+} cfg_ledger;
+
 typedef struct cfg_log {
     int level;        /* cfg_log_level */
     const char *file; /* absolute path, or "-" for stderr */
@@ -111,6 +120,7 @@ typedef struct cfg {
     cfg_delivery delivery;
     cfg_connector *connectors;
     size_t nconnectors;
+    cfg_ledger ledger;
     cfg_log log;
     /* internal to config*.c */
     arena_t arena_;
@@ -138,6 +148,10 @@ const cfg_peer *cfg_peer_find(const cfg *c, const char *id);
  * next hop; NULL when dest is unknown (or is this node). */
 const cfg_peer *cfg_next_hop(const cfg *c, const char *dest);
 
+/* 1 when step (release, passage, arrival, control, write_off) is in
+ * ledger.auto. */
+int cfg_ledger_auto(const cfg *c, const char *step);
+
 /* Append the effective configuration (defaults filled in, paths
  * absolute) as YAML that cfg_load reads back to the same values. */
 int cfg_dump(const cfg *c, buf_t *out);
@@ -153,6 +167,8 @@ typedef enum {
     CFG_T_PATH,      /* file path, resolved against the file's directory */
     CFG_T_ENDPOINT,  /* ZeroMQ endpoint */
     CFG_T_ENDPOINTS, /* non-empty list of ZeroMQ endpoints (cfg_strs) */
+    CFG_T_LIST,      /* list (maybe empty) of distinct words, each checked
+                        by the row's check (cfg_strs); no default */
 } cfg_type;
 
 #define CFG_F_REQUIRED 1u /* no default: the file must give it */
@@ -183,7 +199,7 @@ typedef enum {
 
 typedef enum { CFG_SEC_NODE, CFG_SEC_PKI, CFG_SEC_REDIS, CFG_SEC_MAPPINGS,
                CFG_SEC_PEERS, CFG_SEC_ROUTES, CFG_SEC_DELIVERY,
-               CFG_SEC_CONNECTORS, CFG_SEC_LOG } cfg_section_id;
+               CFG_SEC_CONNECTORS, CFG_SEC_LEDGER, CFG_SEC_LOG } cfg_section_id;
 
 typedef struct cfg_section {
     const char *name;

@@ -20,6 +20,18 @@ static const ynode *cfg__at(const cfg *c, const char *section, const char *key,
     return k ? k : s ? s : c->doc.root;
 }
 
+/* ledger.national not given: the peer of region CN, the national
+ * center of the demo federation; none when there is no such peer. */
+static void cfg__derive_national(cfg *c)
+{
+    for (size_t i = 0; !c->ledger.national && i < c->npeers; i++)
+        if (c->peers[i].id && c->peers[i].region &&
+            !strcmp(c->peers[i].region, "CN"))
+            c->ledger.national = c->peers[i].id;
+    if (!c->ledger.national)
+        c->ledger.national = "";
+}
+
 /* Defaults computed from other keys: the Redis prefix from the node id,
  * peers' pinned certificate and CURVE key from the directory of the CA
  * (where deploy/pki writes every node's files). */
@@ -46,6 +58,7 @@ void cfg__derive(cfg *c)
         snprintf(tmp, sizeof tmp, "%s.curve.pub", p->id);
         p->curve_public = p->curve_public ? p->curve_public : cfg__join(c, pkidir, tmp);
     }
+    cfg__derive_national(c);
 }
 
 /* Which earlier peer (before i) lists endpoint ep, or NULL. */
@@ -178,4 +191,12 @@ const cfg_peer *cfg_next_hop(const cfg *c, const char *dest)
         if (!strcmp(c->routes[i].dest, dest) && c->routes[i].via)
             return cfg_peer_find(c, c->routes[i].via);
     return p;
+}
+
+int cfg_ledger_auto(const cfg *c, const char *step)
+{
+    for (size_t i = 0; i < c->ledger.steps.n; i++)
+        if (!strcmp(c->ledger.steps.v[i], step))
+            return 1;
+    return 0;
 }

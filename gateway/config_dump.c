@@ -84,7 +84,7 @@ static void dump_row(dw *w, const cfg_option *o, const void *base, int col,
         dw_printf(w, " %" PRId64 "\n", *(const int64_t *)slot);
     } else if (o->type == CFG_T_ENUM) {
         dw_printf(w, " %s\n", o->names[*(const int *)slot]);
-    } else if (o->type == CFG_T_ENDPOINTS) {
+    } else if (o->type == CFG_T_ENDPOINTS || o->type == CFG_T_LIST) {
         const cfg_strs *l = slot;
         dw_printf(w, "%s\n", l->n ? "" : " []");
         for (size_t i = 0; i < l->n; i++) {
@@ -188,7 +188,8 @@ int cfg_dump(const cfg *c, buf_t *out)
 static const char *type_name(const cfg_option *o)
 {
     static const char *const names[] = {"text", "integer", "enum", "path",
-                                        "endpoint", "list of endpoints"};
+                                        "endpoint", "list of endpoints",
+                                        "list"};
     return names[o->type];
 }
 

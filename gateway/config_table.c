@@ -149,6 +149,24 @@ static int check_connector_name(const char *v, char *why, size_t n)
     return ok ? 0 : -1;
 }
 
+/* ledger.national: a node id, or "" for no national center. */
+static int check_national(const char *v, char *why, size_t n)
+{
+    return *v ? cfg_check_node_id(v, why, n) : 0;
+}
+
+static int check_auto_step(const char *v, char *why, size_t n)
+{
+    static const char *const steps[] = {"release", "passage", "arrival",
+                                        "control", "write_off"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (!strcmp(v, steps[i]))
+            return 0;
+    snprintf(why, n, "'%s' is not a step (release, passage, arrival, "
+             "control, write_off)", v);
+    return -1;
+}
+
 /* ---- the rows ---- */
 
 static const char *const roles[] = {"provincial", "national", NULL};
@@ -260,6 +278,19 @@ static const cfg_option connector_rows[] = {
          "Transport; its other keys belong to the connectors module."),
 };
 
+static const cfg_option ledger_rows[] = {
+    STR(cfg_ledger, national, CFG_F_DERIVED, "<the peer of region CN>",
+        check_national, "node id; \"\": none",
+        "The national center: audience of every movement event."),
+    INT(cfg_ledger, time_limit_h, "72", 1, 8760,
+        "Time limit of a release for arrival, when the release names none."),
+    /* `auto` is a C keyword: the field is steps */
+    {"auto", CFG_T_LIST, 0, "[]", 0, 0, NULL, check_auto_step,
+     "release, passage, arrival, control, write_off",
+     offsetof(cfg_ledger, steps),
+     "Steps taken without an operator (demos and benchmarks only)."},
+};
+
 static const cfg_option log_rows[] = {
     ENUM(cfg_log, level, 0, "info", levels, "Least severe level written."),
     PATH(cfg_log, file, CFG_F_DASH, "-", "Log file, or - for stderr."),
@@ -286,6 +317,9 @@ const cfg_section cfg_sections[] = {
     {"connectors", CFG_SEC_CONNECTORS, CFG_S_LIST, ROWS(connector_rows), 0,
      sizeof(cfg_connector), 1,
      "Local systems' transports; other keys are read by the connectors module."},
+    {"ledger", CFG_SEC_LEDGER, CFG_S_MAP, ROWS(ledger_rows),
+     offsetof(cfg, ledger), 0, 0,
+     "The clear-once movement ledger (docs/clearance.md)."},
     {"log", CFG_SEC_LOG, CFG_S_MAP, ROWS(log_rows), offsetof(cfg, log), 0, 0,
      "Logging."},
 };

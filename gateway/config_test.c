@@ -204,6 +204,30 @@ static void test_defaults(void **state)
     assert_string_equal(c->log.file, "-");
     assert_null(c->pki.crl);
     assert_int_equal(c->npeers + c->nroutes + c->nconnectors, 0);
+    assert_string_equal(c->ledger.national, ""); /* no peer of region CN */
+    assert_int_equal(c->ledger.time_limit_h, 72);
+    assert_int_equal(c->ledger.steps.n, 0);
+    assert_false(cfg_ledger_auto(c, "release"));
+    cfg_free(c);
+}
+
+static void test_ledger(void **state)
+{
+    (void)state;
+    cfg *c = load_ok_text(BASE PEERS_OK "  - id: NC\n    region: CN\n"
+                          "    endpoints: [tcp://127.0.0.1:7105]\n"
+                          "ledger:\n  auto: [release, write_off]\n");
+    assert_string_equal(c->ledger.national, "NC"); /* the peer of CN */
+    assert_int_equal(c->ledger.steps.n, 2);
+    assert_true(cfg_ledger_auto(c, "release"));
+    assert_true(cfg_ledger_auto(c, "write_off"));
+    assert_false(cfg_ledger_auto(c, "passage"));
+    cfg_free(c);
+    c = load_ok_text(BASE PEERS_OK "  - id: NC\n    region: CN\n"
+                     "    endpoints: [tcp://127.0.0.1:7105]\n"
+                     "ledger:\n  national: \"\"\n  time_limit_h: 1\n");
+    assert_string_equal(c->ledger.national, ""); /* none, said so */
+    assert_int_equal(c->ledger.time_limit_h, 1);
     cfg_free(c);
 }
 
@@ -284,7 +308,7 @@ static const bad_case bad_cases[] = {
      "http); did you mean 'listen'?"},
     {BASE "peer:\n  - id: SC\n",
      "16:3: error: unknown section 'peer' (allowed: node, pki, redis, mappings, "
-     "peers, routes, delivery, connectors, log); did you mean 'peers'?"},
+     "peers, routes, delivery, connectors, ledger, log); did you mean 'peers'?"},
     {BASE PEERS_OK "    port: 7103\n",
      "22:11: error: peers[1]: unknown key 'port' (allowed: id, region, endpoints, "
      "cert, curve_public)"},
@@ -372,6 +396,18 @@ static const bad_case bad_cases[] = {
      "heartbeat_ms (5000)"},
     {BASE "delivery:\n  retry_initial_ms: 500\n  retry_max_ms: 400\n",
      "17:17: error: delivery.retry_max_ms: 400 is less than retry_initial_ms (500)"},
+    /* ledger */
+    {BASE "ledger:\n  auto: [release, departure]\n",
+     "16:19: error: ledger.auto[1]: 'departure' is not a step (release, "
+     "passage, arrival, control, write_off)"},
+    {BASE "ledger:\n  auto: [release, release]\n",
+     "16:19: error: ledger.auto[1]: 'release' is listed twice"},
+    {BASE "ledger:\n  auto: release\n",
+     "16:9: error: ledger.auto: expected a list of names, found text"},
+    {BASE "ledger:\n  national: nc\n",
+     "16:13: error: ledger.national: 'nc' is not a node id (2 to 16 of A-Z, 0-9, -)"},
+    {BASE "ledger:\n  time_limit_h: 0\n",
+     "16:17: error: ledger.time_limit_h: 0 is out of range (1 to 8760)"},
     /* not a config at all */
     {"", "1:1: error: expected a map of sections (node, ...), found an empty file"},
     {"- node\n", "1:1: error: expected a map of sections (node, ...), found a list"},
@@ -614,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_shipped_configs_load),
         cmocka_unit_test(test_federation_consistent),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_relative_config_path),
         cmocka_unit_test(test_refusals),

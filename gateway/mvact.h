@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "msgid.h"
 #include "mvev.h"
@@ -49,5 +50,24 @@ int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e);
  * it; ERR_AGAIN when neither happened in time (is eportd running?). */
 int mvact_wait(node *n, const char *ref, const char *id, int64_t ms,
                err_t *e);
+
+/* ---- shared with eportd's ledger ticks (node_ledger.c) ---- */
+
+#define MVACT_AUDIENCE_MAX 64 /* node ids an event goes to */
+
+/* The provincial members of the federation other than this node: every
+ * configured peer and route destination but the national center (by id,
+ * and by its region). ids are borrowed from the config. Returns how many
+ * (at most cap). */
+size_t mvact_members(node *n, const char **ids, size_t cap);
+
+/* The release gate of movement ref (state s, declared here): 1 settled
+ * (every member receipted the declaration, and ref is first in the zset
+ * of each of its claim keys); 0 not yet, why gets "claim not settled:
+ * waiting for receipts from SN, SH"; 2 lost: winner gets the ref first
+ * in some key's claims and why says which key. */
+struct mv_state;
+int mvact_gate(node *n, const char *ref, const struct mv_state *s, buf_t *why,
+               char winner[32], err_t *e);
 
 #endif

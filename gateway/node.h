@@ -61,6 +61,25 @@ int node_submit_many(node *n, const char *type, const char *const *dests,
                      const void *const *payloads, const size_t *lens,
                      size_t count, char (*ids)[MSGID_LEN + 1], err_t *e);
 
+/* A message this node authors for its own ledger as well (a movement
+ * event, type "mv"): signed alone, then in one script queued for its
+ * ndest (>= 1) destinations, delivered to this node itself (v1:in) and
+ * the claim part applied (store_mv_submit, store_mv.h; claim may be
+ * NULL). ERR_CONFLICT with winner (the claiming ref) when a claim key is
+ * another movement's. Returns 0, or 1 when already submitted. Resets
+ * the node's arena first, as node_submit does: nothing the caller hands
+ * in may live there. */
+struct store_mv_claim;
+int node_submit_self(node *n, const char *type, const char *const *dests,
+                     size_t ndest, const char *ref, const void *payload,
+                     size_t len, const struct store_mv_claim *claim,
+                     char id[MSGID_LEN + 1], char winner[32], err_t *e);
+
+/* The region of node id: this node's, a peer's (config) or, for nodes
+ * reached by routes, its certificate's (directory); NULL when unknown.
+ * Borrowed from the node (config or directory). */
+const char *node_region_of(node *n, const char *id);
+
 /* Serve until node_stop: returns 0 after a clean drain. */
 int node_run(node *n, err_t *e);
 void node_stop(node *n);

@@ -7,8 +7,11 @@
 
 #include <string.h>
 
+#include "ledger.h"
 #include "log.h"
 #include "model_pack.h"
+#include "mvev.h"
+#include "store_mv.h"
 
 static int dlv__receipt_home(node *n, in_item *it)
 {
@@ -32,14 +35,53 @@ static int dlv__receipt_home(node *n, in_item *it)
     return 0;
 }
 
+/* A movement event: its claim part (docs/clearance.md, "Claims"), stored
+ * with the receipt by the link script: a declaration adds its claims,
+ * cancelled, rejected and written_off withdraw them. */
+static int dlv__mv_claim(node *n, in_item *it, const mv_event *ev)
+{
+    int add = ev->type == MV_DECLARED;
+    if (!add && ev->type != MV_CANCELLED && ev->type != MV_REJECTED &&
+        ev->type != MV_WRITTEN_OFF)
+        return 0;
+    store_mv_claim *c = arena_zalloc(&n->arena, sizeof *c);
+    const char **keys = arena_alloc(&n->arena, LEDGER_KEYS_MAX * sizeof *keys);
+    err_t e;
+    if (!c || !keys || ledger_keys(ev, &n->arena, keys, &c->nkeys, &e) < 0)
+        return in_refuse(n, it, "invalid-payload", "movement %s: claim keys: "
+                         "out of memory", ev->ref);
+    c->ref = ev->ref;
+    c->score = (int64_t)ev->at_ms; /* ignored by ZREM */
+    c->keys = keys;
+    c->add = add;
+    it->fx.claim = c;
+    return 0;
+}
+
+static int dlv__mv_ok(node *n, in_item *it)
+{
+    const env *v = it->v;
+    mv_event ev;
+    err_t e;
+    if (mv_event_decode(v->payload, v->payload_len, &n->arena, &ev, &e) < 0)
+        return in_refuse(n, it, "invalid-payload", "%s", e.msg);
+    if (!v->ref || strcmp(v->ref, ev.ref))
+        return in_refuse(n, it, "invalid-payload", "envelope ref %s is not "
+                         "the event's movement %s", v->ref ? v->ref : "(none)",
+                         ev.ref);
+    return dlv__mv_claim(n, it, &ev);
+}
+
 static int dlv__payload_ok(node *n, in_item *it)
 {
     const env *v = it->v;
     if (!strcmp(v->type, "ping"))
         return 0;
+    if (!strcmp(v->type, MVEV_ENV_TYPE))
+        return dlv__mv_ok(n, it);
     if (strcmp(v->type, "record"))
         return in_refuse(n, it, "unsupported-type", "type '%s' is not one "
-                         "this node applies (record, ping, receipt)",
+                         "this node applies (record, ping, receipt, mv)",
                          v->type);
     model_record *rec;
     err_t e;

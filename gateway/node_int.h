@@ -69,10 +69,13 @@ struct node {
     arena_t arena;  /* one inbound batch */
     arena_t in_park; /* the batch in flight, while Redis applies it */
     struct in_batch *in_flight; /* in in_park; NULL when none */
+    struct node_lg *lg; /* the movement ledger (node_ledger.c); NULL
+                           until eportd's loop first runs it */
     buf_t sbuf;     /* signed bytes */
     buf_t ebuf;     /* encoded envelopes */
     volatile sig_atomic_t stop, reload;
     int busy;       /* the last inbound round was full: poll, don't wait */
+    int lg_busy;    /* the last ledger batch was full: the same */
     int64_t next_await_ms, next_status_ms, next_replay_ms;
     uint64_t delivered, forwarded, refused, receipts;
 };
@@ -115,6 +118,15 @@ void node_await_tick(node *n, int64_t now);
 
 /* node_replay.c: dead letters queued again by `eportctl dlq replay`. */
 void node_replay_tick(node *n, int64_t now);
+
+/* node_ledger.c: the movement ledger in eportd's loop. drain applies
+ * the next batch of v1:in (returns how many records it read: a full
+ * batch means more are waiting); tick runs the claim gate, time limits
+ * and automatic steps; close frees what drain made. */
+#define NODE_LEDGER_TICK_MS 200
+int node_ledger_drain(node *n, int64_t now);
+void node_ledger_tick(node *n, int64_t now);
+void node_ledger_close(node *n);
 
 /* node_status.c: the peers' status hash for `eportctl peers`. */
 void node_status_write(node *n);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store_mv.h"
 
 /* How late a new outbox entry is noticed when its doorbell was missed
  * (the store's pub/sub connection down): normally it wakes us at once. */
@@ -113,13 +114,15 @@ int node_run(node *n, err_t *e)
             n->reload = 0;
             run__reload(n);
         }
-        run__turn(n, run__pending(n) || n->busy || n->in_flight
-                         ? 0 : RUN_IDLE_MS);
+        run__turn(n, run__pending(n) || n->busy || n->lg_busy ||
+                         n->in_flight ? 0 : RUN_IDLE_MS);
         node_out_pump(n);
         int64_t now = node__now_ms();
         node_out_timers(n, now);
         node_await_tick(n, now);
         node_replay_tick(n, now);
+        n->lg_busy = node_ledger_drain(n, now) == STORE_MV_BATCH;
+        node_ledger_tick(n, now);
         node_status_write(n);
     }
     run__drain(n);

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "map.h"
+#include "store_mv.h"
 
 /* A CURVE key file: 40 characters of Z85 and an optional newline. */
 static int node__read_key(const char *path, char out[LINK_KEY_Z85_LEN + 1],
@@ -188,6 +189,8 @@ static int node__open_parts(node *n, err_t *e)
         rc = store_open(c->redis.url, c->redis.prefix, &n->st, e);
     if (rc == 0)
         rc = store_set_timeout(n->st, c->redis.timeout_ms, e);
+    if (rc == 0) /* the origin of what it delivers to itself */
+        rc = store_mv_node(n->st, c->node.id, e);
     if (rc == 0 && !(n->flags & NODE_OFFLINE))
         rc = store_open(c->redis.url, c->redis.prefix, &n->st_in, e);
     if (rc == 0 && n->st_in)
@@ -234,6 +237,7 @@ void node_close(node *n)
         return;
     if (n->peers)
         node_teardown_links(n);
+    node_ledger_close(n);
     free(n->peers);
     link_free(n->link);
     store_wake_close(n->wake);
@@ -268,6 +272,20 @@ node_peer *node__peer(node *n, const char *id)
         if (!strcmp(n->peers[i].id, id))
             return &n->peers[i];
     return NULL;
+}
+
+const char *node_region_of(node *n, const char *id)
+{
+    if (!strcmp(id, n->cfg->node.id))
+        return n->cfg->node.region;
+    const cfg_peer *p = cfg_peer_find(n->cfg, id);
+    if (p)
+        return p->region;
+    const pki_peer *d;
+    err_t e;
+    if (!n->dir || dir_get(n->dir, id, time(NULL), &d, &e) < 0)
+        return NULL;
+    return pki_peer_identity(d)->region;
 }
 
 int64_t node__now_ms(void)

@@ -3,6 +3,7 @@
 #include "node_int.h"
 
 #include "batchsig.h"
+#include "store_mv.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -149,4 +150,43 @@ int node_submit(node *n, const char *type, const char *const *dests,
     size_t l[1] = { len };
     return node_submit_many(n, type, dests, ndest, ref, p, l, 1,
                             (char (*)[MSGID_LEN + 1])id, e);
+}
+
+int node_submit_self(node *n, const char *type, const char *const *dests,
+                     size_t ndest, const char *ref, const void *payload,
+                     size_t len, const struct store_mv_claim *claim,
+                     char id[MSGID_LEN + 1], char winner[32], err_t *e)
+{
+    if (ndest == 0 || ndest > ENV_MAX_DEST)
+        return err_set(e, ERR_INVALID, "1 to %d destinations, not %zu",
+                       ENV_MAX_DEST, ndest);
+    const char *hops[ENV_MAX_DEST];
+    size_t nhops;
+    env v;
+    arena_reset(&n->arena);
+    int rc = node__hops(n, dests, ndest, hops, &nhops, e);
+    if (rc == 0)
+        rc = env_init(&v, type, n->cfg->node.id, &n->arena, e);
+    if (rc < 0)
+        return rc;
+    v.dest = (const char **)dests;
+    v.ndest = (uint32_t)ndest;
+    v.ref = ref;
+    v.payload = payload;
+    v.payload_len = len;
+    if ((rc = node__seal(n, &v, e)) < 0)
+        return rc;
+    int64_t created = (int64_t)v.created_ms;
+    winner[0] = '\0';
+    rc = store_mv_submit(n->st, v.id, n->ebuf.p, n->ebuf.len, hops, nhops,
+                         dests, ndest, created,
+                         created + n->cfg->delivery.receipt_timeout_ms, claim,
+                         winner, e);
+    if (rc >= 0)
+        memcpy(id, v.id, MSGID_LEN + 1);
+    if (rc >= 0 && n->cfg->redis.wait_replicas > 0 &&
+        store_wait_replicas(n->st, n->cfg->redis.wait_replicas,
+                            n->cfg->redis.timeout_ms, e) < 0)
+        return e->code;
+    return rc;
 }

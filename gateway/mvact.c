@@ -1,0 +1,473 @@
+/* mvact: the events this node authors (mvact.h). Each is checked with
+ * mvrule against the stored state first, so the author hears a refusal
+ * at once in the ledger's own words; the ledger checks it again when it
+ * applies it (the state may have moved in between). Memory: a local
+ * arena per call (the node's arena is the sealing's). */
+#include "mvact.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "ledger.h"
+#include "mvrule.h"
+#include "store_mv.h"
+
+#define MVACT_ARENA_MAX (64u << 20)
+#define MVACT_POLL_US 20000
+/* mv_rule_apply wants an id; the real one exists only once signed */
+#define MVACT_PENDING_ID "00000000000000000000000000"
+
+static int64_t mvact__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- audience ---- */
+
+static int mvact__has(const char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ids[i], id))
+            return 1;
+    return 0;
+}
+
+static void mvact__add(const char **ids, size_t *n, size_t cap,
+                       const char *id, const char *self)
+{
+    if (id && *id && strcmp(id, self) && *n < cap && !mvact__has(ids, *n, id))
+        ids[(*n)++] = id;
+}
+
+size_t mvact_members(node *n, const char **ids, size_t cap)
+{
+    const cfg *c = node_cfg(n);
+    const char *nat = c->ledger.national;
+    const char *nat_region = *nat ? node_region_of(n, nat) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < c->npeers + c->nroutes; i++) {
+        const char *id = i < c->npeers ? c->peers[i].id
+                                       : c->routes[i - c->npeers].dest;
+        const char *region = node_region_of(n, id);
+        if (!strcmp(id, nat) || (nat_region && region &&
+                                 !strcmp(region, nat_region)))
+            continue;
+        mvact__add(ids, &k, cap, id, c->node.id);
+    }
+    return k;
+}
+
+/* The node of region (a peer's or a route destination's); NULL none. */
+static const char *mvact__node_of(node *n, const char *region)
+{
+    const cfg *c = node_cfg(n);
+    for (size_t i = 0; i < c->npeers + c->nroutes; i++) {
+        const char *id = i < c->npeers ? c->peers[i].id
+                                       : c->routes[i - c->npeers].dest;
+        const char *r = node_region_of(n, id);
+        if (r && !strcmp(r, region))
+            return id;
+    }
+    return NULL;
+}
+
+static int mvact__itin(node *n, const mv_event *d, const char **ids,
+                       size_t *k, err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    for (uint32_t i = 0; i < d->nitin; i++) {
+        if (!strcmp(d->itin[i], c->node.region))
+            continue;
+        const char *id = mvact__node_of(n, d->itin[i]);
+        if (!id)
+            return err_set(e, ERR_INVALID, "movement %s: no node of region %s "
+                           "(not a peer nor a route destination of %s)",
+                           d->ref, d->itin[i], c->path);
+        mvact__add(ids, k, MVACT_AUDIENCE_MAX, id, c->node.id);
+    }
+    return 0;
+}
+
+static int mvact__claims_change(mv_type t)
+{
+    return t == MV_DECLARED || t == MV_CANCELLED || t == MV_REJECTED ||
+           t == MV_WRITTEN_OFF;
+}
+
+/* Who ev goes to (docs/clearance.md): claim changes to every member,
+ * the rest to the itinerary (old and new: s may be NULL), and the
+ * national center always. */
+static int mvact__audience(node *n, const mv_event *ev, const mv_state *s,
+                           const char **ids, size_t *k, err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    *k = 0;
+    int rc = 0;
+    if (mvact__claims_change(ev->type))
+        *k = mvact_members(n, ids, MVACT_AUDIENCE_MAX);
+    else if ((rc = mvact__itin(n, ev, ids, k, e)) == 0 && s)
+        rc = mvact__itin(n, &s->data, ids, k, e);
+    mvact__add(ids, k, MVACT_AUDIENCE_MAX, c->ledger.national, c->node.id);
+    if (rc == 0 && !*k)
+        rc = err_set(e, ERR_CONFIG, "movement %s: %s has no audience (no "
+                     "members, no ledger.national) in %s", ev->ref,
+                     mv_type_name(ev->type), c->path);
+    return rc;
+}
+
+/* ---- signing and submitting ---- */
+
+static int mvact__send(node *n, const mv_event *ev, const mv_state *s,
+                       const store_mv_claim *claim, char id[MSGID_LEN + 1],
+                       char winner[32], err_t *e)
+{
+    const char *dests[MVACT_AUDIENCE_MAX];
+    size_t nd;
+    char ref[MVREF_LEN + 1];
+    buf_t p;
+    buf_init(&p, ENV_MAX_PAYLOAD);
+    int rc = mvact__audience(n, ev, s, dests, &nd, e);
+    if (rc == 0)
+        rc = mv_event_encode(ev, &p, e);
+    snprintf(ref, sizeof ref, "%s", ev->ref);
+    if (rc == 0)
+        rc = node_submit_self(n, MVEV_ENV_TYPE, dests, nd, ref, p.p, p.len,
+                              claim, id, winner, e);
+    buf_free(&p);
+    return rc < 0 ? rc : 0;
+}
+
+/* The claim part of ev (NULL when it changes no claim). */
+static int mvact__claim(const mv_event *ev, const mv_event *data,
+                        int64_t score, arena_t *a, store_mv_claim *c,
+                        err_t *e)
+{
+    const char **keys = arena_alloc(a, LEDGER_KEYS_MAX * sizeof *keys);
+    if (!keys)
+        return err_set(e, ERR_NOMEM, "movement %s: out of memory", ev->ref);
+    *c = (store_mv_claim){.ref = ev->ref, .score = score, .keys = keys,
+                          .add = ev->type == MV_DECLARED};
+    return ledger_keys(data, a, keys, &c->nkeys, e);
+}
+
+static int mvact__author(node *n, err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    if (c->node.role == CFG_ROLE_NATIONAL)
+        return err_set(e, ERR_DENIED, "node %s is the national center: it "
+                       "observes movements and authors none", c->node.id);
+    return 0;
+}
+
+/* ---- declare ---- */
+
+static int mvact__new_ref(node *n, char ref[MVREF_LEN + 1], err_t *e)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    unsigned yy = (unsigned)(tm.tm_year + 1900) % 100;
+    uint64_t seq;
+    int rc = store_mv_next_seq(node_store(n), yy, 1, &seq, e);
+    return rc < 0 ? rc : mvref_make(yy, node_cfg(n)->node.region, seq, ref, e);
+}
+
+int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
+                  char id[MSGID_LEN + 1], char winner[32], err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    winner[0] = '\0';
+    int rc = mvact__author(n, e);
+    if (rc == 0 && (!d->nitin || strcmp(d->itin[0], c->node.region)))
+        rc = err_set(e, ERR_DENIED, "declare: the itinerary must start at "
+                     "this node's region %s", c->node.region);
+    if (rc == 0)
+        rc = mvact__new_ref(n, ref, e);
+    if (rc < 0)
+        return rc;
+    d->version = MVEV_VERSION;
+    d->type = MV_DECLARED;
+    d->ref = ref;
+    d->by = c->node.region;
+    d->at_ms = (uint64_t)mvact__now_ms();
+    d->prev = NULL;
+    if (!d->limit_ms) /* a duration until released */
+        d->limit_ms = (uint64_t)c->ledger.time_limit_h * 3600000u;
+    arena_t a;
+    arena_init(&a, MVACT_ARENA_MAX);
+    mv_state s;
+    store_mv_claim claim;
+    rc = mv_rule_apply(NULL, d, MVACT_PENDING_ID, c->node.region, &a, &s, e);
+    if (rc == 0)
+        rc = mvact__claim(d, d, (int64_t)d->at_ms, &a, &claim, e);
+    if (rc == 0)
+        rc = mvact__send(n, d, NULL, &claim, id, winner, e);
+    arena_free(&a);
+    return rc;
+}
+
+/* ---- other events ---- */
+
+static int mvact__load(node *n, const char *ref, arena_t *a, mv_state *s,
+                       err_t *e)
+{
+    buf_t b;
+    buf_init(&b, ENV_MAX_FRAME);
+    int rc = mvref_check(ref, e);
+    if (rc == 0)
+        rc = store_mv_state(node_store(n), ref, &b, e);
+    if (rc == ERR_NOTFOUND)
+        err_set(e, rc, "movement %s is not known at node %s", ref,
+                node_cfg(n)->node.id);
+    if (rc == 0)
+        rc = mv_state_decode(b.p, b.len, a, s, e);
+    buf_free(&b);
+    return rc;
+}
+
+/* The movement data a claim-changing event or a release carries, from
+ * the state where the caller left it out. */
+static void mvact__fill(mv_event *ev, const mv_state *s)
+{
+    const mv_event *d = &s->data;
+    if (!ev->kind)
+        ev->kind = d->kind;
+    if (!ev->nitin) {
+        memcpy(ev->itin, d->itin, sizeof ev->itin);
+        ev->nitin = d->nitin;
+    }
+    if (!ev->ndocs) {
+        memcpy(ev->docs, d->docs, sizeof ev->docs);
+        ev->ndocs = d->ndocs;
+    }
+    if (!ev->nctrs) {
+        memcpy(ev->ctrs, d->ctrs, sizeof ev->ctrs);
+        ev->nctrs = d->nctrs;
+    }
+    if (!ev->pkgs)
+        ev->pkgs = d->pkgs;
+    if (!ev->declarant)
+        ev->declarant = d->declarant;
+    if (!ev->guarantee)
+        ev->guarantee = d->guarantee;
+}
+
+/* released: the gate, then the time limit made absolute. */
+static int mvact__release(node *n, mv_event *ev, const mv_state *s, err_t *e)
+{
+    buf_t why;
+    char winner[32];
+    buf_init(&why, 4096);
+    int rc = mvact_gate(n, ev->ref, s, &why, winner, e);
+    if (rc == 0)
+        rc = err_set(e, ERR_PHASE, "%s: released refused: %s", ev->ref,
+                     why.p ? why.p : "claim not settled");
+    else if (rc == 2)
+        rc = err_set(e, ERR_CONFLICT, "%s: released refused: %s", ev->ref,
+                     why.p ? why.p : "claim lost");
+    buf_free(&why);
+    if (rc < 0)
+        return rc;
+    if (!ev->limit_ms) { /* the declared duration, else the default */
+        uint64_t dur = s->data.type != MV_RELEASED && s->data.limit_ms
+                           ? s->data.limit_ms
+                           : (uint64_t)node_cfg(n)->ledger.time_limit_h *
+                                 3600000u;
+        ev->limit_ms = ev->at_ms + dur;
+    }
+    return 0;
+}
+
+int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    arena_t a;
+    mv_state s, out;
+    store_mv_claim claim, *cl = NULL;
+    char winner[32];
+    int rc = mvact__author(n, e);
+    if (rc < 0)
+        return rc;
+    arena_init(&a, MVACT_ARENA_MAX);
+    if ((rc = mvact__load(n, ev->ref, &a, &s, e)) == 0) {
+        ev->version = MVEV_VERSION;
+        ev->by = c->node.region;
+        ev->at_ms = (uint64_t)mvact__now_ms();
+        ev->prev = s.last_id;
+        if (mvact__claims_change(ev->type) || ev->type == MV_RELEASED)
+            mvact__fill(ev, &s);
+        if (ev->type == MV_RELEASED)
+            rc = mvact__release(n, ev, &s, e);
+    }
+    if (rc == 0)
+        rc = mv_rule_apply(&s, ev, MVACT_PENDING_ID, c->node.region, &a, &out,
+                           e);
+    if (rc == 0 && mvact__claims_change(ev->type)) {
+        rc = mvact__claim(ev, &s.data, (int64_t)s.declared_ms, &a, &claim, e);
+        cl = &claim;
+    }
+    if (rc == 0)
+        rc = mvact__send(n, ev, &s, cl, id, winner, e);
+    arena_free(&a);
+    return rc;
+}
+
+/* ---- the release gate ---- */
+
+typedef struct mvact_first {
+    arena_t *a;
+    char id[MSGID_LEN + 1];
+} mvact_first;
+
+/* The first log entry: the declaration's message id. */
+static int mvact__first(void *ctx, const char *id, const void *frame,
+                        size_t n, err_t *e)
+{
+    mvact_first *f = ctx;
+    env *v;
+    (void)id;
+    if (f->id[0])
+        return 0;
+    int rc = env_decode(frame, n, f->a, &v, e);
+    if (rc == 0)
+        memcpy(f->id, v->id, sizeof f->id);
+    return rc;
+}
+
+typedef struct mvact_rcpts {
+    arena_t *a;
+    const char **from;
+    size_t n;
+} mvact_rcpts;
+
+/* A member that refused the declaration has not stored its claim: only
+ * stored and duplicate receipts count. */
+static int mvact__rcpt(void *ctx, const char *from, const void *frame,
+                       size_t n, err_t *e)
+{
+    mvact_rcpts *r = ctx;
+    env *v;
+    env_receipt rc_;
+    if (env_decode(frame, n, r->a, &v, e) < 0 ||
+        env_receipt_decode(v->payload, v->payload_len, r->a, &rc_, e) < 0 ||
+        rc_.status == ENV_REFUSED || r->n >= MVACT_AUDIENCE_MAX)
+        return 0;
+    r->from[r->n++] = arena_strdup(r->a, from);
+    return 0;
+}
+
+typedef struct mvact_top {
+    char ref[32];
+} mvact_top;
+
+static int mvact__top(void *ctx, const char *ref, int64_t score, err_t *e)
+{
+    mvact_top *t = ctx;
+    (void)score, (void)e;
+    if (!t->ref[0])
+        snprintf(t->ref, sizeof t->ref, "%s", ref);
+    return 0;
+}
+
+/* Members without a receipt, named in why; returns how many. */
+static int mvact__missing(node *n, const char *decl_id, arena_t *a,
+                          buf_t *why, err_t *e)
+{
+    const char *members[MVACT_AUDIENCE_MAX];
+    const char *from[MVACT_AUDIENCE_MAX];
+    mvact_rcpts r = {a, from, 0};
+    size_t nm = mvact_members(n, members, MVACT_AUDIENCE_MAX);
+    int rc = store_rcpt_list(node_store(n), decl_id, mvact__rcpt, &r, e);
+    if (rc < 0)
+        return rc;
+    int missing = 0;
+    for (size_t i = 0; i < nm; i++)
+        if (!mvact__has(from, r.n, members[i]))
+            buf_printf(why, "%s%s", missing++ ? ", " : "claim not settled: "
+                       "waiting for receipts from ", members[i]);
+    return missing;
+}
+
+/* 2 when another ref is first for some key (winner, why), else 0. */
+static int mvact__lost(node *n, const char *ref, const mv_state *s,
+                       arena_t *a, buf_t *why, char winner[32], err_t *e)
+{
+    const char *keys[LEDGER_KEYS_MAX];
+    size_t nk;
+    int rc = ledger_keys(&s->data, a, keys, &nk, e);
+    for (size_t i = 0; rc == 0 && i < nk; i++) {
+        mvact_top t = {{0}};
+        rc = store_mv_claims(node_store(n), keys[i], mvact__top, &t, e);
+        if (rc >= 0 && t.ref[0] && strcmp(t.ref, ref)) {
+            snprintf(winner, 32, "%s", t.ref);
+            buf_printf(why, "claim %s lost to movement %s", keys[i], t.ref);
+            return 2;
+        }
+        rc = rc < 0 ? rc : 0;
+    }
+    return rc;
+}
+
+int mvact_gate(node *n, const char *ref, const mv_state *s, buf_t *why,
+               char winner[32], err_t *e)
+{
+    arena_t a;
+    arena_init(&a, MVACT_ARENA_MAX);
+    mvact_first f = {&a, ""};
+    winner[0] = '\0';
+    int rc = store_mv_log(node_store(n), ref, mvact__first, &f, e);
+    if (rc >= 0 && !f.id[0])
+        rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
+    if (rc >= 0)
+        rc = mvact__missing(n, f.id, &a, why, e);
+    /* lost only once every claim is known: a claim ahead of ours may
+     * still be withdrawn (cancelled) before then */
+    if (rc == 0)
+        rc = mvact__lost(n, ref, s, &a, why, winner, e);
+    arena_free(&a);
+    return rc < 0 ? rc : rc == 2 ? 2 : rc > 0 ? 0 : 1;
+}
+
+/* ---- waiting for the ledger ---- */
+
+/* The code a refusal message ends with ("... (PHASE)"). */
+static int mvact__code(const char *msg)
+{
+    const char *p = strrchr(msg, '(');
+    for (int c = -1; p && c > -64; c--)
+        if (!strncmp(p + 1, err_name(c), strlen(err_name(c))) &&
+            p[1 + strlen(err_name(c))] == ')')
+            return c;
+    return ERR_INVALID;
+}
+
+int mvact_wait(node *n, const char *ref, const char *id, int64_t ms,
+               err_t *e)
+{
+    int64_t until = mvact__now_ms() + ms;
+    buf_t why;
+    buf_init(&why, 8192);
+    int rc;
+    for (;;) {
+        buf_reset(&why);
+        rc = store_mv_outcome(node_store(n), ref, id, &why, e);
+        if (rc != 0 || mvact__now_ms() >= until)
+            break;
+        usleep(MVACT_POLL_US);
+    }
+    if (rc == 1)
+        rc = 0;
+    else if (rc == 2)
+        rc = err_set(e, mvact__code(why.p), "%.*s", (int)why.len, why.p);
+    else if (rc == 0)
+        rc = err_set(e, ERR_AGAIN, "event %s of %s: not applied by node %s's "
+                     "ledger within %lld ms (is eportd running?)", id, ref,
+                     node_cfg(n)->node.id, (long long)ms);
+    buf_free(&why);
+    return rc;
+}

@@ -1,0 +1,420 @@
+/* The movement ledger in eportd's loop (docs/clearance.md): v1:in read
+ * in order after v1:ledger:pos, a batch at a time, through the apply
+ * engine (ledger.c); then what the node does about what was applied:
+ * alerts, log lines and the automatic steps of ledger.auto. Ticks run
+ * the release gate of the movements declared here (v1:mv:claimwait) and
+ * their time limits (v1:mv:limit).
+ *
+ * The position is saved after the batch and after its automatic steps:
+ * a crash before that applies the batch again, and events applied
+ * before come back as duplicates (no hook, no second step). */
+#include "node_int.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "log.h"
+#include "mvact.h"
+#include "mvrule.h"
+#include "store_mv.h"
+
+#define LG_ARENA_MAX (512u << 20)
+#define LG_POLL_MS 10          /* v1:in read at least this often */
+#define LG_RETRY_MS 500        /* after a store error */
+#define LG_STEPS_MAX 1024      /* automatic steps of one batch */
+#define LG_SETTLED_MAX 4096    /* settled movements remembered */
+#define LG_ENQ_MAX 256         /* enquiries in flight remembered */
+#define LG_ENQ_HOLD_MS 10000   /* no second enquiry that soon */
+#define LG_DUE_MAX 256         /* refs looked at per tick and zset */
+
+/* An automatic step decided by a hook, taken after the batch. */
+typedef struct lg_step {
+    const char *ref;           /* in the ledger arena */
+    mv_type type;
+    const mv_state *st;        /* the state it follows (ledger arena) */
+} lg_step;
+
+typedef struct lg_enq {
+    char ref[MVREF_LEN + 1];
+    int64_t at;
+} lg_enq;
+
+struct node_lg {
+    arena_t a;                 /* one batch, its results and steps */
+    store_pos pos;
+    int pos_known;
+    int64_t next_poll_ms, next_tick_ms;
+    lg_step steps[LG_STEPS_MAX];
+    size_t nsteps;
+    char settled[LG_SETTLED_MAX][MVREF_LEN + 1]; /* ring */
+    size_t nsettled;
+    lg_enq enq[LG_ENQ_MAX];    /* ring */
+    size_t nenq;
+};
+
+typedef struct lg_read {
+    node *n;
+    ledger_item *items;
+    size_t k;
+    store_pos last;
+} lg_read;
+
+static const char *nl__author(void *ctx, const char *signer)
+{
+    node *n = ctx;
+    return node_region_of(n, signer);
+}
+
+static int nl__is_departure(const node *n, const char *ref)
+{
+    char dep[3];
+    mvref_region(ref, dep);
+    return !strcmp(dep, n->cfg->node.region);
+}
+
+static void nl__alert(node *n, const char *kind, const char *ref,
+                      const char *region, const char *msg)
+{
+    err_t e;
+    if (store_alert_add(n->st, kind, ref, region, msg, &e) < 0)
+        log_event(LOG_ERROR, "store", "op=alert kind=%s ref=%s msg=%s", kind,
+                  ref, log_q(e.msg));
+}
+
+/* ---- automatic steps (ledger.auto) ---- */
+
+static void nl__step(node *n, const char *ref, mv_type t, const mv_state *s)
+{
+    struct node_lg *lg = n->lg;
+    if (lg->nsteps < LG_STEPS_MAX)
+        lg->steps[lg->nsteps++] = (lg_step){ref, t, s};
+}
+
+/* Every transit stop passed: the destination may record arrival. */
+static int nl__transits_passed(const mv_state *s)
+{
+    for (uint32_t i = 1; i + 1 < s->data.nitin; i++)
+        if (s->stop[i] != MV_STOP_PASSED)
+            return 0;
+    return 1;
+}
+
+/* Which step of ledger.auto this applied event calls for here. */
+static void nl__auto(node *n, const ledger_result *r)
+{
+    const mv_state *s = r->after;
+    const cfg *c = n->cfg;
+    const mv_event *ev = r->item->ev;
+    int at = mv_state_stop_of(s, c->node.region);
+    int last = (int)s->data.nitin - 1;
+    if (at < 0 || c->node.role == CFG_ROLE_NATIONAL)
+        return;
+    if (ev->type == MV_RELEASED && at > 0 && at < last &&
+        cfg_ledger_auto(c, "passage"))
+        nl__step(n, ev->ref, MV_PASSAGE, s);
+    if ((ev->type == MV_RELEASED || ev->type == MV_PASSAGE) && at == last &&
+        s->phase == MV_P_RELEASED && nl__transits_passed(s) &&
+        cfg_ledger_auto(c, "arrival"))
+        nl__step(n, ev->ref, MV_ARRIVED, s);
+    if (ev->type == MV_ARRIVED && at == last && cfg_ledger_auto(c, "control"))
+        nl__step(n, ev->ref, MV_CONTROLLED, s);
+    if (ev->type == MV_CONTROLLED && at == 0 && s->phase == MV_P_CONTROLLED &&
+        cfg_ledger_auto(c, "write_off"))
+        nl__step(n, ev->ref, MV_WRITTEN_OFF, s);
+}
+
+static void nl__take_step(node *n, const lg_step *st)
+{
+    mv_event ev = {.type = st->type, .ref = st->ref};
+    const mv_event *d = &st->st->data;
+    char id[MSGID_LEN + 1];
+    err_t e;
+    if (st->type == MV_PASSAGE || st->type == MV_ARRIVED) {
+        memcpy(ev.ctrs, d->ctrs, sizeof ev.ctrs); /* found as released */
+        ev.nctrs = d->nctrs;
+        ev.pkgs = d->pkgs;
+    } else if (st->type == MV_CONTROLLED) {
+        ev.result = "ok";
+    }
+    if (mvact_submit(n, &ev, id, &e) < 0)
+        log_event(LOG_WARN, "mv_auto", "ref=%s ev=%s msg=%s", st->ref,
+                  mv_type_name(st->type), log_q(e.msg));
+    else
+        log_event(LOG_DEBUG, "mv_auto", "ref=%s ev=%s id=%s", st->ref,
+                  mv_type_name(st->type), id);
+}
+
+/* ---- what the node does about an event applied or refused ---- */
+
+static void nl__applied(node *n, const ledger_result *r)
+{
+    const mv_event *ev = r->item->ev;
+    const mv_state *s = r->after;
+    int national = n->cfg->node.role == CFG_ROLE_NATIONAL;
+    log_event(LOG_DEBUG, "mv_applied", "ref=%s ev=%s by=%s id=%s phase=%s",
+              ev->ref, mv_type_name(ev->type), r->item->author, r->item->id,
+              mv_phase_name(s->phase));
+    if (ev->type == MV_RELEASED)
+        log_event(LOG_INFO, "released", "ref=%s by=%s limit_ms=%llu",
+                  ev->ref, r->item->author,
+                  (unsigned long long)s->data.limit_ms);
+    if (ev->type == MV_DISCREPANCY &&
+        (national || nl__is_departure(n, ev->ref))) {
+        char msg[MV_NOTE_MAX + 128];
+        snprintf(msg, sizeof msg, "%s found by %s: %s", ev->result,
+                 r->item->author, ev->note ? ev->note : "");
+        log_event(LOG_WARN, "discrepancy", "ref=%s by=%s res=%s", ev->ref,
+                  r->item->author, ev->result);
+        nl__alert(n, "discrepancy", ev->ref, r->item->author, msg);
+    }
+    if (ev->type == MV_ENQUIRY && national) {
+        log_event(LOG_WARN, "movement_overdue", "ref=%s by=%s enquiries=%u",
+                  ev->ref, r->item->author, s->enquiries);
+        nl__alert(n, "movement-overdue", ev->ref, r->item->author,
+                  "time limit passed without arrival");
+    }
+    if (ev->type == MV_REJECTED && national)
+        nl__alert(n, "double-declaration", ev->ref, r->item->author,
+                  ev->winner ? ev->winner : "");
+    nl__auto(n, r);
+}
+
+static void nl__hook(void *ctx, const ledger_result *r)
+{
+    node *n = ctx;
+    const ledger_item *it = r->item;
+    if (r->outcome == LEDGER_APPLIED) {
+        nl__applied(n, r);
+    } else if (r->outcome == LEDGER_REFUSED) {
+        log_event(LOG_WARN, "ledger_refused", "ref=%s ev=%s by=%s id=%s "
+                  "code=%s msg=%s", it->ev->ref, mv_type_name(it->ev->type),
+                  it->author ? it->author : "?", it->id,
+                  err_name(r->why->code), log_q(r->why->msg));
+        nl__alert(n, "ledger-refused", it->ev->ref,
+                  it->author ? it->author : "", r->why->msg);
+    } else if (r->outcome == LEDGER_PARKED) {
+        log_event(LOG_DEBUG, "mv_parked", "ref=%s ev=%s id=%s prev=%s",
+                  it->ev->ref, mv_type_name(it->ev->type), it->id,
+                  it->ev->prev);
+    }
+}
+
+/* ---- the batch ---- */
+
+static int nl__record(void *ctx, store_pos pos, const char *id,
+                      const char *origin, const void *frame, size_t len,
+                      err_t *e)
+{
+    lg_read *r = ctx;
+    node *n = r->n;
+    env *v;
+    mv_event *ev = arena_zalloc(&n->lg->a, sizeof *ev);
+    void *copy = arena_alloc(&n->lg->a, len ? len : 1);
+    (void)origin;
+    r->last = pos;
+    if (!ev || !copy)
+        return err_set(e, ERR_NOMEM, "ledger: out of memory");
+    memcpy(copy, frame, len);
+    err_t de;
+    int rc = ledger_decode(copy, len, &n->lg->a, &v, ev, &de);
+    if (rc < 0) /* it was checked when stored: say so and go on */
+        log_event(LOG_ERROR, "ledger_skip", "id=%s msg=%s", id, log_q(de.msg));
+    if (rc != 0)
+        return 0;
+    r->items[r->k++] = (ledger_item){.id = v->id, .ev = ev, .frame = copy,
+                                     .frame_n = len,
+                                     .author = node_region_of(n, v->signer)};
+    return 0;
+}
+
+static int nl__open(node *n)
+{
+    if (n->lg)
+        return 0;
+    n->lg = calloc(1, sizeof *n->lg);
+    if (!n->lg)
+        return -1;
+    arena_init(&n->lg->a, LG_ARENA_MAX);
+    return 0;
+}
+
+void node_ledger_close(node *n)
+{
+    if (!n->lg)
+        return;
+    arena_free(&n->lg->a);
+    free(n->lg);
+    n->lg = NULL;
+}
+
+static int nl__apply(node *n, lg_read *r, err_t *e)
+{
+    struct node_lg *lg = n->lg;
+    ledger l = {.st = n->st, .region = n->cfg->node.region,
+                .national = n->cfg->node.role == CFG_ROLE_NATIONAL,
+                .period_ms = n->cfg->ledger.time_limit_h * 3600000,
+                .hook = nl__hook, .hook_ctx = n,
+                .author = nl__author, .author_ctx = n};
+    lg->nsteps = 0;
+    int rc = ledger_apply(&l, r->items, r->k, &lg->a, e);
+    for (size_t i = 0; rc == 0 && i < lg->nsteps; i++)
+        nl__take_step(n, &lg->steps[i]);
+    return rc;
+}
+
+int node_ledger_drain(node *n, int64_t now)
+{
+    if (nl__open(n) < 0)
+        return 0;
+    struct node_lg *lg = n->lg;
+    err_t e;
+    if (now < lg->next_poll_ms)
+        return 0;
+    lg->next_poll_ms = now + LG_POLL_MS;
+    if (!lg->pos_known && store_ledger_pos_get(n->st, &lg->pos, &e) < 0)
+        goto fail;
+    lg->pos_known = 1;
+    arena_reset(&lg->a);
+    lg_read r = {n, arena_alloc(&lg->a, STORE_MV_BATCH * sizeof *r.items), 0,
+                 lg->pos};
+    if (!r.items)
+        return 0;
+    int got = store_in_after(n->st, lg->pos, STORE_MV_BATCH, nl__record, &r,
+                             &e);
+    if (got < 0 || nl__apply(n, &r, &e) < 0 ||
+        (got > 0 && store_ledger_pos_set(n->st, r.last, &e) < 0))
+        goto fail;
+    lg->pos = r.last;
+    if (got == STORE_MV_BATCH)
+        lg->next_poll_ms = now;
+    return got;
+fail:
+    log_event(LOG_ERROR, "ledger", "msg=%s", log_q(e.msg));
+    lg->next_poll_ms = now + LG_RETRY_MS;
+    return 0;
+}
+
+/* ---- ticks: the release gate and time limits ---- */
+
+static int nl__settled_has(const struct node_lg *lg, const char *ref)
+{
+    size_t n = lg->nsettled < LG_SETTLED_MAX ? lg->nsettled : LG_SETTLED_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(lg->settled[i], ref))
+            return 1;
+    return 0;
+}
+
+/* The state of ref in the ledger arena; -1 when it cannot be read. */
+static int nl__state(node *n, const char *ref, mv_state *s, err_t *e)
+{
+    buf_t b;
+    buf_init(&b, ENV_MAX_FRAME);
+    int rc = store_mv_state(n->st, ref, &b, e);
+    if (rc == 0)
+        rc = mv_state_decode(b.p, b.len, &n->lg->a, s, e);
+    buf_free(&b);
+    return rc;
+}
+
+static void nl__lost(node *n, const char *ref, const char *winner,
+                     const char *why)
+{
+    mv_event ev = {.type = MV_REJECTED, .ref = ref, .winner = winner,
+                   .note = why};
+    char id[MSGID_LEN + 1];
+    err_t e;
+    log_event(LOG_WARN, "double_declaration", "ref=%s winner=%s msg=%s", ref,
+              winner, log_q(why));
+    nl__alert(n, "double-declaration", ref, n->cfg->node.region, why);
+    if (mvact_submit(n, &ev, id, &e) < 0)
+        log_event(LOG_ERROR, "mv_reject", "ref=%s msg=%s", ref, log_q(e.msg));
+}
+
+static void nl__settled(node *n, const char *ref)
+{
+    struct node_lg *lg = n->lg;
+    snprintf(lg->settled[lg->nsettled++ % LG_SETTLED_MAX], MVREF_LEN + 1,
+             "%s", ref);
+    log_event(LOG_INFO, "claim_settled", "ref=%s", ref);
+    if (!cfg_ledger_auto(n->cfg, "release"))
+        return;
+    mv_event ev = {.type = MV_RELEASED, .ref = ref};
+    char id[MSGID_LEN + 1];
+    err_t e;
+    if (mvact_submit(n, &ev, id, &e) < 0)
+        log_event(LOG_WARN, "mv_auto", "ref=%s ev=released msg=%s", ref,
+                  log_q(e.msg));
+}
+
+static int nl__gate_one(void *ctx, const char *ref, int64_t score, err_t *e)
+{
+    node *n = ctx;
+    mv_state s;
+    char winner[32];
+    (void)score;
+    if (nl__settled_has(n->lg, ref))
+        return 0;
+    if (nl__state(n, ref, &s, e) < 0 || s.phase != MV_P_DECLARED)
+        return 0; /* leaving claimwait as its next event is applied */
+    buf_t why;
+    buf_init(&why, 4096);
+    int rc = mvact_gate(n, ref, &s, &why, winner, e);
+    if (rc == 1)
+        nl__settled(n, ref);
+    else if (rc == 2)
+        nl__lost(n, ref, winner, why.p ? why.p : "");
+    buf_free(&why);
+    if (rc < 0)
+        log_event(LOG_WARN, "claim_gate", "ref=%s msg=%s", ref, log_q(e->msg));
+    return 0;
+}
+
+static int nl__enq_recent(struct node_lg *lg, const char *ref, int64_t now)
+{
+    size_t n = lg->nenq < LG_ENQ_MAX ? lg->nenq : LG_ENQ_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(lg->enq[i].ref, ref) && now - lg->enq[i].at < LG_ENQ_HOLD_MS)
+            return 1;
+    return 0;
+}
+
+/* A time limit passed: one enquiry (its application re-arms the limit). */
+static int nl__limit_one(void *ctx, const char *ref, int64_t score, err_t *e)
+{
+    node *n = ctx;
+    struct node_lg *lg = n->lg;
+    int64_t now = node__now_ms();
+    (void)score, (void)e;
+    if (nl__enq_recent(lg, ref, now))
+        return 0;
+    lg_enq *q = &lg->enq[lg->nenq++ % LG_ENQ_MAX];
+    snprintf(q->ref, sizeof q->ref, "%s", ref);
+    q->at = now;
+    mv_event ev = {.type = MV_ENQUIRY, .ref = ref};
+    char id[MSGID_LEN + 1];
+    err_t se;
+    if (mvact_submit(n, &ev, id, &se) < 0)
+        log_event(LOG_WARN, "mv_enquiry", "ref=%s msg=%s", ref, log_q(se.msg));
+    else
+        log_event(LOG_INFO, "mv_enquiry", "ref=%s id=%s", ref, id);
+    return 0;
+}
+
+void node_ledger_tick(node *n, int64_t now)
+{
+    if (!n->lg || now < n->lg->next_tick_ms ||
+        n->cfg->node.role == CFG_ROLE_NATIONAL)
+        return;
+    n->lg->next_tick_ms = now + NODE_LEDGER_TICK_MS;
+    arena_reset(&n->lg->a);
+    err_t e;
+    if (store_mv_due(n->st, "claimwait", INT64_MAX, LG_DUE_MAX, nl__gate_one,
+                     n, &e) < 0 ||
+        store_mv_due(n->st, "limit", now, LG_DUE_MAX, nl__limit_one, n,
+                     &e) < 0)
+        log_event(LOG_ERROR, "ledger_tick", "msg=%s", log_q(e.msg));
+}
