@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "envcheck.h"
 #include "log.h"
 #include "model_pack.h"
 
@@ -96,34 +97,18 @@ static const char *chk__cert_code(int rc)
     }
 }
 
-/* A signature over this envelope alone (the single-envelope algorithms). */
-static int chk__plain_sig(const pki_peer *pp, const env *v, const buf_t *sb,
-                          err_t *e)
-{
-    const char *alg = pki_alg_name(pki_peer_alg(pp));
-    if (strcmp(v->sig_alg, alg))
-        return err_set(e, ERR_SIGNATURE, "signed with %s, but %s's "
-                       "certificate holds a %s key", v->sig_alg, v->signer,
-                       alg);
-    return pki_peer_verify(pp, sb->p, sb->len, v->sig, v->sig_len, e);
-}
-
-/* Steps 5-6: the signer's certificate, then the signature. */
+/* Steps 5-6: the signer's certificate, then the signature (envcheck.c,
+ * shared with the offline checks of eportctl verify). */
 static int chk__signature(node *n, in_item *it)
 {
     const env *v = it->v;
     const pki_peer *pp = NULL;
     err_t e;
-    int rc = dir_get(n->dir, v->signer, time(NULL), &pp, &e);
-    if (rc < 0)
+    int rc = envcheck_sig(n->dir, n->bcache, v, time(NULL), &n->sbuf, &pp,
+                          &e);
+    if (rc < 0 && !pp)
         return in_refuse(n, it, chk__cert_code(rc), "signer %s: %s",
-                           v->signer, e.msg);
-    buf_reset(&n->sbuf);
-    rc = env_signed_bytes_unchecked(v, &n->sbuf, &e); /* decoded: valid */
-    if (rc == 0 && batchsig_is_batch_alg(v->sig_alg))
-        rc = batchsig_verify(n->bcache, pp, v, n->sbuf.p, n->sbuf.len, &e);
-    else if (rc == 0)
-        rc = chk__plain_sig(pp, v, &n->sbuf, &e);
+                         v->signer, e.msg);
     if (rc < 0)
         return in_refuse(n, it, rc == ERR_IDENTITY ? "identity-mismatch"
                          : "bad-signature", "message %s from %s: %s", v->id,

@@ -27,6 +27,36 @@ int ctl_send(int argc, char **argv);
 int ctl_inbox(int argc, char **argv);
 int ctl_peers(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);
+int ctl_declare(int argc, char **argv);
+int ctl_mv(int argc, char **argv);
+int ctl_movements(int argc, char **argv);
+int ctl_trace(int argc, char **argv);
+int ctl_verify(int argc, char **argv);
+int ctl_alerts(int argc, char **argv);
+
+/* ---- the movement ledger's commands (ctl_ledger.c) ---- */
+
+#define CTL_REFUSED 3 /* the ledger refused: ownership, phase, conflict,
+                         or a discrepancy recorded instead */
+
+/* One option of a command: "--name VALUE" into *str or *num (strtol), or
+ * "--name" setting *flag; short is "-c"-style or NULL. */
+typedef struct ctl_opt {
+    const char *name, *short_name;
+    const char **str;
+    long *num;
+    int *flag;
+} ctl_opt;
+
+/* argv[first..argc) against opts (ended by a zeroed entry); words that
+ * are not options go to pos[0..maxpos) and *npos. "--help" returns -1;
+ * anything unknown prints usage and returns CTL_USAGE. */
+int ctl_opts(int argc, char **argv, int first, const ctl_opt *opts,
+             const char **pos, int maxpos, int *npos, const char *usage);
+
+/* The exit code of a ledger error, after printing it on one line:
+ * "eportctl: error: <ref>: <msg>" (ref may be NULL). */
+int ctl_lg_fail(const char *ref, const err_t *e);
 
 /* Whole file into b (capped by b's max); "-" is standard input. */
 int ctl_read_file(const char *path, buf_t *b, err_t *e);

@@ -17,6 +17,14 @@ static const struct {
     {"inbox", ctl_inbox, "records delivered to a node"},
     {"peers", ctl_peers, "a node's peer links: state, queues, lag"},
     {"dlq", ctl_dlq, "dead letters: list, show, replay, drop"},
+    {"declare", ctl_declare, "open a movement at this (departure) node"},
+    {"mv", ctl_mv, "record a movement event (release, pass, arrive...)"},
+    {"movements", ctl_movements, "movements known here, by phase/region"},
+    {"trace", ctl_trace, "a movement's journey by reference, container "
+                         "or document"},
+    {"verify", ctl_verify, "re-check a movement's signed history"},
+    {"alerts", ctl_alerts, "alerts (discrepancy, overdue, ...), newest "
+                           "first"},
 };
 
 #define CTL__N (sizeof ctl__cmds / sizeof ctl__cmds[0])
@@ -25,11 +33,13 @@ static void ctl__usage(FILE *f)
 {
     fprintf(f, "usage: eportctl COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < CTL__N; i++)
-        fprintf(f, "  %-7s %s\n", ctl__cmds[i].name, ctl__cmds[i].help);
-    fprintf(f, "\nexit status: 0 ok, 64 usage, 65 input had problems, 66 "
-               "input not found,\n70 internal error, 74 output error, 78 "
-               "mapping tables broken\n\n'eportctl COMMAND --help' for a "
-               "command's options.\n");
+        fprintf(f, "  %-9s %s\n", ctl__cmds[i].name, ctl__cmds[i].help);
+    fprintf(f, "\nexit status: 0 ok, 1 verify found a bad history, 3 the "
+               "ledger refused,\n64 usage, 65 input had problems, 66 "
+               "input not found,\n69 Redis or eportd not answering, 70 "
+               "internal error, 74 output error,\n78 mapping tables "
+               "broken\n\n'eportctl COMMAND --help' for a command's "
+               "options.\n");
 }
 
 int main(int argc, char **argv)

@@ -2,7 +2,8 @@
 # make bench: the project's benchmarks, then (when the shared measuring
 # tools sit beside the checkout) the machine's own limits and the peer
 # parser on the same corpus, so figures can be read as ratios of one run.
-# BENCH_NO_FED=1 skips the federation benchmark (two nodes, ~1 minute).
+# BENCH_NO_FED=1 skips the federation benchmark (two nodes, ~1 minute),
+# BENCH_NO_CLEARANCE=1 the movement ledger's (three nodes, ~seconds).
 # Every figure is one line: `bench NAME key=value ...`.
 set -u
 B=${B:-build}
@@ -14,6 +15,10 @@ done
 # two real nodes (eportd + redis-server each) exchanging signed records
 if [ -z "${BENCH_NO_FED:-}" ]; then
   python3 "$(dirname "$0")/federation.py" || status=1
+fi
+# three nodes, the movement ledger taking every step itself (CQ>SN>SH)
+if [ -z "${BENCH_NO_CLEARANCE:-}" ]; then
+  python3 "$(dirname "$0")/clearance.py" || status=1
 fi
 shared=../shared
 if [ -x "$shared/limits/run" ] && [ -z "${BENCH_NO_LIMITS:-}" ]; then

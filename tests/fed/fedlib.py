@@ -45,6 +45,12 @@ LINE = {
     "SH": ("SH", ["CQ"], {"SC": "CQ"}),
 }
 
+# The five nodes of the demo federation (conf/*.yaml), every one a peer of
+# every other: four provinces and the national center NC (region CN).
+FIVE = {nid: (("CN" if nid == "NC" else nid),
+              [p for p in ("CQ", "SC", "SN", "SH", "NC") if p != nid], {})
+        for nid in ("CQ", "SC", "SN", "SH", "NC")}
+
 # Fast liveness and resends, so that faults are noticed within a second.
 FAST_DELIVERY = {
     "retry_initial_ms": 100,
@@ -123,6 +129,27 @@ def _tail(path, n=15):
         return "(none)\n"
 
 
+def _resp(f):
+    line = f.readline()
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise FedError(f"redis: {rest.decode(errors='replace')}")
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp(f) for _ in range(n)]
+    raise FedError(f"redis: unexpected reply {line!r}")
+
+
 class Redis:
     """One private redis-server with an append-only file in dir."""
 
@@ -152,6 +179,17 @@ class Redis:
         except OSError:
             return False
 
+    def cmd(self, *args):
+        """One command over RESP (binary-safe, for tests that tamper with
+        what a node stored): the reply, bytes/int/list/None."""
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(out)
+            return _resp(s.makefile("rb"))
+
     def stop(self, sig=signal.SIGTERM):
         """SIGTERM: Redis flushes its append-only file and exits."""
         if self.proc and self.proc.poll() is None:
@@ -178,6 +216,8 @@ class Node:
         self.out = os.path.join(self.dir, "eportd.out")  # stdout+stderr
         self.proc = None
         self.peers, self.routes, self.delivery, self.peer_regions = [], {}, {}, {}
+        self.role = "national" if region == "CN" else "provincial"
+        self.ledger = {}  # ledger.* keys: national, time_limit_h, auto (list)
 
     @property
     def endpoint(self):
@@ -188,7 +228,7 @@ class Node:
         lines = [
             f"# {self.id}: written by tests/fed/fedlib.py",
             "node:", f"  id: {self.id}", f"  region: {self.region}",
-            "  role: provincial", f"  listen: {self.endpoint}",
+            f"  role: {self.role}", f"  listen: {self.endpoint}",
             f"  http: 127.0.0.1:{self.http}",
             "pki:", f"  ca: {pki}/ca.crt", f"  crl: {pki}/crl.pem",
             f"  cert: {pki}/{self.id}.crt", f"  key: {pki}/{self.id}.key",
@@ -206,6 +246,11 @@ class Node:
         lines += [f"  {d}: {via}" for d, via in self.routes.items()]
         lines.append("delivery:" if self.delivery else "delivery: {}")
         lines += [f"  {k}: {v}" for k, v in self.delivery.items()]
+        if self.ledger:
+            lines.append("ledger:")
+            for k, v in self.ledger.items():
+                v = "[" + ", ".join(v) + "]" if isinstance(v, (list, tuple)) else v
+                lines.append(f"  {k}: {v}")
         lines += ["connectors: []", "log:", "  level: info", f"  file: {self.log}"]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -344,8 +389,9 @@ class Inbox:
 class Fed:
     """A federation in a temporary directory; use as a context manager."""
 
-    def __init__(self, topology=LINE, delivery=None, extra_certs=()):
+    def __init__(self, topology=LINE, delivery=None, extra_certs=(), ledger=None):
         self.topology, self.extra = topology, list(extra_certs)
+        self.ledger = dict(ledger or {})
         self.delivery = dict(FAST_DELIVERY, **(delivery or {}))
         self.dir, self.nodes = None, {}
 
@@ -362,6 +408,7 @@ class Fed:
             for nid, (region, peers, routes) in self.topology.items():
                 n = self.nodes[nid]
                 n.peers, n.routes, n.delivery = list(peers), dict(routes), dict(self.delivery)
+                n.ledger = dict(self.ledger)
                 n.write_config()
                 n.redis.start()
         except BaseException:

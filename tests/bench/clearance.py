@@ -1,0 +1,121 @@
+"""bench clearance_movements: movements through a three-region itinerary
+CQ > SN > SH on three real nodes (eportd + redis-server each), every step
+taken by the ledger itself (ledger.auto = release, passage, arrival,
+control, write_off): declared at CQ, released once the claim settles,
+passage at SN, arrival and control at SH, write-off at CQ.
+
+Prints:
+  bench clearance_movements movements_per_s=.. p50_ms=.. p99_ms=.. n=..
+
+- movements_per_s: N movements declared at CQ by one `eportctl declare
+  --repeat N` (numbered copies of one declaration: distinct containers
+  and documents, so no claim conflicts); from the declare's start until
+  CQ holds all N written off.
+- p50_ms, p99_ms: per movement, the release (its envelope's creation
+  time, the ULID's ms) to the anticipated arrival record stored at SH,
+  the last node of the itinerary: the stream position (ms, SH's Redis
+  clock) of the released envelope in SH's v1:in, from which SH's ledger
+  applies it. The ledger stores no applied-at time of its own; a check
+  afterwards makes sure SH did apply every release.
+- All three nodes and their Redis share this machine's cores.
+
+Binaries: the release build (bin/eportd, bin/eportctl; env EPORTD,
+EPORTCTL override). Env: BENCH_CLEAR_N (2000). Details go to stderr.
+Prints `bench clearance_movements skipped: why` when redis-server or the
+binaries are missing; exit 1 on a failed check. Python stdlib only."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+os.environ.setdefault("EPORTD", os.path.join(ROOT, "bin", "eportd"))
+os.environ.setdefault("EPORTCTL", os.path.join(ROOT, "bin", "eportctl"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fed"))
+import fedlib  # noqa: E402
+from fedlib import Fed, FedError, check, wait_for  # noqa: E402
+import ledgerlib as L  # noqa: E402
+
+N = int(os.environ.get("BENCH_CLEAR_N", "2000"))
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+THREE = {"CQ": ("CQ", ["SN", "SH"], {}), "SN": ("SN", ["CQ", "SH"], {}),
+         "SH": ("SH", ["CQ", "SN"], {})}
+LEDGER = {"national": '""', "time_limit_h": 72,
+          "auto": ["release", "passage", "arrival", "control", "write_off"]}
+
+
+def ulid_ms(msg_id):
+    v = 0
+    for c in msg_id[:10]:
+        v = v * 32 + CROCKFORD.index(c)
+    return v
+
+
+def pct(v, p):
+    return v[min(len(v) - 1, int(len(v) * p / 100))]
+
+
+def written_off(node):
+    return node.redis.cmd("SCARD", f"eport:{node.id}:v1:mv:phase:written_off")
+
+
+def release_latencies(sh):
+    """ms from each release's creation to its storing in SH's v1:in."""
+    key, start, out = f"eport:SH:v1:in", "-", []
+    while True:
+        batch = sh.redis.cmd("XRANGE", key, start, "+", "COUNT", "1000")
+        if not batch:
+            return out
+        for sid, fields in batch:
+            f = dict(zip(fields[::2], fields[1::2]))
+            if b"\xa8released" in f.get(b"f", b""):
+                out.append(int(sid.split(b"-")[0]) - ulid_ms(f[b"id"].decode()))
+        start = "(" + batch[-1][0].decode()
+        if len(batch) < 1000:
+            return out
+
+
+def run():
+    with Fed(THREE, ledger=LEDGER) as fed:
+        fed.start_all()
+        path = os.path.join(fed.dir, "decl.json")
+        L.declaration(path, "BENCH0000000001", L.containers("BNCU", 2, "BN"), ["rail"])
+        t0 = time.monotonic()
+        r = L.ctl(fed["CQ"], "declare", "--canonical", "--itin", "CQ,SN,SH", "--kind",
+                  "rail_transit", "--repeat", str(N), "--wait", "0", path, timeout=600)
+        L.must(r, "declare --repeat")
+        t_decl = time.monotonic() - t0
+        wait_for(lambda: written_off(fed["CQ"]) >= N, 600,
+                 f"{N} movements written off at CQ", interval=0.05)
+        elapsed = time.monotonic() - t0
+        lat = sorted(release_latencies(fed["SH"]))
+        check(len(lat) == N, f"SH stored {len(lat)} releases, not {N}")
+        done = fed["SH"].redis.cmd("SCARD", "eport:SH:v1:mv:phase:written_off")
+        check(done == N, f"SH holds {done} movements written off, not {N}")
+        sys.stderr.write(f"clearance: declared {N} in {t_decl:.2f}s, all written off "
+                         f"after {elapsed:.2f}s\n")
+        print(f"bench clearance_movements movements_per_s={N / elapsed:.0f} "
+              f"p50_ms={pct(lat, 50)} p99_ms={pct(lat, 99)} n={N}", flush=True)
+
+
+def main():
+    if not shutil.which("redis-server"):
+        print("bench clearance_movements skipped: redis-server is not installed")
+        return 0
+    for b in (fedlib.EPORTD, fedlib.EPORTCTL):
+        if not os.access(b, os.X_OK):
+            print(f"bench clearance_movements skipped: {b} missing (make)")
+            return 0
+    try:
+        run()
+    except (FedError, subprocess.TimeoutExpired) as e:
+        print(f"bench clearance_movements FAILED: {e}", flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

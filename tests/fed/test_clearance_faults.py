@@ -1,0 +1,219 @@
+"""Clear once under faults and misuse, on one five-node federation (CQ SC
+SN SH NC): a container declared in two regions at once, a transit region
+frozen while the release goes out, a broken seal at passage, a time limit
+passing, events sent by regions that do not own them, a log entry
+tampered with in Redis, and a node killed mid-movement. Each test uses
+its own movements (fresh container numbers), so they share the
+federation and leave it as they found it: every node running."""
+import os
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fedlib import EPORTCTL, FIVE, Fed, FedError, check, wait_for  # noqa: E402
+from fedrun import Group, main  # noqa: E402
+import ledgerlib as L  # noqa: E402
+
+LEDGER = {"national": "NC", "time_limit_h": 1}
+
+
+def make():
+    return Fed(FIVE, ledger=LEDGER)
+
+
+def declared(fed, dep, itin, name, n=2, owner="TCLU"):
+    path = os.path.join(fed.dir, f"{name}.json")
+    ctrs = L.containers(owner, n, name[:2].upper())
+    L.declaration(path, f"DECL-{name}-{ctrs[0][0]}", ctrs, ["rail", "sea"])
+    ref, _, _ = L.declare(fed[dep], [path], itin, kind="rail_transit")
+    return ref, ctrs
+
+
+def released(fed, dep, itin, name, extra=()):
+    ref, ctrs = declared(fed, dep, itin, name)
+    L.mv_retry(fed[dep], "release", ref, *extra)
+    return ref, ctrs
+
+
+def test_double_declaration(fed):
+    """The same container declared at CQ and SC at the same moment: both
+    may be accepted locally, exactly one movement survives everywhere, and
+    the loser is rejected naming the winner."""
+    ctrs = L.containers("OOLU", 1, "DD")
+    procs = {}
+    for dep, dest in (("CQ", "SH"), ("SC", "SH")):
+        path = os.path.join(fed.dir, f"dd-{dep}.json")
+        L.declaration(path, f"DD-{dep}-{ctrs[0][0]}", ctrs, ["rail", "sea"])
+        argv = [EPORTCTL, "declare", "-c", fed[dep].conf, "--canonical", "--itin",
+                f"{dep},{dest}", "--kind", "rail_sea_export", path]
+        procs[dep] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
+    out = {d: (p.wait(60), *p.communicate()) for d, p in procs.items()}
+    refs = {d: o[1].split()[0].split("=")[1] for d, o in out.items() if o[0] == 0}
+    check(refs, f"neither declaration was accepted: {out}")
+    for d, o in out.items():
+        if o[0] != 0:
+            check(o[0] == 3, f"declare at {d} failed with {o[0]}: {o[2].strip()}")
+    # the survivor: the one not rejected; wait until both sides agree
+    def settle():
+        phases = {d: L.trace(fed[d], r) for d, r in refs.items()}
+        if all(j and j.phase in ("declared", "rejected") for j in phases.values()):
+            alive = [d for d, j in phases.items() if j.phase == "declared"]
+            dead = [d for d, j in phases.items() if j.phase == "rejected"]
+            if len(alive) == 1 and len(dead) == len(refs) - 1:
+                return alive[0]
+        return None
+    winner_dep = wait_for(settle, 30, "one of the two declarations to be rejected")
+    win = refs[winner_dep]
+    for d, r in refs.items():
+        if d == winner_dep:
+            continue
+        for n in ("CQ", "SC", "SH", "NC"):
+            j = L.wait_phase(fed[n], r, "rejected")
+            check(any(win in line for line in j.lines),
+                  f"{n}: rejected {r} does not name the winner {win}: {j.lines}")
+    losers = [d for d in out if d != winner_dep]
+    for d in losers:
+        if out[d][0] != 0:
+            check(win in out[d][2], f"refusal at {d} does not name {win}: {out[d][2]}")
+    L.mv_retry(fed[winner_dep], "release", win)
+    L.wait_phase(fed["SH"], win, "released")
+    L.wait_phase(fed["NC"], win, "released")
+
+
+def test_partition_transit(fed):
+    """SN frozen (SIGSTOP) while CQ releases CQ>SN>SH: SN gets the release
+    when it thaws and records passage; the movement completes."""
+    ref, _ = declared(fed, "CQ", ["CQ", "SN", "SH"], "partition")
+    L.wait_phase(fed["SN"], ref, "declared")
+    # the claim settles only with SN's receipt for the declaration: wait
+    # for the release gate before freezing SN
+    wait_for(lambda: not L.mv(fed["CQ"], "risk", ref, "--result", "cleared",
+                              ok=False).returncode, 20, "risk at CQ")
+    time.sleep(1.0)
+    fed["SN"].pause()
+    try:
+        L.mv_retry(fed["CQ"], "release", ref)
+        L.wait_phase(fed["SH"], ref, "released")
+        time.sleep(2.0)  # past the heartbeat timeout: SN is down for everyone
+    finally:
+        fed["SN"].resume()
+    L.wait_phase(fed["SN"], ref, "released", timeout=30)
+    L.mv(fed["SN"], "pass", ref)
+    L.wait_event(fed["SH"], ref, "passage")
+    L.mv(fed["SH"], "arrive", ref)
+    L.agree([fed["CQ"], fed["SN"], fed["SH"], fed["NC"]], ref, "arrived")
+
+
+def test_seal_mismatch(fed):
+    """A seal found at passage is not the released one: no passage, a
+    discrepancy holds the movement, alerts at departure and national."""
+    ref, ctrs = released(fed, "CQ", ["CQ", "SN", "SH"], "sealbad")
+    L.wait_phase(fed["SN"], ref, "released")
+    r = L.mv(fed["SN"], "pass", ref, "--seal", f"{ctrs[0][0]}=SN0000001", ok=False)
+    check(r.returncode == 3, f"mismatched pass exited {r.returncode}: {r.stderr.strip()}")
+    check("discrepancy" in r.stderr and ref in r.stderr, f"stderr: {r.stderr.strip()}")
+    for n in ("CQ", "SN", "SH", "NC"):
+        wait_for(lambda: (lambda j: j and any(l.startswith("hold SN") for l in j.lines))(
+            L.trace(fed[n], ref)), 20, f"{ref} held by SN at {n}")
+    for n in ("CQ", "NC"):
+        wait_for(lambda: any(k == "discrepancy" and rf == ref for k, rf, _, _ in L.alerts(fed[n])),
+                 20, f"a discrepancy alert for {ref} at {n}")
+    # held: arrival refused until the departure resolves it
+    L.wait_event(fed["SH"], ref, "discrepancy")
+    r = L.mv(fed["SH"], "arrive", ref, ok=False)
+    check(r.returncode == 3, f"arrive on a held movement exited {r.returncode}")
+    L.mv(fed["CQ"], "resolve", ref, "--note", "seal replaced by SN customs, checked")
+    L.wait_event(fed["SN"], ref, "resolved")
+    L.mv(fed["SN"], "pass", ref)
+
+
+def test_time_limit(fed):
+    """Released with a 1.5 s limit and never arrived: CQ raises an enquiry,
+    NC gets a movement-overdue alert."""
+    ref, _ = released(fed, "CQ", ["CQ", "SH"], "overdue", extra=("--limit-ms", "1500"))
+    j = L.wait_event(fed["CQ"], ref, "enquiry", timeout=30)
+    check(j.count("enquiry") == 1, f"{j.count('enquiry')} enquiries at CQ")
+    L.wait_event(fed["NC"], ref, "enquiry")
+    wait_for(lambda: any(k == "movement-overdue" and rf == ref
+                         for k, rf, _, _ in L.alerts(fed["NC"])),
+             20, f"movement-overdue alert for {ref} at NC")
+
+
+def test_unauthorised(fed):
+    """Each region may send only its own events; everything else is
+    refused where it is tried (exit 3), and nothing reaches the others."""
+    ref, _ = declared(fed, "CQ", ["CQ", "SN", "SH"], "owner")
+    L.wait_phase(fed["SH"], ref, "declared")
+    L.wait_phase(fed["NC"], ref, "declared")
+    tries = [("SH", "release"), ("SN", "release"), ("NC", "release"), ("NC", "cancel"),
+             ("SH", "cancel"), ("SN", "risk"), ("SH", "pass"), ("SN", "arrive"),
+             ("SN", "writeoff"), ("SC", "release"), ("SC", "pass")]
+    for nid, ev in tries:
+        args = ["--result", "cleared"] if ev == "risk" else []
+        r = L.mv(fed[nid], ev, ref, *args, ok=False)
+        # SC is off the itinerary: it holds only the claim, not the movement
+        want = (3, 65) if nid == "SC" else (3,)
+        check(r.returncode in want, f"mv {ev} by {nid}: exit {r.returncode} "
+              f"{r.stdout.strip()} {r.stderr.strip()}")
+        check(ref in r.stderr, f"mv {ev} by {nid}: the refusal does not name {ref}")
+    L.mv_retry(fed["CQ"], "release", ref)
+    r = L.mv(fed["CQ"], "release", ref, ok=False)
+    check(r.returncode == 3, f"a second release exited {r.returncode}")
+    r = L.mv(fed["CQ"], "pass", ref, ok=False)
+    check(r.returncode == 3, f"passage by the departure exited {r.returncode}")
+    j = L.wait_phase(fed["NC"], ref, "released")
+    check(j.events() == ["declared", "released"], f"NC applied {j.events()}")
+
+
+def test_tampered_log(fed):
+    """verify holds a movement's history at SH, then reports the entry
+    whose bytes were changed in Redis."""
+    ref, _ = released(fed, "CQ", ["CQ", "SH"], "tamper")
+    L.wait_phase(fed["SH"], ref, "released")
+    r = L.verify(fed["SH"], ref)
+    check(r.returncode == 0, f"verify before tampering: exit {r.returncode}: {r.stdout}{r.stderr}")
+    key = f"eport:SH:v1:mv:{ref}:log"
+    red = fed["SH"].redis
+    frame = red.cmd("LINDEX", key, 1)
+    check(frame, f"no second entry in {key}")
+    i = frame.find(b"released")
+    check(i > 0, "the released event's type is not in its frame")
+    bad = frame[:i] + b"R" + frame[i + 1:]
+    red.cmd("LSET", key, 1, bad)
+    r = L.verify(fed["SH"], ref)
+    check(r.returncode == 1, f"verify after tampering: exit {r.returncode}: {r.stdout}")
+    bad_lines = [l for l in r.stdout.splitlines() if "FAILED" in l]
+    check(bad_lines and bad_lines[0].startswith("2 "),
+          f"verify does not name entry 2: {r.stdout}")
+    red.cmd("LSET", key, 1, frame)
+    check(L.verify(fed["SH"], ref).returncode == 0, "verify after restoring the entry")
+
+
+def test_kill9_restart(fed):
+    """SN killed (kill -9) after the release of CQ>SN>SH, restarted: it
+    catches up, records passage, and the lifecycle completes."""
+    ref, _ = released(fed, "CQ", ["CQ", "SN", "SH"], "kill9")
+    fed["SN"].kill()
+    L.wait_phase(fed["SH"], ref, "released")
+    fed["SN"].start()
+    L.wait_phase(fed["SN"], ref, "released", timeout=30)
+    L.mv(fed["SN"], "pass", ref)
+    L.wait_event(fed["SH"], ref, "passage")
+    L.mv(fed["SH"], "arrive", ref)
+    fed["CQ"].kill()
+    L.mv(fed["SH"], "control", ref)
+    fed["CQ"].start()
+    L.wait_phase(fed["CQ"], ref, "controlled", timeout=30)
+    L.mv(fed["CQ"], "writeoff", ref)
+    js = L.agree([fed["CQ"], fed["SN"], fed["SH"], fed["NC"]], ref, "written_off")
+    check(all(j.count("released") == 1 for j in js.values()), "a release twice after restart")
+
+
+if __name__ == "__main__":
+    sys.exit(main([Group(make, lambda f: f.start_all(),
+                         [test_double_declaration, test_partition_transit,
+                          test_seal_mismatch, test_time_limit, test_unauthorised,
+                          test_tampered_log, test_kill9_restart])]))
