@@ -37,50 +37,70 @@ def released(fed, dep, itin, name, extra=()):
     return ref, ctrs
 
 
+def dd_declare(fed, dep, dest, ctrs, tag):
+    path = os.path.join(fed.dir, f"dd-{tag}-{dep}.json")
+    L.declaration(path, f"DD-{tag}-{dep}-{ctrs[0][0]}", ctrs, ["rail", "sea"])
+    argv = [EPORTCTL, "declare", "-c", fed[dep].conf, "--canonical", "--itin",
+            f"{dep},{dest}", "--kind", "rail_sea_export", "--wait", "0", path]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
 def test_double_declaration(fed):
-    """The same container declared at CQ and SC at the same moment: both
-    may be accepted locally, exactly one movement survives everywhere, and
-    the loser is rejected naming the winner."""
+    """The same container declared at CQ and SC at the same moment: with
+    both daemons frozen, neither node can have stored the other's claim, so
+    both declarations are accepted locally; once they run again exactly
+    one movement survives at every node (the earlier declared time, then
+    the smaller reference), and the loser is rejected naming the winner."""
     ctrs = L.containers("OOLU", 1, "DD")
-    procs = {}
-    for dep, dest in (("CQ", "SH"), ("SC", "SH")):
-        path = os.path.join(fed.dir, f"dd-{dep}.json")
-        L.declaration(path, f"DD-{dep}-{ctrs[0][0]}", ctrs, ["rail", "sea"])
-        argv = [EPORTCTL, "declare", "-c", fed[dep].conf, "--canonical", "--itin",
-                f"{dep},{dest}", "--kind", "rail_sea_export", path]
-        procs[dep] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True)
-    out = {d: (p.wait(60), *p.communicate()) for d, p in procs.items()}
-    refs = {d: o[1].split()[0].split("=")[1] for d, o in out.items() if o[0] == 0}
-    check(refs, f"neither declaration was accepted: {out}")
-    for d, o in out.items():
-        if o[0] != 0:
-            check(o[0] == 3, f"declare at {d} failed with {o[0]}: {o[2].strip()}")
-    # the survivor: the one not rejected; wait until both sides agree
-    def settle():
-        phases = {d: L.trace(fed[d], r) for d, r in refs.items()}
-        if all(j and j.phase in ("declared", "rejected") for j in phases.values()):
-            alive = [d for d, j in phases.items() if j.phase == "declared"]
-            dead = [d for d, j in phases.items() if j.phase == "rejected"]
-            if len(alive) == 1 and len(dead) == len(refs) - 1:
-                return alive[0]
-        return None
-    winner_dep = wait_for(settle, 30, "one of the two declarations to be rejected")
+    fed["CQ"].pause()
+    fed["SC"].pause()
+    try:
+        out = {d: dd_declare(fed, d, "SH", ctrs, "a") for d in ("CQ", "SC")}
+    finally:
+        fed["CQ"].resume()
+        fed["SC"].resume()
+    for d, r in out.items():
+        check(r.returncode == 0, f"declare at {d} (frozen daemons) failed with "
+              f"{r.returncode}: {r.stderr.strip()}")
+    refs = {d: r.stdout.split()[0].split("=")[1] for d, r in out.items()}
+    # the documented tie-break, computed from the declarations themselves
+    # (declared time to the ms, ISO text sorts as time; then the reference)
+    keys = {d: (L.trace(fed[d], ref).steps[0]["at"], ref) for d, ref in refs.items()}
+    winner_dep = min(keys, key=keys.get)
     win = refs[winner_dep]
     for d, r in refs.items():
-        if d == winner_dep:
-            continue
-        for n in ("CQ", "SC", "SH", "NC"):
-            j = L.wait_phase(fed[n], r, "rejected")
-            check(any(win in line for line in j.lines),
-                  f"{n}: rejected {r} does not name the winner {win}: {j.lines}")
-    losers = [d for d in out if d != winner_dep]
-    for d in losers:
-        if out[d][0] != 0:
-            check(win in out[d][2], f"refusal at {d} does not name {win}: {out[d][2]}")
+        for n in (d, "SH", "NC"):  # the nodes holding the movement
+            want = "declared" if d == winner_dep else "rejected"
+            j = L.wait_phase(fed[n], r, want)
+            if d != winner_dep:
+                check(any(win in line for line in j.lines),
+                      f"{n}: rejected {r} does not name the winner {win}: {j.lines}")
+    # every provincial member, on the itinerary or not, holds the same claim
+    key = f"v1:claim:c:{ctrs[0][0]}"
+    for n in ("CQ", "SC", "SN", "SH"):
+        wait_for(lambda: fed[n].redis.cmd("ZRANGE", f"eport:{n}:{key}", 0, -1)
+                 == [win.encode()], 20, f"{n}'s claims on {ctrs[0][0]} to be [{win}]")
     L.mv_retry(fed[winner_dep], "release", win)
-    L.wait_phase(fed["SH"], win, "released")
-    L.wait_phase(fed["NC"], win, "released")
+    for n in ("SH", "NC"):
+        L.wait_phase(fed[n], win, "released")
+    loser = refs["SC" if winner_dep == "CQ" else "CQ"]
+    r = L.mv(fed["SC" if winner_dep == "CQ" else "CQ"], "release", loser, ok=False)
+    check(r.returncode != 0, f"release of the rejected {loser} was accepted")
+
+
+def test_double_declaration_refused(fed):
+    """A container already claimed by a movement this node has stored is
+    refused at once (exit 3) with the winning reference named."""
+    ctrs = L.containers("OOLU", 1, "DR")
+    first = dd_declare(fed, "CQ", "SH", ctrs, "b")
+    check(first.returncode == 0, f"first declare failed: {first.stderr.strip()}")
+    ref = first.stdout.split()[0].split("=")[1]
+    wait_for(lambda: fed["SN"].redis.cmd("ZCARD", f"eport:SN:v1:claim:c:{ctrs[0][0]}"),
+             20, "SN to store CQ's claim")
+    second = dd_declare(fed, "SN", "SH", ctrs, "b")
+    check(second.returncode == 3, f"second declare exit {second.returncode}, not 3: "
+          f"{second.stderr.strip()}")
+    check(ref in second.stderr, f"refusal does not name {ref}: {second.stderr.strip()}")
 
 
 def test_partition_transit(fed):
@@ -214,6 +234,7 @@ def test_kill9_restart(fed):
 
 if __name__ == "__main__":
     sys.exit(main([Group(make, lambda f: f.start_all(),
-                         [test_double_declaration, test_partition_transit,
+                         [test_double_declaration, test_double_declaration_refused,
+                          test_partition_transit,
                           test_seal_mismatch, test_time_limit, test_unauthorised,
                           test_tampered_log, test_kill9_restart])]))
