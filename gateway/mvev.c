@@ -126,7 +126,8 @@ static const char *const mvev__ctl[] = {"ok", "discrepancy", NULL};
 static const char *const mvev__disc[] = {"seal", "container", "packages",
                                          "other", NULL};
 static const char *const mvev__status[] = {"gate_in", "gate_out", "loaded",
-    "discharged", "departed", "arrived", "transshipped", NULL};
+    "discharged", "departed", "arrived", "transshipped", "stuffed", "stripped",
+    "crossed_border", "delivered", NULL};
 static const char *const mvev__ok[] = {"ok", NULL};
 
 /* need: keys the type requires; may: keys it allows besides (note and

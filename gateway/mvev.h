@@ -94,7 +94,7 @@ typedef struct mv_event {
      * risk: res cleared|inspect|inspected; controlled: ok|discrepancy;
      * discrepancy: res seal|container|packages|other; status: res is the
      * status code (gate_in gate_out loaded discharged departed arrived
-     * transshipped) */
+     * transshipped stuffed stripped crossed_border delivered) */
     const char *result;
     const char *note;        /* why: discrepancy detail, cancel reason... */
     const char *winner;      /* rejected: the winning movement */

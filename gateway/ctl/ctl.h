@@ -33,6 +33,7 @@ int ctl_movements(int argc, char **argv);
 int ctl_trace(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 int ctl_alerts(int argc, char **argv);
+int ctl_status(int argc, char **argv);
 
 /* ---- the movement ledger's commands (ctl_ledger.c) ---- */
 
@@ -63,6 +64,25 @@ int ctl_read_file(const char *path, buf_t *b, err_t *e);
 /* The mapping directory: --mappings, else $EPORT_MAPPINGS, else ./mappings,
  * else ../mappings beside the executable. Returns a static string. */
 const char *ctl_mappings_dir(const char *given);
+
+/* Local input files to read as records (ctl_records.c). */
+#define CTL_FILES_MAX 8
+typedef struct ctl_inputs {
+    const char *files[CTL_FILES_MAX];
+    int nfiles;
+    int canonical;        /* FILE.json is canonical JSON */
+    const char *map;      /* force this mapping; NULL: the first matching */
+} ctl_inputs;
+struct model_record;
+/* Called per record, borrowed for the call: 0 goes on, a positive value
+ * stops quietly, a negative one stops and is returned (with e filled by
+ * the callback). */
+typedef int (*ctl_record_fn)(void *ctx, const struct model_record *r);
+/* Every record of every input, in order. Problems translating a file are
+ * printed as `eportctl map` prints them and fail it: ERR_INVALID naming
+ * the file. */
+int ctl_records(const ctl_inputs *in, const char *mappings_dir,
+                ctl_record_fn fn, void *ctx, err_t *e);
 
 /* Open the node of config offline (no sockets): *out for node_close.
  * Prints the problem and returns a CTL_* code, CTL_OK on success. */

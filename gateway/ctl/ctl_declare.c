@@ -15,22 +15,18 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "model_json.h"
 #include "model_pack.h"
 #include "mvact.h"
-#include "xlate.h"
 
 #define DECL_USAGE "eportctl declare -c CONF --itin CQ,SN,SH [--kind K] " \
     "[--map NAME] [--canonical] [--limit-h N] [--limit-ms N] "            \
     "[--guarantee G] [--repeat N] [--wait MS] FILE...\n"                  \
     "  (--canonical: each FILE.json is canonical JSON, other files go "    \
     "through the mappings)"
-#define DECL_FILES 8
 
 typedef struct decl_opts {
-    const char *config, *itin, *kind, *map, *mappings, *guarantee;
-    const char *files[DECL_FILES];
-    int nfiles, canonical;
+    const char *config, *itin, *kind, *mappings, *guarantee;
+    ctl_inputs in;
     long limit_h, limit_ms, repeat, wait_ms;
 } decl_opts;
 
@@ -145,58 +141,14 @@ static void decl__declaration(decl *x, const model_record *r)
         x->failed = rc;
 }
 
-static int decl__record(void *ctx, const codec_msg *m, const map_def *md,
-                        model_record *r)
+static int decl__record(void *ctx, const model_record *r)
 {
-    (void)m, (void)md;
     decl *x = ctx;
     if (r->kind && !strcmp(r->kind, "declaration"))
         decl__declaration(x, r);
     decl__doc(x, r);
     decl__equipment(x, r);
-    return x->failed ? 1 : 0;
-}
-
-static void decl__problem(void *ctx, uint32_t line, uint32_t col,
-                          const char *msg)
-{
-    (void)ctx;
-    fprintf(stderr, "eportctl: %u:%u: error: %s\n", line, col, msg);
-}
-
-/* One input file into x: translated, or with --canonical a FILE.json of
- * canonical JSON (so a declaration kept as JSON can go with the
- * transport documents as their systems sent them). */
-static int decl__file(decl *x, const decl_opts *o, const map_set *s,
-                      const char *path, arena_t *scratch)
-{
-    buf_t in;
-    buf_init(&in, 64u << 20);
-    int rc = ctl_read_file(path, &in, x->e);
-    const char *txt = in.p ? in.p : "";
-    size_t pl = strlen(path);
-    int json = o->canonical && pl > 5 && !strcmp(path + pl - 5, ".json");
-    if (rc == 0 && json) {
-        model_record *r;
-        rc = model_json_read(txt, in.len, scratch, &r, x->e);
-        if (rc == 0)
-            decl__record(x, NULL, NULL, r);
-    } else if (rc == 0) {
-        const map_def *forced = o->map ? map_set_find(s, o->map) : NULL;
-        xlate_sink sink = { decl__record, decl__problem, x };
-        xlate_stats st = { 0 };
-        rc = o->map && !forced ? err_set(x->e, ERR_NOMAP, "no mapping named "
-                                         "'%s'", o->map)
-           : xlate_input(s, forced, path, txt, in.len, scratch, &sink, &st,
-                         x->e);
-        if (rc == 0 && st.problems)
-            rc = err_set(x->e, ERR_INVALID, "%u problem(s) translating it",
-                         st.problems);
-    }
-    buf_free(&in);
-    if (rc == 0 && x->failed)
-        rc = x->failed;
-    return rc < 0 ? err_wrap(x->e, "%s", path) : 0;
+    return x->failed;
 }
 
 /* The kind from the transport modes, when --kind does not say. */
@@ -312,18 +264,18 @@ static int decl__args(int argc, char **argv, decl_opts *o)
         {"--config", "-c", &o->config, NULL, NULL},
         {"--itin", NULL, &o->itin, NULL, NULL},
         {"--kind", NULL, &o->kind, NULL, NULL},
-        {"--map", NULL, &o->map, NULL, NULL},
+        {"--map", NULL, &o->in.map, NULL, NULL},
         {"--mappings", NULL, &o->mappings, NULL, NULL},
         {"--guarantee", NULL, &o->guarantee, NULL, NULL},
-        {"--canonical", "--json", NULL, NULL, &o->canonical},
+        {"--canonical", "--json", NULL, NULL, &o->in.canonical},
         {"--limit-h", NULL, NULL, &o->limit_h, NULL},
         {"--limit-ms", NULL, NULL, &o->limit_ms, NULL},
         {"--repeat", NULL, NULL, &o->repeat, NULL},
         {"--wait", NULL, NULL, &o->wait_ms, NULL},
         {0}};
-    int rc = ctl_opts(argc, argv, 1, opts, o->files, DECL_FILES,
-                      &o->nfiles, DECL_USAGE);
-    if (rc == CTL_OK && (o->nfiles == 0 || !o->itin || o->repeat < 1 ||
+    int rc = ctl_opts(argc, argv, 1, opts, o->in.files, CTL_FILES_MAX,
+                      &o->in.nfiles, DECL_USAGE);
+    if (rc == CTL_OK && (o->in.nfiles == 0 || !o->itin || o->repeat < 1 ||
                          o->repeat > 1000000 || o->limit_h < 0 ||
                          o->limit_ms < 0)) {
         fprintf(stderr, "eportctl: error: declare needs FILE and --itin\n"
@@ -336,26 +288,14 @@ static int decl__args(int argc, char **argv, decl_opts *o)
 /* Every input into x, and the options that complete the movement. */
 static int decl__gather(decl *x, const decl_opts *o, const cfg *c)
 {
-    map_set *s = NULL;
+    int rc = ctl_records(&o->in, o->mappings ? o->mappings : c->mappings.dir,
+                         decl__record, x, x->e);
     arena_t scratch;
     arena_init(&scratch, (size_t)1 << 30);
-    int mapped = 0; /* only JSON inputs: no mapping tables needed */
-    for (int i = 0; i < o->nfiles; i++) {
-        size_t pl = strlen(o->files[i]);
-        mapped |= !o->canonical || pl < 6 ||
-                  strcmp(o->files[i] + pl - 5, ".json");
-    }
-    int rc = !mapped ? 0 : map_set_load(o->mappings ? o->mappings
-                                        : c->mappings.dir, &s, x->e);
-    for (int i = 0; rc == 0 && i < o->nfiles; i++) {
-        rc = decl__file(x, o, s, o->files[i], &scratch);
-        model_record *r = NULL;
-        if (rc == 0 && !x->d.kind && x->rec.len &&
-            model_unpack(x->rec.p, x->rec.len, &scratch, &r, x->e) == 0)
-            x->d.kind = decl__dup(x, decl__guess_kind(r));
-        arena_reset(&scratch);
-    }
-    map_set_free(s);
+    model_record *r = NULL;
+    if (rc == 0 && !x->d.kind && x->rec.len &&
+        model_unpack(x->rec.p, x->rec.len, &scratch, &r, x->e) == 0)
+        x->d.kind = decl__dup(x, decl__guess_kind(r));
     arena_free(&scratch);
     if (rc == 0 && !x->have_decl)
         rc = err_set(x->e, ERR_INVALID, "declare: no record of kind "

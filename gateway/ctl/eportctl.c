@@ -19,6 +19,8 @@ static const struct {
     {"dlq", ctl_dlq, "dead letters: list, show, replay, drop"},
     {"declare", ctl_declare, "open a movement at this (departure) node"},
     {"mv", ctl_mv, "record a movement event (release, pass, arrive...)"},
+    {"status", ctl_status, "attach operators' status events (IFTSTA...) "
+                           "to movements"},
     {"movements", ctl_movements, "movements known here, by phase/region"},
     {"trace", ctl_trace, "a movement's journey by reference, container "
                          "or document"},

@@ -84,12 +84,46 @@ def test_rail_sea_export(fed):
     check(by_doc and by_doc.ref == ref, "trace by waybill number does not find it at NC")
 
 
+def iftsta(path, ctr, events):
+    """An IFTSTA D:04A interchange as the barge line's system sends it: one
+    message per (Rec. 24 code, UN/LOCODE, text) event of container ctr."""
+    segs = ["UNA:+.? '", "UNB+UNOC:3+YSHSHIP:ZZZ+CQEPORT:ZZZ+240319:0300+YS1'"]
+    for i, (code, loc, text) in enumerate(events, 1):
+        body = [f"UNH+M{i}+IFTSTA:D:04A:UN'", f"BGM+44+YSST{i:08d}+9'",
+                "DTM+137:202403091420:203'", "RFF+BM:YSCKGSHA2411001'",
+                "CNI+1+YSCKGSHA2411001'", f"LOC+175+{loc}:139:6'",
+                f"STS+1+{code}::6:{text}'", "DTM+334:202403091415:203'",
+                f"EQD+CN+{ctr}+45G1:102:5+2++5'"]
+        segs += body + [f"UNT+{len(body) + 1}+M{i}'"]
+    segs.append(f"UNZ+{len(events)}+YS1'")
+    with open(path, "w") as f:
+        f.write("\n".join(segs) + "\n")
+
+
 def test_water_transship(fed):
-    """CQ barge on the Yangtze -> SH transshipment to a vessel."""
-    path, _ = fresh_decl(fed, "cq-barge", "CBHU", 3, ["inland_water", "sea"], "YS")
+    """CQ barge on the Yangtze -> SH transshipment to a vessel; the barge
+    line's IFTSTA events (gate in, loaded, departed at Chongqing; discharged
+    at Shanghai) go through the mappings and join the journey everywhere."""
+    path, ctrs = fresh_decl(fed, "cq-barge", "CBHU", 3, ["inland_water", "sea"], "YS")
     ref, _, _ = L.declare(fed["CQ"], [path], ["CQ", "SH"])
+    cq_events = os.path.join(fed.dir, "cq-iftsta.edi")
+    iftsta(cq_events, ctrs[0][0], [("74", "CNCKG", "GATE IN FULL"),
+                                   ("48", "CNCKG", "LOADED ON BARGE"),
+                                   ("24", "CNCKG", "BARGE DEPARTED")])
+    r = L.ctl(fed["CQ"], "status", cq_events)
+    L.must(r, "status at CQ")
+    check(r.stdout.count(f"ref={ref} ") == 3, f"CQ attached {r.stdout!r}")
+    stray = os.path.join(fed.dir, "stray-iftsta.edi")
+    iftsta(stray, "MSKU1234565", [("74", "CNCKG", "GATE IN FULL")])
+    r = L.ctl(fed["CQ"], "status", stray)
+    check(r.returncode == 0 and "no open movement" in r.stderr,
+          f"a container under no movement: exit {r.returncode} {r.stderr.strip()}")
     js = lifecycle(fed, ref, ["CQ", "SH"], status=("transshipped", "CNSHA"))
     check("kind=water_transship" in js["CQ"].steps[0]["rest"], "kind not water_transship")
+    for nid, j in js.items():
+        got = [s["rest"] for s in j.steps if s["event"] == "status"]
+        for want in ("res=gate_in", "res=loaded", "res=departed", "res=transshipped"):
+            check(any(want in g for g in got), f"{nid}: no status {want} in {got}")
 
 
 def test_rail_transit(fed):
