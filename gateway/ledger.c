@@ -290,7 +290,11 @@ static int lg__decide(lg_round *r, lg_slot *s, err_t *e)
         s->r.outcome = LEDGER_DUP; /* a parked copy goes with the op */
         return it->from_park && m->st ? lg__op(r, s, m->st, m->st, e) : 0;
     }
-    if (!m->found && !r->l->national && !lg__on_itin(r->l, it->ev)) {
+    /* only an event naming the itinerary can say this node is off it:
+     * one without (a passage, a risk) was sent to the itinerary, and
+     * came ahead of the declaration: it parks below */
+    if (!m->found && !r->l->national && it->ev->nitin &&
+        !lg__on_itin(r->l, it->ev)) {
         s->r.outcome = LEDGER_SKIPPED;
         return 0;
     }

@@ -423,14 +423,13 @@ int mvact_gate(node *n, const char *ref, const mv_state *s, buf_t *why,
     int rc = store_mv_log(node_store(n), ref, mvact__first, &f, e);
     if (rc >= 0 && !f.id[0])
         rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
-    if (rc >= 0)
-        rc = mvact__missing(n, f.id, &a, why, e);
+    int missing = rc >= 0 ? mvact__missing(n, f.id, &a, why, e) : rc;
     /* lost only once every claim is known: a claim ahead of ours may
-     * still be withdrawn (cancelled) before then */
-    if (rc == 0)
-        rc = mvact__lost(n, ref, s, &a, why, winner, e);
+     * still be withdrawn (cancelled) before then. (A count of missing
+     * receipts is not a result: two missing is not "lost".) */
+    rc = missing == 0 ? mvact__lost(n, ref, s, &a, why, winner, e) : missing;
     arena_free(&a);
-    return rc < 0 ? rc : rc == 2 ? 2 : rc > 0 ? 0 : 1;
+    return rc < 0 ? rc : missing > 0 ? 0 : rc == 2 ? 2 : 1;
 }
 
 /* ---- waiting for the ledger ---- */

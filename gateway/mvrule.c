@@ -242,14 +242,40 @@ static int mvrule__same_itin(const mv_event *x, const mv_event *y)
     return 1;
 }
 
+/* An amendment may drop or reorder regions, never add one: a region
+ * off the itinerary kept nothing of the declaration and got none of the
+ * events since, so it could never apply the amendment's prev nor
+ * anything after it (all would stay parked there). */
+static int mvrule__new_region(const mvrule_ctx *c, const mv_event *d)
+{
+    const mv_event *ev = c->ev;
+    for (uint32_t i = 0; i < ev->nitin; i++) {
+        uint32_t j = 0;
+        while (j < d->nitin && strcmp(ev->itin[i], d->itin[j]))
+            j++;
+        if (j == d->nitin) {
+            char x[64];
+            return mvrule__no(c, ERR_INVALID, "region %s is not on "
+                              "itinerary %s; an amendment never adds a "
+                              "region (cancel and declare again)",
+                              ev->itin[i], mvrule__itin(d, x, sizeof x));
+        }
+    }
+    return 0;
+}
+
 /* The movement data an event carries against the state's. Only an
- * amendment may change the itinerary; the kind stays. */
+ * amendment may change the itinerary (no region added); the kind
+ * stays. */
 static int mvrule__data(const mvrule_ctx *c, const mv_event *d)
 {
     const mv_event *ev = c->ev;
     if (strcmp(ev->kind, d->kind))
         return mvrule__no(c, ERR_INVALID, "kind %s, the movement is %s; "
                           "the kind never changes", ev->kind, d->kind);
+    int rc = ev->type == MV_AMENDED ? mvrule__new_region(c, d) : 0;
+    if (rc)
+        return rc;
     if (ev->type != MV_AMENDED && !mvrule__same_itin(ev, d)) {
         char x[64], y[64];
         return mvrule__no(c, ERR_INVALID, "itinerary %s, the movement's is "

@@ -483,28 +483,34 @@ static void test_amend(void **state)
     am.kind = "rail_sea_export";
     refused(&s, &am, ERR_INVALID, "kind rail_sea_export, the movement is "
             "rail_transit");
-    /* order of documents and containers does not matter; the itinerary,
-     * seals, packages and guarantee may change */
+    /* a region is never added (it skipped the declaration) */
+    am = ev_of(&TRANSIT, MV_AMENDED, "CQ");
+    am.itin[1] = "SC";
+    refused(&s, &am, ERR_INVALID, "region SC is not on itinerary CQ>SN>SH; "
+            "an amendment never adds a region");
+    /* order of documents and containers does not matter; the itinerary
+     * (dropping or reordering regions), seals, packages and guarantee may
+     * change */
     am = ev_of(&TRANSIT, MV_AMENDED, "CQ");
     am.docs[0] = (mv_doc){"BL", "COSU123"};
     am.docs[1] = (mv_doc){"CIM", "RW-778"};
-    am.itin[1] = "SC";
+    am.itin[1] = "SH", am.itin[2] = "SN";
     am.ctrs[0].seals[0] = "CQ111111";
     am.pkgs = 119;
     err_t e;
     assert_int_equal(apply_ev(&s, &am, &e), 0);
-    assert_string_equal(s.data.itin[1], "SC");
+    assert_string_equal(s.data.itin[1], "SH");
     assert_int_equal(s.data.pkgs, 119);
     /* the release must carry the amended itinerary */
     mv_event rel = ev_of(&TRANSIT, MV_RELEASED, "CQ");
     refused(&s, &rel, ERR_INVALID, "itinerary CQ>SN>SH, the movement's is "
-            "CQ>SC>SH; only an amendment changes it");
-    rel.itin[1] = "SC";
+            "CQ>SH>SN; only an amendment changes it");
+    rel.itin[1] = "SH", rel.itin[2] = "SN";
     assert_int_equal(apply_ev(&s, &rel, &e), 0);
     mv_event p = ev_of(&TRANSIT, MV_PASSAGE, "SN");
     refused(&s, &p, ERR_DENIED, "SN is not a transit region of itinerary "
-            "CQ>SC>SH");
-    p.by = "SC";
+            "CQ>SH>SN");
+    p.by = "SH";
     assert_int_equal(apply_ev(&s, &p, &e), 0);
     mv_event w = ev_of(&TRANSIT, MV_CANCELLED, "CQ");
     refused(&s, &w, ERR_PHASE, "the movement is released");

@@ -144,7 +144,9 @@ int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
                  err_t *e);
 /* The ledger refused event id of ref: HSET v1:mv:<ref>:refused id msg
  * (kept for mvact_wait and trace, TTL none) and XADD the frame to the DLQ
- * as "ledger-refused" with where = msg, in one script. */
+ * as "ledger-refused" with where = msg, and HDEL it from the park, in one
+ * script. Returns 0, or 1 when the refusal was already recorded (nothing
+ * written again but the park removal). */
 int store_mv_refuse(store *st, const char *ref, const char *id,
                     const char *msg, const void *frame, size_t n, err_t *e);
 /* What became of event id of ref: 1 applied (in ids), 2 refused (msg

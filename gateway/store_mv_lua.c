@@ -94,10 +94,17 @@ const st_script st_lua_mv_submit = {ST_LUA_MV_SUBMIT,
     "return {0}\n"};
 
 /* The ledger refused an event (store_mv_refuse).
- * KEYS: 1 mv:<ref>:refused, 2 dlq; ARGV: 1 id, 2 why, 3 now, 4 frame.
+ * KEYS: 1 mv:<ref>:refused, 2 dlq, 3 mv:<ref>:park; ARGV: 1 id, 2 why,
+ * 3 now, 4 frame.
+ * A parked event refused once its prev came leaves the park: a refusal
+ * is final, and left there it would be decided (and refused) again each
+ * time its movement moves. Removed even when the refusal was recorded
+ * before: a refused event still parked (stored by an older version) goes
+ * the next time it is refused.
  * Once per id: the ledger may run a batch again after a crash, and the
  * dead letter must not come twice. Returns 0, or 1 when already held. */
 const st_script st_lua_mv_refuse = {ST_LUA_MV_REFUSE,
+    "redis.call('HDEL', KEYS[3], ARGV[1])\n"
     "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then\n"
     "  return 1\n"
     "end\n"

@@ -108,8 +108,10 @@ int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
 int store_mv_refuse(store *st, const char *ref, const char *id,
                     const char *msg, const void *frame, size_t n, err_t *e)
 {
-    char key[ST_KEY_MAX], dlq[ST_KEY_MAX], now[24];
+    char key[ST_KEY_MAX], dlq[ST_KEY_MAX], park[ST_KEY_MAX], now[24];
     int rc = st_mv_key(st, key, ref, ":refused", e);
+    if (rc == 0)
+        rc = st_mv_key(st, park, ref, ":park", e);
     if (rc == 0 && (!st_name_ok(id) || !msg || !*msg))
         rc = err_set(e, ERR_INVALID, "redis %s: %s: bad id or empty message",
                      st->url, key);
@@ -118,14 +120,16 @@ int store_mv_refuse(store *st, const char *ref, const char *id,
     st_key(st, dlq, "dlq", NULL, e);
     snprintf(now, sizeof now, "%lld", (long long)st_now_ms());
     st_args a = {.what = key};
-    st_arg_s(&a, "EVALSHA"), st_arg_s(&a, ""), st_arg_s(&a, "2");
-    st_arg_s(&a, key), st_arg_s(&a, dlq), st_arg_s(&a, id);
+    st_arg_s(&a, "EVALSHA"), st_arg_s(&a, ""), st_arg_s(&a, "3");
+    st_arg_s(&a, key), st_arg_s(&a, dlq), st_arg_s(&a, park);
+    st_arg_s(&a, id);
     st_arg_s(&a, msg), st_arg_s(&a, now), st_arg_b(&a, frame, n);
     redisReply *r;
     if ((rc = st_eval(st, &st_lua_mv_refuse, &a, &r, e)) < 0)
         return rc;
-    if (r->type != REDIS_REPLY_INTEGER)
-        rc = mvq_malformed(st, key, e);
+    /* 1: recorded before (the ledger then keeps quiet about it) */
+    rc = r->type == REDIS_REPLY_INTEGER ? (int)(r->integer == 1)
+                                        : mvq_malformed(st, key, e);
     freeReplyObject(r);
     return rc;
 }

@@ -3,8 +3,9 @@
  * (dup, stale), a batch with two events of one movement, parking,
  * claims and indexes, lists and due times, submitting with claims
  * (conflict names the winner and writes nothing; a retry changes
- * nothing; the record delivered to the node itself), refusals, alerts,
- * the ledger's position and reference sequences. Each test has its own
+ * nothing; the record delivered to the node itself), refusals (a
+ * refused event leaves the park), alerts, the ledger's position and
+ * reference sequences. Each test has its own
  * key prefix, so they share one server. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -372,7 +373,7 @@ static void test_refusal(void **state)
     const char *msg = REF_A " released by SN: not the departure";
     assert_int_equal(store_mv_outcome(st, REF_A, "E2", &why, &e), 0);
     for (int i = 0; i < 2; i++) /* once: the dead letter does not double */
-        assert_int_equal(store_mv_refuse(st, REF_A, "E2", msg, "F", 1, &e), 0);
+        assert_int_equal(store_mv_refuse(st, REF_A, "E2", msg, "F", 1, &e), i);
     assert_int_equal(store_mv_outcome(st, REF_A, "E2", &why, &e), 2);
     assert_string_equal(why.p, msg);
     dl l = {0};
@@ -388,6 +389,35 @@ static void test_refusal(void **state)
     assert_int_equal(store_mv_refuse(st, REF_A, "E3", "", "F", 1, &e),
                      ERR_INVALID);
     buf_free(&why);
+    store_close(st);
+}
+
+/* A parked event refused once its prev came leaves the park (it would
+ * be decided again every time the movement moves); the others stay, and
+ * a refusal recorded before still takes a parked copy out. */
+static void test_refusal_unparks(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "mr:");
+    err_t e = {0};
+    got g = {0};
+    assert_int_equal(store_mv_park(st, REF_A, "E2", "F2", 2, &e), 0);
+    assert_int_equal(store_mv_park(st, REF_A, "E3", "F3", 2, &e), 0);
+    assert_int_equal(store_mv_refuse(st, REF_A, "E2", "no", "F2", 2, &e), 0);
+    assert_int_equal(store_mv_parked(st, REF_A, got_frame, &g, &e), 1);
+    assert_string_equal(g.s[0], "E3=F3");
+    assert_int_equal(store_mv_park(st, REF_A, "E2", "F2", 2, &e), 0);
+    assert_int_equal(store_mv_refuse(st, REF_A, "E2", "no", "F2", 2, &e), 1);
+    g.n = 0;
+    assert_int_equal(store_mv_parked(st, REF_A, got_frame, &g, &e), 1);
+    assert_string_equal(g.s[0], "E3=F3");
+    dl l = {0};
+    assert_int_equal(store_dlq_list(st, 4, dl_keep, &l, &e), 1);
+    /* another movement's park is not touched */
+    assert_int_equal(store_mv_park(st, REF_B, "E2", "F2", 2, &e), 0);
+    assert_int_equal(store_mv_refuse(st, REF_A, "E2", "no", "F2", 2, &e), 1);
+    g.n = 0;
+    assert_int_equal(store_mv_parked(st, REF_B, got_frame, &g, &e), 1);
     store_close(st);
 }
 
@@ -497,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_submit_conflict),
         cmocka_unit_test(test_submit_idempotent),
         cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_refusal_unparks),
         cmocka_unit_test(test_alerts),
         cmocka_unit_test(test_pos_and_seq),
         cmocka_unit_test(test_bad_ops_and_noscript),
