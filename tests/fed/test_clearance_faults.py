@@ -12,11 +12,12 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fedlib import EPORTCTL, FIVE, Fed, FedError, check, wait_for  # noqa: E402
+from fedlib import EPORTCTL, FEDPROBE, FIVE, Fed, FedError, check, wait_for  # noqa: E402
 from fedrun import Group, main  # noqa: E402
 import ledgerlib as L  # noqa: E402
 
 LEDGER = {"national": "NC", "time_limit_h": 1}
+MVFORGE = os.path.join(os.path.dirname(FEDPROBE), "mvforge")
 
 
 def make():
@@ -188,6 +189,57 @@ def test_unauthorised(fed):
     check(j.events() == ["declared", "released"], f"NC applied {j.events()}")
 
 
+def forge(fed, nid, to, event, ref, *args):
+    """A member (nid) signs an event it may not send, skipping the check
+    eportctl makes: the receivers' ledgers must refuse it."""
+    r = subprocess.run([MVFORGE, "-c", fed[nid].conf, "--to", ",".join(to), "--event",
+                        event, "--ref", ref, *args], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 0, f"mvforge {event} as {nid}: {r.stderr.strip()}")
+    return r.stdout.split("=", 1)[1].strip()
+
+
+def test_forged_by_members(fed):
+    """Events signed by real members that the rules do not allow them, sent
+    past eportctl's own check: every receiving ledger refuses them, records
+    why beside the movement and raises a ledger-refused alert; the
+    movement does not change."""
+    ref, ctrs = released(fed, "CQ", ["CQ", "SN", "SH"], "forged")
+    j = L.wait_phase(fed["SH"], ref, "released")
+    rel = [s["id"] for s in j.steps if s["event"] == "released"][0]
+    itin = ["--itin", "CQ,SN,SH", "--ctr", ctrs[0][0]]
+    forged = {
+        # SC is no region of this itinerary
+        forge(fed, "SC", ["SH", "NC"], "passage", ref, "--prev", rel): "SC",
+        # SH, the destination, writes off (departure only)
+        forge(fed, "SH", ["CQ", "SN", "NC"], "written_off", ref, "--prev", rel,
+              *itin): "SH",
+        # SN signs a second release and says it is CQ's
+        forge(fed, "SN", ["SH", "NC"], "released", ref, "--prev", rel, "--by", "CQ",
+              *itin): "SN",
+        # the national center monitors; it may not cancel
+        forge(fed, "NC", ["CQ", "SN", "SH"], "cancelled", ref, "--prev", rel,
+              *itin): "NC",
+    }
+    receivers = {"SH": ["SC", "SN", "NC"], "NC": ["SC", "SH", "SN"],
+                 "CQ": ["SH", "NC"], "SN": ["SH", "NC"]}
+    for n, signers in receivers.items():
+        ids = [i for i, who in forged.items() if who in signers]
+        def refused():
+            jn = L.trace(fed[n], ref)
+            text = jn.text if jn else ""
+            return jn if all(i in text for i in ids) else None
+        jn = wait_for(refused, 20, f"{n} to record the refusal of {ids}")
+        check(jn.phase == "released", f"{n}: {ref} is {jn.phase} after forgeries")
+        for i in ids:
+            check(not any(s["id"] == i for s in jn.steps),
+                  f"{n} applied the forged event {i}: {jn.events()}")
+        kinds = [a[0] for a in L.alerts(fed[n]) if a[1] == ref]
+        check("ledger-refused" in kinds, f"{n}: no ledger-refused alert for {ref}: {kinds}")
+    L.mv(fed["SN"], "pass", ref)  # the movement goes on untouched
+    L.wait_event(fed["SH"], ref, "passage")
+
+
 def test_tampered_log(fed):
     """verify holds a movement's history at SH, then reports the entry
     whose bytes were changed in Redis."""
@@ -237,4 +289,5 @@ if __name__ == "__main__":
                          [test_double_declaration, test_double_declaration_refused,
                           test_partition_transit,
                           test_seal_mismatch, test_time_limit, test_unauthorised,
-                          test_tampered_log, test_kill9_restart])]))
+                          test_forged_by_members, test_tampered_log,
+                          test_kill9_restart])]))
