@@ -7,14 +7,13 @@
  *   (str) times (array: declared, released, arrived, closed ms) enq
  *   (uint) n (uint) last (str)
  *
- * Read with the strict cursor of mvev_decode.c, so a stored state that
- * was tampered with or written by another version is refused, not
- * half-read. */
+ * Read with the strict cursor of mpread.h, so a stored state that was
+ * tampered with or written by another version is refused, not half-read. */
 #include <msgpack.h>
 #include <string.h>
 
+#include "mpread.h"
 #include "msgid.h"
-#include "mvev_int.h"
 #include "mvrule.h"
 
 enum {
@@ -135,61 +134,45 @@ int mv_state_encode(const mv_state *s, buf_t *out, err_t *e)
 
 /* ---- reading ---- */
 
-/* Any unsigned integer of at most max, 0 included. */
-static int mvst__uint(mvrd *r, uint64_t max, uint64_t *v)
+static int mvst__phase(mpread *r, mv_state *s)
 {
-    int rc = mvrd_head(r, &MVRD_UINT, v);
-    if (!rc && *v > max)
-        rc = mvrd_fail(r, ERR_INVALID, "%llu, more than %llu",
-                       (unsigned long long)*v, (unsigned long long)max);
-    return rc;
-}
-
-static int mvst__phase(mvrd *r, mv_state *s)
-{
-    const unsigned char *p;
-    size_t n;
     char name[16];
-    int rc = mvrd_bytes(r, &MVRD_STR, sizeof name - 1, &p, &n);
-    if (rc)
-        return rc;
-    memcpy(name, p, n);
-    name[n] = '\0';
-    if (mv_phase_parse(name, &s->phase))
-        return mvrd_fail(r, ERR_INVALID, "unknown phase \"%s\"", name);
-    return 0;
+    int rc = mpread_str_into(r, name, sizeof name);
+    if (!rc && mv_phase_parse(name, &s->phase))
+        rc = mpread_fail(r, ERR_INVALID, "unknown phase \"%s\"", name);
+    return rc;
 }
 
 /* The movement data: an event of its own wire form, read (and checked)
  * by mv_event_decode. */
-static int mvst__data(mvrd *r, arena_t *a, mv_state *s)
+static int mvst__data(mpread *r, arena_t *a, mv_state *s)
 {
     const unsigned char *p;
     size_t n;
-    int rc = mvrd_bytes(r, &MVRD_BIN, (size_t)(r->end - r->p), &p, &n);
+    int rc = mpread_bytes(r, &MPREAD_BIN, mpread_left(r), &p, &n);
     if (!rc && (rc = mv_event_decode(p, n, a, &s->data, r->e)) != 0) {
         err_wrap(r->e, "movement state key \"data\"");
         return rc;
     }
     mv_type t = s->data.type;
     if (!rc && t != MV_DECLARED && t != MV_AMENDED && t != MV_RELEASED)
-        rc = mvrd_fail(r, ERR_INVALID, "a %s event, not movement data",
-                       mv_type_name(t));
+        rc = mpread_fail(r, ERR_INVALID, "a %s event, not movement data",
+                         mv_type_name(t));
     return rc;
 }
 
-static int mvst__arrays(mvrd *r, int k, mv_state *s)
+static int mvst__arrays(mpread *r, int k, mv_state *s)
 {
     uint32_t n;
     uint64_t v, t[4];
-    int rc = k == MVS_STOP ? mvrd_array(r, 0, MV_ITIN_MAX, &n)
-                           : mvrd_array(r, 4, 4, &n);
+    int rc = k == MVS_STOP ? mpread_array(r, 0, MV_ITIN_MAX, &n)
+                           : mpread_array(r, 4, 4, &n);
     if (!rc && k == MVS_STOP && n != s->data.nitin)
-        rc = mvrd_fail(r, ERR_INVALID, "%u stops for %u regions", n,
-                       s->data.nitin);
+        rc = mpread_fail(r, ERR_INVALID, "%u stops for %u regions", n,
+                         s->data.nitin);
     for (uint32_t i = 0; !rc && i < n; i++) {
-        r->entry = i;
-        rc = mvst__uint(r, k == MVS_STOP ? MV_STOP_ARRIVED : UINT64_MAX, &v);
+        r->entry = i + 1;
+        rc = mpread_uint(r, k == MVS_STOP ? MV_STOP_ARRIVED : UINT64_MAX, &v);
         if (k == MVS_STOP)
             s->stop[i] = (uint8_t)v;
         else
@@ -204,7 +187,7 @@ static int mvst__arrays(mvrd *r, int k, mv_state *s)
     return rc;
 }
 
-static int mvst__rval(mvrd *r, int k, arena_t *a, mv_state *s)
+static int mvst__rval(mpread *r, int k, arena_t *a, mv_state *s)
 {
     uint64_t v;
     int rc;
@@ -214,46 +197,23 @@ static int mvst__rval(mvrd *r, int k, arena_t *a, mv_state *s)
     case MVS_STOP:
     case MVS_TIMES: return mvst__arrays(r, k, s);
     case MVS_ENQ:
-        rc = mvrd_uint(r, UINT32_MAX, &v);
+        rc = mpread_count(r, UINT32_MAX, &v);
         s->enquiries = (uint32_t)v;
         return rc;
     case MVS_N:
-        rc = mvst__uint(r, UINT32_MAX, &v);
+        rc = mpread_uint(r, UINT32_MAX, &v);
         s->nevents = (uint32_t)v;
         return rc;
     default:
-        return mvrd_str(r, k == MVS_WHY ? MV_STR_MAX + MV_NOTE_MAX + 2
-                                        : MV_STR_MAX,
-                        a, mvst__str(s, k));
+        return mpread_str(r, k == MVS_WHY ? MV_STR_MAX + MV_NOTE_MAX + 2
+                                          : MV_STR_MAX,
+                          a, mvst__str(s, k));
     }
-}
-
-static int mvst__version(mvrd *r, uint64_t *nkeys)
-{
-    uint64_t ver = 0;
-    size_t k = 0;
-    int rc = mvrd_head(r, &MVRD_MAP, nkeys);
-    if (!rc && *nkeys == 0)
-        rc = mvrd_fail(r, ERR_INVALID, "empty map, no version");
-    rc = rc ? rc : mvrd_key(r, mvst__keys, sizeof mvst__keys[0], MVS_NKEYS,
-                            0, &k);
-    if (!rc && k != MVS_V)
-        rc = mvrd_fail(r, ERR_INVALID, "first key \"%s\", expected \"v\"",
-                       mvst__keys[k]);
-    rc = rc ? rc : mvrd_head(r, &MVRD_UINT, &ver);
-    if (!rc && ver != MVSTATE_VERSION)
-        rc = mvrd_fail(r, ERR_UNSUPPORTED, "version %llu not supported; "
-                       "this node reads version %d",
-                       (unsigned long long)ver, MVSTATE_VERSION);
-    if (!rc && *nkeys > MVS_NKEYS)
-        rc = mvrd_fail(r, ERR_INVALID, "%llu keys, version 1 has %d at "
-                       "most", (unsigned long long)*nkeys, MVS_NKEYS);
-    return rc;
 }
 
 /* What the keys alone cannot say: which are required, and that the
  * holder is on the itinerary. */
-static int mvst__check(mvrd *r, const mv_state *s, unsigned seen)
+static int mvst__check(mpread *r, const mv_state *s, unsigned seen)
 {
     unsigned known = s->phase != MV_P_NONE;
     unsigned need = 1u << MVS_PHASE | 1u << MVS_TIMES | 1u << MVS_N |
@@ -261,16 +221,16 @@ static int mvst__check(mvrd *r, const mv_state *s, unsigned seen)
     r->key = NULL;
     for (int k = 0; k < MVS_NKEYS; k++)
         if ((need & ~seen) & (1u << k))
-            return mvrd_fail(r, ERR_INVALID, "key \"%s\" missing",
-                             mvst__keys[k]);
+            return mpread_fail(r, ERR_INVALID, "key \"%s\" missing",
+                               mvst__keys[k]);
     if (!known && (seen & (1u << MVS_DATA)))
-        return mvrd_fail(r, ERR_INVALID, "data of an unknown movement");
+        return mpread_fail(r, ERR_INVALID, "data of an unknown movement");
     if (s->held && mv_state_stop_of(s, s->held) < 0)
-        return mvrd_fail(r, ERR_INVALID, "held at %s, not on the itinerary",
-                         s->held);
+        return mpread_fail(r, ERR_INVALID, "held at %s, not on the "
+                           "itinerary", s->held);
     err_t sub;
     if (s->last_id && msgid_parse(s->last_id, NULL, &sub))
-        return mvrd_fail(r, ERR_INVALID, "last: %s", sub.msg);
+        return mpread_fail(r, ERR_INVALID, "last: %s", sub.msg);
     return 0;
 }
 
@@ -278,22 +238,21 @@ int mv_state_decode(const void *p, size_t n, arena_t *a, mv_state *out,
                     err_t *e)
 {
     memset(out, 0, sizeof *out);
-    mvrd r;
-    mvrd_init(&r, p, n, "movement state", e);
+    mpread r;
+    mpread_init(&r, p, n, "movement state", e);
     uint64_t nkeys;
-    int rc = mvst__version(&r, &nkeys);
+    int rc = mpread_map_v(&r, mvst__keys, sizeof mvst__keys[0], MVS_NKEYS,
+                          MVSTATE_VERSION, &nkeys);
     size_t after = 1, k = 0;
     unsigned seen = 1u << MVS_V;
     out->version = MVSTATE_VERSION;
     for (uint64_t i = 1; !rc && i < nkeys; i++) {
-        rc = mvrd_key(&r, mvst__keys, sizeof mvst__keys[0], MVS_NKEYS,
-                      after, &k);
+        rc = mpread_key(&r, mvst__keys, sizeof mvst__keys[0], MVS_NKEYS,
+                        after, &k);
         rc = rc ? rc : mvst__rval(&r, (int)k, a, out);
         seen |= 1u << k;
         after = k + 1;
     }
-    if (!rc && r.p != r.end)
-        rc = err_set(e, ERR_SYNTAX, "movement state: %zu trailing bytes "
-                     "after the map", mvrd_left(&r));
+    rc = rc ? rc : mpread_done(&r, "map");
     return rc ? rc : mvst__check(&r, out, seen);
 }
