@@ -122,9 +122,9 @@ static int mvact__audience(node *n, const mv_event *ev, const mv_state *s,
 
 /* ---- signing and submitting ---- */
 
-static int mvact__send(node *n, const mv_event *ev, const mv_state *s,
-                       const store_mv_claim *claim, char id[MSGID_LEN + 1],
-                       char winner[32], err_t *e)
+static int mvact__send_w(node *n, const mv_event *ev, const mv_state *s,
+                         const store_mv_claim *claim, char id[MSGID_LEN + 1],
+                         char winner[32], err_t *e)
 {
     const char *dests[MVACT_AUDIENCE_MAX];
     size_t nd;
@@ -140,6 +140,14 @@ static int mvact__send(node *n, const mv_event *ev, const mv_state *s,
                               claim, id, winner, e);
     buf_free(&p);
     return rc < 0 ? rc : 0;
+}
+
+static int mvact__send(node *n, const mv_event *ev, const mv_state *s,
+                       const store_mv_claim *claim, char id[MSGID_LEN + 1],
+                       err_t *e)
+{
+    char winner[32];
+    return mvact__send_w(n, ev, s, claim, id, winner, e);
 }
 
 /* The claim part of ev (NULL when it changes no claim). */
@@ -206,7 +214,7 @@ int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
     if (rc == 0)
         rc = mvact__claim(d, d, (int64_t)d->at_ms, &a, &claim, e);
     if (rc == 0)
-        rc = mvact__send(n, d, NULL, &claim, id, winner, e);
+        rc = mvact__send_w(n, d, NULL, &claim, id, winner, e);
     arena_free(&a);
     return rc;
 }
@@ -257,13 +265,27 @@ static void mvact__fill(mv_event *ev, const mv_state *s)
         ev->guarantee = d->guarantee;
 }
 
-/* released: the gate, then the time limit made absolute. */
-static int mvact__release(node *n, mv_event *ev, const mv_state *s, err_t *e)
+/* A release's time limit made absolute: the declared duration, else the
+ * default. */
+static void mvact__limit(node *n, mv_event *ev, const mv_state *s)
+{
+    if (ev->limit_ms)
+        return;
+    uint64_t dur = s->data.type != MV_RELEASED && s->data.limit_ms
+                       ? s->data.limit_ms
+                       : (uint64_t)node_cfg(n)->ledger.time_limit_h * 3600000u;
+    ev->limit_ms = ev->at_ms + dur;
+}
+
+/* released: the gate (unless the caller has just found it settled in
+ * this same turn of the node's one thread), then the time limit. */
+static int mvact__release(node *n, mv_event *ev, const mv_state *s,
+                          int gated, err_t *e)
 {
     buf_t why;
     char winner[32];
     buf_init(&why, 4096);
-    int rc = mvact_gate(n, ev->ref, s, &why, winner, e);
+    int rc = gated ? 1 : mvact_gate(n, ev->ref, s, &why, winner, e);
     if (rc == 0)
         rc = err_set(e, ERR_PHASE, "%s: released refused: %s", ev->ref,
                      why.p ? why.p : "claim not settled");
@@ -273,46 +295,59 @@ static int mvact__release(node *n, mv_event *ev, const mv_state *s, err_t *e)
     buf_free(&why);
     if (rc < 0)
         return rc;
-    if (!ev->limit_ms) { /* the declared duration, else the default */
-        uint64_t dur = s->data.type != MV_RELEASED && s->data.limit_ms
-                           ? s->data.limit_ms
-                           : (uint64_t)node_cfg(n)->ledger.time_limit_h *
-                                 3600000u;
-        ev->limit_ms = ev->at_ms + dur;
-    }
+    mvact__limit(n, ev, s);
     return 0;
 }
 
 int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e)
 {
-    const cfg *c = node_cfg(n);
     arena_t a;
-    mv_state s, out;
-    store_mv_claim claim, *cl = NULL;
-    char winner[32];
+    mv_state s;
     int rc = mvact__author(n, e);
     if (rc < 0)
         return rc;
     arena_init(&a, MVACT_ARENA_MAX);
-    if ((rc = mvact__load(n, ev->ref, &a, &s, e)) == 0) {
-        ev->version = MVEV_VERSION;
-        ev->by = c->node.region;
-        ev->at_ms = (uint64_t)mvact__now_ms();
-        ev->prev = s.last_id;
-        if (mvact__claims_change(ev->type) || ev->type == MV_RELEASED)
-            mvact__fill(ev, &s);
-        if (ev->type == MV_RELEASED)
-            rc = mvact__release(n, ev, &s, e);
-    }
+    if ((rc = mvact__load(n, ev->ref, &a, &s, e)) == 0)
+        rc = mvact_submit_on(n, ev, &s, 0, id, e);
+    arena_free(&a);
+    return rc;
+}
+
+/* The event's own fields and the data it carries from the state. */
+static int mvact__prepare(node *n, mv_event *ev, const mv_state *s,
+                          int gated, err_t *e)
+{
+    ev->version = MVEV_VERSION;
+    ev->by = node_cfg(n)->node.region;
+    ev->at_ms = (uint64_t)mvact__now_ms();
+    ev->prev = s->last_id;
+    if (mvact__claims_change(ev->type) || ev->type == MV_RELEASED)
+        mvact__fill(ev, s);
+    return ev->type == MV_RELEASED ? mvact__release(n, ev, s, gated, e) : 0;
+}
+
+int mvact_submit_on(node *n, mv_event *ev, const mv_state *s, int gated,
+                    char id[MSGID_LEN + 1], err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    arena_t a;
+    mv_state out;
+    store_mv_claim claim, *cl = NULL;
+    int rc = mvact__author(n, e);
+    if (rc < 0)
+        return rc;
+    arena_init(&a, MVACT_ARENA_MAX);
+    rc = mvact__prepare(n, ev, s, gated, e);
     if (rc == 0)
-        rc = mv_rule_apply(&s, ev, MVACT_PENDING_ID, c->node.region, &a, &out,
+        rc = mv_rule_apply(s, ev, MVACT_PENDING_ID, c->node.region, &a, &out,
                            e);
     if (rc == 0 && mvact__claims_change(ev->type)) {
-        rc = mvact__claim(ev, &s.data, (int64_t)s.declared_ms, &a, &claim, e);
+        rc = mvact__claim(ev, &s->data, (int64_t)s->declared_ms, &a, &claim,
+                          e);
         cl = &claim;
     }
     if (rc == 0)
-        rc = mvact__send(n, ev, &s, cl, id, winner, e);
+        rc = mvact__send(n, ev, s, cl, id, e);
     arena_free(&a);
     return rc;
 }
@@ -411,6 +446,44 @@ static int mvact__lost(node *n, const char *ref, const mv_state *s,
         rc = rc < 0 ? rc : 0;
     }
     return rc;
+}
+
+int mvact_decl_id(node *n, const char *ref, char id[MSGID_LEN + 1],
+                  err_t *e)
+{
+    arena_t a;
+    arena_init(&a, MVACT_ARENA_MAX);
+    mvact_first f = {&a, ""};
+    int rc = store_mv_log(node_store(n), ref, mvact__first, &f, e);
+    if (rc >= 0 && !f.id[0])
+        rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
+    if (rc >= 0)
+        memcpy(id, f.id, MSGID_LEN + 1);
+    arena_free(&a);
+    return rc < 0 ? rc : 0;
+}
+
+int mvact_unreceipted(node *n, const char *decl_id, err_t *e)
+{
+    arena_t a;
+    buf_t why;
+    arena_init(&a, MVACT_ARENA_MAX);
+    buf_init(&why, 4096);
+    int rc = mvact__missing(n, decl_id, &a, &why, e);
+    buf_free(&why);
+    arena_free(&a);
+    return rc;
+}
+
+int mvact_gate_claims(node *n, const char *ref, const mv_state *s,
+                      buf_t *why, char winner[32], err_t *e)
+{
+    arena_t a;
+    arena_init(&a, MVACT_ARENA_MAX);
+    winner[0] = '\0';
+    int rc = mvact__lost(n, ref, s, &a, why, winner, e);
+    arena_free(&a);
+    return rc < 0 ? rc : rc == 2 ? 2 : 1;
 }
 
 int mvact_gate(node *n, const char *ref, const mv_state *s, buf_t *why,

@@ -27,6 +27,8 @@
 #include "mvref.h"
 #include "node.h"
 
+struct mv_state; /* mvrule.h */
+
 /* Open a movement: d holds kind, itin (itin[0] must be this node's
  * region), docs, ctrs (with seals), pkgs, declarant and optionally
  * guarantee, limit_ms (a duration here: 0 takes ledger.time_limit_h) and
@@ -44,6 +46,25 @@ int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
  * ledger.time_limit_h). Refused with the rule's error (ERR_DENIED,
  * ERR_PHASE, ERR_INVALID) or ERR_NOTFOUND for an unknown movement. */
 int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e);
+
+/* The cheap first half of the gate, for eportd's tick: the message id
+ * that declared ref here (its first log entry; ERR_NOTFOUND none), and
+ * how many members have not receipted it yet (stored or duplicate). A
+ * count of 0 is not "settled": mvact_gate decides (claims too). */
+int mvact_decl_id(node *n, const char *ref, char id[MSGID_LEN + 1],
+                  err_t *e);
+int mvact_unreceipted(node *n, const char *decl_id, err_t *e);
+/* The second half, once mvact_unreceipted said 0 (receipts are never
+ * taken back): 1 settled, 2 lost (winner, why) as mvact_gate. */
+int mvact_gate_claims(node *n, const char *ref, const struct mv_state *s,
+                      buf_t *why, char winner[32], err_t *e);
+
+/* mvact_submit on a state the caller holds (s: ref's stored state, as
+ * the ledger has just applied it; borrowed). gated: the caller found the
+ * release gate settled (mvact_gate == 1) in this same turn of eportd's
+ * one thread, so a release does not check it a second time. */
+int mvact_submit_on(node *n, mv_event *ev, const struct mv_state *s,
+                    int gated, char id[MSGID_LEN + 1], err_t *e);
 
 /* Wait up to ms for this node's ledger to apply event id of ref: 0 when
  * applied; the ledger's refusal (its code and message) when it refused
@@ -66,7 +87,6 @@ size_t mvact_members(node *n, const char **ids, size_t cap);
  * of each of its claim keys); 0 not yet, why gets "claim not settled:
  * waiting for receipts from SN, SH"; 2 lost: winner gets the ref first
  * in some key's claims and why says which key. */
-struct mv_state;
 int mvact_gate(node *n, const char *ref, const struct mv_state *s, buf_t *why,
                char winner[32], err_t *e);
 

@@ -429,6 +429,50 @@ static void test_gate_tie_break(void **state)
     fx_close(&f);
 }
 
+/* The gate in halves (eportd's tick): the declaration's id, missing
+ * receipts counted, then the claims alone; a release on the caller's
+ * state, gated, submitted without a second look. */
+static void test_gate_halves(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f, "a8:");
+    mv_event d = ev_decl("MSCU1234565", "RW-1");
+    char ref[MVREF_LEN + 1], id[MSGID_LEN + 1], got[MSGID_LEN + 1];
+    char other[MVREF_LEN + 1], winner[32];
+    err_t e = {0};
+    declare(&f, &d, ref, id);
+    assert_int_equal(mvact_decl_id(f.n, ref, got, &e), 0);
+    assert_string_equal(got, id);
+    assert_int_equal(mvact_decl_id(f.n, "26CQ00000000000ZZZ", got, &e),
+                     ERR_NOTFOUND);
+    assert_int_equal(mvact_unreceipted(f.n, id, &e), 3);
+    receipt(&f, id, "SN", ENV_STORED);
+    assert_int_equal(mvact_unreceipted(f.n, id, &e), 2);
+    all_receipts(&f, id);
+    assert_int_equal(mvact_unreceipted(f.n, id, &e), 0);
+    buf_t why;
+    buf_init(&why, 4096);
+    mv_state s = state_of(&f, ref);
+    assert_int_equal(mvact_gate_claims(f.n, ref, &s, &why, winner, &e), 1);
+    assert_int_equal(mvref_make(26, "SH", 9, other, &e), 0);
+    foreign_decl(&f, other, "MSCU1234565", (int64_t)s.declared_ms - 1);
+    assert_int_equal(mvact_gate_claims(f.n, ref, &s, &why, winner, &e), 2);
+    assert_string_equal(winner, other);
+    /* gated: the caller vouches for the gate (here it would say lost) */
+    mv_event rel = {.type = MV_RELEASED, .ref = ref};
+    if (mvact_submit_on(f.n, &rel, &s, 1, got, &e) != 0)
+        fail_msg("mvact_submit_on: %s", e.msg);
+    assert_int_equal(drain(&f), 2); /* the foreign declaration, ours */
+    mv_state r = state_of(&f, ref);
+    assert_int_equal(r.phase, MV_P_RELEASED);
+    assert_true(r.data.limit_ms > r.released_ms);
+    rel = (mv_event){.type = MV_RELEASED, .ref = ref}; /* exactly one */
+    assert_int_equal(mvact_submit_on(f.n, &rel, &r, 1, got, &e), ERR_PHASE);
+    buf_free(&why);
+    fx_close(&f);
+}
+
 /* A container already claimed: refused at the source, naming the
  * movement that holds it; nothing submitted. */
 static void test_declare_conflict(void **state)
@@ -496,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_gate_settled),
         cmocka_unit_test(test_gate_lost),
         cmocka_unit_test(test_gate_tie_break),
+        cmocka_unit_test(test_gate_halves),
         cmocka_unit_test(test_declare_conflict),
         cmocka_unit_test(test_amend_regions),
     };

@@ -152,6 +152,8 @@ void in_after(node *n, in_item *it, const store_link_result *r)
     if (it->fx.receipted_id) {
         n->receipts++;
         it->peer->last_receipt_ms = node__now_ms();
+        if (it->v->ref) /* a movement's release may wait for it */
+            node_ledger_receipt(n, it->v->ref, it->fx.receipted_id);
         if (it->fx.dlq_reason)
             log_event(LOG_WARN, "refused_by_destination", "id=%s dest=%s "
                       "msg=%s", it->fx.receipted_id, it->v->origin,

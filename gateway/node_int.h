@@ -127,6 +127,12 @@ void node_replay_tick(node *n, int64_t now);
 int node_ledger_drain(node *n, int64_t now);
 void node_ledger_tick(node *n, int64_t now);
 void node_ledger_close(node *n);
+/* A receipt came home for message id of movement ref (from the link
+ * script's round, in_after; the ledger also calls it when it applies a
+ * declaration of this node, whose receipts may all be home already): the
+ * gate looks at ref at its next turn instead of at its next scan. A hint
+ * only: the gate reads the receipts from the store. */
+void node_ledger_receipt(node *n, const char *ref, const char *id);
 
 /* node_status.c: the peers' status hash for `eportctl peers`. */
 void node_status_write(node *n);

@@ -3,7 +3,13 @@
  * engine (ledger.c); then what the node does about what was applied:
  * alerts, log lines and the automatic steps of ledger.auto. Ticks run
  * the release gate of the movements declared here (v1:mv:claimwait) and
- * their time limits (v1:mv:limit).
+ * their time limits (v1:mv:limit). The gate is event-driven: a movement
+ * is looked at when a receipt of its declaration comes home or its
+ * declaration is applied here (whichever is last), so a release follows
+ * its last receipt in the same turn; a scan every LG_GATE_SCAN_MS of the
+ * movements waiting longer than LG_GATE_AGE_MS catches what no event
+ * woke (receipts of before a restart, a full wake list). Automatic steps
+ * follow the state the batch has just stored, without loading it again.
  *
  * The position is saved after the batch and after its automatic steps:
  * a crash before that applies the batch again, and events applied
@@ -25,7 +31,13 @@
 #define LG_POLL_MS 10          /* v1:in read at least this often */
 #define LG_RETRY_MS 500        /* after a store error */
 #define LG_STEPS_MAX 1024      /* automatic steps of one batch */
-#define LG_SETTLED_MAX 4096    /* settled movements remembered */
+#define LG_GATE_SLOTS 16384    /* movements at the gate remembered */
+#define LG_GATE_PROBE 8        /* slots looked at per movement */
+#define LG_GATE_SCAN_MS 200    /* the movements at the gate looked at */
+#define LG_GATE_AGE_MS 1000    /* by the scan: declared that long ago (the
+                                  younger ones are woken by receipts) */
+#define LG_WAKE_MAX 4096       /* receipts come home, to look at */
+#define LG_STATES_MAX 1024     /* states applied in one batch, kept */
 #define LG_ENQ_MAX 256         /* enquiries in flight remembered */
 #define LG_ENQ_HOLD_MS 10000   /* no second enquiry that soon */
 #define LG_DUE_MAX 256         /* refs looked at per tick and zset */
@@ -37,6 +49,29 @@ typedef struct lg_step {
     const mv_state *st;        /* the state it follows (ledger arena) */
 } lg_step;
 
+/* What the gate knows of a movement declared here: its declaration's
+ * id (so a tick costs one receipt read while receipts are missing) and
+ * whether it settled (released: no second release while the first is on
+ * its way through v1:in). A cache: a movement evicted is looked up
+ * again. */
+typedef struct lg_gate {
+    char ref[MVREF_LEN + 1];
+    char decl[MSGID_LEN + 1];
+    int settled;
+} lg_gate;
+
+/* A state applied in this batch: automatic steps follow the last one of
+ * their movement, so they need not load it again. */
+typedef struct lg_applied {
+    const char *ref;
+    const mv_state *st;
+} lg_applied;
+
+typedef struct lg_wake {
+    char ref[MVREF_LEN + 1];
+    char id[MSGID_LEN + 1];   /* the message receipted */
+} lg_wake;
+
 typedef struct lg_enq {
     char ref[MVREF_LEN + 1];
     int64_t at;
@@ -46,11 +81,14 @@ struct node_lg {
     arena_t a;                 /* one batch, its results and steps */
     store_pos pos;
     int pos_known;
-    int64_t next_poll_ms, next_tick_ms;
+    int64_t next_poll_ms, next_tick_ms, next_gate_ms;
     lg_step steps[LG_STEPS_MAX];
     size_t nsteps;
-    char settled[LG_SETTLED_MAX][MVREF_LEN + 1]; /* ring */
-    size_t nsettled;
+    lg_applied applied[LG_STATES_MAX];
+    size_t napplied;
+    lg_gate gate[LG_GATE_SLOTS];
+    lg_wake wake[LG_WAKE_MAX]; /* since the last turn; more: the scan */
+    size_t nwake;
     lg_enq enq[LG_ENQ_MAX];    /* ring */
     size_t nenq;
 };
@@ -126,6 +164,25 @@ static void nl__auto(node *n, const ledger_result *r)
         nl__step(n, ev->ref, MV_WRITTEN_OFF, s);
 }
 
+/* The last state of ref applied in this batch (stored: the hook comes
+ * after the store); NULL when not kept (then the step loads it). */
+static const mv_state *nl__latest(const struct node_lg *lg, const char *ref)
+{
+    if (lg->napplied > LG_STATES_MAX)
+        return NULL;
+    for (size_t i = lg->napplied; i-- > 0;)
+        if (!strcmp(lg->applied[i].ref, ref))
+            return lg->applied[i].st;
+    return NULL;
+}
+
+static void nl__keep(struct node_lg *lg, const char *ref, const mv_state *s)
+{
+    if (lg->napplied < LG_STATES_MAX)
+        lg->applied[lg->napplied] = (lg_applied){ref, s};
+    lg->napplied++;
+}
+
 static void nl__take_step(node *n, const lg_step *st)
 {
     mv_event ev = {.type = st->type, .ref = st->ref};
@@ -139,7 +196,9 @@ static void nl__take_step(node *n, const lg_step *st)
     } else if (st->type == MV_CONTROLLED) {
         ev.result = "ok";
     }
-    if (mvact_submit(n, &ev, id, &e) < 0)
+    const mv_state *now = nl__latest(n->lg, st->ref);
+    if ((now ? mvact_submit_on(n, &ev, now, 0, id, &e)
+             : mvact_submit(n, &ev, id, &e)) < 0)
         log_event(LOG_WARN, "mv_auto", "ref=%s ev=%s msg=%s", st->ref,
                   mv_type_name(st->type), log_q(e.msg));
     else
@@ -148,6 +207,17 @@ static void nl__take_step(node *n, const lg_step *st)
 }
 
 /* ---- what the node does about an event applied or refused ---- */
+
+static lg_gate *nl__gate_slot(struct node_lg *lg, const char *ref);
+
+/* Its own declaration applied: the gate learns its id (no log read) and
+ * looks at it this turn, as every receipt may be home already. */
+static void nl__declared(node *n, const char *ref, const char *id)
+{
+    lg_gate *g = nl__gate_slot(n->lg, ref);
+    snprintf(g->decl, sizeof g->decl, "%s", id);
+    node_ledger_receipt(n, ref, id);
+}
 
 static void nl__applied(node *n, const ledger_result *r)
 {
@@ -176,6 +246,8 @@ static void nl__applied(node *n, const ledger_result *r)
         nl__alert(n, "movement-overdue", ev->ref, r->item->author,
                   "time limit passed without arrival");
     }
+    if (ev->type == MV_DECLARED && nl__is_departure(n, ev->ref))
+        nl__declared(n, ev->ref, r->item->id);
     if (ev->type == MV_REJECTED && national)
         nl__alert(n, "double-declaration", ev->ref, r->item->author,
                   ev->winner ? ev->winner : "");
@@ -187,6 +259,7 @@ static void nl__hook(void *ctx, const ledger_result *r)
     node *n = ctx;
     const ledger_item *it = r->item;
     if (r->outcome == LEDGER_APPLIED) {
+        nl__keep(n->lg, it->ev->ref, r->after);
         nl__applied(n, r);
     } else if (r->outcome == LEDGER_REFUSED) {
         log_event(LOG_WARN, "ledger_refused", "ref=%s ev=%s by=%s id=%s "
@@ -259,6 +332,7 @@ static int nl__apply(node *n, lg_read *r, err_t *e)
                 .hook = nl__hook, .hook_ctx = n,
                 .author = nl__author, .author_ctx = n};
     lg->nsteps = 0;
+    lg->napplied = 0;
     int rc = ledger_apply(&l, r->items, r->k, &lg->a, e);
     for (size_t i = 0; rc == 0 && i < lg->nsteps; i++)
         nl__take_step(n, &lg->steps[i]);
@@ -299,13 +373,25 @@ fail:
 
 /* ---- ticks: the release gate and time limits ---- */
 
-static int nl__settled_has(const struct node_lg *lg, const char *ref)
+/* ref's slot at the gate: its own, else a free one, else the first
+ * probed (evicted: a cache). */
+static lg_gate *nl__gate_slot(struct node_lg *lg, const char *ref)
 {
-    size_t n = lg->nsettled < LG_SETTLED_MAX ? lg->nsettled : LG_SETTLED_MAX;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(lg->settled[i], ref))
-            return 1;
-    return 0;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = ref; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    lg_gate *free_ = NULL;
+    for (uint32_t i = 0; i < LG_GATE_PROBE; i++) {
+        lg_gate *g = &lg->gate[(h + i) % LG_GATE_SLOTS];
+        if (!strcmp(g->ref, ref))
+            return g;
+        if (!free_ && !g->ref[0])
+            free_ = g;
+    }
+    lg_gate *g = free_ ? free_ : &lg->gate[h % LG_GATE_SLOTS];
+    *g = (lg_gate){.settled = 0};
+    snprintf(g->ref, sizeof g->ref, "%s", ref);
+    return g;
 }
 
 /* The state of ref in the ledger arena; -1 when it cannot be read. */
@@ -334,37 +420,48 @@ static void nl__lost(node *n, const char *ref, const char *winner,
         log_event(LOG_ERROR, "mv_reject", "ref=%s msg=%s", ref, log_q(e.msg));
 }
 
-static void nl__settled(node *n, const char *ref)
+static void nl__settled(node *n, const char *ref, const mv_state *s)
 {
-    struct node_lg *lg = n->lg;
-    snprintf(lg->settled[lg->nsettled++ % LG_SETTLED_MAX], MVREF_LEN + 1,
-             "%s", ref);
+    nl__gate_slot(n->lg, ref)->settled = 1;
     log_event(LOG_INFO, "claim_settled", "ref=%s", ref);
     if (!cfg_ledger_auto(n->cfg, "release"))
         return;
     mv_event ev = {.type = MV_RELEASED, .ref = ref};
     char id[MSGID_LEN + 1];
     err_t e;
-    if (mvact_submit(n, &ev, id, &e) < 0)
+    /* gated: mvact_gate said settled just now, in this thread */
+    if (mvact_submit_on(n, &ev, s, 1, id, &e) < 0)
         log_event(LOG_WARN, "mv_auto", "ref=%s ev=released msg=%s", ref,
                   log_q(e.msg));
 }
 
+/* Receipts first (one read while any is missing: the common case right
+ * after declaring), then the state and the whole gate. */
 static int nl__gate_one(void *ctx, const char *ref, int64_t score, err_t *e)
 {
     node *n = ctx;
+    lg_gate *g = nl__gate_slot(n->lg, ref);
     mv_state s;
     char winner[32];
     (void)score;
-    if (nl__settled_has(n->lg, ref))
+    if (g->settled)
         return 0;
+    int rc = g->decl[0] ? 0 : mvact_decl_id(n, ref, g->decl, e);
+    if (rc == 0)
+        rc = mvact_unreceipted(n, g->decl, e);
+    if (rc != 0) {
+        if (rc < 0)
+            log_event(LOG_WARN, "claim_gate", "ref=%s msg=%s", ref,
+                      log_q(e->msg));
+        return 0;
+    }
     if (nl__state(n, ref, &s, e) < 0 || s.phase != MV_P_DECLARED)
         return 0; /* leaving claimwait as its next event is applied */
     buf_t why;
     buf_init(&why, 4096);
-    int rc = mvact_gate(n, ref, &s, &why, winner, e);
+    rc = mvact_gate_claims(n, ref, &s, &why, winner, e);
     if (rc == 1)
-        nl__settled(n, ref);
+        nl__settled(n, ref, &s);
     else if (rc == 2)
         nl__lost(n, ref, winner, why.p ? why.p : "");
     buf_free(&why);
@@ -404,17 +501,59 @@ static int nl__limit_one(void *ctx, const char *ref, int64_t score, err_t *e)
     return 0;
 }
 
+void node_ledger_receipt(node *n, const char *ref, const char *id)
+{
+    struct node_lg *lg = n->lg;
+    err_t e;
+    /* any record may carry a ref: only movements declared here wait */
+    if (!lg || lg->nwake >= LG_WAKE_MAX || strlen(id) > MSGID_LEN ||
+        mvref_check(ref, &e) < 0 || !nl__is_departure(n, ref))
+        return;
+    lg_wake *w = &lg->wake[lg->nwake++];
+    memcpy(w->ref, ref, strlen(ref) + 1);
+    memcpy(w->id, id, strlen(id) + 1);
+}
+
+/* The movements whose declaration a receipt just answered: the release
+ * follows the last receipt at once, not the next scan. */
+static void nl__woken(node *n)
+{
+    struct node_lg *lg = n->lg;
+    err_t e;
+    for (size_t i = 0; i < lg->nwake; i++) {
+        const lg_wake *w = &lg->wake[i];
+        lg_gate *g = nl__gate_slot(lg, w->ref);
+        if (g->settled || (!g->decl[0] &&
+                           mvact_decl_id(n, w->ref, g->decl, &e) < 0))
+            continue;
+        if (!strcmp(g->decl, w->id)) /* not a later event's receipt */
+            nl__gate_one(n, w->ref, 0, &e);
+    }
+    lg->nwake = 0;
+}
+
+/* Each turn the movements woken by receipts; every LG_GATE_SCAN_MS all
+ * of claimwait (receipts of before a restart, wakes not kept); time
+ * limits every NODE_LEDGER_TICK_MS. */
 void node_ledger_tick(node *n, int64_t now)
 {
-    if (!n->lg || now < n->lg->next_tick_ms ||
-        n->cfg->node.role == CFG_ROLE_NATIONAL)
+    struct node_lg *lg = n->lg;
+    if (!lg || n->cfg->node.role == CFG_ROLE_NATIONAL)
         return;
-    n->lg->next_tick_ms = now + NODE_LEDGER_TICK_MS;
-    arena_reset(&n->lg->a);
+    arena_reset(&lg->a);
+    if (lg->nwake)
+        nl__woken(n);
+    if (now < lg->next_gate_ms)
+        return;
+    lg->next_gate_ms = now + LG_GATE_SCAN_MS;
     err_t e;
-    if (store_mv_due(n->st, "claimwait", INT64_MAX, LG_DUE_MAX, nl__gate_one,
-                     n, &e) < 0 ||
-        store_mv_due(n->st, "limit", now, LG_DUE_MAX, nl__limit_one, n,
+    if (store_mv_due(n->st, "claimwait", now - LG_GATE_AGE_MS, LG_DUE_MAX,
+                     nl__gate_one, n, &e) < 0)
+        log_event(LOG_ERROR, "ledger_tick", "msg=%s", log_q(e.msg));
+    if (now < lg->next_tick_ms)
+        return;
+    lg->next_tick_ms = now + NODE_LEDGER_TICK_MS;
+    if (store_mv_due(n->st, "limit", now, LG_DUE_MAX, nl__limit_one, n,
                      &e) < 0)
         log_event(LOG_ERROR, "ledger_tick", "msg=%s", log_q(e.msg));
 }
