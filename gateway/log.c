@@ -119,3 +119,19 @@ const char *log_q(const char *s)
     o[k] = '\0';
     return o;
 }
+
+int log_gate_pass(log_gate *g, long long interval_ms,
+                  unsigned long long *held)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (now < g->next_ms) {
+        g->held++;
+        return 0;
+    }
+    *held = g->held;
+    g->held = 0;
+    g->next_ms = now + interval_ms;
+    return 1;
+}

@@ -30,6 +30,20 @@ int log_enabled(log_level level);
 void log_event(log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A repeated failure (Redis down, a peer unreachable) would otherwise
+ * write the same line on every turn of the loop, hundreds a second, and
+ * bury everything else. A gate lets one line through per interval and
+ * counts the ones it held back, for the caller to report with the next
+ * (`suppressed=N`). One gate per call site, kept by the caller. */
+typedef struct log_gate {
+    long long next_ms;         /* no line before this */
+    unsigned long long held;   /* lines held back since the last one */
+} log_gate;
+/* 1 when a line may be written now (then *held is how many were held
+ * back before it, and the count restarts); 0 when it must be held back. */
+int log_gate_pass(log_gate *g, long long interval_ms,
+                  unsigned long long *held);
+
 /* s quoted for a value ("a b" -> "\"a b\"", plain words as they are).
  * The result lives in a small per-thread ring of buffers: use it in the
  * same log_event call (at most 8 per call), never keep it. */

@@ -77,12 +77,31 @@ static void test_long_line_cut(void **state)
     assert_non_null(strstr(text, "...\n"));
 }
 
+/* One line per interval; the ones held back are counted, then reported
+ * with the next line and the count starts again. */
+static void test_gate(void **state)
+{
+    (void)state;
+    log_gate g = {0};
+    unsigned long long held = 99;
+    assert_int_equal(log_gate_pass(&g, 60000, &held), 1);
+    assert_int_equal(held, 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(log_gate_pass(&g, 60000, &held), 0);
+    assert_int_equal(g.held, 5);
+    g.next_ms = 0; /* the interval is over */
+    assert_int_equal(log_gate_pass(&g, 60000, &held), 1);
+    assert_int_equal(held, 5);
+    assert_int_equal(g.held, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_and_level),
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_long_line_cut),
+        cmocka_unit_test(test_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

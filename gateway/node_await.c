@@ -106,6 +106,10 @@ void node_await_tick(node *n, int64_t now)
     n->next_await_ms = now + NODE_AWAIT_TICK_MS;
     await_ctx a = { n, now };
     err_t e;
-    if (store_await_due(n->st, now, AWAIT_BATCH, await__one, &a, &e) < 0)
-        log_event(LOG_ERROR, "store", "op=await msg=%s", log_q(e.msg));
+    static log_gate gate; /* Redis down: one line a second, not a tick */
+    unsigned long long held;
+    if (store_await_due(n->st, now, AWAIT_BATCH, await__one, &a, &e) < 0 &&
+        log_gate_pass(&gate, 1000, &held))
+        log_event(LOG_ERROR, "store", "op=await suppressed=%llu msg=%s", held,
+                  log_q(e.msg));
 }

@@ -9,6 +9,8 @@
 
 #include "log.h"
 
+#define NODE_LOG_GATE_MS 1000 /* a repeated failure: one line a second */
+
 static const lpos lpos_zero;
 
 static store_pos node__sp(lpos p)
@@ -78,10 +80,13 @@ static void node__fill(node *n, node_peer *p)
         return;
     fill_ctx f = { p, NODE_WIN_BYTES };
     err_t e;
+    static log_gate gate; /* Redis down: one line a second, not a turn */
+    unsigned long long held;
     if (store_outbox_after(n->st, p->id, node__sp(p->read_upto),
-                           window - p->count, node__fill_one, &f, &e) < 0)
-        log_event(LOG_ERROR, "outbox_read", "peer=%s msg=%s", p->id,
-                  log_q(e.msg));
+                           window - p->count, node__fill_one, &f, &e) < 0 &&
+        log_gate_pass(&gate, NODE_LOG_GATE_MS, &held))
+        log_event(LOG_ERROR, "outbox_read", "peer=%s suppressed=%llu msg=%s",
+                  p->id, held, log_q(e.msg));
 }
 
 static void node__send(node *n, node_peer *p, int64_t now)
