@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 /* Crockford's base32: no I, L, O, U, so ids read aloud are unambiguous. */
 static const char msgid__alpha[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -189,4 +191,20 @@ int msgid_new(char out[MSGID_LEN + 1], err_t *e)
         rc = msgid_next(&msgid__gen, now, fresh, out, e);
     pthread_mutex_unlock(&msgid__lock);
     return rc;
+}
+
+int msgid_derive(uint64_t ms, const void *key, size_t n,
+                 char out[MSGID_LEN + 1], err_t *e)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (ms > MSGID_MAX_MS)
+        return err_set(e, ERR_INVALID,
+                       "message id: time %llu ms past what 48 bits hold",
+                       (unsigned long long)ms);
+    if (!EVP_Digest(key, n, md, &mdlen, EVP_sha256(), NULL) ||
+        mdlen < MSGID_RAND_BYTES)
+        return err_set(e, ERR_IO, "message id: SHA-256 failed");
+    msgid__encode(ms, md, out);
+    return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef EPORT_MSGID_H
 #define EPORT_MSGID_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -51,5 +52,15 @@ typedef struct msgid_gen {
  * otherwise the last id's random part is incremented. */
 int msgid_next(msgid_gen *g, uint64_t now_ms, const unsigned char *fresh,
                char out[MSGID_LEN + 1], err_t *e);
+
+/* A deterministic id: time ms, and for the 80 other bits the first 80 of
+ * SHA-256(key[0..n)). For messages a node must send at most once even
+ * when it decides to send them again after a crash (the movement
+ * ledger's automatic steps): the same key gives the same id, which the
+ * store's submit dedupes. Keys must be unique across the federation
+ * (name the authoring node in them); ids made so do not sort by creation.
+ * ERR_INVALID when ms is past 48 bits, ERR_IO when hashing fails. */
+int msgid_derive(uint64_t ms, const void *key, size_t n,
+                 char out[MSGID_LEN + 1], err_t *e);
 
 #endif

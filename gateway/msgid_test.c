@@ -1,7 +1,7 @@
 /* Unit tests for msgid: the ULID layout against the specification's
  * example, strict ordering within one millisecond and across a clock step
  * back, exhaustion of the random part, uniqueness across threads and a
- * fork, and every refusal of msgid_parse. */
+ * fork, every refusal of msgid_parse, and derived (deterministic) ids. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,6 +245,30 @@ static void test_every_byte(void **state)
     }
 }
 
+/* Derived ids: valid, the time kept, the same for the same key, another
+ * for a key one byte apart. */
+static void test_derive(void **state)
+{
+    (void)state;
+    char a[MSGID_LEN + 1], b[MSGID_LEN + 1], c[MSGID_LEN + 1];
+    uint64_t ms = 0;
+    assert_int_equal(msgid_derive(1469918176385ull, "26CQ1 arrived SH", 16,
+                                  a, NULL), 0);
+    assert_int_equal(msgid_parse(a, &ms, NULL), 0);
+    assert_int_equal(ms, 1469918176385ull);
+    assert_memory_equal(a, "01ARYZ6S41", 10);
+    assert_int_equal(msgid_derive(1469918176385ull, "26CQ1 arrived SH", 16,
+                                  b, NULL), 0);
+    assert_string_equal(a, b);
+    assert_int_equal(msgid_derive(1469918176385ull, "26CQ1 arrived SN", 16,
+                                  c, NULL), 0);
+    assert_string_not_equal(a, c);
+    assert_memory_equal(c, "01ARYZ6S41", 10);
+    err_t e;
+    assert_int_equal(msgid_derive(MSGID_MAX_MS + 1, "k", 1, c, &e),
+                     ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_fork_unique),
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_every_byte),
+        cmocka_unit_test(test_derive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

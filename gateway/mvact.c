@@ -122,9 +122,10 @@ static int mvact__audience(node *n, const mv_event *ev, const mv_state *s,
 
 /* ---- signing and submitting ---- */
 
+/* 0 sent, 1 as_id (when given) was sent before: nothing written. */
 static int mvact__send_w(node *n, const mv_event *ev, const mv_state *s,
-                         const store_mv_claim *claim, char id[MSGID_LEN + 1],
-                         char winner[32], err_t *e)
+                         const store_mv_claim *claim, const char *as_id,
+                         char id[MSGID_LEN + 1], char winner[32], err_t *e)
 {
     const char *dests[MVACT_AUDIENCE_MAX];
     size_t nd;
@@ -136,18 +137,10 @@ static int mvact__send_w(node *n, const mv_event *ev, const mv_state *s,
         rc = mv_event_encode(ev, &p, e);
     snprintf(ref, sizeof ref, "%s", ev->ref);
     if (rc == 0)
-        rc = node_submit_self(n, MVEV_ENV_TYPE, dests, nd, ref, p.p, p.len,
-                              claim, id, winner, e);
+        rc = node_submit_self_as(n, MVEV_ENV_TYPE, dests, nd, ref, p.p,
+                                 p.len, claim, as_id, id, winner, e);
     buf_free(&p);
-    return rc < 0 ? rc : 0;
-}
-
-static int mvact__send(node *n, const mv_event *ev, const mv_state *s,
-                       const store_mv_claim *claim, char id[MSGID_LEN + 1],
-                       err_t *e)
-{
-    char winner[32];
-    return mvact__send_w(n, ev, s, claim, id, winner, e);
+    return rc < 0 ? rc : as_id ? rc : 0;
 }
 
 /* The claim part of ev (NULL when it changes no claim). */
@@ -214,7 +207,7 @@ int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
     if (rc == 0)
         rc = mvact__claim(d, d, (int64_t)d->at_ms, &a, &claim, e);
     if (rc == 0)
-        rc = mvact__send_w(n, d, NULL, &claim, id, winner, e);
+        rc = mvact__send_w(n, d, NULL, &claim, NULL, id, winner, e);
     arena_free(&a);
     return rc;
 }
@@ -329,6 +322,25 @@ static int mvact__prepare(node *n, mv_event *ev, const mv_state *s,
 int mvact_submit_on(node *n, mv_event *ev, const mv_state *s, int gated,
                     char id[MSGID_LEN + 1], err_t *e)
 {
+    return mvact_submit_as(n, ev, s, gated, NULL, id, e);
+}
+
+int mvact_step_id(node *n, const mv_state *s, mv_type t,
+                  char id[MSGID_LEN + 1], err_t *e)
+{
+    char key[128];
+    int k = snprintf(key, sizeof key, "eport auto-step %s %s %s",
+                     s->data.ref, mv_type_name(t), node_cfg(n)->node.id);
+    if (k < 0 || (size_t)k >= sizeof key)
+        return err_set(e, ERR_INVALID, "step id of %s: key too long",
+                       s->data.ref);
+    int rc = msgid_derive(s->declared_ms, key, (size_t)k, id, e);
+    return rc < 0 ? err_wrap(e, "step id of %s", s->data.ref) : 0;
+}
+
+int mvact_submit_as(node *n, mv_event *ev, const mv_state *s, int gated,
+                    const char *as_id, char id[MSGID_LEN + 1], err_t *e)
+{
     const cfg *c = node_cfg(n);
     arena_t a;
     mv_state out;
@@ -346,163 +358,11 @@ int mvact_submit_on(node *n, mv_event *ev, const mv_state *s, int gated,
                           e);
         cl = &claim;
     }
+    char winner[32];
     if (rc == 0)
-        rc = mvact__send(n, ev, s, cl, id, e);
+        rc = mvact__send_w(n, ev, s, cl, as_id, id, winner, e);
     arena_free(&a);
     return rc;
-}
-
-/* ---- the release gate ---- */
-
-typedef struct mvact_first {
-    arena_t *a;
-    char id[MSGID_LEN + 1];
-} mvact_first;
-
-/* The first log entry: the declaration's message id. */
-static int mvact__first(void *ctx, const char *id, const void *frame,
-                        size_t n, err_t *e)
-{
-    mvact_first *f = ctx;
-    env *v;
-    (void)id;
-    if (f->id[0])
-        return 0;
-    int rc = env_decode(frame, n, f->a, &v, e);
-    if (rc == 0)
-        memcpy(f->id, v->id, sizeof f->id);
-    return rc;
-}
-
-typedef struct mvact_rcpts {
-    arena_t *a;
-    const char **from;
-    size_t n;
-} mvact_rcpts;
-
-/* A member that refused the declaration has not stored its claim: only
- * stored and duplicate receipts count. */
-static int mvact__rcpt(void *ctx, const char *from, const void *frame,
-                       size_t n, err_t *e)
-{
-    mvact_rcpts *r = ctx;
-    env *v;
-    env_receipt rc_;
-    if (env_decode(frame, n, r->a, &v, e) < 0 ||
-        env_receipt_decode(v->payload, v->payload_len, r->a, &rc_, e) < 0 ||
-        rc_.status == ENV_REFUSED || r->n >= MVACT_AUDIENCE_MAX)
-        return 0;
-    r->from[r->n++] = arena_strdup(r->a, from);
-    return 0;
-}
-
-typedef struct mvact_top {
-    char ref[32];
-} mvact_top;
-
-static int mvact__top(void *ctx, const char *ref, int64_t score, err_t *e)
-{
-    mvact_top *t = ctx;
-    (void)score, (void)e;
-    if (!t->ref[0])
-        snprintf(t->ref, sizeof t->ref, "%s", ref);
-    return 0;
-}
-
-/* Members without a receipt, named in why; returns how many. */
-static int mvact__missing(node *n, const char *decl_id, arena_t *a,
-                          buf_t *why, err_t *e)
-{
-    const char *members[MVACT_AUDIENCE_MAX];
-    const char *from[MVACT_AUDIENCE_MAX];
-    mvact_rcpts r = {a, from, 0};
-    size_t nm = mvact_members(n, members, MVACT_AUDIENCE_MAX);
-    int rc = store_rcpt_list(node_store(n), decl_id, mvact__rcpt, &r, e);
-    if (rc < 0)
-        return rc;
-    int missing = 0;
-    for (size_t i = 0; i < nm; i++)
-        if (!mvact__has(from, r.n, members[i]))
-            buf_printf(why, "%s%s", missing++ ? ", " : "claim not settled: "
-                       "waiting for receipts from ", members[i]);
-    return missing;
-}
-
-/* 2 when another ref is first for some key (winner, why), else 0. */
-static int mvact__lost(node *n, const char *ref, const mv_state *s,
-                       arena_t *a, buf_t *why, char winner[32], err_t *e)
-{
-    const char *keys[LEDGER_KEYS_MAX];
-    size_t nk;
-    int rc = ledger_keys(&s->data, a, keys, &nk, e);
-    for (size_t i = 0; rc == 0 && i < nk; i++) {
-        mvact_top t = {{0}};
-        rc = store_mv_claims(node_store(n), keys[i], mvact__top, &t, e);
-        if (rc >= 0 && t.ref[0] && strcmp(t.ref, ref)) {
-            snprintf(winner, 32, "%s", t.ref);
-            buf_printf(why, "claim %s lost to movement %s", keys[i], t.ref);
-            return 2;
-        }
-        rc = rc < 0 ? rc : 0;
-    }
-    return rc;
-}
-
-int mvact_decl_id(node *n, const char *ref, char id[MSGID_LEN + 1],
-                  err_t *e)
-{
-    arena_t a;
-    arena_init(&a, MVACT_ARENA_MAX);
-    mvact_first f = {&a, ""};
-    int rc = store_mv_log(node_store(n), ref, mvact__first, &f, e);
-    if (rc >= 0 && !f.id[0])
-        rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
-    if (rc >= 0)
-        memcpy(id, f.id, MSGID_LEN + 1);
-    arena_free(&a);
-    return rc < 0 ? rc : 0;
-}
-
-int mvact_unreceipted(node *n, const char *decl_id, err_t *e)
-{
-    arena_t a;
-    buf_t why;
-    arena_init(&a, MVACT_ARENA_MAX);
-    buf_init(&why, 4096);
-    int rc = mvact__missing(n, decl_id, &a, &why, e);
-    buf_free(&why);
-    arena_free(&a);
-    return rc;
-}
-
-int mvact_gate_claims(node *n, const char *ref, const mv_state *s,
-                      buf_t *why, char winner[32], err_t *e)
-{
-    arena_t a;
-    arena_init(&a, MVACT_ARENA_MAX);
-    winner[0] = '\0';
-    int rc = mvact__lost(n, ref, s, &a, why, winner, e);
-    arena_free(&a);
-    return rc < 0 ? rc : rc == 2 ? 2 : 1;
-}
-
-int mvact_gate(node *n, const char *ref, const mv_state *s, buf_t *why,
-               char winner[32], err_t *e)
-{
-    arena_t a;
-    arena_init(&a, MVACT_ARENA_MAX);
-    mvact_first f = {&a, ""};
-    winner[0] = '\0';
-    int rc = store_mv_log(node_store(n), ref, mvact__first, &f, e);
-    if (rc >= 0 && !f.id[0])
-        rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
-    int missing = rc >= 0 ? mvact__missing(n, f.id, &a, why, e) : rc;
-    /* lost only once every claim is known: a claim ahead of ours may
-     * still be withdrawn (cancelled) before then. (A count of missing
-     * receipts is not a result: two missing is not "lost".) */
-    rc = missing == 0 ? mvact__lost(n, ref, s, &a, why, winner, e) : missing;
-    arena_free(&a);
-    return rc < 0 ? rc : missing > 0 ? 0 : rc == 2 ? 2 : 1;
 }
 
 /* ---- waiting for the ledger ---- */

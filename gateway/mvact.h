@@ -66,6 +66,27 @@ int mvact_gate_claims(node *n, const char *ref, const struct mv_state *s,
 int mvact_submit_on(node *n, mv_event *ev, const struct mv_state *s,
                     int gated, char id[MSGID_LEN + 1], err_t *e);
 
+/* ---- steps eportd takes by itself (node_ledger.c) ----
+ * The claim gate's release and rejected and the steps of ledger.auto
+ * must each be sent at most once, yet eportd decides them again after a
+ * crash (the ledger replays its last batch, the gate looks again). Each
+ * goes under a derived id: the same whenever the step is decided again,
+ * so the store's submit dedupes it; once applied, the rules refuse it
+ * (ERR_PHASE) before anything is signed. */
+
+/* The id of this node's step t of the movement of state s: time part
+ * the declaration's (s->declared_ms), the rest from SHA-256 of the ref,
+ * t and this node's id. A node takes each step of a movement at most
+ * once, so one id per (movement, step, node) is exactly-once. */
+int mvact_step_id(node *n, const struct mv_state *s, mv_type t,
+                  char id[MSGID_LEN + 1], err_t *e);
+
+/* mvact_submit_on under message id as_id (NULL: a fresh one): 0 sent,
+ * 1 as_id was sent before (nothing written). */
+int mvact_submit_as(node *n, mv_event *ev, const struct mv_state *s,
+                    int gated, const char *as_id, char id[MSGID_LEN + 1],
+                    err_t *e);
+
 /* Wait up to ms for this node's ledger to apply event id of ref: 0 when
  * applied; the ledger's refusal (its code and message) when it refused
  * it; ERR_AGAIN when neither happened in time (is eportd running?). */

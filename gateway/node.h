@@ -74,6 +74,15 @@ int node_submit_self(node *n, const char *type, const char *const *dests,
                      size_t ndest, const char *ref, const void *payload,
                      size_t len, const struct store_mv_claim *claim,
                      char id[MSGID_LEN + 1], char winner[32], err_t *e);
+/* node_submit_self under a message id the caller chose (as_id, a valid
+ * id, e.g. msgid_derive's; NULL: a fresh one): what a node must send at
+ * most once whatever it decides again after a crash. 1 when as_id was
+ * submitted before: nothing is written, the first one stands. */
+int node_submit_self_as(node *n, const char *type, const char *const *dests,
+                        size_t ndest, const char *ref, const void *payload,
+                        size_t len, const struct store_mv_claim *claim,
+                        const char *as_id, char id[MSGID_LEN + 1],
+                        char winner[32], err_t *e);
 
 /* The region of node id: this node's, a peer's (config) or, for nodes
  * reached by routes, its certificate's (directory); NULL when unknown.

@@ -9,11 +9,13 @@
  * its last receipt in the same turn; a scan every LG_GATE_SCAN_MS of the
  * movements waiting longer than LG_GATE_AGE_MS catches what no event
  * woke (receipts of before a restart, a full wake list). Automatic steps
- * follow the state the batch has just stored, without loading it again.
+ * are node_ledger_auto.c's.
  *
  * The position is saved after the batch and after its automatic steps:
  * a crash before that applies the batch again, and events applied
- * before come back as duplicates (no hook, no second step). */
+ * before come back as duplicates: no alert again, but their steps are
+ * looked at again (a crash may have come before them), each under its
+ * derived id, so none is taken twice. */
 #include "node_int.h"
 
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "ledger.h"
+#include "node_ledger_int.h"
 #include "log.h"
 #include "mvact.h"
 #include "mvrule.h"
@@ -30,24 +33,15 @@
 #define LG_ARENA_MAX (512u << 20)
 #define LG_POLL_MS 10          /* v1:in read at least this often */
 #define LG_RETRY_MS 500        /* after a store error */
-#define LG_STEPS_MAX 1024      /* automatic steps of one batch */
 #define LG_GATE_SLOTS 16384    /* movements at the gate remembered */
 #define LG_GATE_PROBE 8        /* slots looked at per movement */
 #define LG_GATE_SCAN_MS 200    /* the movements at the gate looked at */
 #define LG_GATE_AGE_MS 1000    /* by the scan: declared that long ago (the
                                   younger ones are woken by receipts) */
 #define LG_WAKE_MAX 4096       /* receipts come home, to look at */
-#define LG_STATES_MAX 1024     /* states applied in one batch, kept */
 #define LG_ENQ_MAX 256         /* enquiries in flight remembered */
 #define LG_ENQ_HOLD_MS 10000   /* no second enquiry that soon */
 #define LG_DUE_MAX 256         /* refs looked at per tick and zset */
-
-/* An automatic step decided by a hook, taken after the batch. */
-typedef struct lg_step {
-    const char *ref;           /* in the ledger arena */
-    mv_type type;
-    const mv_state *st;        /* the state it follows (ledger arena) */
-} lg_step;
 
 /* What the gate knows of a movement declared here: its declaration's
  * id (so a tick costs one receipt read while receipts are missing) and
@@ -59,13 +53,6 @@ typedef struct lg_gate {
     char decl[MSGID_LEN + 1];
     int settled;
 } lg_gate;
-
-/* A state applied in this batch: automatic steps follow the last one of
- * their movement, so they need not load it again. */
-typedef struct lg_applied {
-    const char *ref;
-    const mv_state *st;
-} lg_applied;
 
 typedef struct lg_wake {
     char ref[MVREF_LEN + 1];
@@ -82,10 +69,7 @@ struct node_lg {
     store_pos pos;
     int pos_known;
     int64_t next_poll_ms, next_tick_ms, next_gate_ms;
-    lg_step steps[LG_STEPS_MAX];
-    size_t nsteps;
-    lg_applied applied[LG_STATES_MAX];
-    size_t napplied;
+    nl_auto au;                /* this batch's automatic steps */
     lg_gate gate[LG_GATE_SLOTS];
     lg_wake wake[LG_WAKE_MAX]; /* since the last turn; more: the scan */
     size_t nwake;
@@ -120,90 +104,6 @@ static void nl__alert(node *n, const char *kind, const char *ref,
     if (store_alert_add(n->st, kind, ref, region, msg, &e) < 0)
         log_event(LOG_ERROR, "store", "op=alert kind=%s ref=%s msg=%s", kind,
                   ref, log_q(e.msg));
-}
-
-/* ---- automatic steps (ledger.auto) ---- */
-
-static void nl__step(node *n, const char *ref, mv_type t, const mv_state *s)
-{
-    struct node_lg *lg = n->lg;
-    if (lg->nsteps < LG_STEPS_MAX)
-        lg->steps[lg->nsteps++] = (lg_step){ref, t, s};
-}
-
-/* Every transit stop passed: the destination may record arrival. */
-static int nl__transits_passed(const mv_state *s)
-{
-    for (uint32_t i = 1; i + 1 < s->data.nitin; i++)
-        if (s->stop[i] != MV_STOP_PASSED)
-            return 0;
-    return 1;
-}
-
-/* Which step of ledger.auto this applied event calls for here. */
-static void nl__auto(node *n, const ledger_result *r)
-{
-    const mv_state *s = r->after;
-    const cfg *c = n->cfg;
-    const mv_event *ev = r->item->ev;
-    int at = mv_state_stop_of(s, c->node.region);
-    int last = (int)s->data.nitin - 1;
-    if (at < 0 || c->node.role == CFG_ROLE_NATIONAL)
-        return;
-    if (ev->type == MV_RELEASED && at > 0 && at < last &&
-        cfg_ledger_auto(c, "passage"))
-        nl__step(n, ev->ref, MV_PASSAGE, s);
-    if ((ev->type == MV_RELEASED || ev->type == MV_PASSAGE) && at == last &&
-        s->phase == MV_P_RELEASED && nl__transits_passed(s) &&
-        cfg_ledger_auto(c, "arrival"))
-        nl__step(n, ev->ref, MV_ARRIVED, s);
-    if (ev->type == MV_ARRIVED && at == last && cfg_ledger_auto(c, "control"))
-        nl__step(n, ev->ref, MV_CONTROLLED, s);
-    if (ev->type == MV_CONTROLLED && at == 0 && s->phase == MV_P_CONTROLLED &&
-        cfg_ledger_auto(c, "write_off"))
-        nl__step(n, ev->ref, MV_WRITTEN_OFF, s);
-}
-
-/* The last state of ref applied in this batch (stored: the hook comes
- * after the store); NULL when not kept (then the step loads it). */
-static const mv_state *nl__latest(const struct node_lg *lg, const char *ref)
-{
-    if (lg->napplied > LG_STATES_MAX)
-        return NULL;
-    for (size_t i = lg->napplied; i-- > 0;)
-        if (!strcmp(lg->applied[i].ref, ref))
-            return lg->applied[i].st;
-    return NULL;
-}
-
-static void nl__keep(struct node_lg *lg, const char *ref, const mv_state *s)
-{
-    if (lg->napplied < LG_STATES_MAX)
-        lg->applied[lg->napplied] = (lg_applied){ref, s};
-    lg->napplied++;
-}
-
-static void nl__take_step(node *n, const lg_step *st)
-{
-    mv_event ev = {.type = st->type, .ref = st->ref};
-    const mv_event *d = &st->st->data;
-    char id[MSGID_LEN + 1];
-    err_t e;
-    if (st->type == MV_PASSAGE || st->type == MV_ARRIVED) {
-        memcpy(ev.ctrs, d->ctrs, sizeof ev.ctrs); /* found as released */
-        ev.nctrs = d->nctrs;
-        ev.pkgs = d->pkgs;
-    } else if (st->type == MV_CONTROLLED) {
-        ev.result = "ok";
-    }
-    const mv_state *now = nl__latest(n->lg, st->ref);
-    if ((now ? mvact_submit_on(n, &ev, now, 0, id, &e)
-             : mvact_submit(n, &ev, id, &e)) < 0)
-        log_event(LOG_WARN, "mv_auto", "ref=%s ev=%s msg=%s", st->ref,
-                  mv_type_name(st->type), log_q(e.msg));
-    else
-        log_event(LOG_DEBUG, "mv_auto", "ref=%s ev=%s id=%s", st->ref,
-                  mv_type_name(st->type), id);
 }
 
 /* ---- what the node does about an event applied or refused ---- */
@@ -251,15 +151,14 @@ static void nl__applied(node *n, const ledger_result *r)
     if (ev->type == MV_REJECTED && national)
         nl__alert(n, "double-declaration", ev->ref, r->item->author,
                   ev->winner ? ev->winner : "");
-    nl__auto(n, r);
 }
 
 static void nl__hook(void *ctx, const ledger_result *r)
 {
     node *n = ctx;
     const ledger_item *it = r->item;
+    nl_auto_note(n, &n->lg->au, r); /* applied or a duplicate */
     if (r->outcome == LEDGER_APPLIED) {
-        nl__keep(n->lg, it->ev->ref, r->after);
         nl__applied(n, r);
     } else if (r->outcome == LEDGER_REFUSED) {
         log_event(LOG_WARN, "ledger_refused", "ref=%s ev=%s by=%s id=%s "
@@ -331,11 +230,10 @@ static int nl__apply(node *n, lg_read *r, err_t *e)
                 .period_ms = n->cfg->ledger.time_limit_h * 3600000,
                 .hook = nl__hook, .hook_ctx = n,
                 .author = nl__author, .author_ctx = n};
-    lg->nsteps = 0;
-    lg->napplied = 0;
+    nl_auto_begin(&lg->au);
     int rc = ledger_apply(&l, r->items, r->k, &lg->a, e);
-    for (size_t i = 0; rc == 0 && i < lg->nsteps; i++)
-        nl__take_step(n, &lg->steps[i]);
+    if (rc == 0)
+        nl_auto_take(n, &lg->au, &lg->a);
     return rc;
 }
 
@@ -406,33 +304,41 @@ static int nl__state(node *n, const char *ref, mv_state *s, err_t *e)
     return rc;
 }
 
-static void nl__lost(node *n, const char *ref, const char *winner,
-                     const char *why)
+/* Lost: rejected once (a derived id: the gate looks again until it is
+ * applied, and after a restart); said and alerted when first sent. */
+static int nl__lost(node *n, const char *ref, const mv_state *s,
+                    const char *winner, const char *why)
 {
     mv_event ev = {.type = MV_REJECTED, .ref = ref, .winner = winner,
                    .note = why};
-    char id[MSGID_LEN + 1];
-    err_t e;
-    log_event(LOG_WARN, "double_declaration", "ref=%s winner=%s msg=%s", ref,
-              winner, log_q(why));
-    nl__alert(n, "double-declaration", ref, n->cfg->node.region, why);
-    if (mvact_submit(n, &ev, id, &e) < 0)
-        log_event(LOG_ERROR, "mv_reject", "ref=%s msg=%s", ref, log_q(e.msg));
+    int rc = nl_auto_once(n, &ev, s, 0, 0);
+    if (rc == 0) {
+        log_event(LOG_WARN, "double_declaration", "ref=%s winner=%s msg=%s",
+                  ref, winner, log_q(why));
+        nl__alert(n, "double-declaration", ref, n->cfg->node.region, why);
+    }
+    return rc;
 }
 
-static void nl__settled(node *n, const char *ref, const mv_state *s)
+/* Settled: released at once under ledger.auto (a derived id: a release
+ * sent before a restart is not sent again). */
+static int nl__settled(node *n, const char *ref, const mv_state *s)
 {
-    nl__gate_slot(n->lg, ref)->settled = 1;
     log_event(LOG_INFO, "claim_settled", "ref=%s", ref);
     if (!cfg_ledger_auto(n->cfg, "release"))
-        return;
+        return 0;
     mv_event ev = {.type = MV_RELEASED, .ref = ref};
-    char id[MSGID_LEN + 1];
-    err_t e;
     /* gated: mvact_gate said settled just now, in this thread */
-    if (mvact_submit_on(n, &ev, s, 1, id, &e) < 0)
-        log_event(LOG_WARN, "mv_auto", "ref=%s ev=released msg=%s", ref,
-                  log_q(e.msg));
+    return nl_auto_once(n, &ev, s, 1, 0);
+}
+
+/* Done at the gate once its step is sent (or was sent before), or
+ * refused by the rules (looked at again only after a restart, as an
+ * operator's release may be due); a store failure is tried again at the
+ * next look: the derived id keeps that from sending it twice. */
+static int nl__gate_done(int rc)
+{
+    return rc != ERR_IO && rc != ERR_AGAIN && rc != ERR_NOMEM;
 }
 
 /* Receipts first (one read while any is missing: the common case right
@@ -460,13 +366,13 @@ static int nl__gate_one(void *ctx, const char *ref, int64_t score, err_t *e)
     buf_t why;
     buf_init(&why, 4096);
     rc = mvact_gate_claims(n, ref, &s, &why, winner, e);
-    if (rc == 1)
-        nl__settled(n, ref, &s);
-    else if (rc == 2)
-        nl__lost(n, ref, winner, why.p ? why.p : "");
-    buf_free(&why);
     if (rc < 0)
         log_event(LOG_WARN, "claim_gate", "ref=%s msg=%s", ref, log_q(e->msg));
+    else if (rc == 1 || rc == 2)
+        g->settled = nl__gate_done(rc == 1 ? nl__settled(n, ref, &s)
+                                           : nl__lost(n, ref, &s, winner,
+                                                      why.p ? why.p : ""));
+    buf_free(&why);
     return 0;
 }
 

@@ -157,6 +157,16 @@ int node_submit_self(node *n, const char *type, const char *const *dests,
                      size_t len, const struct store_mv_claim *claim,
                      char id[MSGID_LEN + 1], char winner[32], err_t *e)
 {
+    return node_submit_self_as(n, type, dests, ndest, ref, payload, len,
+                               claim, NULL, id, winner, e);
+}
+
+int node_submit_self_as(node *n, const char *type, const char *const *dests,
+                        size_t ndest, const char *ref, const void *payload,
+                        size_t len, const struct store_mv_claim *claim,
+                        const char *as_id, char id[MSGID_LEN + 1],
+                        char winner[32], err_t *e)
+{
     if (ndest == 0 || ndest > ENV_MAX_DEST)
         return err_set(e, ERR_INVALID, "1 to %d destinations, not %zu",
                        ENV_MAX_DEST, ndest);
@@ -167,6 +177,8 @@ int node_submit_self(node *n, const char *type, const char *const *dests,
     int rc = node__hops(n, dests, ndest, hops, &nhops, e);
     if (rc == 0)
         rc = env_init(&v, type, n->cfg->node.id, &n->arena, e);
+    if (rc == 0 && as_id && (rc = msgid_parse(as_id, NULL, e)) == 0)
+        memcpy(v.id, as_id, MSGID_LEN + 1); /* created_ms stays now */
     if (rc < 0)
         return rc;
     v.dest = (const char **)dests;

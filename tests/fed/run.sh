@@ -25,7 +25,8 @@ err=$(mktemp "${TMPDIR:-/tmp}/eport-fed.XXXXXX")
 trap 'rm -f "$out" "$err"' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 pass=0 fail=0
-for t in test_line test_faults test_security test_clearance test_clearance_faults; do
+for t in test_line test_faults test_security test_clearance test_clearance_faults \
+         test_clearance_auto; do
     python3 "$root/tests/fed/$t.py" >"$out" 2>"$err"
     rc=$?
     grep -v '^fed: [0-9]* passed, [0-9]* failed$' "$out"

@@ -1,0 +1,444 @@
+/* Unit tests for the steps eportd takes by itself (node_ledger.c,
+ * node_ledger_auto.c), each exactly once across crashes. A real node
+ * (CQ, peers SN, SH and NC the national center) opened offline on a
+ * private redis-server, its ledger run by hand (node_ledger_drain,
+ * node_ledger_tick); a crash is the node closed with its ledger position
+ * set back, as when eportd dies after applying a batch but before saving
+ * the position (and before the batch's automatic steps):
+ *   - ledger.auto arrival: the trigger (SN's release, CQ the
+ *     destination) applied with no step taken, then replayed with
+ *     ledger.auto on: the arrival is submitted once, under the id derived
+ *     for it; replayed again (now applied), and again: still once;
+ *     decided again while submitted but not applied: not sent again;
+ *   - the gate's automatic release decided again after a restart, before
+ *     the first release is applied: one release;
+ *   - a movement that lost its claim: one `rejected` (and one alert)
+ *     however often the gate looks before it is applied.
+ * Other regions' events are written as the link script writes them, with
+ * dummy signatures: nothing here checks signatures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../tests/pki_fixture.h"
+#include "store_test_util.h" /* before dir.h: its locals named dir */
+#include "envelope.h"
+#include "ledger.h"
+#include "mvact.h"
+#include "mvrule.h"
+#include "node_int.h"
+#include "node_ledger_int.h"
+#include "store_mv.h"
+
+static test_pki g_pki;
+
+static int setup(void **state)
+{
+    if (stu_group_setup(state) < 0)
+        return -1;
+    if (!g_url[0])
+        return 0; /* every test skips */
+    return test_pki_init(&g_pki, "node_ledger_test") ||
+                   test_pki_run(&g_pki, "issue CQ --region CQ") ||
+                   test_pki_run(&g_pki, "issue SN --region SN") ||
+                   test_pki_run(&g_pki, "issue SH --region SH") ||
+                   test_pki_run(&g_pki, "issue NC --region CN")
+               ? -1
+               : 0;
+}
+
+static int teardown(void **state)
+{
+    test_pki_free(&g_pki);
+    return stu_group_teardown(state);
+}
+
+/* ---- the node ---- */
+
+typedef struct fx {
+    node *n;
+    arena_t a;
+    const char *prefix;
+    int64_t clock;          /* for node_ledger_drain's poll pacing */
+    uint64_t link[2];       /* link positions of SN SH */
+} fx;
+
+static void fx_conf(const char *path, const char *prefix, const char *steps)
+{
+    const char *p = g_pki.pki;
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "node: {id: CQ, region: CQ, role: provincial, "
+            "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:8101'}\n"
+            "pki: {ca: %s/ca.crt, crl: %s/crl.pem, cert: %s/CQ.crt, "
+            "key: %s/CQ.key, curve_public: %s/CQ.curve.pub, "
+            "curve_secret: %s/CQ.curve.key}\n"
+            "redis: {url: '%s', prefix: '%s'}\n"
+            "mappings: {dir: %s}\n"
+            "peers:\n", p, p, p, p, p, p, g_url, prefix, g_pki.dir);
+    static const char *const peers[][3] = {{"SN", "SN", "7103"},
+                                           {"SH", "SH", "7104"},
+                                           {"NC", "CN", "7105"}};
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "  - {id: %s, region: %s, endpoints: "
+                "['tcp://127.0.0.1:%s']}\n", peers[i][0], peers[i][1],
+                peers[i][2]);
+    fprintf(f, "ledger: {national: NC, auto: [%s]}\n"
+            "log: {level: error, file: '-'}\n", steps);
+    fclose(f);
+}
+
+/* The node on prefix with ledger.auto steps ("" none): opening it again
+ * on the same prefix is eportd restarted. */
+static void fx_start(fx *f, const char *steps)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/cq-%.*s.yaml", g_pki.dir,
+             (int)strcspn(f->prefix, ":"), f->prefix);
+    fx_conf(path, f->prefix, steps);
+    cfg *c = NULL;
+    err_t e = {0};
+    if (cfg_load(path, &c, &e) != 0) {
+        cfg_free(c);
+        fail_msg("cfg_load: %s", e.msg);
+    }
+    if (node_open(c, NODE_OFFLINE, &f->n, &e) != 0)
+        fail_msg("node_open: %s", e.msg);
+}
+
+static void fx_open(fx *f, const char *prefix, const char *steps)
+{
+    if (!g_url[0])
+        skip();
+    memset(f, 0, sizeof *f);
+    f->prefix = prefix;
+    arena_init(&f->a, 16u << 20);
+    fx_start(f, steps);
+}
+
+static void fx_close(fx *f)
+{
+    arena_free(&f->a);
+    node_close(f->n);
+}
+
+/* eportd died after applying what it read, before saving its position:
+ * the position goes back to the start of v1:in and the node restarts. */
+static void crash(fx *f, const char *steps)
+{
+    err_t e;
+    store_pos zero = {0, 0};
+    assert_int_equal(store_ledger_pos_set(node_store(f->n), zero, &e), 0);
+    node_close(f->n);
+    fx_start(f, steps);
+}
+
+/* The node's ledger applies what is in v1:in: how many records read. */
+static int drain(fx *f)
+{
+    f->clock += 1000000;
+    return node_ledger_drain(f->n, f->clock);
+}
+
+static mv_state state_of(fx *f, const char *ref)
+{
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    err_t e;
+    mv_state s;
+    if (store_mv_state(node_store(f->n), ref, &b, &e) != 0 ||
+        mv_state_decode(b.p, b.len, &f->a, &s, &e) != 0)
+        fail_msg("state of %s: %s", ref, e.msg);
+    buf_free(&b);
+    return s;
+}
+
+/* ---- v1:in ---- */
+
+typedef struct in_count {
+    fx *f;
+    mv_type type;
+    int n;
+    char id[MSGID_LEN + 1];  /* the last one's */
+} in_count;
+
+static int in_one(void *ctx, store_pos pos, const char *id,
+                  const char *origin, const void *frame, size_t n, err_t *e)
+{
+    in_count *c = ctx;
+    env *v;
+    mv_event ev;
+    (void)pos, (void)id, (void)e;
+    err_t de;
+    if (!strcmp(origin, "CQ") &&
+        ledger_decode(frame, n, &c->f->a, &v, &ev, &de) == 0 &&
+        ev.type == c->type) {
+        c->n++;
+        memcpy(c->id, v->id, MSGID_LEN + 1);
+    }
+    return 0;
+}
+
+/* Events of type t CQ submitted (delivered to itself in v1:in). */
+static int submitted(fx *f, mv_type t, char id[MSGID_LEN + 1])
+{
+    in_count c = {f, t, 0, ""};
+    err_t e;
+    store_pos zero = {0, 0};
+    if (store_in_after(node_store(f->n), zero, 10000, in_one, &c, &e) < 0)
+        fail_msg("store_in_after: %s", e.msg);
+    if (id)
+        memcpy(id, c.id, MSGID_LEN + 1);
+    return c.n;
+}
+
+/* ---- what the link script writes ---- */
+
+/* One frame over the link from peer (the next position on that link). */
+static void link_apply(fx *f, const char *peer, const store_effect *x)
+{
+    int k = strcmp(peer, "SN") ? 1 : 0;
+    store_link_op op = {{f->link[k], 0}, {f->link[k] + 1, 0}, x};
+    store_link_result res;
+    err_t e = {0};
+    if (store_link_apply(node_store(f->n), peer, &op, 1, &res, &e) != 0)
+        fail_msg("store_link_apply: %s", e.msg);
+    assert_int_equal(res.status, STORE_LINK_DONE);
+    f->link[k]++;
+}
+
+/* An envelope from origin to CQ with payload, stored as the link stores
+ * it (with claim c, may be NULL); its id in id. */
+static void from_peer(fx *f, const char *type, const char *origin,
+                      const char *ref, const buf_t *payload,
+                      const store_mv_claim *c, char id[MSGID_LEN + 1])
+{
+    static const unsigned char sig[ENV_ED25519_SIG];
+    static const unsigned char digest[STORE_DIGEST_LEN] = {1};
+    static const char *dest[] = {"CQ"};
+    env v;
+    buf_t fr;
+    err_t e;
+    buf_init(&fr, 1 << 20);
+    if (env_init(&v, type, origin, &f->a, &e) != 0)
+        fail_msg("env_init: %s", e.msg);
+    v.dest = dest, v.ndest = 1, v.ref = ref;
+    v.payload = (const unsigned char *)payload->p;
+    v.payload_len = payload->len;
+    v.sig = sig, v.sig_len = sizeof sig;
+    assert_int_equal(env_encode_unchecked(&v, &fr, &e), 0);
+    store_effect x = {.msg_id = v.id, .origin = origin, .digest = digest,
+                      .frame = fr.p, .frame_n = fr.len,
+                      .seen_ttl_ms = 60000, .claim = c};
+    link_apply(f, origin, &x);
+    if (id)
+        memcpy(id, v.id, MSGID_LEN + 1);
+    buf_free(&fr);
+}
+
+/* An mv event from origin (ref, at, by and version set here). */
+static void mv_from_peer(fx *f, const char *origin, mv_event *ev,
+                         const store_mv_claim *c, char id[MSGID_LEN + 1])
+{
+    buf_t p;
+    err_t e;
+    ev->version = MVEV_VERSION, ev->by = origin;
+    ev->at_ms = (uint64_t)node__now_ms();
+    buf_init(&p, 1 << 20);
+    assert_int_equal(mv_event_encode(ev, &p, &e), 0);
+    from_peer(f, MVEV_ENV_TYPE, origin, ev->ref, &p, c, id);
+    buf_free(&p);
+}
+
+/* from's stored receipt of message id came home. */
+static void receipt(fx *f, const char *id, const char *from)
+{
+    env_receipt r = {.version = ENV_RECEIPT_VERSION, .status = ENV_STORED,
+                     .at_ms = 1};
+    memcpy(r.id, id, MSGID_LEN + 1);
+    buf_t p, fr;
+    err_t e;
+    buf_init(&p, ENV_RECEIPT_MAX);
+    assert_int_equal(env_receipt_encode(&r, &p, &e), 0);
+    static const unsigned char sig[ENV_ED25519_SIG];
+    static const char *dest[] = {"CQ"};
+    env v;
+    buf_init(&fr, 1 << 20);
+    assert_int_equal(env_init(&v, ENV_RECEIPT_TYPE, from, &f->a, &e), 0);
+    v.dest = dest, v.ndest = 1;
+    v.payload = (const unsigned char *)p.p, v.payload_len = p.len;
+    v.sig = sig, v.sig_len = sizeof sig;
+    assert_int_equal(env_encode_unchecked(&v, &fr, &e), 0);
+    store_effect x = {.receipted_id = id, .receipt_from = from,
+                      .rcpt = fr.p, .rcpt_n = fr.len};
+    link_apply(f, from, &x);
+    buf_free(&fr);
+    buf_free(&p);
+}
+
+/* ---- movements ---- */
+
+/* Container ctr, one document; itinerary set by the caller. */
+static mv_event ev_data(const char *ctr, const char *doc)
+{
+    mv_event d = {.kind = "rail_transit", .ndocs = 1, .nctrs = 1,
+                  .pkgs = 10, .declarant = "Trade Co"};
+    d.docs[0] = (mv_doc){"CIM", doc};
+    d.ctrs[0] = (mv_ctr){ctr, {"SN778899"}, 1};
+    return d;
+}
+
+/* SN declares and releases movement ref SN > CQ (CQ the destination). */
+static void sn_movement(fx *f, char ref[MVREF_LEN + 1])
+{
+    err_t e;
+    char decl[MSGID_LEN + 1];
+    assert_int_equal(mvref_make(26, "SN", 7, ref, &e), 0);
+    mv_event d = ev_data("MSCU1234565", "RW-1");
+    d.type = MV_DECLARED, d.ref = ref, d.nitin = 2;
+    d.itin[0] = "SN", d.itin[1] = "CQ";
+    d.limit_ms = 3600000;
+    mv_from_peer(f, "SN", &d, NULL, decl);
+    mv_event r = d;
+    r.type = MV_RELEASED, r.prev = decl;
+    r.limit_ms = (uint64_t)node__now_ms() + 3600000;
+    mv_from_peer(f, "SN", &r, NULL, NULL);
+}
+
+/* ---- tests ---- */
+
+/* The arrival of ledger.auto lost by a crash between its trigger and
+ * itself is taken on the replay, once, however often it is replayed. */
+static void test_auto_replay(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f, "b1:", "");
+    char ref[MVREF_LEN + 1], id[MSGID_LEN + 1], want[MSGID_LEN + 1];
+    sn_movement(&f, ref);
+    assert_int_equal(drain(&f), 2); /* the trigger applied, no step */
+    assert_int_equal(state_of(&f, ref).phase, MV_P_RELEASED);
+    assert_int_equal(submitted(&f, MV_ARRIVED, NULL), 0);
+    crash(&f, "arrival");
+    assert_int_equal(drain(&f), 2); /* duplicates: the step now */
+    assert_int_equal(submitted(&f, MV_ARRIVED, id), 1);
+    mv_state s = state_of(&f, ref);
+    err_t e;
+    assert_int_equal(mvact_step_id(f.n, &s, MV_ARRIVED, want, &e), 0);
+    assert_string_equal(id, want);
+    /* decided again before it is applied (its trigger at the end of a
+     * batch, the step in the next): the store's submit dedupes it */
+    mv_event ev = {.type = MV_ARRIVED, .ref = ref, .pkgs = 10};
+    assert_int_equal(nl_auto_once(f.n, &ev, &s, 0, 1), 1);
+    assert_int_equal(submitted(&f, MV_ARRIVED, NULL), 1);
+    crash(&f, "arrival");
+    assert_int_equal(drain(&f), 3); /* the step applied with the rest */
+    assert_int_equal(state_of(&f, ref).phase, MV_P_ARRIVED);
+    assert_int_equal(submitted(&f, MV_ARRIVED, NULL), 1);
+    crash(&f, "arrival");
+    assert_int_equal(drain(&f), 3); /* all duplicates: arrived, no step */
+    assert_int_equal(submitted(&f, MV_ARRIVED, NULL), 1);
+    assert_int_equal(state_of(&f, ref).nevents, 3);
+    fx_close(&f);
+}
+
+/* Declared here and settled: the gate releases (ledger.auto release);
+ * eportd restarts before the release is applied and the gate, which
+ * remembers nothing, settles it again: still one release. */
+static void test_gate_release_once(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f, "b2:", "release");
+    mv_event d = ev_data("TGHU7654321", "RW-2");
+    d.nitin = 2, d.itin[0] = "CQ", d.itin[1] = "SH";
+    char ref[MVREF_LEN + 1], id[MSGID_LEN + 1], winner[32];
+    err_t e = {0};
+    if (mvact_declare(f.n, &d, ref, id, winner, &e) != 0)
+        fail_msg("mvact_declare: %s", e.msg);
+    assert_int_equal(drain(&f), 1);
+    receipt(&f, id, "SN");
+    receipt(&f, id, "SH");
+    node_ledger_tick(f.n, 1); /* woken by the declaration: released */
+    assert_int_equal(submitted(&f, MV_RELEASED, NULL), 1);
+    node_close(f.n);
+    fx_start(&f, "release");
+    node_ledger_drain(f.n, -1); /* opens the ledger, reads nothing */
+    node_ledger_tick(f.n, node__now_ms() + 60000); /* the gate's scan */
+    assert_int_equal(submitted(&f, MV_RELEASED, NULL), 1);
+    assert_int_equal(drain(&f), 1);
+    assert_int_equal(state_of(&f, ref).phase, MV_P_RELEASED);
+    fx_close(&f);
+}
+
+typedef struct alerts {
+    const char *kind;
+    int n;
+} alerts;
+
+static int alert_one(void *ctx, const char *id, const char *kind,
+                     const char *ref, const char *region, const char *msg,
+                     int64_t at, err_t *e)
+{
+    alerts *a = ctx;
+    (void)id, (void)ref, (void)region, (void)msg, (void)at, (void)e;
+    a->n += !strcmp(kind, a->kind);
+    return 0;
+}
+
+/* SH declared the container first: the gate rejects ours once, however
+ * often it looks before the rejection is applied. */
+static void test_gate_reject_once(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f, "b3:", "");
+    mv_event d = ev_data("MSCU1234565", "RW-3");
+    d.nitin = 2, d.itin[0] = "CQ", d.itin[1] = "SN";
+    char ref[MVREF_LEN + 1], id[MSGID_LEN + 1], other[MVREF_LEN + 1];
+    char winner[32];
+    err_t e = {0};
+    if (mvact_declare(f.n, &d, ref, id, winner, &e) != 0)
+        fail_msg("mvact_declare: %s", e.msg);
+    assert_int_equal(drain(&f), 1);
+    mv_event o = ev_data("MSCU1234565", "RW-SH");
+    o.type = MV_DECLARED, o.nitin = 2, o.itin[0] = "SH", o.itin[1] = "SN";
+    assert_int_equal(mvref_make(26, "SH", 9, other, &e), 0);
+    o.ref = other;
+    const char *keys[LEDGER_KEYS_MAX];
+    store_mv_claim c = {.ref = other, .keys = keys, .add = 1,
+                        .score = (int64_t)state_of(&f, ref).declared_ms - 1};
+    assert_int_equal(ledger_keys(&o, &f.a, keys, &c.nkeys, &e), 0);
+    mv_from_peer(&f, "SH", &o, &c, NULL);
+    receipt(&f, id, "SN");
+    receipt(&f, id, "SH");
+    node_ledger_tick(f.n, 1);
+    for (int i = 1; i <= 3; i++) /* scans, a restart between */
+        node_ledger_tick(f.n, node__now_ms() + 60000 * i);
+    assert_int_equal(submitted(&f, MV_REJECTED, NULL), 1);
+    node_close(f.n);
+    fx_start(&f, "");
+    node_ledger_drain(f.n, -1);
+    node_ledger_tick(f.n, node__now_ms() + 60000);
+    assert_int_equal(submitted(&f, MV_REJECTED, NULL), 1);
+    alerts al = {"double-declaration", 0};
+    assert_true(store_alert_list(node_store(f.n), 100, alert_one, &al,
+                                 &e) >= 0);
+    assert_int_equal(al.n, 1);
+    assert_int_equal(drain(&f), 2); /* SH's declaration, our rejection */
+    assert_int_equal(state_of(&f, ref).phase, MV_P_REJECTED);
+    fx_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auto_replay),
+        cmocka_unit_test(test_gate_release_once),
+        cmocka_unit_test(test_gate_reject_once),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
