@@ -1,6 +1,6 @@
 /* ledger: the apply engine of the movement ledger (docs/clearance.md,
  * "Causal order"). It takes a batch of movement events in the order this
- * node stored them (v1:in) and, for each, decides with the rules of
+ * node stored them (v1:mvin) and, for each, decides with the rules of
  * mvrule what becomes of it, then writes that through store_mv:
  *
  *   duplicate  the id is applied already: nothing;
@@ -17,7 +17,7 @@
  * applied (and so on, a few generations deep).
  *
  * No I/O but store_mv.h. The caller (eportd's node_ledger.c) reads
- * v1:in, says who authored each event (the verified signer's region) and
+ * v1:mvin, says who authored each event (the verified signer's region) and
  * acts on the results through the hook (alerts, automatic steps).
  *
  * Ownership: items, their events and frames are borrowed for the call;
@@ -96,7 +96,7 @@ int ledger_apply(const ledger *l, const ledger_item *items, size_t n,
 int ledger_keys(const mv_event *data, arena_t *a, const char **keys,
                 size_t *nkeys, err_t *e);
 
-/* The envelope of a v1:in record, decoded into a, with its movement
+/* The envelope of a v1:mvin record, decoded into a, with its movement
  * event: 0, 1 when it is not a movement (type other than "mv"), or
  * ERR_* when it does not decode. */
 struct env;

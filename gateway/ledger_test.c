@@ -95,7 +95,7 @@ static mv_event ev_declared(const char *ref)
     return ev;
 }
 
-/* ev as a v1:in record signed (in name) by origin: item in f's arena. */
+/* ev as a v1:mvin record signed (in name) by origin: item in f's arena. */
 static ledger_item item_of(fx *f, const mv_event *ev, const char *origin)
 {
     static const unsigned char sig[ENV_ED25519_SIG];

@@ -5,7 +5,7 @@
  * (so a refusal comes back at once, with the ledger's words), signed,
  * then submitted in one Redis script to its audience and to this node
  * itself (store_mv_submit): the node's ledger applies its own events
- * from v1:in in order with everything it receives, so there is one
+ * from v1:mvin in order with everything it receives, so there is one
  * writer of movement state and a crash between "sent" and "applied"
  * cannot happen.
  *

@@ -119,7 +119,7 @@ static void fx_close(fx *f)
     node_close(f->n);
 }
 
-/* The node's ledger applies what is in v1:in: how many records read. */
+/* The node's ledger applies what is in v1:mvin: how many records read. */
 static int drain(fx *f)
 {
     f->clock += 1000000;

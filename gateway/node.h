@@ -63,7 +63,7 @@ int node_submit_many(node *n, const char *type, const char *const *dests,
 
 /* A message this node authors for its own ledger as well (a movement
  * event, type "mv"): signed alone, then in one script queued for its
- * ndest (>= 1) destinations, delivered to this node itself (v1:in) and
+ * ndest (>= 1) destinations, delivered to this node itself (v1:mvin) and
  * the claim part applied (store_mv_submit, store_mv.h; claim may be
  * NULL). ERR_CONFLICT with winner (the claiming ref) when a claim key is
  * another movement's. Returns 0, or 1 when already submitted. Resets

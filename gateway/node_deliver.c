@@ -116,6 +116,7 @@ int in_deliver(node *n, in_item *it)
     fx->receipt_peer = it->back;
     fx->seen_ttl_ms = n->cfg->delivery.max_age_ms +
                       n->cfg->delivery.max_clock_skew_ms;
+    fx->ledger = !strcmp(v->type, MVEV_ENV_TYPE);
     return 0;
 }
 

@@ -120,7 +120,7 @@ void node_await_tick(node *n, int64_t now);
 void node_replay_tick(node *n, int64_t now);
 
 /* node_ledger.c: the movement ledger in eportd's loop. drain applies
- * the next batch of v1:in (returns how many records it read: a full
+ * the next batch of v1:mvin (returns how many records it read: a full
  * batch means more are waiting); tick runs the claim gate, time limits
  * and automatic steps; close frees what drain made. */
 #define NODE_LEDGER_TICK_MS 200

@@ -1,4 +1,4 @@
-/* The movement ledger in eportd's loop (docs/clearance.md): v1:in read
+/* The movement ledger in eportd's loop (docs/clearance.md): v1:mvin read
  * in order after v1:ledger:pos, a batch at a time, through the apply
  * engine (ledger.c); then what the node does about what was applied:
  * alerts, log lines and the automatic steps of ledger.auto. Ticks run
@@ -31,7 +31,7 @@
 #include "store_mv.h"
 
 #define LG_ARENA_MAX (512u << 20)
-#define LG_POLL_MS 10          /* v1:in read at least this often */
+#define LG_POLL_MS 10          /* v1:mvin read at least this often */
 #define LG_RETRY_MS 500        /* after a store error */
 #define LG_GATE_SLOTS 16384    /* movements at the gate remembered */
 #define LG_GATE_PROBE 8        /* slots looked at per movement */
@@ -46,7 +46,7 @@
 /* What the gate knows of a movement declared here: its declaration's
  * id (so a tick costs one receipt read while receipts are missing) and
  * whether it settled (released: no second release while the first is on
- * its way through v1:in). A cache: a movement evicted is looked up
+ * its way through v1:mvin). A cache: a movement evicted is looked up
  * again. */
 typedef struct lg_gate {
     char ref[MVREF_LEN + 1];
@@ -254,7 +254,7 @@ int node_ledger_drain(node *n, int64_t now)
                  lg->pos};
     if (!r.items)
         return 0;
-    int got = store_in_after(n->st, lg->pos, STORE_MV_BATCH, nl__record, &r,
+    int got = store_mvin_after(n->st, lg->pos, STORE_MV_BATCH, nl__record, &r,
                              &e);
     if (got < 0 || nl__apply(n, &r, &e) < 0 ||
         (got > 0 && store_ledger_pos_set(n->st, r.last, &e) < 0))

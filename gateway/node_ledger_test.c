@@ -126,7 +126,7 @@ static void fx_close(fx *f)
 }
 
 /* eportd died after applying what it read, before saving its position:
- * the position goes back to the start of v1:in and the node restarts. */
+ * the position goes back to the start of v1:mvin and the node restarts. */
 static void crash(fx *f, const char *steps)
 {
     err_t e;
@@ -136,7 +136,7 @@ static void crash(fx *f, const char *steps)
     fx_start(f, steps);
 }
 
-/* The node's ledger applies what is in v1:in: how many records read. */
+/* The node's ledger applies what is in v1:mvin: how many records read. */
 static int drain(fx *f)
 {
     f->clock += 1000000;
@@ -156,7 +156,7 @@ static mv_state state_of(fx *f, const char *ref)
     return s;
 }
 
-/* ---- v1:in ---- */
+/* ---- v1:mvin ---- */
 
 typedef struct in_count {
     fx *f;
@@ -182,14 +182,14 @@ static int in_one(void *ctx, store_pos pos, const char *id,
     return 0;
 }
 
-/* Events of type t CQ submitted (delivered to itself in v1:in). */
+/* Events of type t CQ submitted (delivered to itself in v1:mvin). */
 static int submitted(fx *f, mv_type t, char id[MSGID_LEN + 1])
 {
     in_count c = {f, t, 0, ""};
     err_t e;
     store_pos zero = {0, 0};
-    if (store_in_after(node_store(f->n), zero, 10000, in_one, &c, &e) < 0)
-        fail_msg("store_in_after: %s", e.msg);
+    if (store_mvin_after(node_store(f->n), zero, 10000, in_one, &c, &e) < 0)
+        fail_msg("store_mvin_after: %s", e.msg);
     if (id)
         memcpy(id, c.id, MSGID_LEN + 1);
     return c.n;

@@ -163,7 +163,8 @@ int store_outbox_trim_upto(store *st, const char *peer, store_pos upto,
  * the call; unused parts are NULL / 0. */
 typedef struct store_effect {
     /* destination part (msg_id NULL when this node is not a destination):
-     * dedupe on seen:<msg_id>, then XADD to v1:in (f, id, origin) and
+     * dedupe on seen:<msg_id>, then XADD to v1:in (f, id, origin; v1:mvin
+     * with ledger) and
      * enqueue our receipt on outbox:<receipt_peer> (next hop to origin) */
     const char *msg_id, *origin;
     const unsigned char *digest;                 /* STORE_DIGEST_LEN */
@@ -171,6 +172,9 @@ typedef struct store_effect {
     const void *receipt; size_t receipt_n;       /* our signed receipt */
     const char *receipt_peer;
     int64_t seen_ttl_ms;                         /* >= 1 with msg_id */
+    int ledger;         /* a movement event: XADD to v1:mvin, the ledger's
+                           stream, instead of v1:in (so the ledger reads
+                           only what is its own) */
     /* with msg_id, optional: the claim of a received "mv" declaration
      * (or its end), applied only when the message is new here (not a
      * duplicate, not an id reuse): ZADD claim:<key> score ref (add), or
@@ -292,6 +296,11 @@ typedef int (*store_in_fn)(void *ctx, store_pos pos, const char *id,
 int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
                    void *ctx, err_t *e);
 int64_t store_in_len(store *st, err_t *e);
+/* The same for v1:mvin, the movement events delivered to this node (by
+ * the link script with store_effect.ledger, and by store_mv_submit for
+ * the node's own), which its ledger applies in order. */
+int store_mvin_after(store *st, store_pos after, size_t count,
+                     store_in_fn fn, void *ctx, err_t *e);
 
 /* ---- peer link status (hash v1:peer:<peer>) ---- */
 

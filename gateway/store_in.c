@@ -28,11 +28,11 @@ static int st_in_entry(store *st, const char *key, const redisReply *en,
     return 0;
 }
 
-int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
-                   void *ctx, err_t *e)
+static int st__in_after(store *st, const char *kind, store_pos after,
+                        size_t count, store_in_fn fn, void *ctx, err_t *e)
 {
     char key[ST_KEY_MAX];
-    st_key(st, key, "in", NULL, e);
+    st_key(st, key, kind, NULL, e);
     redisReply *r;
     int rc = st_xrange_after(st, key, after, count, &r, e);
     if (rc < 0)
@@ -42,6 +42,18 @@ int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
         rc = st_in_entry(st, key, r->element[i], fn, ctx, e);
     freeReplyObject(r);
     return rc < 0 ? rc : (int)i;
+}
+
+int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
+                   void *ctx, err_t *e)
+{
+    return st__in_after(st, "in", after, count, fn, ctx, e);
+}
+
+int store_mvin_after(store *st, store_pos after, size_t count,
+                     store_in_fn fn, void *ctx, err_t *e)
+{
+    return st__in_after(st, "mvin", after, count, fn, ctx, e);
 }
 
 int64_t store_in_len(store *st, err_t *e)

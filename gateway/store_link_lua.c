@@ -15,6 +15,7 @@
  *   parts & 2 (receipt home): receipted_id from rcpt rcpt_ttl (4)
  *   parts & 4 (dead letter): reason where frame          (3)
  *   parts & 8 (claim, with parts & 1): ref score add nkeys key_1 ..
+ *   parts & 16 (with parts & 1): deliver to v1:mvin, not v1:in (no args)
  *                            key_nkeys                   (4 + nkeys)
  * The claim part is applied only when the destination part stored the
  * message (new: not a duplicate, not an id reuse): ZADD claim:<key>
@@ -43,7 +44,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "  return cmpn(as, bs)\n"
     "end\n"
     "local function size(i, parts, nf)\n"
-    "  if not parts or not nf or parts < 0 or parts > 15 or nf < 0 then\n"
+    "  if not parts or not nf or parts < 0 or parts > 31 or nf < 0 then\n"
     "    return nil\n"
     "  end\n"
     "  local n = 6\n"
@@ -51,7 +52,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "  if nf > 0 then n = n + 1 + nf end\n"
     "  if parts % 4 >= 2 then n = n + 4 end\n"
     "  if parts % 8 >= 4 then n = n + 3 end\n"
-    "  if parts >= 8 then\n"
+    "  if parts % 16 >= 8 then\n"
     "    local nk = tonumber(ARGV[i + n + 3])\n"
     "    if parts % 2 == 0 or not nk or nk < 0 then return nil end\n"
     "    n = n + 4 + nk\n"
@@ -80,7 +81,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "  redis.call('XADD', KEYS[3], '*', 'v', '1', 'reason', reason,"
     " 'where', where, 'at', now, 'frame', f)\n"
     "end\n"
-    "local function deliver(a)\n"
+    "local function deliver(a, stream)\n"
     "  local id, dg, f, rc = ARGV[a], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]\n"
     "  local seen = P .. 'seen:' .. id\n"
     "  local rk = ARGV[a + 5] ~= '' and (P .. 'outbox:' .. ARGV[a + 5])"
@@ -89,7 +90,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "  if not held[1] then\n"
     "    redis.call('HSET', seen, 'v', '1', 'digest', dg, 'receipt', rc)\n"
     "    redis.call('PEXPIRE', seen, ARGV[a + 6])\n"
-    "    redis.call('XADD', KEYS[2], '*', 'v', '1', 'f', f, 'id', id,"
+    "    redis.call('XADD', stream, '*', 'v', '1', 'f', f, 'id', id,"
     " 'origin', ARGV[a + 1])\n"
     "    if rc ~= '' and rk then out(rk, rc) end\n"
     "    return 0, 0\n"
@@ -131,7 +132,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "local function apply(a, parts, nf)\n"
     "  local dup, reuse = 0, 0\n"
     "  if parts % 2 == 1 then\n"
-    "    dup, reuse = deliver(a)\n"
+    "    dup, reuse = deliver(a, parts >= 16 and (P .. 'mvin') or KEYS[2])\n"
     "    if reuse == 1 then return dup, reuse end\n"
     "    a = a + 7\n"
     "  end\n"
@@ -147,7 +148,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "    dead(ARGV[a], ARGV[a + 1], ARGV[a + 2])\n"
     "    a = a + 3\n"
     "  end\n"
-    "  if parts >= 8 and dup == 0 then claim(a) end\n"
+    "  if parts % 16 >= 8 and dup == 0 then claim(a) end\n"
     "  return dup, reuse\n"
     "end\n"
     "local res, moved = {}, false\n"

@@ -117,6 +117,31 @@ static int dl_keep(void *ctx, const store_dlq_entry *d, err_t *e)
     return 0;
 }
 
+/* A movement event (ledger) lands in v1:mvin, and only there; a record
+ * beside it in v1:in; a duplicate of either adds nothing. */
+static void test_destination_ledger_stream(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "l2m:");
+    err_t e = {0};
+    stu_seen *s = calloc(1, sizeof *s);
+    store_effect mv = dest_fx("MV1", D1, "MVFRAME", "R1");
+    mv.ledger = 1;
+    store_effect rec = dest_fx("RC1", D2, "RCFRAME", "R2");
+    apply1(st, "SC", P(0, 0), P(1, 0), &mv, STORE_LINK_DONE);
+    apply1(st, "SC", P(1, 0), P(2, 0), &rec, STORE_LINK_DONE);
+    apply1(st, "SC", P(2, 0), P(3, 0), &mv, STORE_LINK_DONE);
+    assert_int_equal(store_mvin_after(st, P(0, 0), 10, stu_in_entry, s, &e),
+                     1);
+    assert_string_equal(s->id[0], "MV1");
+    assert_string_equal(s->frame[0], "MVFRAME");
+    s->n = 0;
+    assert_int_equal(store_in_after(st, P(0, 0), 10, stu_in_entry, s, &e), 1);
+    assert_string_equal(s->id[0], "RC1");
+    free(s);
+    store_close(st);
+}
+
 static void test_destination_once(void **state)
 {
     (void)state;
@@ -573,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_pos_text),
         cmocka_unit_test(test_link_rules),
         cmocka_unit_test(test_destination_once),
+        cmocka_unit_test(test_destination_ledger_stream),
         cmocka_unit_test(test_forward_two_peers),
         cmocka_unit_test(test_receipt_home),
         cmocka_unit_test(test_batch_1000),

@@ -21,7 +21,7 @@
  *   v1:mv:claimwait      zset  ref by declared time: declared here, claim
  *                              not settled yet
  *   v1:mv:seq:<yy>       int   reference sequence of the year
- *   v1:ledger:pos        str   position in v1:in the ledger has applied
+ *   v1:ledger:pos        str   position in v1:mvin the ledger has applied
  *   v1:alerts            stream alerts (kind, ref, region, msg, at)
  *
  * A claim key is "c:<container>" or "d:<doc type>:<doc number>"; 1-128
@@ -45,7 +45,7 @@
 
 /* The node id of this store (node.id, 2-32 of A-Z 0-9 -): the origin
  * store_mv_submit writes on the records it delivers to the node itself
- * (v1:in, as the link script does for received ones). Call once after
+ * (v1:mvin, as the link script does for received ones). Call once after
  * store_open; store_mv_submit is ERR_USAGE until it is set. */
 int store_mv_node(store *st, const char *node_id, err_t *e);
 
@@ -118,7 +118,7 @@ typedef struct store_mv_claim {
 } store_mv_claim;
 
 /* store_submit (store.h) of an event this node authored, in one script
- * with: XADD v1:in (the node delivers it to itself, so its own ledger
+ * with: XADD v1:mvin (the node delivers it to itself, so its own ledger
  * applies it in order with what it receives) and the claim part. With
  * claim->add, first checks every key: if another ref already claims one,
  * nothing is done and ERR_CONFLICT names it ("container MSCU1234565 is
@@ -184,7 +184,7 @@ int store_mv_due(store *st, const char *which, int64_t upto, size_t count,
 int store_mv_next_seq(store *st, unsigned yy, uint64_t count,
                       uint64_t *first, err_t *e);
 
-/* Position in v1:in up to which the ledger has applied records. */
+/* Position in v1:mvin up to which the ledger has applied records. */
 int store_ledger_pos_get(store *st, store_pos *out, err_t *e);
 int store_ledger_pos_set(store *st, store_pos pos, err_t *e);
 

@@ -86,7 +86,7 @@ const st_script st_lua_mv_submit = {ST_LUA_MV_SUBMIT,
     "  submit(KEYS[1], KEYS[2], 3, #KEYS, id, ARGV[2], ARGV[3], ARGV[4],"
     " ARGV[5])\n"
     "end\n"
-    "redis.call('XADD', P .. 'in', '*', 'v', '1', 'f', ARGV[2], 'id', id,"
+    "redis.call('XADD', P .. 'mvin', '*', 'v', '1', 'f', ARGV[2], 'id', id,"
     " 'origin', ARGV[8])\n"
     "redis.call('HSET', seen, 'v', '1', 'self', '1')\n"
     "redis.call('PEXPIRE', seen, 86400000)\n"

@@ -310,7 +310,7 @@ static void test_submit_conflict(void **state)
     store_close(st);
 }
 
-/* A retried submit changes nothing; the node's own record in v1:in reads
+/* A retried submit changes nothing; the node's own record in v1:mvin reads
  * like a received one. */
 static void test_submit_idempotent(void **state)
 {
@@ -334,7 +334,7 @@ static void test_submit_idempotent(void **state)
     assert_int_equal(store_in_len(st, &e), 2);
     assert_int_equal(store_await_len(st, &e), 1);
     stu_seen *s = calloc(1, sizeof *s);
-    assert_int_equal(store_in_after(st, (store_pos){0, 0}, 10, stu_in_entry,
+    assert_int_equal(store_mvin_after(st, (store_pos){0, 0}, 10, stu_in_entry,
                                     s, &e), 2);
     assert_string_equal(s->id[0], "M1");
     assert_string_equal(s->origin[0], "CQ");

@@ -14,7 +14,7 @@ Prints:
 - p50_ms, p99_ms: per movement, the release (its envelope's creation
   time, the ULID's ms) to the anticipated arrival record stored at SH,
   the last node of the itinerary: the stream position (ms, SH's Redis
-  clock) of the released envelope in SH's v1:in, from which SH's ledger
+  clock) of the released envelope in SH's v1:mvin, from which SH's ledger
   applies it. The ledger stores no applied-at time of its own; a check
   afterwards makes sure SH did apply every release.
 - All three nodes and their Redis share this machine's cores.
@@ -64,8 +64,8 @@ def written_off(node):
 
 
 def release_latencies(sh):
-    """ms from each release's creation to its storing in SH's v1:in."""
-    key, start, out = f"eport:SH:v1:in", "-", []
+    """ms from each release's creation to its storing in SH's v1:mvin."""
+    key, start, out = f"eport:SH:v1:mvin", "-", []
     while True:
         batch = sh.redis.cmd("XRANGE", key, start, "+", "COUNT", "1000")
         if not batch:
