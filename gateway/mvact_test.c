@@ -259,7 +259,7 @@ static void foreign_decl(fx *f, const char *ref, const char *ctr,
     static const unsigned char digest[STORE_DIGEST_LEN] = {1};
     store_effect x = {.msg_id = id, .origin = "SH", .digest = digest,
                       .frame = frame, .frame_n = n, .seen_ttl_ms = 60000,
-                      .claim = &c};
+                      .ledger = 1, .claim = &c};
     link_apply(f, "SH", &x);
     buf_free(&p);
 }

@@ -232,7 +232,8 @@ static void from_peer(fx *f, const char *type, const char *origin,
     assert_int_equal(env_encode_unchecked(&v, &fr, &e), 0);
     store_effect x = {.msg_id = v.id, .origin = origin, .digest = digest,
                       .frame = fr.p, .frame_n = fr.len,
-                      .seen_ttl_ms = 60000, .claim = c};
+                      .seen_ttl_ms = 60000, .claim = c,
+                      .ledger = 1};
     link_apply(f, origin, &x);
     if (id)
         memcpy(id, v.id, MSGID_LEN + 1);
