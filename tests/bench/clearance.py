@@ -6,6 +6,7 @@ passage at SN, arrival and control at SH, write-off at CQ.
 
 Prints:
   bench clearance_movements movements_per_s=.. p50_ms=.. p99_ms=.. n=..
+  bench clearance_paced rate=.. p50_ms=.. p99_ms=.. n=..
 
 - movements_per_s: N movements declared at CQ by one `eportctl declare
   --repeat N` (numbered copies of one declaration: distinct containers
@@ -41,6 +42,10 @@ from fedlib import Fed, FedError, check, wait_for  # noqa: E402
 import ledgerlib as L  # noqa: E402
 
 N = int(os.environ.get("BENCH_CLEAR_N", "2000"))
+# then a paced run: RATE movements/s for SECONDS, for the latency of a
+# node that is not saturated
+RATE = int(os.environ.get("BENCH_CLEAR_RATE", "100"))
+SECONDS = float(os.environ.get("BENCH_CLEAR_SECONDS", "5"))
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 THREE = {"CQ": ("CQ", ["SN", "SH"], {}), "SN": ("SN", ["CQ", "SH"], {}),
          "SH": ("SH", ["CQ", "SN"], {})}
@@ -111,6 +116,30 @@ def stats(fed, n):
                      f"{total * 1000 / n:.2f} ms per movement\n")
 
 
+def paced(fed, before):
+    """RATE movements/s for SECONDS (a declare of RATE/10 every 100 ms, each
+    from its own owner code so no claims meet); latencies of their releases
+    to SH as release_latencies measures them."""
+    per, calls = max(1, RATE // 10), max(1, int(SECONDS * 10))
+    t0 = time.monotonic()
+    for i in range(calls):
+        owner = "P" + chr(65 + i // 26 % 26) + chr(65 + i % 26) + "U"
+        path = os.path.join(fed.dir, f"paced{i}.json")
+        L.declaration(path, f"PACED{i:010d}", L.containers(owner, 2, "PC"), ["rail"])
+        L.must(L.ctl(fed["CQ"], "declare", "--canonical", "--itin", "CQ,SN,SH", "--kind",
+                     "rail_transit", "--repeat", str(per), "--wait", "0", path,
+                     timeout=60), "paced declare")
+        time.sleep(max(0.0, t0 + (i + 1) * 0.1 - time.monotonic()))
+    total = per * calls
+    wait_for(lambda: written_off(fed["CQ"]) >= before + total, 300,
+             f"{total} paced movements written off at CQ", interval=0.05)
+    lat = release_latencies(fed["SH"])[before:]
+    check(len(lat) == total, f"SH stored {len(lat)} paced releases, not {total}")
+    lat.sort()
+    print(f"bench clearance_paced rate={total / SECONDS:.0f} p50_ms={pct(lat, 50)} "
+          f"p99_ms={pct(lat, 99)} n={total}", flush=True)
+
+
 def run():
     with Fed(THREE, ledger=LEDGER) as fed:
         fed.start_all()
@@ -137,6 +166,8 @@ def run():
                          f"after {elapsed:.2f}s\n")
         print(f"bench clearance_movements movements_per_s={N / elapsed:.0f} "
               f"p50_ms={pct(lat, 50)} p99_ms={pct(lat, 99)} n={N}", flush=True)
+        if RATE > 0 and SECONDS > 0:
+            paced(fed, N)
 
 
 def main():
