@@ -34,6 +34,7 @@
 #include "mvrule.h"
 #include "node_int.h"
 #include "store_mv.h"
+#include "../tests/node_fixture.h"
 
 static test_pki g_pki;
 
@@ -43,14 +44,7 @@ static int setup(void **state)
         return -1;
     if (!g_url[0])
         return 0; /* every test skips */
-    return test_pki_init(&g_pki, "mvact_test") ||
-                   test_pki_run(&g_pki, "issue CQ --region CQ") ||
-                   test_pki_run(&g_pki, "issue SN --region SN") ||
-                   test_pki_run(&g_pki, "issue SH --region SH") ||
-                   test_pki_run(&g_pki, "issue SC --region SC") ||
-                   test_pki_run(&g_pki, "issue NC --region CN")
-               ? -1
-               : 0;
+    return node_fixture_pki(&g_pki, "mvact_test", "SC");
 }
 
 static int teardown(void **state)
@@ -68,48 +62,13 @@ typedef struct fx {
     uint64_t link[4];       /* link positions of SN SH SC NC */
 } fx;
 
-static void fx_conf(const char *path, const char *prefix)
-{
-    const char *p = g_pki.pki;
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "node: {id: CQ, region: CQ, role: provincial, "
-            "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:8101'}\n"
-            "pki: {ca: %s/ca.crt, crl: %s/crl.pem, cert: %s/CQ.crt, "
-            "key: %s/CQ.key, curve_public: %s/CQ.curve.pub, "
-            "curve_secret: %s/CQ.curve.key}\n"
-            "redis: {url: '%s', prefix: '%s'}\n"
-            "mappings: {dir: %s}\n"
-            "peers:\n", p, p, p, p, p, p, g_url, prefix, g_pki.dir);
-    static const char *const peers[][3] = {{"SN", "SN", "7103"},
-                                           {"SH", "SH", "7104"},
-                                           {"NC", "CN", "7105"}};
-    for (int i = 0; i < 3; i++)
-        fprintf(f, "  - {id: %s, region: %s, endpoints: "
-                "['tcp://127.0.0.1:%s']}\n", peers[i][0], peers[i][1],
-                peers[i][2]);
-    fprintf(f, "routes: {SC: SN}\nledger: {national: NC}\n"
-            "log: {level: error, file: '-'}\n");
-    fclose(f);
-}
-
 static void fx_open(fx *f, const char *prefix)
 {
     if (!g_url[0])
         skip();
     memset(f, 0, sizeof *f);
-    char path[400];
-    snprintf(path, sizeof path, "%s/cq-%.*s.yaml", g_pki.dir,
-             (int)strcspn(prefix, ":"), prefix);
-    fx_conf(path, prefix);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e) != 0) {
-        cfg_free(c);
-        fail_msg("cfg_load: %s", e.msg);
-    }
-    if (node_open(c, NODE_OFFLINE, &f->n, &e) != 0)
-        fail_msg("node_open: %s", e.msg);
+    f->n = node_fixture_open(&g_pki, g_url, prefix,
+                             "routes: {SC: SN}\nledger: {national: NC}\n");
     arena_init(&f->a, 16u << 20);
 }
 
@@ -119,24 +78,14 @@ static void fx_close(fx *f)
     node_close(f->n);
 }
 
-/* The node's ledger applies what is in v1:mvin: how many records read. */
 static int drain(fx *f)
 {
-    f->clock += 1000000;
-    return node_ledger_drain(f->n, f->clock);
+    return node_fixture_drain(f->n, &f->clock);
 }
 
 static mv_state state_of(fx *f, const char *ref)
 {
-    buf_t b;
-    buf_init(&b, 1 << 20);
-    err_t e;
-    mv_state s;
-    if (store_mv_state(node_store(f->n), ref, &b, &e) != 0 ||
-        mv_state_decode(b.p, b.len, &f->a, &s, &e) != 0)
-        fail_msg("state of %s: %s", ref, e.msg);
-    buf_free(&b);
-    return s;
+    return node_fixture_state(f->n, ref, &f->a);
 }
 
 /* ---- movements ---- */
