@@ -115,47 +115,20 @@ static void declare(fx *f, mv_event *d, char ref[MVREF_LEN + 1],
 
 /* ---- what the link script writes ---- */
 
-/* An envelope from origin to CQ with payload: its frame, in f's arena. */
 static const void *frame_of(fx *f, const char *type, const char *origin,
                             const char *ref, const buf_t *payload,
                             size_t *n, char id[MSGID_LEN + 1])
 {
-    static const unsigned char sig[ENV_ED25519_SIG];
-    static const char *dest[] = {"CQ"};
-    env v;
-    buf_t fr;
-    err_t e;
-    buf_init(&fr, 1 << 20);
-    if (env_init(&v, type, origin, &f->a, &e) != 0)
-        fail_msg("env_init: %s", e.msg);
-    v.dest = dest, v.ndest = 1, v.ref = ref;
-    v.payload = (const unsigned char *)payload->p;
-    v.payload_len = payload->len;
-    v.sig = sig, v.sig_len = sizeof sig;
-    assert_int_equal(env_encode_unchecked(&v, &fr, &e), 0);
-    void *copy = arena_alloc(&f->a, fr.len);
-    memcpy(copy, fr.p, fr.len);
-    *n = fr.len;
-    if (id)
-        memcpy(id, v.id, MSGID_LEN + 1);
-    buf_free(&fr);
-    return copy;
+    return node_fixture_frame(&f->a, type, origin, ref, payload, n, id);
 }
 
-/* One frame over the link from peer (the next position on that link). */
-static void link_apply(fx *f, const char *peer, const store_effect *fx_)
+static void link_apply(fx *f, const char *peer, const store_effect *x)
 {
     static const char *const peers[] = {"SN", "SH", "SC", "NC"};
     int k = 0;
     while (strcmp(peers[k], peer))
         k++;
-    store_link_op op = {{f->link[k], 0}, {f->link[k] + 1, 0}, fx_};
-    store_link_result res;
-    err_t e = {0};
-    if (store_link_apply(node_store(f->n), peer, &op, 1, &res, &e) != 0)
-        fail_msg("store_link_apply: %s", e.msg);
-    assert_int_equal(res.status, STORE_LINK_DONE);
-    f->link[k]++;
+    node_fixture_link(f->n, peer, &f->link[k], x);
 }
 
 /* from's receipt of message id came home (from SC: over SN). */

@@ -149,17 +149,9 @@ static int submitted(fx *f, mv_type t, char id[MSGID_LEN + 1])
 
 /* ---- what the link script writes ---- */
 
-/* One frame over the link from peer (the next position on that link). */
 static void link_apply(fx *f, const char *peer, const store_effect *x)
 {
-    int k = strcmp(peer, "SN") ? 1 : 0;
-    store_link_op op = {{f->link[k], 0}, {f->link[k] + 1, 0}, x};
-    store_link_result res;
-    err_t e = {0};
-    if (store_link_apply(node_store(f->n), peer, &op, 1, &res, &e) != 0)
-        fail_msg("store_link_apply: %s", e.msg);
-    assert_int_equal(res.status, STORE_LINK_DONE);
-    f->link[k]++;
+    node_fixture_link(f->n, peer, &f->link[strcmp(peer, "SN") ? 1 : 0], x);
 }
 
 /* An envelope from origin to CQ with payload, stored as the link stores
@@ -168,28 +160,18 @@ static void from_peer(fx *f, const char *type, const char *origin,
                       const char *ref, const buf_t *payload,
                       const store_mv_claim *c, char id[MSGID_LEN + 1])
 {
-    static const unsigned char sig[ENV_ED25519_SIG];
     static const unsigned char digest[STORE_DIGEST_LEN] = {1};
-    static const char *dest[] = {"CQ"};
-    env v;
-    buf_t fr;
-    err_t e;
-    buf_init(&fr, 1 << 20);
-    if (env_init(&v, type, origin, &f->a, &e) != 0)
-        fail_msg("env_init: %s", e.msg);
-    v.dest = dest, v.ndest = 1, v.ref = ref;
-    v.payload = (const unsigned char *)payload->p;
-    v.payload_len = payload->len;
-    v.sig = sig, v.sig_len = sizeof sig;
-    assert_int_equal(env_encode_unchecked(&v, &fr, &e), 0);
-    store_effect x = {.msg_id = v.id, .origin = origin, .digest = digest,
-                      .frame = fr.p, .frame_n = fr.len,
+    char mid[MSGID_LEN + 1];
+    size_t n;
+    const void *fr = node_fixture_frame(&f->a, type, origin, ref, payload, &n,
+                                        mid);
+    store_effect x = {.msg_id = mid, .origin = origin, .digest = digest,
+                      .frame = fr, .frame_n = n,
                       .seen_ttl_ms = 60000, .claim = c,
                       .ledger = 1};
     link_apply(f, origin, &x);
     if (id)
-        memcpy(id, v.id, MSGID_LEN + 1);
-    buf_free(&fr);
+        memcpy(id, mid, MSGID_LEN + 1);
 }
 
 /* An mv event from origin (ref, at, by and version set here). */

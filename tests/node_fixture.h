@@ -102,4 +102,49 @@ static inline mv_state node_fixture_state(node *n, const char *ref,
     return s;
 }
 
+/* An envelope of type from origin to CQ carrying payload, with a dummy
+ * signature (the link script does not check it): its frame, copied into
+ * a, its length in *n and its id in id (may be NULL). */
+static inline const void *node_fixture_frame(arena_t *a, const char *type,
+                                             const char *origin,
+                                             const char *ref,
+                                             const buf_t *payload, size_t *n,
+                                             char id[MSGID_LEN + 1])
+{
+    static const unsigned char sig[ENV_ED25519_SIG];
+    static const char *dest[] = {"CQ"};
+    env v;
+    buf_t fr;
+    err_t e;
+    buf_init(&fr, 1 << 20);
+    if (env_init(&v, type, origin, a, &e) != 0)
+        fail_msg("env_init: %s", e.msg);
+    v.dest = dest, v.ndest = 1, v.ref = ref;
+    v.payload = (const unsigned char *)payload->p;
+    v.payload_len = payload->len;
+    v.sig = sig, v.sig_len = sizeof sig;
+    assert_int_equal(env_encode_unchecked(&v, &fr, &e), 0);
+    void *copy = arena_alloc(a, fr.len);
+    memcpy(copy, fr.p, fr.len);
+    *n = fr.len;
+    if (id)
+        memcpy(id, v.id, MSGID_LEN + 1);
+    buf_free(&fr);
+    return copy;
+}
+
+/* One frame over the link from peer, at the next position *pos of that
+ * link, as the link script stores it. */
+static inline void node_fixture_link(node *n, const char *peer, uint64_t *pos,
+                                     const store_effect *x)
+{
+    store_link_op op = {{*pos, 0}, {*pos + 1, 0}, x};
+    store_link_result res;
+    err_t e = {0};
+    if (store_link_apply(node_store(n), peer, &op, 1, &res, &e) != 0)
+        fail_msg("store_link_apply: %s", e.msg);
+    assert_int_equal(res.status, STORE_LINK_DONE);
+    (*pos)++;
+}
+
 #endif
