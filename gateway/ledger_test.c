@@ -493,6 +493,12 @@ static void test_stale_retry(void **state)
     assert_string_equal(s.risk, "cleared");
     int nlog = 0;
     assert_int_equal(store_mv_log(f.st, f.ref, count_frames, &nlog, &e), 3);
+    nlog = 0; /* the declaration alone, the rest not read */
+    assert_int_equal(store_mv_log_first(f.st, f.ref, count_frames, &nlog, &e),
+                     1);
+    assert_int_equal(nlog, 1);
+    assert_int_equal(store_mv_log_first(f.st, "26CQ00000000000A2Y", count_frames,
+                                        &nlog, &e), 0);
     buf_free(&b);
     for (int i = 0; i < 2; i++)
         arena_free(&r[i].a);

@@ -34,8 +34,6 @@ static int mvg__first(void *ctx, const char *id, const void *frame,
     mvact_first *f = ctx;
     env *v;
     (void)id;
-    if (f->id[0])
-        return 0;
     int rc = env_decode(frame, n, f->a, &v, e);
     if (rc == 0)
         memcpy(f->id, v->id, sizeof f->id);
@@ -122,7 +120,7 @@ int mvact_decl_id(node *n, const char *ref, char id[MSGID_LEN + 1],
     arena_t a;
     arena_init(&a, MVG_ARENA_MAX);
     mvact_first f = {&a, ""};
-    int rc = store_mv_log(node_store(n), ref, mvg__first, &f, e);
+    int rc = store_mv_log_first(node_store(n), ref, mvg__first, &f, e);
     if (rc >= 0 && !f.id[0])
         rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
     if (rc >= 0)
@@ -157,14 +155,12 @@ int mvact_gate_claims(node *n, const char *ref, const mv_state *s,
 int mvact_gate(node *n, const char *ref, const mv_state *s, buf_t *why,
                char winner[32], err_t *e)
 {
+    char decl[MSGID_LEN + 1];
+    winner[0] = '\0';
+    int rc = mvact_decl_id(n, ref, decl, e);
     arena_t a;
     arena_init(&a, MVG_ARENA_MAX);
-    mvact_first f = {&a, ""};
-    winner[0] = '\0';
-    int rc = store_mv_log(node_store(n), ref, mvg__first, &f, e);
-    if (rc >= 0 && !f.id[0])
-        rc = err_set(e, ERR_NOTFOUND, "movement %s: no log here", ref);
-    int missing = rc >= 0 ? mvg__missing(n, f.id, &a, why, e) : rc;
+    int missing = rc >= 0 ? mvg__missing(n, decl, &a, why, e) : rc;
     /* lost only once every claim is known: a claim ahead of ours may
      * still be withdrawn (cancelled) before then. (A count of missing
      * receipts is not a result: two missing is not "lost".) */

@@ -142,6 +142,9 @@ int store_mv_parked(store *st, const char *ref, store_mv_frame_fn fn,
 /* The log of ref, oldest first (id is "" : the frame carries it). */
 int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
                  err_t *e);
+/* Its first entry only (the declaration): 1, or 0 when there is no log. */
+int store_mv_log_first(store *st, const char *ref, store_mv_frame_fn fn,
+                       void *ctx, err_t *e);
 /* The ledger refused event id of ref: HSET v1:mv:<ref>:refused id msg
  * (kept for mvact_wait and trace, TTL none) and XADD the frame to the DLQ
  * as "ledger-refused" with where = msg, and HDEL it from the park, in one

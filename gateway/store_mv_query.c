@@ -80,8 +80,9 @@ int store_mv_parked(store *st, const char *ref, store_mv_frame_fn fn,
     return rc < 0 ? rc : mvq_pairs(st, key, fn, ctx, e);
 }
 
-int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
-                 err_t *e)
+/* Log entries 0..stop of ref (LRANGE; stop -1: all of them). */
+static int mvq__log(store *st, const char *ref, const char *stop,
+                    store_mv_frame_fn fn, void *ctx, err_t *e)
 {
     char key[ST_KEY_MAX];
     int rc = st_mv_key(st, key, ref, ":log", e);
@@ -89,7 +90,7 @@ int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
         return rc;
     st_args a = {0};
     st_arg_s(&a, "LRANGE"), st_arg_s(&a, key), st_arg_s(&a, "0");
-    st_arg_s(&a, "-1");
+    st_arg_s(&a, stop);
     redisReply *r = NULL;
     rc = mvq_cmd(st, &a, REDIS_REPLY_ARRAY, 0, &r, e);
     size_t i = 0;
@@ -103,6 +104,18 @@ int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
     if (r)
         freeReplyObject(r);
     return rc < 0 ? rc : (int)i;
+}
+
+int store_mv_log(store *st, const char *ref, store_mv_frame_fn fn, void *ctx,
+                 err_t *e)
+{
+    return mvq__log(st, ref, "-1", fn, ctx, e);
+}
+
+int store_mv_log_first(store *st, const char *ref, store_mv_frame_fn fn,
+                       void *ctx, err_t *e)
+{
+    return mvq__log(st, ref, "0", fn, ctx, e);
 }
 
 int store_mv_refuse(store *st, const char *ref, const char *id,
