@@ -3,7 +3,7 @@
 # Sources are found by wildcard so that a new module is one new file pair.
 
 B         ?= build
-PKGS      := libxml-2.0 yaml-0.1 jansson msgpack libcrypto libsodium libzmq hiredis
+PKGS      := libxml-2.0 yaml-0.1 jansson msgpack libcrypto libsodium libzmq hiredis libmicrohttpd libcurl
 CC        ?= cc
 CSTD      := -std=c11 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation
@@ -13,7 +13,7 @@ INCS      := -Igateway -Iconnectors -Iconnectors/codec -Iconnectors/map
 REL_FLAGS := -O2 -g
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all
-LDLIBS    := $(PKG_LIBS) -lm
+LDLIBS    := $(PKG_LIBS) -lpthread -lm
 
 SRC_DIRS  := gateway connectors connectors/codec connectors/map
 ALL_C     := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))

@@ -49,13 +49,52 @@ typedef struct cfg_route {
     const char *via;
 } cfg_route;
 
-/* Opaque for now: node is the whole item (a map), kept for the
- * connectors module; only name and type are checked here. */
+/* A local system's connector (docs/connectors.md): an inbound transport
+ * (type) and, optionally, an outbound one (out) for what the node sends
+ * back to that system. Keys that do not apply to the type must be absent. */
+typedef enum { CFG_OUT_NONE, CFG_OUT_DIR, CFG_OUT_WEBHOOK, CFG_OUT_ZMQ }
+    cfg_out_type;
 typedef struct cfg_connector {
     const ynode *node;
     const char *name;
-    int type; /* cfg_conn_type */
+    int type;                 /* cfg_conn_type */
+    const char *mapping;      /* default mapping table; NULL: by content */
+    const char *client;       /* filedrop: the client whose limits apply */
+    const char *dir;          /* filedrop: the inbox (absolute) */
+    const char *listen;       /* zmq: the ROUTER endpoint it binds */
+    cfg_strs forward;         /* node ids every accepted record goes to */
+    int out;                  /* cfg_out_type */
+    const char *out_dir;      /* out: dir */
+    const char *out_url;      /* out: webhook (http:// or https://) */
+    const char *out_endpoint; /* out: zmq (PUSH connects to it) */
+    const char *out_mapping;  /* reverse mapping of what goes out */
+    cfg_strs out_events;      /* released anticipated_arrival discrepancy
+                                 arrived written_off message_status */
 } cfg_connector;
+
+/* A connector client (docs/connectors.md): who may submit, through which
+ * connector, what. key_sha256 is the hex SHA-256 of its API key: the key
+ * itself is never stored. Empty kinds or parties: none allowed; "*": any. */
+typedef struct cfg_client {
+    const ynode *node;
+    const char *id;
+    const char *connector;    /* the connector its submissions belong to */
+    const char *key_sha256;   /* 64 lower-case hex; NULL: no API key (a
+                                 filedrop's client) */
+    cfg_strs kinds;           /* record kinds it may send */
+    cfg_strs parties;         /* party ids it may send for */
+} cfg_client;
+
+/* The HTTP API and the limits every connector shares. */
+typedef struct cfg_api {
+    int64_t max_body_bytes;   /* larger bodies: 413 */
+    int64_t rate_per_s;       /* per client, token bucket; 0: no limit */
+    int64_t burst;            /* bucket size */
+    int64_t max_backlog;      /* queued work past which intake says 503 */
+    int64_t retry_after_s;    /* Retry-After of a 503 */
+    int64_t threads;          /* HTTP worker threads */
+    int public_reads;         /* GETs without an API key (bool) */
+} cfg_api;
 
 typedef struct cfg_node {
     const char *id;     /* 2-16 of A-Z 0-9 - */
@@ -120,6 +159,9 @@ typedef struct cfg {
     cfg_delivery delivery;
     cfg_connector *connectors;
     size_t nconnectors;
+    cfg_client *clients;
+    size_t nclients;
+    cfg_api api;
     cfg_ledger ledger;
     cfg_log log;
     /* internal to config*.c */
@@ -151,6 +193,12 @@ const cfg_peer *cfg_next_hop(const cfg *c, const char *dest);
 /* 1 when step (release, passage, arrival, control, write_off) is in
  * ledger.auto. */
 int cfg_ledger_auto(const cfg *c, const char *step);
+
+/* The connector or client named name, NULL if none. */
+const cfg_connector *cfg_connector_find(const cfg *c, const char *name);
+const cfg_client *cfg_client_find(const cfg *c, const char *id);
+/* 1 when word is in l, or l holds "*". */
+int cfg_strs_has(const cfg_strs *l, const char *word);
 
 /* Append the effective configuration (defaults filled in, paths
  * absolute) as YAML that cfg_load reads back to the same values. */
@@ -199,7 +247,8 @@ typedef enum {
 
 typedef enum { CFG_SEC_NODE, CFG_SEC_PKI, CFG_SEC_REDIS, CFG_SEC_MAPPINGS,
                CFG_SEC_PEERS, CFG_SEC_ROUTES, CFG_SEC_DELIVERY,
-               CFG_SEC_CONNECTORS, CFG_SEC_LEDGER, CFG_SEC_LOG } cfg_section_id;
+               CFG_SEC_CONNECTORS, CFG_SEC_CLIENTS, CFG_SEC_API,
+               CFG_SEC_LEDGER, CFG_SEC_LOG } cfg_section_id;
 
 typedef struct cfg_section {
     const char *name;
