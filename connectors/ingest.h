@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -62,5 +63,16 @@ typedef struct ingest_res {
  * ERR_IO the store failed (503). e->msg is always one line saying where
  * and why. */
 int ingest_run(ingest *g, const ingest_req *q, ingest_res *r, err_t *e);
+
+/* The first half of ingest_run, for a caller that hands the records to
+ * intake itself (the HTTP API commits the submissions of many requests
+ * in one intake call): translate and judge q with ingest_run's refusals
+ * before intake (ERR_SYNTAX, ERR_INVALID, ERR_NOMAP, ERR_TOOBIG; counted
+ * and worded alike), copying the records into a, which the caller owns
+ * and keeps as long as it needs them: recs[0..*n), recs holding
+ * INGEST_MAX_RECORDS. */
+int ingest_translate(ingest *g, const ingest_req *q, arena_t *a,
+                     model_record **recs, size_t *n, ingest_res *r,
+                     err_t *e);
 
 #endif

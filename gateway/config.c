@@ -387,6 +387,9 @@ static void cfg__list(cfg *c, const cfg_section *s, const ynode *n)
     if (s->id == CFG_SEC_PEERS) {
         c->peers = (cfg_peer *)items;
         c->npeers = i;
+    } else if (s->id == CFG_SEC_CLIENTS) {
+        c->clients = (cfg_client *)items;
+        c->nclients = i;
     } else {
         c->connectors = (cfg_connector *)items;
         c->nconnectors = i;

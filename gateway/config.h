@@ -63,6 +63,7 @@ typedef struct cfg_connector {
     const char *dir;          /* filedrop: the inbox (absolute) */
     const char *listen;       /* zmq: the ROUTER endpoint it binds */
     cfg_strs forward;         /* node ids every accepted record goes to */
+    int declare;              /* its declarations open movements (bool) */
     int out;                  /* cfg_out_type */
     const char *out_dir;      /* out: dir */
     const char *out_url;      /* out: webhook (http:// or https://) */
@@ -94,6 +95,8 @@ typedef struct cfg_api {
     int64_t retry_after_s;    /* Retry-After of a 503 */
     int64_t threads;          /* HTTP worker threads */
     int public_reads;         /* GETs without an API key (bool) */
+    const char *web_dir;      /* the dashboard's static files (absolute),
+                                 served at / (connectors/api_fed.c) */
 } cfg_api;
 
 typedef struct cfg_node {
@@ -108,6 +111,10 @@ typedef struct cfg_pki {
     const char *ca, *crl, *cert, *key; /* crl NULL when not set */
     const char *curve_public, *curve_secret;
     const char *directory; /* default: the directory of ca */
+    const char *directory_url; /* signed federation directory (fdir.h):
+                                  http(s)://, file:// or an absolute
+                                  path; NULL: certificate files only */
+    int64_t directory_refresh_s; /* how often it is fetched again */
 } cfg_pki;
 
 typedef struct cfg_redis {
@@ -134,6 +141,18 @@ typedef struct cfg_ledger {
     cfg_strs steps;       /* ledger.auto: steps taken without an operator
                              (release passage arrival control write_off) */
 } cfg_ledger;
+
+/* The health feed every node sends the national center, and how the
+ * center judges it (docs/operations.md, "National center"). */
+typedef struct cfg_health {
+    int64_t interval_ms;   /* a provincial node's health message period */
+    int64_t down_after_ms; /* the center: silent this long = down */
+} cfg_health;
+
+/* The national center's alert rules (gateway/fed_alert.h). */
+typedef struct cfg_alerts {
+    const char *rules;     /* the rule file (absolute) */
+} cfg_alerts;
 
 typedef struct cfg_log {
     int level;        /* cfg_log_level */
@@ -164,6 +183,8 @@ typedef struct cfg {
     cfg_api api;
     cfg_ledger ledger;
     cfg_log log;
+    cfg_health health;
+    cfg_alerts alerts;
     /* internal to config*.c */
     arena_t arena_;
     buf_t problems_;
@@ -248,7 +269,8 @@ typedef enum {
 typedef enum { CFG_SEC_NODE, CFG_SEC_PKI, CFG_SEC_REDIS, CFG_SEC_MAPPINGS,
                CFG_SEC_PEERS, CFG_SEC_ROUTES, CFG_SEC_DELIVERY,
                CFG_SEC_CONNECTORS, CFG_SEC_CLIENTS, CFG_SEC_API,
-               CFG_SEC_LEDGER, CFG_SEC_LOG } cfg_section_id;
+               CFG_SEC_LEDGER, CFG_SEC_LOG, CFG_SEC_HEALTH,
+               CFG_SEC_ALERTS } cfg_section_id;
 
 typedef struct cfg_section {
     const char *name;

@@ -6,6 +6,7 @@
 #include "config_int.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,9 @@ void cfg__derive(cfg *c)
     c->nomem_ |= slash && !pkidir;
     if (!c->pki.directory)
         c->pki.directory = pkidir;
+    const char *du = c->pki.directory_url; /* a path: relative to the file */
+    if (du && !strstr(du, "://") && du[0] != '/' && c->dir)
+        c->pki.directory_url = cfg__join(c, c->dir, du);
     for (size_t i = 0; pkidir && i < c->npeers; i++) {
         cfg_peer *p = &c->peers[i];
         if (!p->id)
@@ -146,6 +150,179 @@ static void cfg__check_names(cfg *c)
             }
 }
 
+/* ---- connectors and clients ---- */
+
+/* Whether the file gives key in item n a value (present, not null):
+ * when it does and the field is still unset, the value was refused
+ * already and "needs" would only repeat it. */
+static int cfg__given(const ynode *n, const char *key)
+{
+    const ynode *k = ydoc_get(n, key);
+    return k && (k->type != YD_SCALAR || *k->value || k->quoted);
+}
+
+/* The name of enum key's value v in item n of section s, or NULL when the
+ * file gives a value the loader refused (the checks that depend on it
+ * are skipped then). */
+static const char *cfg__enum_name(const cfg_section *s, const ynode *n,
+                                  const char *key, int v)
+{
+    const ynode *k = ydoc_get(n, key);
+    for (size_t r = 0; r < s->nrows; r++)
+        if (!strcmp(s->rows[r].name, key))
+            return !k || (k->type == YD_SCALAR &&
+                          !strcmp(s->rows[r].names[v], k->value))
+                       ? s->rows[r].names[v] : NULL;
+    return NULL;
+}
+
+/* A key that item i needs (want) or must not have (!want), when: "type:
+ * filedrop", "out: webhook". */
+static void cfg__conn_key(cfg *c, size_t i, const char *key, int set, int want,
+                          const char *when, const char *have)
+{
+    const ynode *n = c->connectors[i].node;
+    if (want && !set && !cfg__given(n, key))
+        cfg__problem(c, n, "connectors[%zu]: %s needs '%s'", i, when, key);
+    else if (!want && set)
+        cfg__problem(c, ydoc_get(n, key), "connectors[%zu].%s: only for %s "
+                     "(this one has %s)", i, key, when, have);
+}
+
+static void cfg__check_conn_type(cfg *c, size_t i)
+{
+    const cfg_section *s = &cfg_sections[CFG_SEC_CONNECTORS];
+    const cfg_connector *k = &c->connectors[i];
+    const char *t = cfg__enum_name(s, k->node, "type", k->type);
+    char have[48];
+    if (!t || !ydoc_get(k->node, "type")) /* type missing: said already */
+        return;
+    snprintf(have, sizeof have, "type: %s", t);
+    cfg__conn_key(c, i, "dir", k->dir != NULL, k->type == CFG_CONN_FILEDROP,
+                  "type: filedrop", have);
+    cfg__conn_key(c, i, "client", k->client != NULL,
+                  k->type == CFG_CONN_FILEDROP, "type: filedrop", have);
+    cfg__conn_key(c, i, "listen", k->listen != NULL, k->type == CFG_CONN_ZMQ,
+                  "type: zmq", have);
+}
+
+static void cfg__check_conn_out(cfg *c, size_t i)
+{
+    const cfg_section *s = &cfg_sections[CFG_SEC_CONNECTORS];
+    const cfg_connector *k = &c->connectors[i];
+    const char *o = cfg__enum_name(s, k->node, "out", k->out);
+    char have[48];
+    if (!o)
+        return;
+    snprintf(have, sizeof have, "out: %s", o);
+    cfg__conn_key(c, i, "out_dir", k->out_dir != NULL, k->out == CFG_OUT_DIR,
+                  "out: dir", have);
+    cfg__conn_key(c, i, "out_url", k->out_url != NULL,
+                  k->out == CFG_OUT_WEBHOOK, "out: webhook", have);
+    cfg__conn_key(c, i, "out_endpoint", k->out_endpoint != NULL,
+                  k->out == CFG_OUT_ZMQ, "out: zmq", have);
+    if (k->out != CFG_OUT_NONE)
+        return;
+    cfg__conn_key(c, i, "out_mapping", k->out_mapping != NULL, 0,
+                  "an out (dir, webhook or zmq)", have);
+    cfg__conn_key(c, i, "out_events", k->out_events.n > 0, 0,
+                  "an out (dir, webhook or zmq)", have);
+}
+
+/* The node of item n's list key, entry j (for "key[j]" problems). */
+static const ynode *cfg__list_at(const ynode *n, const char *key, size_t j)
+{
+    const ynode *l = ydoc_get(n, key), *k = l ? l->kids : NULL;
+    for (; k && j; j--)
+        k = k->next;
+    return k ? k : l ? l : n;
+}
+
+static void cfg__check_forward(cfg *c, size_t i)
+{
+    const cfg_connector *k = &c->connectors[i];
+    for (size_t j = 0; j < k->forward.n; j++) {
+        const char *id = k->forward.v[j];
+        const ynode *at = cfg__list_at(k->node, "forward", j);
+        if (c->node.id && !strcmp(id, c->node.id))
+            cfg__problem(c, at, "connectors[%zu].forward[%zu]: '%s' is this "
+                         "node itself", i, j, id);
+        else if (!cfg_next_hop(c, id))
+            cfg__problem(c, at, "connectors[%zu].forward[%zu]: '%s' is neither "
+                         "a peer nor a node routes lead to", i, j, id);
+    }
+}
+
+/* A filedrop's client: a client of that very connector, or every file
+ * would be refused by auth_allows. */
+static void cfg__check_conn_client(cfg *c, size_t i)
+{
+    const cfg_connector *k = &c->connectors[i];
+    const cfg_client *cl = k->client ? cfg_client_find(c, k->client) : NULL;
+    const ynode *at = ydoc_get(k->node, "client");
+    if (k->client && !cl)
+        cfg__problem(c, at, "connectors[%zu].client: no client '%s' in "
+                     "clients", i, k->client);
+    else if (cl && cl->connector && k->name && strcmp(cl->connector, k->name))
+        cfg__problem(c, at, "connectors[%zu].client: client '%s' belongs to "
+                     "connector '%s', not '%s'", i, k->client, cl->connector,
+                     k->name);
+}
+
+/* A national center observes movements and opens none. */
+static void cfg__check_declare(cfg *c, size_t i)
+{
+    const cfg_connector *k = &c->connectors[i];
+    if (k->declare && c->node.role == CFG_ROLE_NATIONAL)
+        cfg__problem(c, ydoc_get(k->node, "declare"), "connectors[%zu]."
+                     "declare: node %s is the national center: it declares "
+                     "no movement", i, c->node.id ? c->node.id : "?");
+}
+
+static void cfg__check_connectors(cfg *c)
+{
+    for (size_t i = 0; i < c->nconnectors; i++) {
+        if (c->connectors[i].node->type != YD_MAP)
+            continue;
+        cfg__check_conn_type(c, i);
+        cfg__check_conn_out(c, i);
+        cfg__check_forward(c, i);
+        cfg__check_conn_client(c, i);
+        cfg__check_declare(c, i);
+    }
+}
+
+/* The first client before i whose field at off equals client i's. */
+static const cfg_client *cfg__client_same(const cfg *c, size_t i, size_t off,
+                                          size_t *j)
+{
+    const char *v = *(const char *const *)((const char *)&c->clients[i] + off);
+    for (*j = 0; v && *j < i; (*j)++) {
+        const char *w = *(const char *const *)((const char *)&c->clients[*j] + off);
+        if (w && !strcmp(v, w))
+            return &c->clients[*j];
+    }
+    return NULL;
+}
+
+static void cfg__check_clients(cfg *c)
+{
+    for (size_t i = 0; i < c->nclients; i++) {
+        const cfg_client *cl = &c->clients[i];
+        size_t j;
+        if (cfg__client_same(c, i, offsetof(cfg_client, id), &j))
+            cfg__problem(c, ydoc_get(cl->node, "id"), "clients[%zu].id: "
+                         "duplicate id '%s' (also clients[%zu])", i, cl->id, j);
+        if (cfg__client_same(c, i, offsetof(cfg_client, key_sha256), &j))
+            cfg__problem(c, ydoc_get(cl->node, "key_sha256"), "clients[%zu]."
+                         "key_sha256: the same key as clients[%zu]", i, j);
+        if (cl->connector && !cfg_connector_find(c, cl->connector))
+            cfg__problem(c, ydoc_get(cl->node, "connector"), "clients[%zu]."
+                         "connector: no connector '%s' in connectors", i,
+                         cl->connector);
+    }
+}
+
 static void cfg__check_delays(cfg *c)
 {
     const cfg_delivery *d = &c->delivery;
@@ -164,12 +341,28 @@ static void cfg__check_delays(cfg *c)
                      d->heartbeat_ms);
 }
 
+/* A down_after within one interval would show members down between two
+ * health messages. */
+static void cfg__check_health(cfg *c)
+{
+    const cfg_health *h = &c->health;
+    if (h->interval_ms && h->down_after_ms &&
+        h->down_after_ms <= h->interval_ms)
+        cfg__problem(c, cfg__at(c, "health", "down_after_ms", "interval_ms"),
+                     "health.down_after_ms: %" PRId64 " must be more than "
+                     "interval_ms (%" PRId64 ")", h->down_after_ms,
+                     h->interval_ms);
+}
+
 void cfg__check(cfg *c)
 {
     cfg__check_peers(c);
     cfg__check_routes(c);
     cfg__check_names(c);
+    cfg__check_connectors(c);
+    cfg__check_clients(c);
     cfg__check_delays(c);
+    cfg__check_health(c);
 }
 
 /* ---- lookups ---- */
@@ -197,6 +390,30 @@ int cfg_ledger_auto(const cfg *c, const char *step)
 {
     for (size_t i = 0; i < c->ledger.steps.n; i++)
         if (!strcmp(c->ledger.steps.v[i], step))
+            return 1;
+    return 0;
+}
+
+const cfg_connector *cfg_connector_find(const cfg *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->nconnectors; i++)
+        if (c->connectors[i].name && !strcmp(c->connectors[i].name, name))
+            return &c->connectors[i];
+    return NULL;
+}
+
+const cfg_client *cfg_client_find(const cfg *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->nclients; i++)
+        if (c->clients[i].id && !strcmp(c->clients[i].id, id))
+            return &c->clients[i];
+    return NULL;
+}
+
+int cfg_strs_has(const cfg_strs *l, const char *word)
+{
+    for (size_t i = 0; word && i < l->n; i++)
+        if (!strcmp(l->v[i], word) || !strcmp(l->v[i], "*"))
             return 1;
     return 0;
 }

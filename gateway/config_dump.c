@@ -174,6 +174,8 @@ int cfg_dump(const cfg *c, buf_t *out)
             dump_list(&w, s, (const char *)c->peers, c->npeers);
         } else if (s->id == CFG_SEC_CONNECTORS) {
             dump_list(&w, s, (const char *)c->connectors, c->nconnectors);
+        } else if (s->id == CFG_SEC_CLIENTS) {
+            dump_list(&w, s, (const char *)c->clients, c->nclients);
         } else {
             dw_printf(&w, "%s:\n", s->name);
             for (size_t r = 0; r < s->nrows; r++)

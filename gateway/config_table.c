@@ -2,6 +2,7 @@
  * format checks the rows name. Adding a key is one row here and one field
  * in config.h; the loader, cfg_dump and the docs table follow. */
 #include "config.h"
+#include "config_int.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -138,17 +139,6 @@ static int check_prefix(const char *v, char *why, size_t n)
     return ok ? 0 : -1;
 }
 
-static int check_connector_name(const char *v, char *why, size_t n)
-{
-    int ok = *v && strlen(v) <= 64;
-    for (const char *p = v; ok && *p; p++)
-        ok = isalnum((unsigned char)*p) || strchr("._-", *p);
-    if (!ok)
-        snprintf(why, n, "'%s' is not a connector name (1 to 64 of "
-                 "A-Z a-z 0-9 . _ -)", v);
-    return ok ? 0 : -1;
-}
-
 /* ledger.national: a node id, or "" for no national center. */
 static int check_national(const char *v, char *why, size_t n)
 {
@@ -167,11 +157,124 @@ static int check_auto_step(const char *v, char *why, size_t n)
     return -1;
 }
 
+/* Mapping, client and party names: 1-64 of A-Z a-z 0-9 . _ - (they
+ * become parts of file names and Redis keys elsewhere). */
+static int check_word(const char *v, const char *what, char *why, size_t n)
+{
+    int ok = *v && strlen(v) <= 64;
+    for (const char *p = v; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || strchr("._-", *p);
+    if (!ok)
+        snprintf(why, n, "'%s' is not a %s (1 to 64 of A-Z a-z 0-9 . _ -)",
+                 v, what);
+    return ok ? 0 : -1;
+}
+
+static int check_connector_name(const char *v, char *why, size_t n)
+{
+    return check_word(v, "connector name", why, n);
+}
+
+static int check_mapping(const char *v, char *why, size_t n)
+{
+    return check_word(v, "mapping name", why, n);
+}
+
+static int check_client_id(const char *v, char *why, size_t n)
+{
+    return check_word(v, "client id", why, n);
+}
+
+/* One of words[] (NULL-terminated), else why lists them. */
+static int check_among(const char *v, const char *const *words,
+                       const char *what, char *why, size_t n)
+{
+    char all[256];
+    size_t k = 0;
+    for (; words[k]; k++)
+        if (!strcmp(v, words[k]))
+            return 0;
+    cfg__join_names(words, k, all, sizeof all);
+    snprintf(why, n, "'%s' is not %s (%s)", v, what, all);
+    return -1;
+}
+
+static int check_out_event(const char *v, char *why, size_t n)
+{
+    static const char *const evs[] = {"released", "anticipated_arrival",
+                                      "discrepancy", "arrived", "written_off",
+                                      "message_status", NULL};
+    return check_among(v, evs, "an out event", why, n);
+}
+
+static int check_kind(const char *v, char *why, size_t n)
+{
+    static const char *const kinds[] = {"waybill", "manifest", "declaration",
+                                        "response", "status", "*", NULL};
+    return check_among(v, kinds, "a record kind", why, n);
+}
+
+/* Party ids as records carry them (EDIFACT, GLN, tax numbers): printable,
+ * no spaces; or "*" for any. */
+static int check_party(const char *v, char *why, size_t n)
+{
+    int ok = *v && strlen(v) <= 64;
+    for (const char *p = v; ok && *p; p++)
+        ok = isgraph((unsigned char)*p);
+    if (!ok)
+        snprintf(why, n, "'%s' is not a party id (1 to 64 printable "
+                 "characters, no spaces) or *", v);
+    return ok ? 0 : -1;
+}
+
+static int check_sha256_hex(const char *v, char *why, size_t n)
+{
+    int ok = strlen(v) == 64;
+    for (const char *p = v; ok && *p; p++)
+        ok = isdigit((unsigned char)*p) || (*p >= 'a' && *p <= 'f');
+    if (!ok)
+        snprintf(why, n, "'%.80s' is not a SHA-256 (64 lower-case hex "
+                 "digits; `eportctl key hash KEY` prints it)", v);
+    return ok ? 0 : -1;
+}
+
+/* http://HOST:PORT[/PATH] or https://...: where a webhook posts. */
+static int check_url(const char *v, char *why, size_t n)
+{
+    const char *rest = !strncmp(v, "http://", 7)    ? v + 7
+                       : !strncmp(v, "https://", 8) ? v + 8
+                                                    : NULL;
+    int ok = rest && *rest && *rest != '/' && *rest != ':';
+    for (const char *p = v; ok && *p; p++)
+        ok = isgraph((unsigned char)*p);
+    if (!ok)
+        snprintf(why, n, "'%s' is not an http:// or https:// URL", v);
+    return ok ? 0 : -1;
+}
+
+/* pki.directory_url: http:// or https:// (check_url), file://PATH, or a
+ * path (made absolute by cfg__derive). */
+static int check_directory_url(const char *v, char *why, size_t n)
+{
+    if (!strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
+        return check_url(v, why, n);
+    const char *path = !strncmp(v, "file://", 7) ? v + 7 : v;
+    int ok = *path && (path == v ? !strstr(v, "://") : *path == '/');
+    for (const char *p = v; ok && *p; p++)
+        ok = isgraph((unsigned char)*p);
+    if (!ok)
+        snprintf(why, n, "'%s' is not an http(s):// URL, file:///PATH or a "
+                 "path", v);
+    return ok ? 0 : -1;
+}
+
 /* ---- the rows ---- */
 
 static const char *const roles[] = {"provincial", "national", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const conn_types[] = {"filedrop", "http", "zmq", NULL};
+static const char *const out_types[] = {"none", "dir", "webhook", "zmq", NULL};
+static const char *const bools[] = {"false", "true", NULL};
 
 #define REQ CFG_F_REQUIRED
 #define STR(st, f, fl, d, chk, shp, h) \
@@ -213,6 +316,13 @@ static const cfg_option pki_rows[] = {
     PATH(cfg_pki, directory, CFG_F_DERIVED, "<dir of pki.ca>",
          "Federation directory: every node's certificate as <id>.crt, to "
          "verify messages from origins that are not peers."),
+    STR(cfg_pki, directory_url, 0, NULL, check_directory_url,
+        "http(s)://..., file://PATH or a path",
+        "Signed federation directory (docs/pki.md) the national center "
+        "publishes: members' certificates and the CRL come from it; not "
+        "set: from the files."),
+    INT(cfg_pki, directory_refresh_s, "300", 1, 86400,
+        "Seconds between fetches of the signed directory (SIGHUP: at once)."),
 };
 
 static const cfg_option redis_rows[] = {
@@ -271,11 +381,82 @@ static const cfg_option delivery_rows[] = {
         "(doubles up to retry_max_ms)."),
 };
 
+#define WORD "1-64 of A-Z a-z 0-9 . _ -"
+#define LIST(st, f, chk, shp, h) \
+    {#f, CFG_T_LIST, 0, "[]", 0, 0, NULL, chk, shp, offsetof(st, f), h}
+
 static const cfg_option connector_rows[] = {
-    STR(cfg_connector, name, REQ, NULL, check_connector_name,
-        "1-64 of A-Z a-z 0-9 . _ -", "Unique name of the connector."),
+    STR(cfg_connector, name, REQ, NULL, check_connector_name, WORD,
+        "Unique name of the connector."),
     ENUM(cfg_connector, type, REQ, NULL, conn_types,
-         "Transport; its other keys belong to the connectors module."),
+         "Inbound transport: a watched inbox directory, the HTTP API "
+         "(node.http), or a ZeroMQ ROUTER."),
+    STR(cfg_connector, mapping, 0, NULL, check_mapping, WORD,
+        "Mapping table of its input; not set: chosen by the request, "
+        "else by content."),
+    STR(cfg_connector, client, 0, NULL, check_client_id, "a clients[].id",
+        "filedrop only, required: the client whose kinds and parties "
+        "limit the files."),
+    PATH(cfg_connector, dir, 0, NULL,
+         "filedrop only, required: the inbox (done/ and error/ inside)."),
+    EP(cfg_connector, listen, CFG_T_ENDPOINT, 0,
+       "zmq only, required: the ROUTER endpoint it binds."),
+    LIST(cfg_connector, forward, cfg_check_node_id,
+         "node ids (peers or routed)",
+         "Nodes every accepted record is sent to."),
+    ENUM(cfg_connector, declare, 0, "false", bools,
+         "Its records of kind declaration open movements here, linked to "
+         "the waybills and manifests sent before by container."),
+    ENUM(cfg_connector, out, 0, "none", out_types,
+         "Transport of what the node sends back to the local system."),
+    PATH(cfg_connector, out_dir, 0, NULL,
+         "out: dir, required: the outbox directory."),
+    STR(cfg_connector, out_url, 0, NULL, check_url, "http:// or https:// URL",
+        "out: webhook, required: where each record is POSTed."),
+    EP(cfg_connector, out_endpoint, CFG_T_ENDPOINT, 0,
+       "out: zmq, required: the endpoint a PUSH socket connects to."),
+    STR(cfg_connector, out_mapping, 0, NULL, check_mapping, WORD,
+        "Reverse mapping of what goes out; not set: canonical JSON."),
+    LIST(cfg_connector, out_events, check_out_event,
+         "released, anticipated_arrival, discrepancy, arrived, "
+         "written_off, message_status",
+         "Events sent to the local system (only with an out)."),
+};
+
+static const cfg_option client_rows[] = {
+    STR(cfg_client, id, REQ, NULL, check_client_id, WORD,
+        "Unique id of the client (in logs and refusals)."),
+    STR(cfg_client, connector, REQ, NULL, check_connector_name,
+        "a connectors[].name", "The connector its submissions belong to."),
+    STR(cfg_client, key_sha256, 0, NULL, check_sha256_hex,
+        "64 lower-case hex digits",
+        "SHA-256 of its API key (`eportctl key hash KEY`); not set: no "
+        "key (a filedrop's client)."),
+    LIST(cfg_client, kinds, check_kind,
+         "waybill, manifest, declaration, response, status, *",
+         "Record kinds it may send; `*`: any; empty: none."),
+    LIST(cfg_client, parties, check_party, "party ids, *",
+         "Parties it may send for (parties[].id or source.sender of a "
+         "record); `*`: any; empty: none."),
+};
+
+static const cfg_option api_rows[] = {
+    INT(cfg_api, max_body_bytes, "4194304", 1024, 1073741824,
+        "Largest body accepted (HTTP 413 past it)."),
+    INT(cfg_api, rate_per_s, "5000", 0, 1000000000,
+        "Records per second per client (token bucket); 0: no limit."),
+    INT(cfg_api, burst, "10000", 1, 1000000000,
+        "Records a client may send at once above its rate (bucket size)."),
+    INT(cfg_api, max_backlog, "200000", 1, 1000000000000LL,
+        "Local records not dispatched + the deepest outbox past which "
+        "intake refuses (HTTP 503)."),
+    INT(cfg_api, retry_after_s, "1", 1, 3600,
+        "Retry-After of a 429 or 503."),
+    INT(cfg_api, threads, "2", 1, 64, "HTTP worker threads."),
+    ENUM(cfg_api, public_reads, 0, "false", bools,
+         "GET /v1/... without an API key."),
+    PATH(cfg_api, web_dir, 0, "../gateway/web",
+         "The dashboard's static files, served at / (national center)."),
 };
 
 static const cfg_option ledger_rows[] = {
@@ -294,6 +475,21 @@ static const cfg_option ledger_rows[] = {
 static const cfg_option log_rows[] = {
     ENUM(cfg_log, level, 0, "info", levels, "Least severe level written."),
     PATH(cfg_log, file, CFG_F_DASH, "-", "Log file, or - for stderr."),
+};
+
+static const cfg_option health_rows[] = {
+    INT(cfg_health, interval_ms, "5000", 100, 3600000,
+        "A provincial node sends the national center a health message "
+        "this often."),
+    INT(cfg_health, down_after_ms, "15000", 200, MS_DAY,
+        "National center: a member silent this long is shown down "
+        "(> interval_ms)."),
+};
+
+static const cfg_option alerts_rows[] = {
+    PATH(cfg_alerts, rules, 0, "alerts.yaml",
+         "National center: the alert rule file (missing: the built-in "
+         "rules)."),
 };
 
 #define ROWS(r) r, sizeof r / sizeof r[0]
@@ -315,13 +511,24 @@ const cfg_section cfg_sections[] = {
     {"delivery", CFG_SEC_DELIVERY, CFG_S_MAP, ROWS(delivery_rows),
      offsetof(cfg, delivery), 0, 0, "Peer links: resends, limits, liveness."},
     {"connectors", CFG_SEC_CONNECTORS, CFG_S_LIST, ROWS(connector_rows), 0,
-     sizeof(cfg_connector), 1,
-     "Local systems' transports; other keys are read by the connectors module."},
+     sizeof(cfg_connector), 0,
+     "Local systems' transports, in and out (docs/connectors.md)."},
+    {"clients", CFG_SEC_CLIENTS, CFG_S_LIST, ROWS(client_rows), 0,
+     sizeof(cfg_client), 0,
+     "Who may submit through a connector, and what (docs/connectors.md)."},
+    {"api", CFG_SEC_API, CFG_S_MAP, ROWS(api_rows), offsetof(cfg, api), 0, 0,
+     "The HTTP API (node.http) and the limits every connector shares."},
     {"ledger", CFG_SEC_LEDGER, CFG_S_MAP, ROWS(ledger_rows),
      offsetof(cfg, ledger), 0, 0,
      "The clear-once movement ledger (docs/clearance.md)."},
     {"log", CFG_SEC_LOG, CFG_S_MAP, ROWS(log_rows), offsetof(cfg, log), 0, 0,
      "Logging."},
+    {"health", CFG_SEC_HEALTH, CFG_S_MAP, ROWS(health_rows),
+     offsetof(cfg, health), 0, 0,
+     "The health feed to the national center (docs/operations.md)."},
+    {"alerts", CFG_SEC_ALERTS, CFG_S_MAP, ROWS(alerts_rows),
+     offsetof(cfg, alerts), 0, 0,
+     "The national center's alert rules (docs/operations.md)."},
 };
 
 const size_t cfg_nsections = sizeof cfg_sections / sizeof cfg_sections[0];

@@ -82,6 +82,9 @@ static cfg *load_conf(const char *id)
     "peers:\n  - id: SC\n    region: SC\n    endpoints: [tcp://127.0.0.1:7102]\n" \
     "  - id: SN\n    region: SN\n    endpoints: [tcp://127.0.0.1:7103]\n"
 
+/* A SHA-256 in hex (of nothing in particular). */
+#define HEX64 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 /* ---- the shipped federation ---- */
 
 static int find_conf(void)
@@ -203,6 +206,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->log.level, CFG_LOG_INFO);
     assert_string_equal(c->log.file, "-");
     assert_null(c->pki.crl);
+    assert_null(c->pki.directory_url); /* the certificate files */
+    assert_int_equal(c->pki.directory_refresh_s, 300);
     assert_int_equal(c->npeers + c->nroutes + c->nconnectors, 0);
     assert_string_equal(c->ledger.national, ""); /* no peer of region CN */
     assert_int_equal(c->ledger.time_limit_h, 72);
@@ -262,6 +267,31 @@ static void test_paths(void **state)
     cfg_free(c);
 }
 
+/* pki.directory_url: URLs kept, a path made absolute like other paths. */
+static void test_directory_url(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {
+        "http://127.0.0.1:8105/v1/directory", "https://nc.example/v1/directory",
+        "file:///srv/pki/directory.json", "/srv/pki/directory.json"};
+    char text[800], want[600];
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        snprintf(text, sizeof text, NODE_OK PKI_OK "  directory_url: %s\n"
+                 "  directory_refresh_s: 5\n" REDIS_OK, urls[i]);
+        cfg *c = load_ok_text(text);
+        assert_string_equal(c->pki.directory_url, urls[i]);
+        assert_int_equal(c->pki.directory_refresh_s, 5);
+        cfg_free(c);
+    }
+    cfg *c = load_ok_text(NODE_OK PKI_OK
+                          "  directory_url: ../pub/directory.json\n" REDIS_OK);
+    const char *up = strrchr(tmpdir, '/');
+    snprintf(want, sizeof want, "%.*s/pub/directory.json", (int)(up - tmpdir),
+             tmpdir);
+    assert_string_equal(c->pki.directory_url, want);
+    cfg_free(c);
+}
+
 /* A config named relatively resolves against its own directory, not the
  * working directory. */
 static void test_relative_config_path(void **state)
@@ -308,7 +338,8 @@ static const bad_case bad_cases[] = {
      "http); did you mean 'listen'?"},
     {BASE "peer:\n  - id: SC\n",
      "16:3: error: unknown section 'peer' (allowed: node, pki, redis, mappings, "
-     "peers, routes, delivery, connectors, ledger, log); did you mean 'peers'?"},
+     "peers, routes, delivery, connectors, clients, api, ledger, log, health, "
+     "alerts); did you mean 'peers'?"},
     {BASE PEERS_OK "    port: 7103\n",
      "22:11: error: peers[1]: unknown key 'port' (allowed: id, region, endpoints, "
      "cert, curve_public)"},
@@ -383,13 +414,125 @@ static const bad_case bad_cases[] = {
     {BASE "peers:\n  - id: SC\n    endpoints: [tcp://127.0.0.1:7102]\n",
      "16:5: error: peers[0]: missing required key 'region'"},
     {NODE_OK "pki:\n  ca:\n", "8:6: error: pki.ca: required, but empty"},
+    {NODE_OK PKI_OK "  directory_url: ftp://nc/d.json\n" REDIS_OK,
+     "13:18: error: pki.directory_url: 'ftp://nc/d.json' is not an "
+     "http(s):// URL, file:///PATH or a path"},
+    {NODE_OK PKI_OK "  directory_url: file://rel/d.json\n" REDIS_OK,
+     "13:18: error: pki.directory_url: 'file://rel/d.json' is not an "
+     "http(s):// URL, file:///PATH or a path"},
+    {NODE_OK PKI_OK "  directory_refresh_s: 0\n" REDIS_OK,
+     "13:24: error: pki.directory_refresh_s: 0 is out of range (1 to 86400)"},
     /* connectors */
     {BASE "connectors:\n  - name: rail\n    type: ftp\n",
      "17:11: error: connectors[0].type: 'ftp' is not one of filedrop, http, zmq"},
     {BASE "connectors:\n  - type: http\n",
      "16:5: error: connectors[0]: missing required key 'name'"},
-    {BASE "connectors:\n  - {name: rail, type: http}\n  - {name: rail, type: zmq}\n",
+    {BASE "connectors:\n  - {name: rail, type: http}\n"
+     "  - {name: rail, type: zmq, listen: 'tcp://127.0.0.1:7201'}\n",
      "17:12: error: connectors[1].name: duplicate name 'rail' (also connectors[0])"},
+    {BASE "connectors:\n  - {name: rail, type: http, port: 80}\n",
+     "16:36: error: connectors[0]: unknown key 'port' (allowed: name, type, "
+     "mapping, client, dir, listen, forward, declare, out, out_dir, "
+     "out_url, out_endpoint, out_mapping, out_events); did you mean 'out'?"},
+    {BASE "connectors:\n  - {name: drop, type: filedrop, dir: in}\n",
+     "16:5: error: connectors[0]: type: filedrop needs 'client'"},
+    {BASE "connectors:\n  - {name: drop, type: filedrop, client: c}\n"
+     "clients:\n  - {id: c, connector: drop}\n",
+     "16:5: error: connectors[0]: type: filedrop needs 'dir'"},
+    {BASE "connectors:\n  - {name: bulk, type: zmq}\n",
+     "16:5: error: connectors[0]: type: zmq needs 'listen'"},
+    {BASE "connectors:\n  - {name: rail, type: http, dir: in}\n",
+     "16:35: error: connectors[0].dir: only for type: filedrop (this one has "
+     "type: http)"},
+    {BASE "connectors:\n  - {name: rail, type: http, listen: 'tcp://127.0.0.1:7201'}\n",
+     "16:38: error: connectors[0].listen: only for type: zmq (this one has "
+     "type: http)"},
+    {BASE "connectors:\n  - {name: rail, type: http, client: c}\n"
+     "clients:\n  - {id: c, connector: rail}\n",
+     "16:38: error: connectors[0].client: only for type: filedrop (this one "
+     "has type: http)"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: dir}\n",
+     "16:5: error: connectors[0]: out: dir needs 'out_dir'"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: webhook}\n",
+     "16:5: error: connectors[0]: out: webhook needs 'out_url'"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: zmq}\n",
+     "16:5: error: connectors[0]: out: zmq needs 'out_endpoint'"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: dir, out_dir: o,\n"
+     "     out_url: 'http://h:1/x'}\n",
+     "17:15: error: connectors[0].out_url: only for out: webhook (this one "
+     "has out: dir)"},
+    {BASE "connectors:\n  - {name: rail, type: http, out_events: [arrived]}\n",
+     "16:42: error: connectors[0].out_events: only for an out (dir, webhook "
+     "or zmq) (this one has out: none)"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: ftp}\n",
+     "16:35: error: connectors[0].out: 'ftp' is not one of none, dir, "
+     "webhook, zmq"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: webhook, "
+     "out_url: 'ftp://h/x'}\n",
+     "16:53: error: connectors[0].out_url: 'ftp://h/x' is not an http:// or "
+     "https:// URL"},
+    {BASE "connectors:\n  - {name: rail, type: http, out: dir, out_dir: o, "
+     "out_events: [arrived, left]}\n",
+     "16:74: error: connectors[0].out_events[1]: 'left' is not an out event "
+     "(released, anticipated_arrival, discrepancy, arrived, written_off, "
+     "message_status)"},
+    {BASE "connectors:\n  - {name: rail, type: http, mapping: 'a b'}\n",
+     "16:39: error: connectors[0].mapping: 'a b' is not a mapping name (1 to "
+     "64 of A-Z a-z 0-9 . _ -)"},
+    {BASE PEERS_OK "routes:\n  SH: SN\n"
+     "connectors:\n  - {name: rail, type: http, forward: [SC, SH, XX]}\n",
+     "25:48: error: connectors[0].forward[2]: 'XX' is neither a peer nor a "
+     "node routes lead to"},
+    {BASE "connectors:\n  - {name: rail, type: http, forward: [CQ]}\n",
+     "16:40: error: connectors[0].forward[0]: 'CQ' is this node itself"},
+    {BASE "connectors:\n  - {name: rail, type: http, declare: yes}\n",
+     "16:39: error: connectors[0].declare: 'yes' is not one of false, true"},
+    {"node:\n  id: NC\n  region: CN\n  role: national\n"
+     "  listen: tcp://127.0.0.1:7101\n  http: 127.0.0.1:8101\n" PKI_OK REDIS_OK
+     "connectors:\n  - {name: customs, type: http, declare: true}\n",
+     "16:42: error: connectors[0].declare: node NC is the national center: "
+     "it declares no movement"},
+    {BASE "connectors:\n  - {name: drop, type: filedrop, dir: in, client: c}\n",
+     "16:51: error: connectors[0].client: no client 'c' in clients"},
+    {BASE "connectors:\n  - {name: drop, type: filedrop, dir: in, client: c}\n"
+     "  - {name: rail, type: http}\nclients:\n  - {id: c, connector: rail}\n",
+     "16:51: error: connectors[0].client: client 'c' belongs to connector "
+     "'rail', not 'drop'"},
+    /* clients */
+    {BASE "clients:\n  - {id: c, connector: nowhere}\n",
+     "16:24: error: clients[0].connector: no connector 'nowhere' in connectors"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: c, connector: rail}\n  - {id: c, connector: rail}\n",
+     "18:10: error: clients[1].id: duplicate id 'c' (also clients[0])"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: a, connector: rail, key_sha256: " HEX64 "}\n"
+     "  - {id: b, connector: rail, key_sha256: " HEX64 "}\n",
+     "18:42: error: clients[1].key_sha256: the same key as clients[0]"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: a, connector: rail, key_sha256: ABC}\n",
+     "17:42: error: clients[0].key_sha256: 'ABC' is not a SHA-256 (64 "
+     "lower-case hex digits; `eportctl key hash KEY` prints it)"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: a, connector: rail, kinds: [waybill, invoice]}\n",
+     "17:47: error: clients[0].kinds[1]: 'invoice' is not a record kind "
+     "(waybill, manifest, declaration, response, status, *)"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: a, connector: rail, parties: ['CQ RAIL']}\n",
+     "17:40: error: clients[0].parties[0]: 'CQ RAIL' is not a party id (1 "
+     "to 64 printable characters, no spaces) or *"},
+    {BASE "clients:\n  - {connector: rail}\n",
+     "16:5: error: clients[0]: missing required key 'id'"},
+    {BASE "clients:\n  - {id: a, connector: rail, secret: x}\n",
+     "16:38: error: clients[0]: unknown key 'secret' (allowed: id, "
+     "connector, key_sha256, kinds, parties)"},
+    /* api */
+    {BASE "api:\n  public_reads: yes\n",
+     "16:17: error: api.public_reads: 'yes' is not one of false, true"},
+    {BASE "api:\n  threads: 0\n",
+     "16:12: error: api.threads: 0 is out of range (1 to 64)"},
+    {BASE "api:\n  max_body_bytes: 100\n",
+     "16:19: error: api.max_body_bytes: 100 is out of range (1024 to "
+     "1073741824)"},
     /* delays that contradict each other */
     {BASE "delivery:\n  heartbeat_ms: 5000\n",
      "16:17: error: delivery.heartbeat_timeout_ms: 5000 must be more than "
@@ -415,9 +558,11 @@ static const bad_case bad_cases[] = {
      "a flow node"},
 };
 
+/* Every case is tried and each mismatch printed, then the test fails. */
 static void test_refusals(void **state)
 {
     (void)state;
+    size_t failed = 0;
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         char path[512], want[1024];
         cfg *c = NULL;
@@ -426,13 +571,17 @@ static void test_refusals(void **state)
         snprintf(want, sizeof want, "%s:%s", path, bad_cases[i].want);
         if (rc != ERR_CONFIG || e.code != ERR_CONFIG || !c)
             fail_msg("case %zu: rc %d: %s", i, rc, e.msg);
-        if (!strstr(cfg_problems(c), want))
-            fail_msg("case %zu: want\n  %s\ngot\n%s", i, want, cfg_problems(c));
+        if (!strstr(cfg_problems(c), want)) {
+            print_error("case %zu: want\n  %s\ngot\n%s\n", i, want,
+                        cfg_problems(c));
+            failed++;
+        }
         /* e holds the first problem, one line */
         assert_non_null(strstr(cfg_problems(c), e.msg));
         assert_null(strchr(e.msg, '\n'));
         cfg_free(c);
     }
+    assert_int_equal(failed, 0);
 }
 
 /* Every problem is reported, not only the first; past the cap one line
@@ -483,20 +632,6 @@ static void test_unreadable(void **state)
 
 /* ---- dump ---- */
 
-static void same_node(const ynode *a, const ynode *b)
-{
-    assert_int_equal(a->type, b->type);
-    assert_int_equal(a->nkids, b->nkids);
-    if (a->key || b->key)
-        assert_string_equal(a->key, b->key);
-    if (a->type == YD_SCALAR) {
-        assert_string_equal(a->value, b->value);
-        assert_int_equal(a->quoted, b->quoted);
-    }
-    for (const ynode *x = a->kids, *y = b->kids; x; x = x->next, y = y->next)
-        same_node(x, y);
-}
-
 /* Compare two structs row by row, so a new key is compared too. */
 static void same_rows(const cfg_section *s, const void *a, const void *b)
 {
@@ -507,7 +642,7 @@ static void same_rows(const cfg_section *s, const void *a, const void *b)
             assert_int_equal(*(const int64_t *)pa, *(const int64_t *)pb);
         else if (o->type == CFG_T_ENUM)
             assert_int_equal(*(const int *)pa, *(const int *)pb);
-        else if (o->type == CFG_T_ENDPOINTS) {
+        else if (o->type == CFG_T_ENDPOINTS || o->type == CFG_T_LIST) {
             const cfg_strs *la = (const void *)pa, *lb = (const void *)pb;
             assert_int_equal(la->n, lb->n);
             for (size_t i = 0; i < la->n; i++)
@@ -536,11 +671,12 @@ static void same_cfg(const cfg *a, const cfg *b)
         assert_string_equal(a->routes[i].via, b->routes[i].via);
     }
     assert_int_equal(a->nconnectors, b->nconnectors);
-    for (size_t i = 0; i < a->nconnectors; i++) {
-        assert_string_equal(a->connectors[i].name, b->connectors[i].name);
-        assert_int_equal(a->connectors[i].type, b->connectors[i].type);
-        same_node(a->connectors[i].node, b->connectors[i].node);
-    }
+    for (size_t i = 0; i < a->nconnectors; i++)
+        same_rows(&cfg_sections[CFG_SEC_CONNECTORS], &a->connectors[i],
+                  &b->connectors[i]);
+    assert_int_equal(a->nclients, b->nclients);
+    for (size_t i = 0; i < a->nclients; i++)
+        same_rows(&cfg_sections[CFG_SEC_CLIENTS], &a->clients[i], &b->clients[i]);
 }
 
 /* Dump a, load the dump from another directory, compare; the second dump
@@ -564,6 +700,90 @@ static void round_trip(const cfg *a)
     buf_free(&d2);
 }
 
+/* Connectors of every type and out, clients and the api section; the
+ * connectors start on line 23. */
+#define CONNECTORS_OK                                                      \
+    "routes:\n  SH: SN\n"                                                   \
+    "connectors:\n"                                                        \
+    "  - name: rail\n    type: http\n    mapping: iftmin-rail\n"           \
+    "    forward: [SC, SH]\n    out: webhook\n"                            \
+    "    out_url: http://127.0.0.1:9000/hook\n    out_mapping: iftsta-out\n" \
+    "    out_events: [anticipated_arrival, message_status]\n"               \
+    "  - {name: edi-drop, type: filedrop, dir: ../var/drop, "              \
+    "client: edi-center, out: dir, out_dir: out}\n"                        \
+    "  - {name: bulk, type: zmq, listen: 'tcp://127.0.0.1:7201', out: zmq, " \
+    "out_endpoint: 'tcp://127.0.0.1:7202'}\n"                              \
+    "clients:\n"                                                           \
+    "  - id: cq-rail\n    connector: rail\n    key_sha256: " HEX64 "\n"    \
+    "    kinds: [waybill, status]\n    parties: [CQRAIL]\n"                \
+    "  - {id: edi-center, connector: edi-drop, kinds: ['*'], "             \
+    "parties: ['*']}\n"                                                    \
+    "api:\n  rate_per_s: 0\n  public_reads: true\n"
+
+static void test_connectors(void **state)
+{
+    (void)state;
+    cfg *c = load_ok_text(BASE PEERS_OK CONNECTORS_OK);
+    char want[600];
+    assert_int_equal(c->nconnectors, 3);
+    const cfg_connector *k = cfg_connector_find(c, "rail");
+    assert_ptr_equal(k, &c->connectors[0]);
+    assert_int_equal(k->type, CFG_CONN_HTTP);
+    assert_string_equal(k->mapping, "iftmin-rail");
+    assert_int_equal(k->forward.n, 2);
+    assert_string_equal(k->forward.v[1], "SH");
+    assert_int_equal(k->out, CFG_OUT_WEBHOOK);
+    assert_string_equal(k->out_url, "http://127.0.0.1:9000/hook");
+    assert_true(cfg_strs_has(&k->out_events, "message_status"));
+    assert_false(cfg_strs_has(&k->out_events, "released"));
+    assert_null(k->dir);
+    k = cfg_connector_find(c, "edi-drop");
+    assert_int_equal(k->type, CFG_CONN_FILEDROP);
+    assert_int_equal(k->out, CFG_OUT_DIR);
+    snprintf(want, sizeof want, "%s/out", tmpdir);
+    assert_string_equal(k->out_dir, want);
+    assert_string_equal(cfg_connector_find(c, "bulk")->out_endpoint,
+                        "tcp://127.0.0.1:7202");
+    assert_null(cfg_connector_find(c, "nope"));
+    assert_int_equal(cfg_connector_find(c, "bulk")->declare, 0);
+    cfg_free(c);
+    c = load_ok_text(BASE "connectors:\n  - {name: customs, type: http, "
+                     "declare: true}\n");
+    assert_int_equal(c->connectors[0].declare, 1);
+    cfg_free(c);
+}
+
+static void test_clients_api(void **state)
+{
+    (void)state;
+    cfg *c = load_ok_text(BASE PEERS_OK CONNECTORS_OK);
+    const cfg_client *cl = cfg_client_find(c, "cq-rail");
+    assert_ptr_equal(cl, &c->clients[0]);
+    assert_string_equal(cl->connector, "rail");
+    assert_string_equal(cl->key_sha256, HEX64);
+    assert_true(cfg_strs_has(&cl->kinds, "status"));
+    assert_false(cfg_strs_has(&cl->kinds, "declaration"));
+    assert_true(cfg_strs_has(&cl->parties, "CQRAIL"));
+    assert_false(cfg_strs_has(&cl->parties, NULL));
+    cl = cfg_client_find(c, "edi-center");
+    assert_null(cl->key_sha256);
+    assert_true(cfg_strs_has(&cl->kinds, "declaration")); /* "*" */
+    assert_null(cfg_client_find(c, "nobody"));
+    assert_int_equal(c->api.rate_per_s, 0);
+    assert_int_equal(c->api.public_reads, 1);
+    assert_int_equal(c->api.max_body_bytes, 4194304); /* defaults */
+    assert_int_equal(c->api.burst, 10000);
+    assert_int_equal(c->api.max_backlog, 200000);
+    assert_int_equal(c->api.retry_after_s, 1);
+    assert_int_equal(c->api.threads, 2);
+    cfg_free(c);
+    c = load_ok_text(BASE);
+    assert_int_equal(c->nclients, 0);
+    assert_int_equal(c->api.public_reads, 0);
+    assert_int_equal(c->api.rate_per_s, 5000);
+    cfg_free(c);
+}
+
 static void test_dump_round_trip(void **state)
 {
     (void)state;
@@ -574,12 +794,20 @@ static void test_dump_round_trip(void **state)
         "routes:\n  SH: SN\n  XJ-1: NC\n"
         "delivery:\n  max_age_ms: 86400000\n"
         "connectors:\n  - name: rail\n    type: filedrop\n    dir: in/rail\n"
-        "    port: \"8080\"\n    tries: 3\n    empty:\n    list: [a, \"b: c\", [x], {}]\n"
-        "    map: {k: 'it''s', \"odd key\": \"tab\\there\\nnext\", deep: {x: [1, 2]}}\n"
-        "    null: ~\n    dash: \"-\"\n  - {name: api, type: http, n: []}\n"
+        "    client: c.1\n    forward: [XJ-1, SC]\n    out: webhook\n"
+        "    out_url: 'https://h:1/a?b=c&d=#e'\n"
+        "  - {name: api, type: http, out_events: [], forward: []}\n"
+        "clients:\n  - {id: c.1, connector: rail, parties: [\"-x\", "
+        "'#y', '*']}\n  - {id: k, connector: api, kinds: [], key_sha256: "
+        HEX64 "}\n"
+        "api:\n  threads: 8\n  public_reads: true\n"
         "log:\n  level: debug\n  file: cq.log\n");
     assert_string_equal(c->redis.prefix, "eport:{CQ}#1:");
     assert_int_equal(c->nconnectors, 2);
+    assert_int_equal(c->nclients, 2);
+    round_trip(c);
+    cfg_free(c);
+    c = load_ok_text(BASE PEERS_OK CONNECTORS_OK);
     round_trip(c);
     cfg_free(c);
     for (size_t i = 0; i < NNODES; i++) {
@@ -652,10 +880,13 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_directory_url),
         cmocka_unit_test(test_relative_config_path),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_all_problems_collected),
         cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_connectors),
+        cmocka_unit_test(test_clients_api),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_docs_table_current),
     };

@@ -11,7 +11,9 @@
 typedef struct dir_entry {
     char id[PKI_NODE_MAX + 1];
     char region[8];      /* "" when any region will do */
-    char *path;          /* certificate file */
+    char *path;          /* certificate file, or NULL when pem */
+    char *pem;           /* the certificate itself (dir_add_pem) */
+    size_t pemlen;
     pki_peer *peer;      /* NULL while failing */
     err_t fail;          /* why, when peer is NULL */
     time_t checked;      /* when peer or fail was last decided */
@@ -20,6 +22,7 @@ typedef struct dir_entry {
 struct dir {
     const pki_store *store;
     char *directory;
+    char *listed;        /* dir_listed_only's source, or NULL */
     dir_entry *v;
     size_t n;
 };
@@ -48,9 +51,11 @@ void dir_free(dir *d)
     for (size_t i = 0; i < d->n; i++) {
         pki_peer_free(d->v[i].peer);
         free(d->v[i].path);
+        free(d->v[i].pem);
     }
     free(d->v);
     free(d->directory);
+    free(d->listed);
     free(d);
 }
 
@@ -62,7 +67,8 @@ static dir_entry *dir__find(dir *d, const char *id)
     return NULL;
 }
 
-/* A new entry for id (its certificate at path), or NULL when full. */
+/* A new entry for id (its certificate at path, or none yet when path is
+ * NULL), or NULL when full. */
 static dir_entry *dir__add(dir *d, const char *id, const char *path,
                            err_t *e)
 {
@@ -74,12 +80,24 @@ static dir_entry *dir__add(dir *d, const char *id, const char *path,
     dir_entry *x = &d->v[d->n];
     memset(x, 0, sizeof *x);
     snprintf(x->id, sizeof x->id, "%s", id);
-    if (!(x->path = strdup(path))) {
+    if (path && !(x->path = strdup(path))) {
         err_set(e, ERR_NOMEM, "directory: out of memory");
         return NULL;
     }
     d->n++;
     return x;
+}
+
+/* x's certificate verified now into *p, from its PEM or its file. */
+static int dir__verify(dir *d, dir_entry *x, time_t now, pki_peer **p)
+{
+    if (x->pem)
+        return pki_peer_new(d->store, x->pem, x->pemlen, now, p, &x->fail);
+    if (access(x->path, R_OK) != 0)
+        return err_set(&x->fail, ERR_NOTFOUND, "node %s: no certificate in "
+                       "the federation directory (%s: %s)", x->id, x->path,
+                       strerror(errno));
+    return pki_peer_load(d->store, x->path, now, p, &x->fail);
 }
 
 /* Load and verify x's certificate now; the outcome stays in x. */
@@ -89,14 +107,8 @@ static void dir__load(dir *d, dir_entry *x, time_t now)
     x->peer = NULL;
     x->checked = now;
     err_clear(&x->fail);
-    if (access(x->path, R_OK) != 0) {
-        err_set(&x->fail, ERR_NOTFOUND, "node %s: no certificate in the "
-                "federation directory (%s: %s)", x->id, x->path,
-                strerror(errno));
-        return;
-    }
     pki_peer *p = NULL;
-    if (pki_peer_load(d->store, x->path, now, &p, &x->fail) < 0)
+    if (dir__verify(d, x, now, &p) < 0)
         return;
     if (pki_identity_expect(pki_peer_identity(p), x->id,
                             *x->region ? x->region : NULL, &x->fail) < 0) {
@@ -117,12 +129,49 @@ int dir_pin(dir *d, const char *id, const char *region, const char *cert_path,
         if (!p)
             return err_set(e, ERR_NOMEM, "directory: out of memory");
         free(x->path);
+        free(x->pem);
         x->path = p;
+        x->pem = NULL;
         x->checked = 0;
     } else if (!(x = dir__add(d, id, cert_path, e))) {
         return e ? e->code : ERR_NOMEM;
     }
     snprintf(x->region, sizeof x->region, "%s", region ? region : "");
+    return 0;
+}
+
+int dir_add_pem(dir *d, const char *id, const char *region, const char *pem,
+                size_t len, err_t *e)
+{
+    if (strlen(id) > PKI_NODE_MAX)
+        return err_set(e, ERR_INVALID, "directory: node id '%s' too long", id);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return err_set(e, ERR_NOMEM, "directory: out of memory");
+    memcpy(copy, pem, len);
+    copy[len] = '\0';
+    dir_entry *x = dir__find(d, id);
+    if (!x && !(x = dir__add(d, id, NULL, e))) {
+        free(copy);
+        return e ? e->code : ERR_NOMEM;
+    }
+    free(x->path);
+    free(x->pem);
+    x->path = NULL;
+    x->pem = copy, x->pemlen = len;
+    x->checked = 0;
+    if (!*x->region)
+        snprintf(x->region, sizeof x->region, "%s", region ? region : "");
+    return 0;
+}
+
+int dir_listed_only(dir *d, const char *source, err_t *e)
+{
+    char *s = strdup(source);
+    if (!s)
+        return err_set(e, ERR_NOMEM, "directory: out of memory");
+    free(d->listed);
+    d->listed = s;
     return 0;
 }
 
@@ -146,6 +195,8 @@ int dir_get(dir *d, const char *id, time_t now, const pki_peer **out,
     if (!dir__id_ok(id))
         return err_set(e, ERR_INVALID, "node id '%s' is not a node id", id);
     dir_entry *x = dir__find(d, id);
+    if (!x && d->listed)
+        return err_set(e, ERR_NOTFOUND, "node %s: not in %s", id, d->listed);
     if (!x) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.crt",

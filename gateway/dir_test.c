@@ -99,12 +99,50 @@ static void test_pin_region_and_negative_cache(void **state)
     dir_free(d);
 }
 
+/* Certificates given as PEM (the signed federation directory): a pinned
+ * entry keeps its region, and once listed-only, nothing else is looked
+ * for in the files. */
+static void test_pem_and_listed_only(void **state)
+{
+    (void)state;
+    dir *d;
+    err_t e;
+    const pki_peer *p;
+    char path[400], pem[8192];
+    snprintf(path, sizeof path, "%s/SC.crt", pkidir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(pem, 1, sizeof pem, f);
+    fclose(f);
+    assert_int_equal(dir_new(store, pkidir, &d, &e), 0);
+    assert_int_equal(dir_add_pem(d, "SC", NULL, pem, n, &e), 0);
+    assert_int_equal(dir_get(d, "SC", time(NULL), &p, &e), 0);
+    assert_string_equal(pki_peer_identity(p)->region, "SC");
+    /* the PEM is SC's: under another id it is refused */
+    assert_int_equal(dir_add_pem(d, "CQ", NULL, pem, n, &e), 0);
+    assert_int_equal(dir_get(d, "CQ", time(NULL), &p, &e), ERR_IDENTITY);
+    /* a pin's region stays when the PEM replaces its file */
+    assert_int_equal(dir_pin(d, "SN", "SH", path, &e), 0);
+    assert_int_equal(dir_add_pem(d, "SN", "SN", pem, n, &e), 0);
+    assert_int_equal(dir_get(d, "SN", time(NULL), &p, &e), ERR_IDENTITY);
+    /* CQ.crt is in the files, but a listed-only dir does not look */
+    dir_free(d);
+    assert_int_equal(dir_new(store, pkidir, &d, &e), 0);
+    assert_int_equal(dir_listed_only(d, "the federation directory (serial 7)",
+                                     &e), 0);
+    assert_int_equal(dir_get(d, "CQ", time(NULL), &p, &e), ERR_NOTFOUND);
+    assert_string_equal(e.msg, "node CQ: not in the federation directory "
+                               "(serial 7)");
+    dir_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_and_cache),
         cmocka_unit_test(test_bad_ids_never_reach_a_path),
         cmocka_unit_test(test_pin_region_and_negative_cache),
+        cmocka_unit_test(test_pem_and_listed_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

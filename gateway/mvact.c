@@ -167,7 +167,7 @@ static int mvact__author(node *n, err_t *e)
 
 /* ---- declare ---- */
 
-static int mvact__new_ref(node *n, char ref[MVREF_LEN + 1], err_t *e)
+int mvact_new_ref(node *n, char ref[MVREF_LEN + 1], err_t *e)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -178,17 +178,37 @@ static int mvact__new_ref(node *n, char ref[MVREF_LEN + 1], err_t *e)
     return rc < 0 ? rc : mvref_make(yy, node_cfg(n)->node.region, seq, ref, e);
 }
 
-int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
-                  char id[MSGID_LEN + 1], char winner[32], err_t *e)
+/* Whether this node may declare d: not the national center, and the
+ * itinerary starts here (checked before a reference is spent). */
+static int mvact__may_declare(node *n, const mv_event *d, err_t *e)
 {
     const cfg *c = node_cfg(n);
-    winner[0] = '\0';
     int rc = mvact__author(n, e);
     if (rc == 0 && (!d->nitin || strcmp(d->itin[0], c->node.region)))
         rc = err_set(e, ERR_DENIED, "declare: the itinerary must start at "
                      "this node's region %s", c->node.region);
+    return rc;
+}
+
+int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
+                  char id[MSGID_LEN + 1], char winner[32], err_t *e)
+{
+    winner[0] = '\0';
+    int rc = mvact__may_declare(n, d, e);
     if (rc == 0)
-        rc = mvact__new_ref(n, ref, e);
+        rc = mvact_new_ref(n, ref, e);
+    return rc < 0 ? rc : mvact_declare_as(n, d, ref, NULL, id, winner, e);
+}
+
+int mvact_declare_as(node *n, mv_event *d, const char *ref,
+                     const char *as_id, char id[MSGID_LEN + 1],
+                     char winner[32], err_t *e)
+{
+    const cfg *c = node_cfg(n);
+    winner[0] = '\0';
+    int rc = mvact__may_declare(n, d, e);
+    if (rc == 0)
+        rc = mvref_check(ref, e);
     if (rc < 0)
         return rc;
     d->version = MVEV_VERSION;
@@ -207,7 +227,7 @@ int mvact_declare(node *n, mv_event *d, char ref[MVREF_LEN + 1],
     if (rc == 0)
         rc = mvact__claim(d, d, (int64_t)d->at_ms, &a, &claim, e);
     if (rc == 0)
-        rc = mvact__send_w(n, d, NULL, &claim, NULL, id, winner, e);
+        rc = mvact__send_w(n, d, NULL, &claim, as_id, id, winner, e);
     arena_free(&a);
     return rc;
 }

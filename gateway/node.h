@@ -61,6 +61,17 @@ int node_submit_many(node *n, const char *type, const char *const *dests,
                      const void *const *payloads, const size_t *lens,
                      size_t count, char (*ids)[MSGID_LEN + 1], err_t *e);
 
+/* node_submit_many under message ids the caller chose (as_ids[i], valid
+ * ids, e.g. msgid_derive's): what a node must send at most once whatever
+ * it decides again after a crash (a local record forwarded, node_local.c).
+ * dup[i] = 1 when as_ids[i] was submitted before (within 7 days, even if
+ * every receipt came home since): nothing is written for it, the first
+ * one stands. */
+int node_submit_as(node *n, const char *type, const char *const *dests,
+                   size_t ndest, const char *ref, const void *const *payloads,
+                   const size_t *lens, size_t count,
+                   const char *const *as_ids, int *dup, err_t *e);
+
 /* A message this node authors for its own ledger as well (a movement
  * event, type "mv"): signed alone, then in one script queued for its
  * ndest (>= 1) destinations, delivered to this node itself (v1:mvin) and
@@ -93,5 +104,12 @@ const char *node_region_of(node *n, const char *id);
 int node_run(node *n, err_t *e);
 void node_stop(node *n);
 void node_reload(node *n);
+
+/* Called by node_run on a reload (SIGHUP) once the new cfg nw is in
+ * place and before old is freed: eportd restarts its connectors, which
+ * borrow the cfg. One hook per node (a second call replaces it); fn NULL
+ * removes it. */
+typedef void (*node_reload_fn)(void *ctx, const cfg *old, const cfg *nw);
+void node_on_reload(node *n, node_reload_fn fn, void *ctx);
 
 #endif

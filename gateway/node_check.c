@@ -13,6 +13,7 @@
 
 #include "envcheck.h"
 #include "log.h"
+#include "metrics.h"
 #include "model_pack.h"
 
 /* A refusal: the code, the text, the dead letter, and for an
@@ -29,6 +30,9 @@ int in_refuse(node *n, in_item *it, const char *code, const char *fmt, ...)
     it->rcpt_refused = 0;
     it->code = code;
     it->why = arena_strdup(&n->arena, why);
+    /* "signature" is the reason operators alert on (deploy/prometheus);
+     * the other refusals keep their protocol code as the reason */
+    met_add(MET_ERRORS, strcmp(code, "bad-signature") ? code : "signature", 1);
     size_t cap = (size_t)n->cfg->delivery.max_frame_bytes;
     it->fx.dlq_reason = code;
     /* operators see which link it came on; the peer's receipt does not */

@@ -1,12 +1,13 @@
 /* This node as a destination (docs/protocol.md step 10 and section 7):
- * a record or ping is delivered with its `stored` receipt prepared, a
- * receipt is taken home; and, once the store has applied the frame, the
- * receipts only the outcome decides (a fresh `duplicate`, an `id-reuse`
- * refusal) and the log line. */
+ * a record, ping or health message is delivered with its `stored`
+ * receipt prepared, a receipt is taken home; and, once the store has
+ * applied the frame, the receipts only the outcome decides (a fresh
+ * `duplicate`, an `id-reuse` refusal) and the log line. */
 #include "node_in.h"
 
 #include <string.h>
 
+#include "fed_health.h"
 #include "ledger.h"
 #include "log.h"
 #include "model_pack.h"
@@ -72,6 +73,21 @@ static int dlv__mv_ok(node *n, in_item *it)
     return dlv__mv_claim(n, it, &ev);
 }
 
+/* A health message (fed_health.h) for the national center's view: it
+ * must read and be the origin's own. */
+static int dlv__health_ok(node *n, in_item *it)
+{
+    static fed_health h; /* 4 KiB; the loop is one thread */
+    const env *v = it->v;
+    err_t e;
+    if (fed_health_decode(v->payload, v->payload_len, &h, &e) < 0)
+        return in_refuse(n, it, "invalid-payload", "%s", e.msg);
+    if (strcmp(h.node, v->origin))
+        return in_refuse(n, it, "invalid-payload", "health of node %s sent "
+                         "by %s", h.node, v->origin);
+    return 0;
+}
+
 static int dlv__payload_ok(node *n, in_item *it)
 {
     const env *v = it->v;
@@ -79,10 +95,12 @@ static int dlv__payload_ok(node *n, in_item *it)
         return 0;
     if (!strcmp(v->type, MVEV_ENV_TYPE))
         return dlv__mv_ok(n, it);
+    if (!strcmp(v->type, FED_HEALTH_TYPE))
+        return dlv__health_ok(n, it);
     if (strcmp(v->type, "record"))
         return in_refuse(n, it, "unsupported-type", "type '%s' is not one "
-                         "this node applies (record, ping, receipt, mv)",
-                         v->type);
+                         "this node applies (record, ping, receipt, mv, "
+                         "health)", v->type);
     model_record *rec;
     err_t e;
     if (model_unpack((const char *)v->payload, v->payload_len, &n->arena, &rec,
@@ -132,9 +150,24 @@ static void dlv__late_receipt(node *n, in_item *it, env_status st,
                   log_q(e.msg));
 }
 
+/* Refusals of docs/protocol.md step 5 and 6: someone signs what the
+ * federation's certificates do not vouch for. */
+static int dlv__sig_failure(const char *code)
+{
+    static const char *const codes[] = {"bad-signature", "unknown-sender",
+                                        "identity-mismatch", "cert-expired",
+                                        "cert-revoked"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (!strcmp(code, codes[i]))
+            return 1;
+    return 0;
+}
+
 static void dlv__log_refusal(node *n, const in_item *it)
 {
     n->refused++;
+    /* eport_errors_total{reason="signature"} is counted by in_refuse */
+    n->sig_failures += (uint64_t)dlv__sig_failure(it->code);
     log_event(LOG_WARN, "refused", "reason=%s peer=%s id=%s origin=%s msg=%s",
               it->code, it->peer->id, it->v ? it->v->id : "-",
               it->v ? log_q(it->v->origin) : "-", log_q(it->why));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* Copies of a frame's parts into the batch arena. */
 static int in__copy(node *n, in_item *it, const link_in *in)
@@ -178,8 +179,13 @@ static int in__collect(node *n, in_batch *b, in_run *r)
         p->in_known = 0;
         return -1;
     }
-    for (size_t j = 0; j < r->k; j++)
+    size_t done = 0;
+    for (size_t j = 0; j < r->k; j++) {
         in_after(n, &b->items[r->map[j]], &r->res[j]);
+        done += r->res[j].status == STORE_LINK_DONE;
+    }
+    if (done)
+        met_add(MET_PEER_IN, p->id, done);
     const store_link_result *last = &r->res[r->k - 1];
     p->in_last = (lpos){ last->last.ms, last->last.seq };
     if (last->status != STORE_LINK_DONE)

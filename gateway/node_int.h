@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "dir.h"
 #include "envelope.h"
+#include "fed.h"
 #include "lframe.h"
 #include "link.h"
 #include "node.h"
@@ -22,6 +23,8 @@
 #define NODE_STATUS_TICK_MS 1000
 #define NODE_DRAIN_MS 2000         /* SIGTERM: time left for acks */
 #define NODE_BATCH_ROOTS 4096      /* verified batch roots remembered */
+#define NODE_ONCE_TTL_MS (7LL * 86400000) /* node_submit_as: an id is
+                                             refused again this long */
 
 /* One outbox entry read and (maybe) sent, kept until acknowledged. */
 typedef struct node_win {
@@ -71,13 +74,27 @@ struct node {
     struct in_batch *in_flight; /* in in_park; NULL when none */
     struct node_lg *lg; /* the movement ledger (node_ledger.c); NULL
                            until eportd's loop first runs it */
+    struct node_lc *lc; /* local records' dispatch (node_local.c); NULL
+                           until first run */
+    struct node_nf *nf; /* notifications for local systems
+                           (node_notify.c); NULL until first needed */
+    node_reload_fn on_reload; /* node_on_reload's hook, or NULL */
+    void *on_reload_ctx;
     buf_t sbuf;     /* signed bytes */
     buf_t ebuf;     /* encoded envelopes */
     volatile sig_atomic_t stop, reload;
     int busy;       /* the last inbound round was full: poll, don't wait */
     int lg_busy;    /* the last ledger batch was full: the same */
+    int lc_busy;    /* the last local dispatch batch was full: the same */
     int64_t next_await_ms, next_status_ms, next_replay_ms;
     uint64_t delivered, forwarded, refused, receipts;
+    uint64_t sig_failures; /* frames refused for their signature or
+                              certificate (node_deliver.c) */
+    /* node_health.c: the health feed to the national center */
+    int64_t next_health_ms;
+    char health_id[MSGID_LEN + 1]; /* the last one sent, "" none */
+    int64_t health_sent_ms;
+    fed_nc fed;     /* role national: the federation's view (fed.h) */
 };
 
 int64_t node__now_ms(void);
@@ -134,8 +151,40 @@ void node_ledger_close(node *n);
  * only: the gate reads the receipts from the store. */
 void node_ledger_receipt(node *n, const char *ref, const char *id);
 
-/* node_status.c: the peers' status hash for `eportctl peers`. */
+/* node_status.c: the peers' status hash for `eportctl peers`, and the
+ * gauges of metrics.h (queue depths, links up) and intake's backlog. */
 void node_status_write(node *n);
+
+/* node_local.c: records accepted from local systems (v1:local), a batch
+ * per turn: forwarded to the connector's `forward` nodes, status records
+ * attached to open movements, each exactly once across crashes; then
+ * marked dispatched with their status. Returns how many it read (a full
+ * batch: more are waiting). close frees what drain made. */
+#define NODE_LOCAL_BATCH 256
+int node_local_drain(node *n, int64_t now);
+void node_local_close(node *n);
+
+/* node_notify.c: the ledger applied (or, replaying after a crash, found
+ * again) event r: records queued for each connector whose out_events
+ * has its class (released, anticipated_arrival, discrepancy, arrived,
+ * written_off), each once; and the event feed's `mv` line when applied.
+ * Returns 0, or the store's error (logged): the ledger must not save its
+ * position past r then, so that r is offered again. */
+struct ledger_result;
+int node_notify_event(node *n, const struct ledger_result *r);
+/* A local message's status (message_status) for its connector's local
+ * system, once per message. st: "dispatched", "forwarded"...; detail
+ * may be NULL. Returns 0 or the store's error. */
+int node_notify_status(node *n, const char *conn, const char *id,
+                       const char *st, const char *detail, err_t *e);
+void node_notify_close(node *n);
+
+/* node_health.c: every health.interval_ms, this node's health (links,
+ * queues, counters) to the national center (ledger.national) as a signed
+ * `health` message, one at a time (the next waits for the last one's
+ * receipt, at most FED_FRESH_MS); at the national center itself, kept
+ * directly, and the center's turn (fed_step). Nothing to free. */
+void node_health_tick(node *n, int64_t now);
 
 /* node_setup.c: PKI, directory, links and peers from n->cfg. */
 int node_setup_pki(node *n, err_t *e);

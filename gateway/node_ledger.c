@@ -75,6 +75,7 @@ struct node_lg {
     size_t nwake;
     lg_enq enq[LG_ENQ_MAX];    /* ring */
     size_t nenq;
+    int notify_failed;         /* this batch: a notification not queued */
 };
 
 typedef struct lg_read {
@@ -158,6 +159,9 @@ static void nl__hook(void *ctx, const ledger_result *r)
     node *n = ctx;
     const ledger_item *it = r->item;
     nl_auto_note(n, &n->lg->au, r); /* applied or a duplicate */
+    if ((r->outcome == LEDGER_APPLIED || r->outcome == LEDGER_DUP) &&
+        node_notify_event(n, r) < 0) /* before the position is saved */
+        n->lg->notify_failed = 1;
     if (r->outcome == LEDGER_APPLIED) {
         nl__applied(n, r);
     } else if (r->outcome == LEDGER_REFUSED) {
@@ -213,8 +217,11 @@ static int nl__open(node *n)
     return 0;
 }
 
+/* Also what the loop's other parts made (node_close calls this one). */
 void node_ledger_close(node *n)
 {
+    node_local_close(n);
+    node_notify_close(n);
     if (!n->lg)
         return;
     arena_free(&n->lg->a);
@@ -231,9 +238,13 @@ static int nl__apply(node *n, lg_read *r, err_t *e)
                 .hook = nl__hook, .hook_ctx = n,
                 .author = nl__author, .author_ctx = n};
     nl_auto_begin(&lg->au);
+    lg->notify_failed = 0;
     int rc = ledger_apply(&l, r->items, r->k, &lg->a, e);
     if (rc == 0)
         nl_auto_take(n, &lg->au, &lg->a);
+    if (rc == 0 && lg->notify_failed) /* the batch again: they are once */
+        rc = err_set(e, ERR_IO, "ledger: a notification for a local "
+                     "system was not queued; the batch runs again");
     return rc;
 }
 

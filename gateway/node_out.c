@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define NODE_LOG_GATE_MS 1000 /* a repeated failure: one line a second */
 
@@ -94,6 +95,7 @@ static void node__send(node *n, node_peer *p, int64_t now)
     unsigned char hdr[LFRAME_MAX];
     size_t hn;
     err_t e;
+    size_t before = p->nsent;
     if (p->nsent == 0 && p->count > 0)
         p->progress_ms = now; /* the resend timer starts with the first */
     while (p->nsent < p->count) {
@@ -105,6 +107,8 @@ static void node__send(node *n, node_peer *p, int64_t now)
         p->nsent++;
         p->sent++;
     }
+    if (p->nsent > before)
+        met_add(MET_PEER_OUT, p->id, p->nsent - before);
 }
 
 static void node__updown(node_peer *p, int up)

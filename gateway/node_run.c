@@ -1,13 +1,16 @@
 /* The node's loop: one thread, one zmq_poll (inside link_wait) over the
  * ROUTER and the DEALERs, and timers for resends, receipts and status.
  * Each turn: inbound frames (stored, then acked), acks of what we sent,
- * then new frames out. SIGTERM lets the frames in flight be acked for a
- * moment, then returns; SIGHUP reloads peers, routes and the CRL. */
+ * then new frames out; then the ledger, and the records local systems
+ * handed in (node_local.c). SIGTERM lets the frames in flight be acked
+ * for a moment, then returns; SIGHUP reloads peers, routes and the CRL
+ * (and, through node_on_reload's hook, eportd's connectors). */
 #include "node_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "fdir_node.h"
 #include "log.h"
 #include "store_mv.h"
 
@@ -23,6 +26,12 @@ void node_stop(node *n)
 void node_reload(node *n)
 {
     n->reload = 1;
+}
+
+void node_on_reload(node *n, node_reload_fn fn, void *ctx)
+{
+    n->on_reload = fn;
+    n->on_reload_ctx = ctx;
 }
 
 /* Anything read from an outbox but not yet sent to a peer that is up? */
@@ -87,6 +96,8 @@ static void run__reload(node *n)
         log_event(LOG_INFO, "reloaded", "peers=%zu", n->npeers);
     if (node_setup_maps(n, &e) < 0)
         log_event(LOG_ERROR, "reload", "msg=%s", log_q(e.msg));
+    if (n->on_reload) /* eportd's connectors borrow the cfg: move them */
+        n->on_reload(n->on_reload_ctx, old, n->cfg);
     cfg_free(old);
 }
 
@@ -114,15 +125,18 @@ int node_run(node *n, err_t *e)
             n->reload = 0;
             run__reload(n);
         }
+        fdir_node_tick(n); /* a newer signed federation directory */
         run__turn(n, run__pending(n) || n->busy || n->lg_busy ||
-                         n->in_flight ? 0 : RUN_IDLE_MS);
+                         n->lc_busy || n->in_flight ? 0 : RUN_IDLE_MS);
         node_out_pump(n);
         int64_t now = node__now_ms();
         node_out_timers(n, now);
         node_await_tick(n, now);
         node_replay_tick(n, now);
+        node_health_tick(n, now); /* health feed; the national center */
         n->lg_busy = node_ledger_drain(n, now) == STORE_MV_BATCH;
         node_ledger_tick(n, now);
+        n->lc_busy = node_local_drain(n, now) == NODE_LOCAL_BATCH;
         node_status_write(n);
     }
     run__drain(n);

@@ -1,5 +1,6 @@
-/* Opening and closing a node: its PKI and directory, its store, its
- * links. Reload (SIGHUP) runs the same steps again on a new config. */
+/* Opening and closing a node: its PKI and directory (the signed
+ * federation directory through fdir_node.h), its store, its links.
+ * Reload (SIGHUP) runs the same steps again on a new config. */
 #include "node_int.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fdir_node.h"
 #include "log.h"
 #include "map.h"
 #include "store_mv.h"
@@ -32,8 +34,32 @@ static int node__read_key(const char *path, char out[LINK_KEY_Z85_LEN + 1],
     return 0;
 }
 
+/* The dir of a new store ps: this node pinned to pki.cert, then the
+ * others from the signed federation directory when one is in use
+ * (listed), else the configured peers pinned to their files. */
+static int node__pki_dir(node *n, pki_store *ps, int listed, dir **out,
+                         err_t *e)
+{
+    const cfg *c = n->cfg;
+    dir *d = NULL;
+    int rc = dir_new(ps, c->pki.directory, &d, e);
+    if (rc == 0)
+        rc = dir_pin(d, c->node.id, c->node.region, c->pki.cert, e);
+    if (rc == 0 && listed)
+        rc = fdir_node_apply(n, ps, d, e);
+    for (size_t i = 0; rc == 0 && !listed && i < c->npeers; i++)
+        rc = dir_pin(d, c->peers[i].id, c->peers[i].region, c->peers[i].cert,
+                     e);
+    if (rc < 0)
+        dir_free(d);
+    else
+        *out = d;
+    return rc;
+}
+
 int node_setup_pki(node *n, err_t *e)
 {
+    int listed = fdir_node_sync(n);
     const cfg_pki *p = &n->cfg->pki;
     pki_store *ps = pki_store_load(p->ca, p->crl, e);
     if (!ps)
@@ -43,17 +69,11 @@ int node_setup_pki(node *n, err_t *e)
     const pki_peer *self = NULL;
     int rc = pki_key_load(p->key, &key, e);
     if (rc == 0)
-        rc = dir_new(ps, p->directory, &d, e);
-    if (rc == 0)
-        rc = dir_pin(d, n->cfg->node.id, n->cfg->node.region, p->cert, e);
+        rc = node__pki_dir(n, ps, listed, &d, e);
     if (rc == 0)
         rc = dir_get(d, n->cfg->node.id, time(NULL), &self, e);
     if (rc == 0)
         rc = pki_key_matches(key, self, e);
-    for (size_t i = 0; rc == 0 && i < n->cfg->npeers; i++) {
-        const cfg_peer *cp = &n->cfg->peers[i];
-        rc = dir_pin(d, cp->id, cp->region, cp->cert, e);
-    }
     if (rc < 0) {
         dir_free(d);
         pki_key_free(key);
@@ -182,13 +202,15 @@ int node_setup_peers(node *n, err_t *e)
 static int node__open_parts(node *n, err_t *e)
 {
     const cfg *c = n->cfg;
-    int rc = node_setup_pki(n, e);
-    if (rc == 0)
-        rc = batchsig_cache_new(NODE_BATCH_ROOTS, &n->bcache, e);
-    if (rc == 0)
-        rc = store_open(c->redis.url, c->redis.prefix, &n->st, e);
+    int rc = store_open(c->redis.url, c->redis.prefix, &n->st, e);
     if (rc == 0)
         rc = store_set_timeout(n->st, c->redis.timeout_ms, e);
+    if (rc == 0) /* the directory's copy kept in Redis, before the PKI */
+        rc = fdir_node_open(n, e);
+    if (rc == 0)
+        rc = node_setup_pki(n, e);
+    if (rc == 0)
+        rc = batchsig_cache_new(NODE_BATCH_ROOTS, &n->bcache, e);
     if (rc == 0) /* the origin of what it delivers to itself */
         rc = store_mv_node(n->st, c->node.id, e);
     if (rc == 0 && !(n->flags & NODE_OFFLINE))
@@ -235,6 +257,7 @@ void node_close(node *n)
 {
     if (!n)
         return;
+    fdir_node_close(n);
     if (n->peers)
         node_teardown_links(n);
     node_ledger_close(n);

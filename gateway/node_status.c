@@ -1,12 +1,16 @@
 /* The peers' link status in Redis (hash v1:peer:<id>), written about
  * once a second for `eportctl peers` and the national center: a reader
  * needs no connection to the daemon, and sees a dead daemon as a stale
- * `at`. */
+ * `at`. On the same tick, the gauges of GET /metrics (queue depths,
+ * links up) and the backlog intake refuses submissions over. */
 #include "node_int.h"
 
 #include <stdio.h>
 
+#include "intake.h"
 #include "log.h"
+#include "metrics.h"
+#include "store_local.h"
 
 #define ST_FIELDS 12
 
@@ -44,6 +48,40 @@ static void status__peer(node *n, const node_peer *p, int64_t now)
                   log_q(e.msg));
 }
 
+/* One queue's depth as gauge eport_queue_depth{queue=name}; the depth,
+ * or 0 when it cannot be read (the gauge keeps its last value). */
+static int64_t status__queue(const char *name, int64_t len)
+{
+    if (len >= 0)
+        met_set(MET_QUEUE, name, len);
+    return len > 0 ? len : 0;
+}
+
+static void status__gauges(node *n)
+{
+    err_t e;
+    char name[MET_LABEL_MAX];
+    int64_t deepest = 0;
+    for (size_t i = 0; i < n->npeers; i++) {
+        const node_peer *p = &n->peers[i];
+        snprintf(name, sizeof name, "outbox:%s", p->id);
+        int64_t len = status__queue(name, store_outbox_len(n->st, p->id, &e));
+        deepest = len > deepest ? len : deepest;
+        met_set(MET_PEER_UP, p->id, p->up);
+    }
+    for (size_t i = 0; i < n->cfg->nconnectors; i++) {
+        const cfg_connector *cc = &n->cfg->connectors[i];
+        if (cc->out == CFG_OUT_NONE)
+            continue;
+        snprintf(name, sizeof name, "lout:%s", cc->name);
+        status__queue(name, store_lout_len(n->st, cc->name, &e));
+    }
+    int64_t local = status__queue("local", store_local_len(n->st, &e));
+    status__queue("await", store_await_len(n->st, &e));
+    status__queue("dlq", store_dlq_len(n->st, &e));
+    intake_set_backlog(local + deepest);
+}
+
 void node_status_write(node *n)
 {
     int64_t now = node__now_ms();
@@ -52,4 +90,5 @@ void node_status_write(node *n)
     n->next_status_ms = now + NODE_STATUS_TICK_MS;
     for (size_t i = 0; i < n->npeers; i++)
         status__peer(n, &n->peers[i], now);
+    status__gauges(n);
 }

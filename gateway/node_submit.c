@@ -75,7 +75,9 @@ typedef struct submit_ctx {
     size_t nhops;
     const char *const *dests;
     size_t ndest;
-    char (*ids)[MSGID_LEN + 1];
+    char (*ids)[MSGID_LEN + 1]; /* NULL: ids chosen by the caller */
+    store_sub *subs;            /* with ids NULL: the frames, for one
+                                   pipelined store_submit_once_many */
 } submit_ctx;
 
 static int node__store_one(void *ctx, size_t i, const void *frame,
@@ -84,25 +86,37 @@ static int node__store_one(void *ctx, size_t i, const void *frame,
     submit_ctx *s = ctx;
     const env *v = s->v[i];
     int64_t created = (int64_t)v->created_ms;
+    int64_t retry = created + s->n->cfg->delivery.receipt_timeout_ms;
+    if (!s->ids) { /* frame is n->ebuf's, reused: keep a copy */
+        void *copy = arena_alloc(&s->n->arena, len ? len : 1);
+        if (!copy)
+            return err_set(e, ERR_NOMEM, "submit: out of memory");
+        memcpy(copy, frame, len);
+        s->subs[i] = (store_sub){v->id, copy, len, created, retry};
+        return 0;
+    }
     int rc = store_submit(s->n->st, v->id, frame, len, s->hops, s->nhops,
-                          s->dests, s->ndest, created,
-                          created + s->n->cfg->delivery.receipt_timeout_ms, e);
+                          s->dests, s->ndest, created, retry, e);
     if (rc >= 0)
         memcpy(s->ids[i], v->id, MSGID_LEN + 1);
     return rc < 0 ? rc : 0;
 }
 
-/* The envelopes of a submission, in the arena, not yet signed. */
+/* The envelopes of a submission, in the arena, not yet signed; ids
+ * as_ids[i] when as_ids is not NULL (created_ms stays now). */
 static int node__envs(node *n, const char *type, const char *const *dests,
                       size_t ndest, const char *ref,
                       const void *const *payloads, const size_t *lens,
-                      size_t count, env **v, err_t *e)
+                      size_t count, const char *const *as_ids, env **v,
+                      err_t *e)
 {
     for (size_t i = 0; i < count; i++) {
         v[i] = arena_zalloc(&n->arena, sizeof *v[i]);
         if (!v[i])
             return err_set(e, ERR_NOMEM, "submit: out of memory");
         int rc = env_init(v[i], type, n->cfg->node.id, &n->arena, e);
+        if (rc == 0 && as_ids && (rc = msgid_parse(as_ids[i], NULL, e)) == 0)
+            memcpy(v[i]->id, as_ids[i], MSGID_LEN + 1);
         if (rc < 0)
             return rc;
         v[i]->dest = (const char **)dests;
@@ -114,10 +128,29 @@ static int node__envs(node *n, const char *type, const char *const *dests,
     return 0;
 }
 
-int node_submit_many(node *n, const char *type, const char *const *dests,
-                     size_t ndest, const char *ref,
-                     const void *const *payloads, const size_t *lens,
-                     size_t count, char (*ids)[MSGID_LEN + 1], err_t *e)
+/* Seal the k envelopes of s and store them: one by one (fresh ids), or
+ * with ids the caller chose, all in one pipelined round trip (dup[i] =
+ * submitted before). */
+static int node__store_all(node *n, submit_ctx *s, size_t k, int *dup,
+                           err_t *e)
+{
+    if (!s->ids && !(s->subs = arena_alloc(&n->arena, k * sizeof *s->subs)))
+        return err_set(e, ERR_NOMEM, "submit: out of memory");
+    int rc = node__seal_many(n, s->v, k, node__store_one, s, e);
+    store_sub_to to = {s->hops, s->nhops, s->dests, s->ndest,
+                       NODE_ONCE_TTL_MS};
+    if (rc == 0 && !s->ids)
+        rc = store_submit_once_many(n->st, s->subs, k, &to, dup, e);
+    return rc;
+}
+
+/* node_submit_many, or node_submit_as when as_ids is not NULL (then ids
+ * is NULL and dup is filled). */
+static int node__submit(node *n, const char *type, const char *const *dests,
+                        size_t ndest, const char *ref,
+                        const void *const *payloads, const size_t *lens,
+                        size_t count, const char *const *as_ids,
+                        char (*ids)[MSGID_LEN + 1], int *dup, err_t *e)
 {
     if (ndest == 0 || ndest > ENV_MAX_DEST)
         return err_set(e, ERR_INVALID, "1 to %d destinations, not %zu",
@@ -131,15 +164,35 @@ int node_submit_many(node *n, const char *type, const char *const *dests,
     arena_reset(&n->arena);
     int rc = node__hops(n, dests, ndest, hops, &nhops, e);
     if (rc == 0)
-        rc = node__envs(n, type, dests, ndest, ref, payloads, lens, count, v,
-                        e);
-    submit_ctx s = { n, v, hops, nhops, dests, ndest, ids };
+        rc = node__envs(n, type, dests, ndest, ref, payloads, lens, count,
+                        as_ids, v, e);
+    submit_ctx s = { n, v, hops, nhops, dests, ndest, ids, NULL };
     if (rc == 0)
-        rc = node__seal_many(n, v, count, node__store_one, &s, e);
+        rc = node__store_all(n, &s, count, dup, e);
     if (rc == 0 && n->cfg->redis.wait_replicas > 0)
         rc = store_wait_replicas(n->st, n->cfg->redis.wait_replicas,
                                  n->cfg->redis.timeout_ms, e);
     return rc < 0 ? rc : 0;
+}
+
+int node_submit_many(node *n, const char *type, const char *const *dests,
+                     size_t ndest, const char *ref,
+                     const void *const *payloads, const size_t *lens,
+                     size_t count, char (*ids)[MSGID_LEN + 1], err_t *e)
+{
+    return node__submit(n, type, dests, ndest, ref, payloads, lens, count,
+                        NULL, ids, NULL, e);
+}
+
+int node_submit_as(node *n, const char *type, const char *const *dests,
+                   size_t ndest, const char *ref, const void *const *payloads,
+                   const size_t *lens, size_t count,
+                   const char *const *as_ids, int *dup, err_t *e)
+{
+    if (!as_ids || !dup)
+        return err_set(e, ERR_USAGE, "node_submit_as: ids and dup needed");
+    return node__submit(n, type, dests, ndest, ref, payloads, lens, count,
+                        as_ids, NULL, dup, e);
 }
 
 int node_submit(node *n, const char *type, const char *const *dests,

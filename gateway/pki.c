@@ -5,6 +5,7 @@
 #include "pki_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,24 @@ static int pki__add_one_crl(pki_store *s, X509_CRL *crl, const char *path,
                    name);
 }
 
+/* Every CRL of b (PEM) into s; what names the source in messages. */
+static int pki__add_crls(pki_store *s, BIO *b, const char *what, err_t *e)
+{
+    int rc = 0, n = 0;
+    X509_CRL *crl;
+    while (rc == 0 && (crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
+        rc = pki__add_one_crl(s, crl, what, e);
+        X509_CRL_free(crl);
+        n++;
+    }
+    if (rc == 0 && !pki__pem_end())
+        rc = err_set(e, ERR_SYNTAX, "%s: CRL %d: %s", what, n + 1,
+                     pki__ossl());
+    else if (rc == 0 && n == 0)
+        rc = err_set(e, ERR_SYNTAX, "%s: no PEM CRL", what);
+    return rc;
+}
+
 int pki_store_add_crl(pki_store *s, const char *crl_path, err_t *e)
 {
     if (!s || !crl_path)
@@ -215,20 +234,28 @@ int pki_store_add_crl(pki_store *s, const char *crl_path, err_t *e)
     BIO *b = pki__open(crl_path, "the CRL", e);
     if (!b)
         return e ? e->code : ERR_IO;
-    int rc = 0, n = 0;
-    X509_CRL *crl;
-    while (rc == 0 && (crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
-        rc = pki__add_one_crl(s, crl, crl_path, e);
-        X509_CRL_free(crl);
-        n++;
-    }
-    if (rc == 0 && !pki__pem_end())
-        rc = err_set(e, ERR_SYNTAX, "%s: CRL %d: %s", crl_path, n + 1,
-                     pki__ossl());
-    else if (rc == 0 && n == 0)
-        rc = err_set(e, ERR_SYNTAX, "%s: no PEM CRL", crl_path);
+    int rc = pki__add_crls(s, b, crl_path, e);
     BIO_free(b);
     return rc;
+}
+
+int pki_store_add_crl_pem(pki_store *s, const char *pem, size_t len,
+                          const char *what, err_t *e)
+{
+    if (!s || !pem || !what || len > INT_MAX)
+        return err_set(e, ERR_USAGE, "pki_store_add_crl_pem: bad argument");
+    ERR_clear_error();
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (!b)
+        return pki__nomem(e);
+    int rc = pki__add_crls(s, b, what, e);
+    BIO_free(b);
+    return rc;
+}
+
+const STACK_OF(X509) *pki__store_cas(const pki_store *s)
+{
+    return s->cas;
 }
 
 /* ---- chain, time and revocation ---- */

@@ -83,6 +83,22 @@ void pki_store_free(pki_store *s);
  * verification requires a current CRL of the issuing CA. */
 int pki_store_add_crl(pki_store *s, const char *crl_path, err_t *e);
 
+/* The same from len bytes of PEM (a CRL that came inside the signed
+ * federation directory); what names them in messages. */
+int pki_store_add_crl_pem(pki_store *s, const char *pem, size_t len,
+                          const char *what, err_t *e);
+
+/* 0 when sig (siglen bytes) is a signature of the n bytes of data by the
+ * key of one of the store's CAs: Ed25519 over the bytes themselves, ECDSA
+ * P-256 over their SHA-256 (DER), as `openssl pkeyutl -sign -rawin` and
+ * `openssl dgst -sha256 -sign` make them (the signed federation
+ * directory, docs/pki.md). The signing CA's subject goes to ca (cap
+ * bytes; may be NULL). ERR_SIGNATURE otherwise: "signature does not
+ * verify with CA <subject>". */
+int pki_store_verify_ca_sig(const pki_store *s, const void *data, size_t n,
+                            const unsigned char *sig, size_t siglen, char *ca,
+                            size_t cap, err_t *e);
+
 /* Verify len bytes of PEM (one certificate) at time now: chain to a CA of
  * s, validity at now (the certificate's, the CA's and the CRL's), not
  * revoked, identity rules (docs/pki.md). On success *out (may be NULL) is

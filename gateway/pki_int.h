@@ -36,6 +36,9 @@ pki_alg pki__alg(const EVP_PKEY *k);
 /* k's type name for messages ("RSA"), "unreadable" if none. */
 const char *pki__type(const EVP_PKEY *k);
 
+/* The store's CA certificates (borrowed, valid while s is). */
+const STACK_OF(X509) *pki__store_cas(const pki_store *s);
+
 /* ---- pki.c: certificates ---- */
 
 /* One PEM certificate of len bytes (at most PKI_CERT_MAX) into *out. */

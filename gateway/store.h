@@ -101,6 +101,8 @@ int store_dlq_list(store *st, size_t count, store_dlq_fn fn, void *ctx,
 int store_dlq_get(store *st, const char *id, buf_t *frame, err_t *e);
 /* Deletes dead letter id; ERR_NOTFOUND if absent. */
 int store_dlq_del(store *st, const char *id, err_t *e);
+/* Dead letters held (XLEN v1:dlq), or < 0. */
+int64_t store_dlq_len(store *st, err_t *e);
 
 /* ---- doorbell (pub/sub) ---- */
 
@@ -262,6 +264,30 @@ int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
                  const char *const *hops, size_t nhops,
                  const char *const *dests, size_t ndests, int64_t created_ms,
                  int64_t first_retry_at_ms, err_t *e);
+
+/* store_submit of count messages to the same hops and destinations,
+ * whose ids the caller chose (msgid_derive: a node deciding again after a
+ * crash what it sends, e.g. local records forwarded), in one round trip
+ * (pipelined, in order). Besides sent:<id>, seen:<id> marks each as
+ * submitted for once_ttl_ms (> 0), so it is refused even after every
+ * receipt came home and sent:<id> went: res[i] 0 stored, 1 submitted
+ * before. On an error some may be stored already: submitting them all
+ * again is safe. */
+typedef struct store_sub {
+    const char *msg_id;
+    const void *frame;
+    size_t n;
+    int64_t created_ms, first_retry_at_ms;
+} store_sub;
+typedef struct store_sub_to {
+    const char *const *hops;
+    size_t nhops;
+    const char *const *dests;
+    size_t ndests;
+    int64_t once_ttl_ms;
+} store_sub_to;
+int store_submit_once_many(store *st, const store_sub *m, size_t count,
+                           const store_sub_to *to, int *res, err_t *e);
 
 /* One message due for resending; pointers valid during the call. wait is
  * the space-separated destinations still missing a receipt. */

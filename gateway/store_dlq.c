@@ -28,6 +28,13 @@ int store_dlq_add(store *st, const char *reason, const char *where,
     return rc;
 }
 
+int64_t store_dlq_len(store *st, err_t *e)
+{
+    char key[ST_KEY_MAX];
+    st_key(st, key, "dlq", NULL, e);
+    return st_count(st, "XLEN", key, e);
+}
+
 /* One dead letter out of [id, [field, value, ...]]. */
 static int st_dlq_entry(store *st, const redisReply *en, store_dlq_entry *d,
                         err_t *e)

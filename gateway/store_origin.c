@@ -9,13 +9,23 @@
 #include <string.h>
 
 /* KEYS: 1 sent, 2 await, 3.. hop outboxes; ARGV: 1 id, 2 frame, 3 wait,
- * 4 created, 5 first retry, 6 the wake channel. An id already held is
- * left alone, so that a retried submit cannot enqueue the message twice. */
+ * 4 created, 5 first retry, 6 the wake channel, 7 the once key
+ * (seen:<id>, or "" for none), 8 its TTL in ms. An id already held is
+ * left alone, so that a retried submit cannot enqueue the message twice;
+ * with a once key, neither is an id submitted before whose receipts all
+ * came home (sent:<id> gone): the key outlives it. */
 static const st_script st_lua_submit = {ST_LUA_SUBMIT,
     ST_LUA_SUBMIT_FN
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end\n"
+    "if ARGV[7] ~= '' and redis.call('EXISTS', ARGV[7]) == 1 then\n"
+    "  return 1\n"
+    "end\n"
     "submit(KEYS[1], KEYS[2], 3, #KEYS, ARGV[1], ARGV[2], ARGV[3], ARGV[4],"
     " ARGV[5])\n"
+    "if ARGV[7] ~= '' then\n"
+    "  redis.call('HSET', ARGV[7], 'v', '1', 'self', '1')\n"
+    "  redis.call('PEXPIRE', ARGV[7], ARGV[8])\n"
+    "end\n"
     "redis.call('PUBLISH', ARGV[6], '1')\n"
     "return 0\n"};
 
@@ -142,6 +152,7 @@ int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
                             created_ms, first_retry_at_ms, 0, &b, &a, e);
     if (rc < 0)
         return rc;
+    st_arg_s(&a, ""), st_arg_s(&a, "0"); /* no once key */
     redisReply *r;
     if ((rc = st_eval(st, &st_lua_submit, &a, &r, e)) < 0)
         return err_wrap(e, "message %s", msg_id);
@@ -149,6 +160,95 @@ int store_submit(store *st, const char *msg_id, const void *frame, size_t n,
        : err_set(e, ERR_IO, "redis %s: submit %s: unexpected reply", st->url,
                  msg_id);
     freeReplyObject(r);
+    return rc;
+}
+
+/* ---- many at once, pipelined ---- */
+
+#define ST_SUB_TODO (-1)
+#define ST_SUB_NOSCRIPT (-2)
+
+/* The reply of one pipelined submit into *res (0, 1, or NOSCRIPT). */
+static int st_sub_result(store *st, const store_sub *m, const redisReply *r,
+                         int *res, err_t *e)
+{
+    if (r->type == REDIS_REPLY_INTEGER &&
+        (r->integer == 0 || r->integer == 1)) {
+        *res = (int)r->integer;
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+        *res = ST_SUB_NOSCRIPT;
+        return 0;
+    }
+    return err_set(e, ERR_IO, "redis %s: submit %s: %s", st->url, m->msg_id,
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+}
+
+/* Queues every message whose res is TODO (or NOSCRIPT: again), then
+ * reads each reply in order. */
+static int st_sub_round(store *st, const store_sub *m, size_t count,
+                        const store_sub_to *to, int *res, st_submit_buf *b,
+                        err_t *e)
+{
+    char once[ST_KEY_MAX], ttl[24];
+    int rc = st_script_load(st, &st_lua_submit, e);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)to->once_ttl_ms);
+    size_t queued = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (res[i] >= 0)
+            continue;
+        st_args a = {.what = "submit"};
+        st_arg_s(&a, "EVALSHA"), st_arg_s(&a, st->sha[ST_LUA_SUBMIT]);
+        rc = st_submit_args(st, m[i].msg_id, m[i].frame, m[i].n, to->hops,
+                            to->nhops, to->dests, to->ndests, m[i].created_ms,
+                            m[i].first_retry_at_ms, 0, b, &a, e);
+        if (rc == 0)
+            rc = st_key(st, once, "seen", m[i].msg_id, e);
+        st_arg_s(&a, once), st_arg_s(&a, ttl);
+        if (rc == 0 && (rc = st_pipe_add(st, &a, e)) == 0)
+            res[i] = ST_SUB_TODO, queued++; /* hiredis copied the args */
+    }
+    for (size_t i = 0; i < count && queued; i++) { /* every reply: in step */
+        redisReply *r;
+        if (res[i] != ST_SUB_TODO)
+            continue;
+        queued--;
+        int rr = st_pipe_reply(st, "submit", &r, e);
+        if (rr < 0)
+            return rr;
+        rr = st_sub_result(st, &m[i], r, &res[i], e);
+        rc = rc < 0 ? rc : rr;
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+int store_submit_once_many(store *st, const store_sub *m, size_t count,
+                           const store_sub_to *to, int *res, err_t *e)
+{
+    if (to->once_ttl_ms <= 0)
+        return err_set(e, ERR_INVALID, "redis %s: submit: once TTL must be "
+                       "> 0 ms", st->url);
+    st_submit_buf *b = malloc(sizeof *b);
+    if (!b)
+        return err_set(e, ERR_NOMEM, "redis %s: submit: out of memory",
+                       st->url);
+    for (size_t i = 0; i < count; i++)
+        res[i] = ST_SUB_NOSCRIPT; /* not sent yet */
+    int rc = 0, again = 1;
+    for (int round = 0; rc == 0 && again && round < 2; round++) {
+        rc = st_sub_round(st, m, count, to, res, b, e);
+        again = 0;
+        for (size_t i = 0; i < count; i++)
+            again |= res[i] == ST_SUB_NOSCRIPT;
+        if (again) /* Redis lost its scripts (a restart): load it again */
+            st->sha[ST_LUA_SUBMIT][0] = '\0';
+    }
+    free(b);
+    if (rc == 0 && again)
+        rc = err_set(e, ERR_IO, "redis %s: submit: the script was lost "
+                     "twice", st->url);
     return rc;
 }
 

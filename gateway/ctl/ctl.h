@@ -15,9 +15,11 @@ enum {
     CTL_USAGE = 64,    /* bad command line */
     CTL_DATAERR = 65,  /* an input had problems; the rest was processed */
     CTL_NOINPUT = 66,  /* an input file could not be opened */
-    CTL_UNAVAILABLE = 69, /* Redis (or another service) unreachable */
-    CTL_SOFTWARE = 70, /* internal error */
+    CTL_UNAVAILABLE = 69, /* Redis, eportd or its HTTP API unreachable */
+    CTL_SOFTWARE = 70, /* internal error (or an HTTP 5xx but 503) */
     CTL_IOERR = 74,    /* output could not be written */
+    CTL_TEMPFAIL = 75, /* the node said: later (HTTP 429, 503) */
+    CTL_NOPERM = 77,   /* the node refused the key (HTTP 401, 403) */
     CTL_CONFIG = 78,   /* mapping tables or configuration are broken */
 };
 
@@ -33,7 +35,12 @@ int ctl_movements(int argc, char **argv);
 int ctl_trace(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 int ctl_alerts(int argc, char **argv);
-int ctl_status(int argc, char **argv);
+int ctl_attach(int argc, char **argv);   /* ctl_attach.c */
+/* ---- over a node's HTTP API ---- */
+int ctl_submit(int argc, char **argv);   /* ctl_submit.c */
+int ctl_status(int argc, char **argv);   /* ctl_submit.c */
+int ctl_tail(int argc, char **argv);     /* ctl_tail.c */
+int ctl_key(int argc, char **argv);      /* ctl_key.c */
 
 /* ---- the movement ledger's commands (ctl_ledger.c) ---- */
 
@@ -87,5 +94,46 @@ int ctl_records(const ctl_inputs *in, const char *mappings_dir,
 /* Open the node of config offline (no sockets): *out for node_close.
  * Prints the problem and returns a CTL_* code, CTL_OK on success. */
 int ctl_node_open(const char *config, node **out);
+
+/* ---- a node's HTTP API (ctl_http.c, libcurl) ----
+ * Where: --node URL, else $EPORT_NODE, else `node:` in the user's file
+ * ($XDG_CONFIG_HOME, else ~/.config, /eport/config.yaml), else
+ * http://127.0.0.1:8101 ("HOST:PORT" alone means http://). As whom: --key
+ * KEY, else $EPORT_KEY, else `key:` in that file; none: no credentials.
+ * Each function prints its problem ("eportctl: error: ...") and returns
+ * a CTL_* code. */
+typedef struct ctl_http ctl_http;
+int ctl_http_open(const char *where, const char *key, ctl_http **out);
+void ctl_http_close(ctl_http *h);
+const char *ctl_http_base(const ctl_http *h);
+
+/* One reply: its HTTP status and body (capped at 64 MiB). */
+typedef struct ctl_reply {
+    long status;
+    buf_t body;
+} ctl_reply;
+void ctl_reply_init(ctl_reply *r);
+void ctl_reply_free(ctl_reply *r);
+
+/* A request: method "GET" or "POST", path with its query ("/v1/...");
+ * body (POST) of ctype; timeout_ms for the whole exchange. CTL_OK with
+ * any status in r (the caller judges it), or CTL_UNAVAILABLE when no
+ * answer came (refused, timed out: the message names the URL). */
+int ctl_http_do(ctl_http *h, const char *method, const char *path,
+                const char *ctype, const void *body, size_t len,
+                long timeout_ms, ctl_reply *r);
+/* One more header line ("Name: value") for the requests that follow. */
+int ctl_http_header(ctl_http *h, const char *line);
+/* s escaped for a URL query (malloc'd), NULL on failure. */
+char *ctl_http_escape(ctl_http *h, const char *s);
+
+/* The exit code of an HTTP status that is not a success: 400, 413, 422
+ * CTL_DATAERR; 401, 403 CTL_NOPERM; 404 CTL_NOINPUT; 429, 503
+ * CTL_TEMPFAIL; anything else CTL_SOFTWARE. */
+int ctl_http_code(long status);
+/* Print the error reply r (its message, then its problem lines, with
+ * "body:" at their start replaced by name when name is not NULL) and
+ * return ctl_http_code. what names the request ("submit FILE"). */
+int ctl_http_fail(const ctl_reply *r, const char *what, const char *name);
 
 #endif

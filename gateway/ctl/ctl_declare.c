@@ -1,15 +1,17 @@
 /* eportctl declare: open movements at this node, the region of departure.
  * The inputs are local-format files translated through the mapping
- * tables (or canonical JSON with --canonical): one record of kind
- * declaration gives the declarant, the packages and the containers with
- * their seals (containers, not the wagons or barges carrying them,
- * which change on the way); every record given (the declaration and the transport
- * documents beside it: a rail waybill, a bill of lading) adds its
- * document, and its containers, so a rail-sea through journey is one
- * movement linked by container number. The movement is signed and
- * submitted by mvact_declare; this waits (--wait) until eportd's ledger
- * has applied it. --repeat N declares N movements with numbered copies of
- * the documents and containers (benchmarks). */
+ * tables (or canonical JSON with --canonical), gathered into one
+ * movement by mvact_gather (the same way eportd gathers a declaration a
+ * connector brought in): one record of kind declaration gives the
+ * declarant, the packages and the containers with their seals; every
+ * record given (the declaration and the transport documents beside it:
+ * a rail waybill, a bill of lading) adds its document and its
+ * containers, so a rail-sea through journey is one movement linked by
+ * container number. Without --itin the itinerary comes from the
+ * declaration's route and legs (mappings/codes/locode-region.yaml). The
+ * movement is signed and submitted by mvact_declare; this waits (--wait)
+ * until eportd's ledger has applied it. --repeat N declares N movements
+ * with numbered copies of the documents and containers (benchmarks). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@
 #include "model_pack.h"
 #include "mvact.h"
 
-#define DECL_USAGE "eportctl declare -c CONF --itin CQ,SN,SH [--kind K] " \
+#define DECL_USAGE "eportctl declare -c CONF [--itin CQ,SN,SH] [--kind K] " \
     "[--map NAME] [--canonical] [--limit-h N] [--limit-ms N] "            \
     "[--guarantee G] [--repeat N] [--wait MS] FILE...\n"                  \
     "  (--canonical: each FILE.json is canonical JSON, other files go "    \
@@ -30,156 +32,35 @@ typedef struct decl_opts {
     long limit_h, limit_ms, repeat, wait_ms;
 } decl_opts;
 
-/* The movement being gathered from the records, strings in a. */
+/* The movement being gathered (mvact_gather), with --itin's copy. */
 typedef struct decl {
-    mv_event d;
-    arena_t *a;
-    int have_decl;
-    buf_t rec;               /* the declaration, packed */
+    mvact_gather g;
     char itin_buf[64];
-    err_t *e;
-    int failed;
 } decl;
-
-static char *decl__dup(decl *x, const char *s)
-{
-    char *p = s ? arena_strdup(x->a, s) : NULL;
-    if (s && !p)
-        x->failed = err_set(x->e, ERR_NOMEM, "declare: out of memory");
-    return p;
-}
-
-static void decl__doc(decl *x, const model_record *r)
-{
-    mv_event *d = &x->d;
-    if (!r->document.type || !r->document.number)
-        return;
-    for (uint32_t i = 0; i < d->ndocs; i++)
-        if (!strcmp(d->docs[i].type, r->document.type) &&
-            !strcmp(d->docs[i].no, r->document.number))
-            return;
-    if (d->ndocs == MV_DOC_MAX) {
-        x->failed = err_set(x->e, ERR_TOOBIG, "declare: more than %d "
-                            "documents", MV_DOC_MAX);
-        return;
-    }
-    d->docs[d->ndocs].type = decl__dup(x, r->document.type);
-    d->docs[d->ndocs++].no = decl__dup(x, r->document.number);
-}
-
-static mv_ctr *decl__ctr(decl *x, const char *no)
-{
-    mv_event *d = &x->d;
-    for (uint32_t i = 0; i < d->nctrs; i++)
-        if (!strcmp(d->ctrs[i].no, no))
-            return &d->ctrs[i];
-    if (d->nctrs == MV_CTR_MAX) {
-        x->failed = err_set(x->e, ERR_TOOBIG, "declare: more than %d "
-                            "containers", MV_CTR_MAX);
-        return NULL;
-    }
-    mv_ctr *c = &d->ctrs[d->nctrs++];
-    memset(c, 0, sizeof *c);
-    c->no = decl__dup(x, no);
-    return c;
-}
-
-static void decl__seal(decl *x, mv_ctr *c, const char *seal)
-{
-    for (uint32_t s = 0; s < c->nseals; s++)
-        if (!strcmp(c->seals[s], seal))
-            return;
-    if (c->nseals < MV_SEAL_MAX)
-        c->seals[c->nseals++] = decl__dup(x, seal);
-}
-
-static void decl__equipment(decl *x, const model_record *r)
-{
-    for (uint32_t i = 0; i < r->equipment.n && !x->failed; i++) {
-        const model_equipment *q = &r->equipment.v[i];
-        /* the units that travel the whole way sealed; wagons and barges
-         * change at a transshipment */
-        int unit = !q->kind || !strcmp(q->kind, "container") ||
-                   !strcmp(q->kind, "swap_body") ||
-                   !strcmp(q->kind, "trailer");
-        mv_ctr *c = q->number && unit ? decl__ctr(x, q->number) : NULL;
-        for (uint32_t s = 0; c && s < q->seals.n; s++)
-            decl__seal(x, c, q->seals.v[s]);
-    }
-}
-
-static const char *decl__declarant(const model_record *r)
-{
-    static const char *const roles[] = {"declarant", "declarant_agent",
-                                        "exporter", "importer", "consignor",
-                                        NULL};
-    for (size_t k = 0; roles[k]; k++)
-        for (uint32_t i = 0; i < r->parties.n; i++) {
-            const model_party *p = &r->parties.v[i];
-            if (p->role && !strcmp(p->role, roles[k]) && (p->id || p->name))
-                return p->id ? p->id : p->name;
-        }
-    return NULL;
-}
-
-/* The declaration's own part: declarant, packages, the record itself. */
-static void decl__declaration(decl *x, const model_record *r)
-{
-    if (x->have_decl) {
-        x->failed = err_set(x->e, ERR_INVALID, "declare: more than one "
-                            "record of kind declaration");
-        return;
-    }
-    x->have_decl = 1;
-    x->d.declarant = decl__dup(x, decl__declarant(r));
-    double pk = r->totals.packages.set ? r->totals.packages.v : 0;
-    for (uint32_t i = 0; !r->totals.packages.set && i < r->goods.n; i++)
-        pk += r->goods.v[i].packages.set ? r->goods.v[i].packages.v : 0;
-    x->d.pkgs = pk > 0 && pk < 4e9 ? (uint32_t)pk : 0;
-    int rc = model_pack(r, &x->rec, x->e);
-    if (rc < 0)
-        x->failed = rc;
-}
 
 static int decl__record(void *ctx, const model_record *r)
 {
-    decl *x = ctx;
-    if (r->kind && !strcmp(r->kind, "declaration"))
-        decl__declaration(x, r);
-    decl__doc(x, r);
-    decl__equipment(x, r);
-    return x->failed;
+    return mvact_gather_add(ctx, r, 0);
 }
 
-/* The kind from the transport modes, when --kind does not say. */
-static const char *decl__guess_kind(const model_record *r)
+static const char *decl__dup(decl *x, const char *s)
 {
-    const char *first = NULL, *last = NULL;
-    for (uint32_t i = 0; i < r->legs.n; i++)
-        if (r->legs.v[i].mode) {
-            first = first ? first : r->legs.v[i].mode;
-            last = r->legs.v[i].mode;
-        }
-    if (!first)
-        return NULL;
-    if (!strcmp(first, "rail") && !strcmp(last, "sea"))
-        return "rail_sea_export";
-    if (!strcmp(first, "inland_water"))
-        return "water_transship";
-    if (!strcmp(first, "sea") && strcmp(last, "sea"))
-        return "import_transfer";
-    return !strcmp(first, "rail") ? "rail_transit" : NULL;
+    const char *p = arena_strdup(x->g.a, s);
+    if (!p && !x->g.failed)
+        x->g.failed = err_set(x->g.e, ERR_NOMEM, "declare: out of memory");
+    return p;
 }
 
 static int decl__itin(decl *x, const char *itin)
 {
+    mv_event *d = &x->g.d;
     snprintf(x->itin_buf, sizeof x->itin_buf, "%s", itin);
-    x->d.nitin = 0;
+    d->nitin = 0;
     for (char *t = strtok(x->itin_buf, ",>"); t; t = strtok(NULL, ",>")) {
-        if (x->d.nitin == MV_ITIN_MAX)
-            return err_set(x->e, ERR_INVALID, "--itin: more than %d "
+        if (d->nitin == MV_ITIN_MAX)
+            return err_set(x->g.e, ERR_INVALID, "--itin: more than %d "
                            "regions", MV_ITIN_MAX);
-        x->d.itin[x->d.nitin++] = t;
+        d->itin[d->nitin++] = t;
     }
     return 0;
 }
@@ -242,9 +123,9 @@ static int decl__submit(node *nd, decl *x, const decl_opts *o)
     int rc = CTL_OK;
     mv_event ev;
     for (long rep = 0; rc == CTL_OK && rep < o->repeat; rep++) {
-        decl__nth(x, &x->d, &ev, rep);
-        if (x->failed)
-            return ctl_lg_fail("declare", x->e);
+        decl__nth(x, &x->g.d, &ev, rep);
+        if (x->g.failed)
+            return ctl_lg_fail("declare", x->g.e);
         if (mvact_declare(nd, &ev, ref, id, win, &e) < 0) {
             if (e.code == ERR_CONFLICT && win[0] && !strstr(e.msg, win))
                 err_wrap(&e, "winner %s", win);
@@ -275,35 +156,31 @@ static int decl__args(int argc, char **argv, decl_opts *o)
         {0}};
     int rc = ctl_opts(argc, argv, 1, opts, o->in.files, CTL_FILES_MAX,
                       &o->in.nfiles, DECL_USAGE);
-    if (rc == CTL_OK && (o->in.nfiles == 0 || !o->itin || o->repeat < 1 ||
+    if (rc == CTL_OK && (o->in.nfiles == 0 || o->repeat < 1 ||
                          o->repeat > 1000000 || o->limit_h < 0 ||
                          o->limit_ms < 0)) {
-        fprintf(stderr, "eportctl: error: declare needs FILE and --itin\n"
+        fprintf(stderr, "eportctl: error: declare needs FILE\n"
                 "usage: %s\n", DECL_USAGE);
         rc = CTL_USAGE;
     }
     return rc;
 }
 
-/* Every input into x, and the options that complete the movement. */
+/* Every input into x, and the options that complete the movement: the
+ * itinerary from --itin, else from the code list of the mappings. */
 static int decl__gather(decl *x, const decl_opts *o, const cfg *c)
 {
-    int rc = ctl_records(&o->in, o->mappings ? o->mappings : c->mappings.dir,
-                         decl__record, x, x->e);
-    arena_t scratch;
-    arena_init(&scratch, (size_t)1 << 30);
-    model_record *r = NULL;
-    if (rc == 0 && !x->d.kind && x->rec.len &&
-        model_unpack(x->rec.p, x->rec.len, &scratch, &r, x->e) == 0)
-        x->d.kind = decl__dup(x, decl__guess_kind(r));
-    arena_free(&scratch);
-    if (rc == 0 && !x->have_decl)
-        rc = err_set(x->e, ERR_INVALID, "declare: no record of kind "
-                     "declaration in the input");
-    if (rc == 0 && !x->d.kind)
-        rc = err_set(x->e, ERR_INVALID, "declare: --kind needed (the legs "
-                     "do not say which kind of movement this is)");
-    return rc < 0 ? rc : decl__itin(x, o->itin);
+    const char *mdir = o->mappings ? o->mappings : c->mappings.dir;
+    mvact_regions *m = NULL;
+    int rc = ctl_records(&o->in, mdir, decl__record, &x->g, x->g.e);
+    if (rc == 0 && o->itin)
+        rc = decl__itin(x, o->itin);
+    else if (rc == 0)
+        rc = mvact_regions_load(mdir, &m, x->g.e);
+    if (rc == 0)
+        rc = mvact_gather_finish(&x->g, m);
+    mvact_regions_free(m);
+    return rc;
 }
 
 int ctl_declare(int argc, char **argv)
@@ -318,19 +195,16 @@ int ctl_declare(int argc, char **argv)
     arena_t a;
     arena_init(&a, (size_t)1 << 30);
     err_t e;
-    decl x = { .a = &a, .e = &e };
-    buf_init(&x.rec, 16u << 20);
-    x.d.kind = o.kind;
-    x.d.guarantee = o.guarantee;
-    x.d.limit_ms = (uint64_t)o.limit_h * 3600000u + (uint64_t)o.limit_ms;
-    if (decl__gather(&x, &o, node_cfg(nd)) < 0) {
+    decl x;
+    mvact_gather_init(&x.g, &a, &e);
+    x.g.d.kind = o.kind;
+    x.g.d.guarantee = o.guarantee;
+    x.g.d.limit_ms = (uint64_t)o.limit_h * 3600000u + (uint64_t)o.limit_ms;
+    if (decl__gather(&x, &o, node_cfg(nd)) < 0)
         rc = ctl_lg_fail(NULL, &e);
-    } else {
-        x.d.record = (const unsigned char *)x.rec.p;
-        x.d.record_len = x.rec.len;
+    else
         rc = decl__submit(nd, &x, &o);
-    }
-    buf_free(&x.rec);
+    mvact_gather_free(&x.g);
     arena_free(&a);
     node_close(nd);
     return rc;

@@ -19,7 +19,7 @@ static const struct {
     {"dlq", ctl_dlq, "dead letters: list, show, replay, drop"},
     {"declare", ctl_declare, "open a movement at this (departure) node"},
     {"mv", ctl_mv, "record a movement event (release, pass, arrive...)"},
-    {"status", ctl_status, "attach operators' status events (IFTSTA...) "
+    {"attach", ctl_attach, "attach operators' status events (IFTSTA...) "
                            "to movements"},
     {"movements", ctl_movements, "movements known here, by phase/region"},
     {"trace", ctl_trace, "a movement's journey by reference, container "
@@ -27,6 +27,13 @@ static const struct {
     {"verify", ctl_verify, "re-check a movement's signed history"},
     {"alerts", ctl_alerts, "alerts (discrepancy, overdue, ...), newest "
                            "first"},
+    {"submit", ctl_submit, "send a local-format file through a node's HTTP "
+                           "API (prints the message ids)"},
+    {"status", ctl_status, "what became of a submitted message, and its "
+                           "receipts (HTTP)"},
+    {"tail", ctl_tail, "follow a node's event stream (HTTP)"},
+    {"key", ctl_key, "make an API key for a client, or hash one for the "
+                     "config"},
 };
 
 #define CTL__N (sizeof ctl__cmds / sizeof ctl__cmds[0])
@@ -36,12 +43,22 @@ static void ctl__usage(FILE *f)
     fprintf(f, "usage: eportctl COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < CTL__N; i++)
         fprintf(f, "  %-9s %s\n", ctl__cmds[i].name, ctl__cmds[i].help);
-    fprintf(f, "\nexit status: 0 ok, 1 verify found a bad history, 3 the "
-               "ledger refused,\n64 usage, 65 input had problems, 66 "
-               "input not found,\n69 Redis or eportd not answering, 70 "
-               "internal error, 74 output error,\n78 mapping tables "
-               "broken\n\n'eportctl COMMAND --help' for a command's "
-               "options.\n");
+    fputs("\nsubmit, status and tail talk to a node's HTTP API: --node URL, "
+          "else $EPORT_NODE,\nelse node: in ~/.config/eport/config.yaml, "
+          "else http://127.0.0.1:8101; API key\n--key KEY, else $EPORT_KEY, "
+          "else key: in that file. --json prints JSON.\n"
+          "\nexit status:\n"
+          "  0  ok               1  verify found a bad history\n"
+          "  3  the ledger refused (ownership, phase, conflict)\n"
+          " 64  usage           65  input had problems (HTTP 400, 413, 422)\n"
+          " 66  input or message not found (HTTP 404)\n"
+          " 69  Redis, eportd or its HTTP API not answering\n"
+          " 70  internal error (HTTP 500)  74  output error\n"
+          " 75  the node is busy: try later (HTTP 429, 503)\n"
+          " 77  API key missing, unknown or not allowed (HTTP 401, 403)\n"
+          " 78  mapping tables or configuration broken\n"
+          "\n'eportctl COMMAND --help' for a command's options; "
+          "man eportctl (docs/eportctl.1).\n", f);
 }
 
 int main(int argc, char **argv)

@@ -1,13 +1,18 @@
 /* eportd: a gateway node. `eportd --config conf/NODE.yaml` runs it in the
- * foreground (systemd, the demo launcher and the tests supervise it);
- * SIGTERM or SIGINT drain and stop it, SIGHUP reloads peers, routes and
- * the CRL and reopens the log file. Exit codes follow sysexits. */
+ * foreground (systemd, the demo launcher and the tests supervise it):
+ * the node's loop in the main thread, its connectors (the HTTP API, file
+ * drops, ZeroMQ ingress, outbound deliveries: connectors/conn.h) in
+ * threads beside it. SIGTERM or SIGINT drain and stop it; SIGHUP reloads
+ * peers, routes and the CRL, reopens the log file and restarts the
+ * connectors with the new configuration. Exit codes follow sysexits. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+#include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 
 #define EX_OK 0
@@ -45,7 +50,8 @@ static int eportd_usage(FILE *to, int code)
     fputs("usage: eportd --config FILE\n"
           "Runs one gateway node of the e-port federation in the foreground.\n"
           "Signals: TERM/INT stop after a short drain, HUP reloads peers,\n"
-          "routes and the CRL. Configuration keys: docs/operations.md.\n", to);
+          "routes, the CRL and the connectors. Configuration keys:\n"
+          "docs/operations.md; connectors: docs/connectors.md.\n", to);
     return code;
 }
 
@@ -62,6 +68,35 @@ static int eportd_load(const char *path, cfg **out)
     return EX_CONFIG;
 }
 
+static int eportd_failed(const err_t *e)
+{
+    log_event(LOG_ERROR, "start_failed", "msg=%s", log_q(e->msg));
+    fprintf(stderr, "eportd: %s\n", e->msg);
+    log_close();
+    return e->code == ERR_IO ? EX_UNAVAILABLE : EX_CONFIG;
+}
+
+/* SIGHUP, from the node's loop once the new cfg is in place: the
+ * connectors borrow the cfg, so the old runtime stops before the old cfg
+ * goes, and a new one starts on the new cfg. A new one that cannot start
+ * leaves the node without connectors until the next reload (logged). */
+static void eportd_reload(void *ctx, const cfg *old, const cfg *nw)
+{
+    conn_rt **rt = ctx;
+    err_t e;
+    (void)old;
+    if (*rt)
+        conn_stop(*rt);
+    *rt = NULL;
+    if (conn_start(nw, rt, &e) < 0) {
+        *rt = NULL;
+        log_event(LOG_ERROR, "connectors_failed", "msg=%s", log_q(e.msg));
+    } else {
+        log_event(LOG_INFO, "connectors_restarted", "connectors=%zu",
+                  nw->nconnectors);
+    }
+}
+
 static int eportd_serve(cfg *c)
 {
     err_t e;
@@ -71,16 +106,25 @@ static int eportd_serve(cfg *c)
         return EX_CONFIG;
     }
     node *n = NULL;
-    if (node_open(c, 0, &n, &e) < 0) {
-        log_event(LOG_ERROR, "start_failed", "msg=%s", log_q(e.msg));
-        fprintf(stderr, "eportd: %s\n", e.msg);
-        return e.code == ERR_IO ? EX_UNAVAILABLE : EX_CONFIG;
+    conn_rt *rt = NULL;
+    if (met_init(c->node.id, &e) < 0) {
+        cfg_free(c);
+        return eportd_failed(&e);
     }
+    if (node_open(c, 0, &n, &e) < 0)
+        return eportd_failed(&e);
+    if (conn_start(node_cfg(n), &rt, &e) < 0) {
+        node_close(n);
+        return eportd_failed(&e);
+    }
+    node_on_reload(n, eportd_reload, &rt);
     eportd_node = n;
     int rc = node_run(n, &e);
     eportd_node = NULL;
     if (rc < 0)
         log_event(LOG_ERROR, "failed", "msg=%s", log_q(e.msg));
+    if (rt)
+        conn_stop(rt);
     node_close(n);
     log_close();
     return rc < 0 ? EX_SOFTWARE : EX_OK;

@@ -3,7 +3,9 @@
 # tools sit beside the checkout) the machine's own limits and the peer
 # parser on the same corpus, so figures can be read as ratios of one run.
 # BENCH_NO_FED=1 skips the federation benchmark (two nodes, ~1 minute),
-# BENCH_NO_CLEARANCE=1 the movement ledger's (three nodes, ~seconds).
+# BENCH_NO_CLEARANCE=1 the movement ledger's (three nodes, ~seconds),
+# BENCH_NO_HTTP=1 the HTTP API's (one node and wrk, ~15 s),
+# BENCH_NO_FILEDROP=1 the file drop's (one node, ~5 s).
 # Every figure is one line: `bench NAME key=value ...`.
 set -u
 B=${B:-build}
@@ -19,6 +21,14 @@ fi
 # three nodes, the movement ledger taking every step itself (CQ>SN>SH)
 if [ -z "${BENCH_NO_CLEARANCE:-}" ]; then
   python3 "$(dirname "$0")/clearance.py" || status=1
+fi
+# one node's HTTP API: IFTMIN bodies over kept-alive connections (wrk)
+if [ -z "${BENCH_NO_HTTP:-}" ]; then
+  python3 "$(dirname "$0")/http_submit.py" || status=1
+fi
+# one node's file drop: IFTMIN files renamed into its inbox at once
+if [ -z "${BENCH_NO_FILEDROP:-}" ]; then
+  python3 "$(dirname "$0")/filedrop.py" || status=1
 fi
 shared=../shared
 if [ -x "$shared/limits/run" ] && [ -z "${BENCH_NO_LIMITS:-}" ]; then

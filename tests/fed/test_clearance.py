@@ -110,12 +110,12 @@ def test_water_transship(fed):
     iftsta(cq_events, ctrs[0][0], [("74", "CNCKG", "GATE IN FULL"),
                                    ("48", "CNCKG", "LOADED ON BARGE"),
                                    ("24", "CNCKG", "BARGE DEPARTED")])
-    r = L.ctl(fed["CQ"], "status", cq_events)
-    L.must(r, "status at CQ")
+    r = L.ctl(fed["CQ"], "attach", cq_events)
+    L.must(r, "attach at CQ")
     check(r.stdout.count(f"ref={ref} ") == 3, f"CQ attached {r.stdout!r}")
     stray = os.path.join(fed.dir, "stray-iftsta.edi")
     iftsta(stray, "MSKU1234565", [("74", "CNCKG", "GATE IN FULL")])
-    r = L.ctl(fed["CQ"], "status", stray)
+    r = L.ctl(fed["CQ"], "attach", stray)
     check(r.returncode == 0 and "no open movement" in r.stderr,
           f"a container under no movement: exit {r.returncode} {r.stderr.strip()}")
     js = lifecycle(fed, ref, ["CQ", "SH"], status=("transshipped", "CNSHA"))

@@ -1,0 +1,41 @@
+/* api_ops: what operators and their tools poll: GET /healthz (is the node
+ * answering, is its Redis reachable) and GET /metrics (the Prometheus
+ * text of metrics.h). Both open to callers without a key, as probes and
+ * scrapers expect. */
+#include "api_int.h"
+
+#include "metrics.h"
+#include "store_local.h"
+
+#define API_METRICS_MAX (4u << 20)
+
+enum MHD_Result api_health(api_req *q)
+{
+    err_t e;
+    api_tls *t = api_tls_get(q->a, &e);
+    int up = t && store_local_len(api_store(t), &e) >= 0;
+    json_t *o = json_pack("{s:s, s:s, s:s}", "status", up ? "ok" : "down",
+                          "node", q->a->c->node.id, "redis",
+                          up ? "up" : "down");
+    if (!up) {
+        json_object_set_new(o, "message", json_string(e.msg));
+        met_add(MET_ERRORS, "redis", 1);
+    }
+    return api_reply_json(q, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                          o);
+}
+
+enum MHD_Result api_metrics(api_req *q)
+{
+    buf_t b;
+    err_t e;
+    buf_init(&b, API_METRICS_MAX);
+    enum MHD_Result r;
+    if (met_render(&b, &e))
+        r = api_reply_error(q, 500, e.msg, NULL, NULL, NULL);
+    else
+        r = api_reply_text(q, MHD_HTTP_OK, "text/plain; version=0.0.4",
+                           b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return r;
+}
