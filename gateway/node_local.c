@@ -402,31 +402,45 @@ static size_t lc__kv(arena_t *a, const lc_item *it, const char **kv)
     return k;
 }
 
-/* The feed's line for it: `refused`, or `dispatched` with its status. */
-static void lc__feed(node *n, const lc_item *it, const char *const *kv,
-                     size_t nkv)
+/* The feed's line for it: `refused`, or `dispatched` with its status;
+ * the JSON in the batch arena (NULL when it cannot be made). */
+static const char *lc__feed(struct node_lc *lc, const lc_item *it,
+                            const char *const *kv, size_t nkv,
+                            const char **ev)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "id", it->id, "conn", it->conn,
                           "client", it->client);
-    if (it->r && it->r->kind)
+    if (o && it->r && it->r->kind)
         json_object_set_new(o, "kind", json_string(it->r->kind));
     for (size_t i = 0; o && i + 1 < nkv; i += 2)
         json_object_set_new(o, kv[i], json_string(kv[i + 1]));
     char *js = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    const char *ev = strcmp(it->status, "refused") ? "dispatched" : "refused";
-    err_t e;
-    if (js && store_event_add(n->st, ev, js, &e) < 0)
-        log_event(LOG_WARN, "event_feed", "ev=%s id=%s msg=%s", ev, it->id,
-                  log_q(e.msg));
+    const char *out = js ? arena_strdup(&lc->a, js) : NULL;
+    *ev = strcmp(it->status, "refused") ? "dispatched" : "refused";
     free(js);
     json_decref(o);
+    return out;
+}
+
+/* The batch's feed lines in one round trip; a feed that cannot be
+ * written is logged, not retried: the statuses are the record. */
+static void lc__feed_all(node *n, const char **evs, const char **jss,
+                         size_t k)
+{
+    err_t e;
+    if (k && store_event_add_many(n->st, evs, jss, k, &e) < 0)
+        log_event(LOG_WARN, "event_feed", "events=%zu msg=%s", k,
+                  log_q(e.msg));
 }
 
 static int lc__done(node *n, err_t *e)
 {
     struct node_lc *lc = n->lc;
     store_msg_update *u = arena_alloc(&lc->a, lc->k * sizeof *u);
-    if (!u)
+    const char **evs = arena_alloc(&lc->a, lc->k * sizeof *evs);
+    const char **jss = arena_alloc(&lc->a, lc->k * sizeof *jss);
+    size_t nev = 0;
+    if (!u || !evs || !jss)
         return err_set(e, ERR_NOMEM, "local dispatch: out of memory");
     for (size_t i = 0; i < lc->k; i++) {
         const lc_item *it = &lc->items[i];
@@ -438,9 +452,13 @@ static int lc__done(node *n, err_t *e)
                                     it->detail, e);
         if (rc < 0)
             return rc;
-        lc__feed(n, it, kv, u[i].nkv);
+        if ((jss[nev] = lc__feed(lc, it, kv, u[i].nkv, &evs[nev])))
+            nev++;
     }
-    return store_local_done(n->st, lc->items[lc->k - 1].pos, u, lc->k, e);
+    int rc = store_local_done(n->st, lc->items[lc->k - 1].pos, u, lc->k, e);
+    if (rc == 0)
+        lc__feed_all(n, evs, jss, nev);
+    return rc;
 }
 
 /* ---- the turn ---- */

@@ -147,7 +147,8 @@ int st_pipe_flush(store *st, const char *what, err_t *e);
  * commands longer than an st_args (the link script's runs). Its reply
  * is read with st_pipe_reply. what names it in messages. */
 int st_pipe_sendv(store *st, int argc, const char *const *v, const size_t *l,
-                  const char *what, err_t *e);int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e);
+                  const char *what, err_t *e);
+int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e);
 
 /* Peer, consumer and id names become parts of key names: 1-64 of
  * A-Z a-z 0-9 - _ . so that no name can reach another key. */

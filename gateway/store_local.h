@@ -89,6 +89,9 @@ int store_msg_get(store *st, const char *id, store_kv_fn fn, void *ctx,
  * json is one JSON object (the event's fields). */
 int store_event_add(store *st, const char *name, const char *json,
                     err_t *e);
+/* n events in one pipelined round trip (names[i] with jsons[i]). */
+int store_event_add_many(store *st, const char *const *names,
+                         const char *const *jsons, size_t n, err_t *e);
 typedef int (*store_event_fn)(void *ctx, store_pos pos, const char *name,
                               const char *json, err_t *e);
 /* Events after `after` (exclusive), up to count; with block_ms > 0 and
