@@ -27,7 +27,7 @@ FUZZ_C    := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all deps test unit golden bench fuzz lint clean
+.PHONY: all deps test unit golden bench fuzz lint clean demo demo-stop
 all: bin/eportctl bin/eportd
 
 deps:
@@ -102,6 +102,18 @@ fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_C))
 
 lint: bin/eportctl
 	bin/eportctl lint mappings
+
+# The demo federation (deploy/demo/README.md): what is missing installed,
+# bin/ built (each a make of its own: the flags are read once the
+# packages are there), then five nodes on loopback until Ctrl-C.
+# DEMO_ARGS: --once, --keep-state.
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@python3 deploy/demo/run.py $(DEMO_ARGS)
+
+demo-stop:
+	@python3 deploy/demo/run.py --stop
 
 clean:
 	rm -rf build bin

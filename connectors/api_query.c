@@ -298,17 +298,29 @@ enum MHD_Result api_trace(api_req *q)
 
 /* ---- GET /v1/movements ---- */
 
+/* Container numbers of a movement: what people search the list by. */
+static json_t *api__ctr_numbers(const mv_event *d)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a && i < d->nctrs; i++)
+        json_array_append_new(a, json_string(d->ctrs[i].no));
+    return a ? a : json_null();
+}
+
 static int api__movement_row(void *ctx, const char *ref, const mv_state *s,
                              err_t *e)
 {
     (void)e;
-    json_array_append_new(ctx, json_pack(
+    json_t *row = json_pack(
         "{s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:I}", "ref", ref, "phase",
         mv_phase_name(s->phase), "kind", api_str(s->data.kind), "itinerary",
         api__strs(s->data.itin, s->data.nitin), "declared",
         api_time(s->declared_ms), "events", (json_int_t)s->nevents, "held",
         api_str(s->held), "risk", api_str(s->risk), "enquiries",
-        (json_int_t)s->enquiries));
+        (json_int_t)s->enquiries);
+    if (row)
+        json_object_set_new(row, "containers", api__ctr_numbers(&s->data));
+    json_array_append_new(ctx, row);
     return 0;
 }
 
