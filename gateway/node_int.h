@@ -177,6 +177,9 @@ int node_notify_event(node *n, const struct ledger_result *r);
  * may be NULL. Returns 0 or the store's error. */
 int node_notify_status(node *n, const char *conn, const char *id,
                        const char *st, const char *detail, err_t *e);
+/* Write the `mv` feed lines of the ledger batch just applied (the feed
+ * tells; it is not the record: a line lost to a crash is not replayed). */
+void node_notify_flush(node *n);
 void node_notify_close(node *n);
 
 /* node_health.c: every health.interval_ms, this node's health (links,

@@ -270,6 +270,7 @@ int node_ledger_drain(node *n, int64_t now)
     if (got < 0 || nl__apply(n, &r, &e) < 0 ||
         (got > 0 && store_ledger_pos_set(n->st, r.last, &e) < 0))
         goto fail;
+    node_notify_flush(n);
     lg->pos = r.last;
     if (got == STORE_MV_BATCH)
         lg->next_poll_ms = now;

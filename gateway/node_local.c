@@ -288,11 +288,23 @@ static int lc__is(const lc_item *it, const char *kind)
     return it->r && it->r->kind && !strcmp(it->r->kind, kind);
 }
 
+/* 1 when a connector of this node opens movements: only then is a
+ * transport document ever linked, so only then is it worth keeping. */
+static int lc__declares(const cfg *c)
+{
+    for (size_t i = 0; i < c->nconnectors; i++)
+        if (c->connectors[i].declare)
+            return 1;
+    return 0;
+}
+
 /* Every waybill and manifest of the batch kept under its containers
  * (one round trip), before any declaration of the batch is gathered. */
 static int lc__remember(node *n, err_t *e)
 {
     struct node_lc *lc = n->lc;
+    if (!lc__declares(n->cfg))
+        return 0;
     store_ldoc_rec *recs = arena_alloc(&lc->a, lc->k * sizeof *recs);
     const char **ctrs = arena_alloc(&lc->a, lc->k * STORE_LDOC_CTR_MAX *
                                                 sizeof *ctrs);

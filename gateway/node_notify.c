@@ -46,9 +46,15 @@
 #define NF_PACK_MAX (1u << 20)
 #define NF_KEY_MAX 200
 
+#define NF_FEED_MAX 1024 /* feed lines held for one ledger batch */
+
 struct node_nf {
     arena_t a;  /* one record, reset per event */
     buf_t pk;   /* its msgpack form */
+    /* the batch's `mv` feed lines, written by node_notify_flush in one
+     * round trip (one XADD each was a round trip per applied event) */
+    char *feed[NF_FEED_MAX];
+    size_t nfeed;
 };
 
 static struct node_nf *nf__get(node *n)
@@ -67,6 +73,8 @@ void node_notify_close(node *n)
 {
     if (!n->nf)
         return;
+    for (size_t i = 0; i < n->nf->nfeed; i++)
+        free(n->nf->feed[i]);
     arena_free(&n->nf->a);
     buf_free(&n->nf->pk);
     free(n->nf);
@@ -207,6 +215,11 @@ static int nf__queue(node *n, const char *cls, const char *ev_name,
 
 static void nf__feed_mv(node *n, const ledger_item *it)
 {
+    struct node_nf *nf = nf__get(n);
+    if (!nf)
+        return;
+    if (nf->nfeed == NF_FEED_MAX)
+        node_notify_flush(n);
     char at[LQ_TIME_LEN];
     lq_time(it->ev->at_ms, at);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "ref", it->ev->ref,
@@ -214,12 +227,27 @@ static void nf__feed_mv(node *n, const ledger_item *it)
                           it->author ? it->author : "", "at", at, "id",
                           it->id);
     char *js = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    err_t e;
-    if (js && store_event_add(n->st, "mv", js, &e) < 0)
-        log_event(LOG_WARN, "event_feed", "ev=mv ref=%s msg=%s", it->ev->ref,
-                  log_q(e.msg));
-    free(js);
+    if (js)
+        nf->feed[nf->nfeed++] = js; /* freed by node_notify_flush */
     json_decref(o);
+}
+
+void node_notify_flush(node *n)
+{
+    struct node_nf *nf = n->nf;
+    if (!nf || !nf->nfeed)
+        return;
+    const char *names[NF_FEED_MAX];
+    for (size_t i = 0; i < nf->nfeed; i++)
+        names[i] = "mv";
+    err_t e;
+    if (store_event_add_many(n->st, names, (const char *const *)nf->feed,
+                             nf->nfeed, &e) < 0)
+        log_event(LOG_WARN, "event_feed", "ev=mv events=%zu msg=%s",
+                  nf->nfeed, log_q(e.msg));
+    for (size_t i = 0; i < nf->nfeed; i++)
+        free(nf->feed[i]);
+    nf->nfeed = 0;
 }
 
 int node_notify_event(node *n, const ledger_result *r)
