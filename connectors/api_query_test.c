@@ -15,7 +15,7 @@ static void test_submit_then_read_status(void **state)
 {
     (void)state;
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     resp r, s;
     http(&r, "POST", "/v1/messages", "rail-key", NULL, edi, n);
     assert_int_equal(r.status, 202);
@@ -122,7 +122,7 @@ static void test_events_long_poll(void **state)
     assert_int_equal(pthread_create(&th, NULL, poll_main, &p), 0);
     usleep(300000); /* the poll is suspended by now */
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     http(&r, "POST", "/v1/messages", "rail-key", NULL, edi, n);
     assert_int_equal(r.status, 202);
     resp_free(&r);

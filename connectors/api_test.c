@@ -20,7 +20,7 @@ static void test_submit_accepted_and_stored(void **state)
 {
     (void)state;
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     resp r;
     http(&r, "POST", "/v1/messages", "rail-key", NULL, edi, n);
     assert_int_equal(r.status, 202);
@@ -52,7 +52,7 @@ static void test_submit_idempotent(void **state)
 {
     (void)state;
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     resp a, b;
     http(&a, "POST", "/v1/messages?map=iftmin-rail", "rail-key",
          "Idempotency-Key: test-idem-1", edi, n);
@@ -81,7 +81,7 @@ static void test_submit_problems_422(void **state)
 {
     (void)state;
     size_t n;
-    char *bad = read_all(BAD, &n);
+    char *bad = conn_fixture_read_all(BAD, &n);
     resp r;
     http(&r, "POST", "/v1/messages", "rail-key", NULL, bad, n);
     assert_int_equal(r.status, 422);
@@ -94,7 +94,7 @@ static void test_submit_problems_422(void **state)
     resp_free(&r);
     free(bad);
     /* an unknown mapping named in the content type */
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     http(&r, "POST", "/v1/messages", "rail-key",
          "Content-Type: application/edifact; map=no-such-table", edi, n);
     assert_int_equal(r.status, 422);
@@ -148,7 +148,7 @@ static void test_forbidden_403(void **state)
 {
     (void)state;
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     const char *cases[][2] = {{"stat-key", "/v1/messages"},
                               {"other-key", "/v1/messages"},
                               {"rail-key", "/v1/messages?connector=met"}};
@@ -166,7 +166,7 @@ static void test_backlog_503(void **state)
 {
     (void)state;
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     resp r;
     intake_set_backlog(5000); /* over max_backlog: 1000 */
     http(&r, "POST", "/v1/messages", "rail-key", NULL, edi, n);
@@ -189,7 +189,7 @@ static void test_rate_429(void **state)
     cfg *c = load_cfg("rate", g_url, "rate_per_s: 1, burst: 2");
     api *a = start(c);
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     long seen[5];
     resp r;
     for (int i = 0; i < 5; i++) {
@@ -258,7 +258,7 @@ static void test_metrics_count_what_was_sent(void **state)
 {
     (void)state;
     size_t n, nb;
-    char *edi = read_all(SAMPLE, &n), *bad = read_all(BAD, &nb);
+    char *edi = conn_fixture_read_all(SAMPLE, &n), *bad = conn_fixture_read_all(BAD, &nb);
     long long in0, ref0, sub0, in1, ref1, sub1;
     scrape(&in0, &ref0, &sub0);
     int ok = 0, refused = 0;
@@ -292,7 +292,7 @@ static void test_redis_gone_503(void **state)
     cfg *c = load_cfg("gone", url, "threads: 1");
     api *a = start(c);
     size_t n;
-    char *edi = read_all(SAMPLE, &n);
+    char *edi = conn_fixture_read_all(SAMPLE, &n);
     resp r;
     http_on(g_curl, a, &r, "GET", "/healthz", NULL, NULL, NULL, 0);
     assert_int_equal(r.status, 200);
@@ -326,7 +326,7 @@ static void *burst_main(void *arg)
     burst_arg *b = arg;
     CURL *h = curl_easy_init();
     size_t n, nb;
-    char *good = read_all(SAMPLE, &n), *bad = read_all(OTHER_PARTY, &nb);
+    char *good = conn_fixture_read_all(SAMPLE, &n), *bad = conn_fixture_read_all(OTHER_PARTY, &nb);
     for (int i = 0; i < 10; i++) {
         resp r;
         http_on(h, g_api, &r, "POST", "/v1/messages", "rail-key", NULL,

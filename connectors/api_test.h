@@ -1,5 +1,6 @@
 /* api_test.h: the fixture of the HTTP API's unit tests (api_test.c,
- * api_query_test.c): a private redis-server (tests/redis.h), a config with
+ * api_query_test.c): what every connector test has (tests/conn_fixture.h:
+ * the repository, its mappings, a private redis-server), a config with
  * five clients, the API started on a free loopback port, and a libcurl
  * client keeping one connection alive. Header-only, like tests/redis.h;
  * include once per test binary, after <cmocka.h>. */
@@ -17,18 +18,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "../tests/redis.h"
+#include "../tests/conn_fixture.h"
 #include "api.h"
-#include "auth.h"
 #include "intake.h"
-#include "log.h"
-#include "metrics.h"
 #include "mvref.h"
 #include "store_local.h"
 
-static char g_url[64], g_repo[1024], g_tmp[256];
-static pid_t g_pid = -1;
-static map_set *g_maps;
 static cfg *g_cfg;
 static api *g_api;
 static CURL *g_curl;
@@ -38,29 +33,6 @@ static CURL *g_curl;
 #define OTHER_PARTY "mappings/samples/iftmin-rail/dui-rail-03.edi"
 
 /* ---- fixtures ---- */
-
-static inline int find_repo(void)
-{
-    const char *ups[] = {".", "..", "../..", "../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/" SAMPLE, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            char *real = realpath(ups[i], NULL);
-            snprintf(g_repo, sizeof g_repo, "%s", real);
-            free(real);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static inline void hash(const char *key, char hex[65])
-{
-    err_t e;
-    if (auth_key_hash(key, hex, &e))
-        fail_msg("auth_key_hash: %s", e.msg);
-}
 
 /* Clients (key = id + "-key"): rail (waybills for XIYITP), stat (status
  * only), other (waybills for another party), met (its own connector, for
@@ -74,31 +46,20 @@ static inline cfg *load_cfg(const char *name, const char *url, const char *api_y
         {"met", "met", "['*']", "['*']"},
         {"slow", "slow", "['*']", "['*']"}};
     char path[400], h[65], key[32];
-    snprintf(path, sizeof path, "%s/%s.yaml", g_tmp, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "node: {id: CQ, region: CQ, role: provincial, listen: "
-            "'tcp://127.0.0.1:7101', http: '127.0.0.1:%d'}\n"
-            "pki: {ca: pki/ca.crt, cert: pki/CQ.crt, key: pki/CQ.key, "
-            "curve_public: pki/CQ.curve.pub, curve_secret: pki/CQ.curve.key}\n"
-            "redis: {url: '%s', prefix: '%s:'}\nmappings: {dir: %s/mappings}\n"
+    FILE *f = conn_fixture_yaml(name, test_redis_free_port(), path);
+    fprintf(f, "redis: {url: '%s', prefix: '%s:'}\n"
             "api: {%s}\nconnectors:\n  - {name: rail, type: http}\n"
             "  - {name: met, type: http, mapping: iftmin-rail}\n"
             "  - {name: slow, type: http}\nclients:\n",
-            test_redis_free_port(), url, name, g_repo, api_yaml);
+            url, name, api_yaml);
     for (size_t i = 0; i < sizeof cl / sizeof cl[0]; i++) {
         snprintf(key, sizeof key, "%s-key", cl[i][0]);
-        hash(key, h);
+        conn_fixture_hash(key, h);
         fprintf(f, "  - {id: %s, connector: %s, key_sha256: '%s', kinds: %s, "
                 "parties: %s}\n", cl[i][0], cl[i][1], h, cl[i][2], cl[i][3]);
     }
     fprintf(f, "log: {level: error, file: '-'}\n");
-    fclose(f);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+    return conn_fixture_load(f, path);
 }
 
 static inline api *start(const cfg *c)
@@ -112,20 +73,11 @@ static inline api *start(const cfg *c)
 
 static inline int group_setup(void **state)
 {
-    (void)state;
-    err_t e;
-    char dir[1200];
-    if (find_repo())
+    if (conn_fixture_setup(state) ||
+        curl_global_init(CURL_GLOBAL_DEFAULT))
         return -1;
-    snprintf(dir, sizeof dir, "%s/mappings", g_repo);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/api_test.XXXXXX");
-    if (log_open("-", LOG_ERROR, "CQ", &e) ||
-        map_set_load(dir, &g_maps, &e) || !mkdtemp(g_tmp) ||
-        met_init("CQ", &e) || curl_global_init(CURL_GLOBAL_DEFAULT))
-        return -1;
-    int rc = test_redis_start(g_url, &g_pid);
-    if (rc)
-        return rc < 0 ? -1 : (g_url[0] = '\0', 0);
+    if (!g_url[0])
+        return 0;
     g_cfg = load_cfg("main", g_url, "max_body_bytes: 65536, threads: 2, "
                      "rate_per_s: 0, max_backlog: 1000, retry_after_s: 2");
     g_api = start(g_cfg);
@@ -135,16 +87,11 @@ static inline int group_setup(void **state)
 
 static inline int group_teardown(void **state)
 {
-    (void)state;
     curl_easy_cleanup(g_curl);
     api_stop(g_api);
     cfg_free(g_cfg);
-    test_redis_stop(g_pid);
-    map_set_free(g_maps);
     curl_global_cleanup();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return conn_fixture_teardown(state);
 }
 
 /* ---- an HTTP client ---- */
@@ -158,20 +105,6 @@ typedef struct resp {
 static inline size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 {
     return buf_add(ctx, p, sz * n) ? 0 : sz * n;
-}
-
-static inline char *read_all(const char *rel, size_t *len)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", g_repo, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *p = malloc(1 << 20);
-    assert_non_null(p);
-    *len = fread(p, 1, (1 << 20) - 1, f);
-    p[*len] = '\0';
-    fclose(f);
-    return p;
 }
 
 /* One request on h (g_curl: the kept-alive connection); hdr: a header

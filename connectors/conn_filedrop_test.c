@@ -21,66 +21,12 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "../tests/redis.h"
+#include "../tests/conn_fixture.h"
 #include "conn.h"
-#include "log.h"
-#include "metrics.h"
 #include "store_local.h"
-
-static char g_url[64];
-static pid_t g_pid = -1;
-static char g_repo[1024];
-static char g_tmp[256];
-static map_set *g_maps;
 
 #define GOOD "mappings/samples/iftmin-rail/cq-rail-01.edi" /* 3 records */
 #define BAD "mappings/samples/bad/truncated.edi"
-
-static int find_repo(void)
-{
-    const char *ups[] = {".", "..", "../..", "../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/" GOOD, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            char *real = realpath(ups[i], NULL);
-            snprintf(g_repo, sizeof g_repo, "%s", real);
-            free(real);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    err_t e;
-    char dir[1200];
-    if (find_repo())
-        return -1;
-    snprintf(dir, sizeof dir, "%s/mappings", g_repo);
-    if (map_set_load(dir, &g_maps, &e))
-        return -1;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/conn_filedrop_test.XXXXXX");
-    if (!mkdtemp(g_tmp) || met_init("CQ", &e) ||
-        log_open("-", LOG_ERROR, "CQ", &e))
-        return -1;
-    int rc = test_redis_start(g_url, &g_pid);
-    if (rc == 1)
-        g_url[0] = '\0';
-    return rc < 0 ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(g_pid);
-    map_set_free(g_maps);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 typedef struct fx {
     cfg *c;
@@ -94,29 +40,14 @@ typedef struct fx {
 
 static cfg *load_cfg(const char *name, const char *url, const char *dir)
 {
-    char path[400];
-    snprintf(path, sizeof path, "%s/%s.yaml", g_tmp, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-        "node: {id: CQ, region: CQ, role: provincial, "
-        "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:8101'}\n"
-        "pki: {ca: pki/ca.crt, cert: pki/CQ.crt, key: pki/CQ.key, "
-        "curve_public: pki/CQ.curve.pub, curve_secret: pki/CQ.curve.key}\n"
+    return conn_fixture_cfg(name, 8101,
         "redis: {url: '%s', prefix: '%s:', timeout_ms: 500}\n"
-        "mappings: {dir: %s/mappings}\n"
         "connectors:\n  - {name: drop, type: filedrop, dir: '%s', "
         "client: edi}\n"
         "clients:\n  - {id: edi, connector: drop, kinds: ['*'], "
         "parties: ['*']}\n"
         "log: {level: error, file: '-'}\n",
-        url, name, g_repo, dir);
-    fclose(f);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+        url, name, dir);
 }
 
 static void *run_main(void *p)
@@ -144,11 +75,7 @@ static void fx_init(fx *x, const char *name, const char *url)
     snprintf(x->dir, sizeof x->dir, "%s/%s", g_tmp, name);
     x->c = load_cfg(name, url ? url : g_url, x->dir);
     x->in = (conn_in){x->c, &x->c->connectors[0], g_maps, &x->stop, NULL};
-    char p[64];
-    err_t e;
-    snprintf(p, sizeof p, "%s:", name);
-    if (store_open(g_url, p, &x->st, &e))
-        fail_msg("store_open: %s", e.msg);
+    x->st = conn_fixture_store(name);
 }
 
 static void fx_close(fx *x)
@@ -185,18 +112,6 @@ static int wait_file(const fx *x, const char *rel, int gone)
     return 0;
 }
 
-static size_t read_repo(const char *rel, char *buf, size_t cap)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", g_repo, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return n;
-}
-
 static void write_at(const fx *x, const char *rel, const char *p, size_t n,
                      const char *mode)
 {
@@ -213,7 +128,7 @@ static void drop(const fx *x, const char *rel, const char *sample)
 {
     static char buf[1 << 16];
     char a[1100], b[1100];
-    size_t n = read_repo(sample, buf, sizeof buf);
+    size_t n = conn_fixture_read(sample, buf, sizeof buf);
     snprintf(a, sizeof a, "%s/%s.tmp", x->dir, rel);
     snprintf(b, sizeof b, "%s/%s", x->dir, rel);
     write_at(x, strrchr(a, '/') + 1, buf, n, "wb");
@@ -229,7 +144,7 @@ static void test_partial_then_renamed(void **state)
     static char buf[1 << 16];
     fx_init(&x, "d1", NULL);
     fx_start(&x);
-    size_t n = read_repo(GOOD, buf, sizeof buf);
+    size_t n = conn_fixture_read(GOOD, buf, sizeof buf);
     write_at(&x, "rail.edi.tmp", buf, n / 2, "wb"); /* half written */
     usleep(700000);
     assert_true(exists(&x, "rail.edi.tmp"));
@@ -366,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_redis_down_leaves_file),
         cmocka_unit_test(test_oversized_refused),
     };
-    return cmocka_run_group_tests_name("conn_filedrop", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("conn_filedrop", tests,
+                                       conn_fixture_setup,
+                                       conn_fixture_teardown);
 }

@@ -17,83 +17,20 @@
 
 #include <dirent.h>
 
-#include "../tests/redis.h"
+#include "../tests/conn_fixture.h"
 #include "conn.h"
-#include "log.h"
-#include "metrics.h"
 #include "store_local.h"
-
-static char g_url[64];
-static pid_t g_pid = -1;
-static char g_repo[1024];
-static char g_tmp[256];
 
 #define GOOD "mappings/samples/iftmin-rail/dui-rail-03.edi"
 
-static int find_repo(void)
-{
-    const char *ups[] = {".", "..", "../..", "../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/" GOOD, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            char *real = realpath(ups[i], NULL);
-            snprintf(g_repo, sizeof g_repo, "%s", real);
-            free(real);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    err_t e;
-    if (find_repo())
-        return -1;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/conn_test.XXXXXX");
-    if (!mkdtemp(g_tmp) || met_init("CQ", &e) ||
-        log_open("-", LOG_ERROR, "CQ", &e))
-        return -1;
-    int rc = test_redis_start(g_url, &g_pid);
-    if (rc == 1)
-        g_url[0] = '\0';
-    return rc < 0 ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(g_pid);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static cfg *load_cfg(const char *name, const char *conns)
 {
-    char path[400];
-    snprintf(path, sizeof path, "%s/%s.yaml", g_tmp, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-        "node: {id: CQ, region: CQ, role: provincial, "
-        "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:%d'}\n"
-        "pki: {ca: pki/ca.crt, cert: pki/CQ.crt, key: pki/CQ.key, "
-        "curve_public: pki/CQ.curve.pub, curve_secret: pki/CQ.curve.key}\n"
+    return conn_fixture_cfg(name, test_redis_free_port(),
         "redis: {url: '%s', prefix: '%s:'}\n"
-        "mappings: {dir: %s/mappings}\n"
         "connectors:\n%s"
         "clients:\n  - {id: edi, connector: drop, kinds: ['*'], "
         "parties: ['*']}\n",
-        test_redis_free_port(), g_url, name, g_repo, conns);
-    fclose(f);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+        g_url, name, conns);
 }
 
 static int exists(const char *dir, const char *rel)
@@ -197,6 +134,6 @@ int main(void)
         cmocka_unit_test(test_runtime_roundtrip),
         cmocka_unit_test(test_start_errors_name_the_connector),
     };
-    return cmocka_run_group_tests_name("conn", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("conn", tests, conn_fixture_setup,
+                                       conn_fixture_teardown);
 }

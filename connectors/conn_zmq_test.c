@@ -20,68 +20,13 @@
 #include <pthread.h>
 #include <zmq.h>
 
-#include "../tests/redis.h"
-#include "auth.h"
+#include "../tests/conn_fixture.h"
 #include "conn.h"
-#include "log.h"
-#include "metrics.h"
 #include "store_local.h"
-
-static char g_url[64];
-static pid_t g_pid = -1;
-static char g_repo[1024];
-static char g_tmp[256];
-static map_set *g_maps;
 
 #define GOOD "mappings/samples/iftmin-rail/dui-rail-03.edi" /* 1 record */
 #define BIG "mappings/samples/iftmin-rail/cq-rail-01.edi"   /* 4391 B */
 #define BAD "mappings/samples/bad/truncated.edi"
-
-static int find_repo(void)
-{
-    const char *ups[] = {".", "..", "../..", "../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/" GOOD, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            char *real = realpath(ups[i], NULL);
-            snprintf(g_repo, sizeof g_repo, "%s", real);
-            free(real);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    err_t e;
-    char dir[1200];
-    if (find_repo())
-        return -1;
-    snprintf(dir, sizeof dir, "%s/mappings", g_repo);
-    if (map_set_load(dir, &g_maps, &e))
-        return -1;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/conn_zmq_test.XXXXXX");
-    if (!mkdtemp(g_tmp) || met_init("CQ", &e) ||
-        log_open("-", LOG_ERROR, "CQ", &e))
-        return -1;
-    int rc = test_redis_start(g_url, &g_pid);
-    if (rc == 1)
-        g_url[0] = '\0';
-    return rc < 0 ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(g_pid);
-    map_set_free(g_maps);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 typedef struct fx {
     cfg *c;
@@ -96,20 +41,11 @@ typedef struct fx {
 
 static cfg *load_cfg(const char *name, const char *ep)
 {
-    char path[400], kb[65], ko[65];
-    err_t e;
-    assert_int_equal(auth_key_hash("k-bulk", kb, &e), 0);
-    assert_int_equal(auth_key_hash("k-other", ko, &e), 0);
-    snprintf(path, sizeof path, "%s/%s.yaml", g_tmp, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-        "node: {id: CQ, region: CQ, role: provincial, "
-        "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:8101'}\n"
-        "pki: {ca: pki/ca.crt, cert: pki/CQ.crt, key: pki/CQ.key, "
-        "curve_public: pki/CQ.curve.pub, curve_secret: pki/CQ.curve.key}\n"
+    char kb[65], ko[65];
+    conn_fixture_hash("k-bulk", kb);
+    conn_fixture_hash("k-other", ko);
+    return conn_fixture_cfg(name, 8101,
         "redis: {url: '%s', prefix: '%s:'}\n"
-        "mappings: {dir: %s/mappings}\n"
         "api: {max_body_bytes: 2048}\n"
         "connectors:\n  - {name: bulk, type: zmq, listen: '%s'}\n"
         "  - {name: rail, type: http}\n"
@@ -118,12 +54,7 @@ static cfg *load_cfg(const char *name, const char *ep)
         "parties: ['*']}\n"
         "  - {id: other, connector: rail, key_sha256: '%s', kinds: ['*'], "
         "parties: ['*']}\n",
-        g_url, name, g_repo, ep, kb, ko);
-    fclose(f);
-    cfg *c = NULL;
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+        g_url, name, ep, kb, ko);
 }
 
 static void *run_main(void *p)
@@ -152,10 +83,7 @@ static void fx_open(fx *x, const char *name)
     zmq_setsockopt(x->dealer, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
     assert_int_equal(zmq_connect(x->dealer, x->ep), 0);
     msgpack_unpacked_init(&x->reply);
-    char p[64];
-    snprintf(p, sizeof p, "%s:", name);
-    if (store_open(g_url, p, &x->st, &e))
-        fail_msg("store_open: %s", e.msg);
+    x->st = conn_fixture_store(name);
 }
 
 static void fx_close(fx *x)
@@ -178,24 +106,13 @@ static void pstr(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, strlen(s));
 }
 
-static size_t read_repo(const char *rel, char *buf, size_t cap)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", g_repo, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    return n;
-}
-
 /* A request for sample with key and idem (NULL: left out); cid -1: a
  * string cid "c-str", else the integer. */
 static void pack_req(msgpack_sbuffer *sb, const char *key, long cid,
                      const char *sample, const char *idem)
 {
     static char body[1 << 16];
-    size_t n = read_repo(sample, body, sizeof body);
+    size_t n = conn_fixture_read(sample, body, sizeof body);
     msgpack_packer pk;
     msgpack_sbuffer_init(sb);
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -351,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_req_client_with_delimiter),
         cmocka_unit_test(test_refusals),
     };
-    return cmocka_run_group_tests_name("conn_zmq", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("conn_zmq", tests,
+                                       conn_fixture_setup,
+                                       conn_fixture_teardown);
 }

@@ -15,81 +15,20 @@
 
 #include <cmocka.h>
 
-#include "../tests/redis.h"
+#include "../tests/conn_fixture.h"
 #include "ingest.h"
-#include "metrics.h"
 #include "model_pack.h"
 #include "store_local.h"
 #include "xlate.h"
 
-static char g_url[64];
-static pid_t g_pid = -1;
-static char g_repo[1024];
-static char g_tmp[256];
-static map_set *g_maps;
-
 #define SAMPLE "mappings/samples/iftmin-rail/xa-rail-02.edi"
-
-static int find_repo(void)
-{
-    const char *ups[] = {".", "..", "../..", "../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/" SAMPLE, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            char *real = realpath(ups[i], NULL);
-            snprintf(g_repo, sizeof g_repo, "%s", real);
-            free(real);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    err_t e;
-    char dir[1200];
-    if (find_repo())
-        return -1;
-    snprintf(dir, sizeof dir, "%s/mappings", g_repo);
-    if (map_set_load(dir, &g_maps, &e))
-        return -1;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/ingest_test.XXXXXX");
-    if (!mkdtemp(g_tmp) || met_init("CQ", &e))
-        return -1;
-    int rc = test_redis_start(g_url, &g_pid);
-    if (rc == 1)
-        g_url[0] = '\0';
-    return rc < 0 ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(g_pid);
-    map_set_free(g_maps);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 /* A config on prefix with client "rail" (waybills for XIYITP) and
  * client "stat" (status only), both of connector "rail". */
 static cfg *load_cfg(const char *prefix)
 {
-    char path[400];
-    snprintf(path, sizeof path, "%s/%s.yaml", g_tmp, prefix);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-        "node: {id: CQ, region: CQ, role: provincial, "
-        "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:8101'}\n"
-        "pki: {ca: pki/ca.crt, cert: pki/CQ.crt, key: pki/CQ.key, "
-        "curve_public: pki/CQ.curve.pub, curve_secret: pki/CQ.curve.key}\n"
+    return conn_fixture_cfg(prefix, 8101,
         "redis: {url: '%s', prefix: '%s:'}\n"
-        "mappings: {dir: %s/mappings}\n"
         "connectors:\n  - {name: rail, type: http}\n"
         "clients:\n"
         "  - {id: rail, connector: rail, key_sha256: '%064d', "
@@ -97,13 +36,7 @@ static cfg *load_cfg(const char *prefix)
         "  - {id: stat, connector: rail, key_sha256: '%063d1', "
         "kinds: [status], parties: ['*']}\n"
         "log: {level: error, file: '-'}\n",
-        g_url, prefix, g_repo, 0, 0);
-    fclose(f);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+        g_url, prefix, 0, 0);
 }
 
 typedef struct fx {
@@ -113,20 +46,6 @@ typedef struct fx {
     char *data;
     size_t len;
 } fx;
-
-static char *read_all(const char *rel, size_t *len)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", g_repo, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *p = malloc(1 << 20);
-    assert_non_null(p);
-    *len = fread(p, 1, (1 << 20) - 1, f);
-    p[*len] = '\0';
-    fclose(f);
-    return p;
-}
 
 static void fx_open(fx *x, const char *prefix)
 {
@@ -138,7 +57,7 @@ static void fx_open(fx *x, const char *prefix)
     if (ingest_open(x->c, g_maps, &x->g, &e))
         fail_msg("ingest_open: %s", e.msg);
     buf_init(&x->r.problems, 1 << 16);
-    x->data = read_all(SAMPLE, &x->len);
+    x->data = conn_fixture_read_all(SAMPLE, &x->len);
 }
 
 static void fx_close(fx *x)
@@ -261,7 +180,7 @@ static void test_problems_refused_whole(void **state)
     err_t e;
     fx_open(&x, "bad");
     size_t n;
-    char *bad = read_all("mappings/samples/bad/unknown-mode.edi", &n);
+    char *bad = conn_fixture_read_all("mappings/samples/bad/unknown-mode.edi", &n);
     assert_int_equal(run(&x, "rail", NULL, NULL, bad, n, &e), ERR_INVALID);
     assert_non_null(x.r.problems.p);
     assert_memory_equal(x.r.problems.p, "body:", 5);
@@ -398,5 +317,6 @@ int main(void)
         cmocka_unit_test(test_too_many_records),
         cmocka_unit_test(test_translate_only),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, conn_fixture_setup,
+                                  conn_fixture_teardown);
 }

@@ -23,93 +23,24 @@
 #include <pthread.h>
 #include <zmq.h>
 
-#include "../tests/redis.h"
-#include "log.h"
-#include "metrics.h"
+#include "../tests/conn_fixture.h"
 #include "model_json.h"
 #include "model_pack.h"
 #include "out.h"
 #include "store_local.h"
 
-static char g_url[64];
-static pid_t g_pid = -1;
-static char g_repo[1024];
-static char g_tmp[256];
-static map_set *g_maps;
-
 #define REC_STATUS(n)                                                      \
     "{\"kind\":\"status\",\"status\":{\"event\":\"gate_in\","             \
     "\"description\":\"out test " n "\"}}"
 
-static int find_repo(void)
-{
-    const char *ups[] = {".", "..", "../..", "../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/mappings/cusres.yaml", ups[i]);
-        if (access(probe, R_OK) == 0) {
-            char *real = realpath(ups[i], NULL);
-            snprintf(g_repo, sizeof g_repo, "%s", real);
-            free(real);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    err_t e;
-    char dir[1200];
-    if (find_repo())
-        return -1;
-    snprintf(dir, sizeof dir, "%s/mappings", g_repo);
-    if (map_set_load(dir, &g_maps, &e))
-        return -1;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/out_test.XXXXXX");
-    if (!mkdtemp(g_tmp) || met_init("CQ", &e) ||
-        log_open("-", LOG_ERROR, "CQ", &e))
-        return -1;
-    int rc = test_redis_start(g_url, &g_pid);
-    if (rc == 1)
-        g_url[0] = '\0';
-    return rc < 0 ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(g_pid);
-    map_set_free(g_maps);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 /* A config on prefix whose one connector "sys" has the given out keys. */
 static cfg *load_cfg(const char *prefix, const char *out_keys)
 {
-    char path[400];
-    snprintf(path, sizeof path, "%s/%s.yaml", g_tmp, prefix);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-        "node: {id: CQ, region: CQ, role: provincial, "
-        "listen: 'tcp://127.0.0.1:7101', http: '127.0.0.1:8101'}\n"
-        "pki: {ca: pki/ca.crt, cert: pki/CQ.crt, key: pki/CQ.key, "
-        "curve_public: pki/CQ.curve.pub, curve_secret: pki/CQ.curve.key}\n"
+    return conn_fixture_cfg(prefix, 8101,
         "redis: {url: '%s', prefix: '%s:'}\n"
-        "mappings: {dir: %s/mappings}\n"
         "connectors:\n  - {name: sys, type: http, %s}\n"
         "log: {level: error, file: '-'}\n",
-        g_url, prefix, g_repo, out_keys);
-    fclose(f);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+        g_url, prefix, out_keys);
 }
 
 typedef struct fx {
@@ -126,11 +57,7 @@ static void fx_open(fx *x, const char *prefix, const char *out_keys)
         skip();
     memset(x, 0, sizeof *x);
     x->c = load_cfg(prefix, out_keys);
-    char p[64];
-    snprintf(p, sizeof p, "%s:", prefix);
-    err_t e;
-    if (store_open(g_url, p, &x->st, &e))
-        fail_msg("store_open: %s", e.msg);
+    x->st = conn_fixture_store(prefix);
 }
 
 static void fx_worker(fx *x, const conn_out_ops *ops)
@@ -592,6 +519,6 @@ int main(void)
         cmocka_unit_test(test_zmq_push_needs_a_peer),
         cmocka_unit_test(test_run_delivers_and_stops),
     };
-    return cmocka_run_group_tests_name("out", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("out", tests, conn_fixture_setup,
+                                       conn_fixture_teardown);
 }

@@ -123,7 +123,7 @@ static void test_node_down(void **state)
 {
     (void)state;
     store *st = stu_open(g_url, "a1:");
-    redisContext *raw = ftu_raw();
+    redisContext *raw = stu_raw();
     cfg *c = ftu_cfg(NULL);
     fed_rules r;
     fed_rules_builtin(&r);
@@ -145,8 +145,8 @@ static void test_node_down(void **state)
     ftu_apply(st, &h, T0 + 18000);
     assert_int_equal(eval(st, c, &r, FED_RULES_NODES, T0 + 18500, &s), 1);
     assert_int_equal(s.n, 1); /* SH still down */
-    assert_int_equal(ftu_int(raw, "XLEN %s", "a1:v1:fed:alert_log"), 3);
-    assert_int_equal(ftu_int(raw, "XLEN %s", "a1:v1:events"), 3);
+    assert_int_equal(stu_int(raw, "XLEN %s", "a1:v1:fed:alert_log"), 3);
+    assert_int_equal(stu_int(raw, "XLEN %s", "a1:v1:events"), 3);
     r.r[FED_R_NODE_DOWN].on = 0; /* turned off: its alerts go */
     assert_int_equal(eval(st, c, &r, FED_RULES_NODES, T0 + 19000, &s), 1);
     assert_int_equal(s.n, 0);

@@ -1,5 +1,5 @@
 /* fed_int: what the fed*.c files share: the Redis side of v1:fed:*
- * (fed_store.c, the one file that speaks to Redis for them, through the
+ * (store_fed.c, the one file that speaks to Redis for them, through the
  * store's internals as the store_*.c files do) and the view of every
  * node loaded from it (fed_view.c) that the JSON and the rules read. */
 #ifndef EPORT_FED_INT_H
@@ -14,7 +14,7 @@
 #define FED_RECENT_MV 1000      /* movements of the clearance figures */
 #define FED_QNAME_MAX 72
 
-/* ---- fed_store.c ---- */
+/* ---- store_fed.c ---- */
 
 /* "v1:fed:<which>" position (pos, apos): [0,0] when none. */
 int fed_store_pos(store *st, const char *which, store_pos *out, err_t *e);

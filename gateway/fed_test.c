@@ -136,7 +136,7 @@ static void test_apply_newer_and_fresh(void **state)
 {
     (void)state;
     store *st = stu_open(g_url, "f1:");
-    redisContext *r = ftu_raw();
+    redisContext *r = stu_raw();
     fed_health h;
     ftu_health(&h, "CQ", "SH", (uint64_t)T0, 0, 0);
     assert_int_equal(ftu_apply(st, &h, T0 + 100), 1);
@@ -154,8 +154,8 @@ static void test_apply_newer_and_fresh(void **state)
     seen = ftu_str(r, "HGET %s %s", "f1:v1:fed:node:CQ", "seen");
     assert_string_equal(seen, "1772700000300"); /* not moved by stale */
     free(seen);
-    assert_int_equal(ftu_int(r, "LLEN %s", "f1:v1:fed:hist:CQ"), 2);
-    assert_int_equal(ftu_int(r, "SCARD %s", "f1:v1:fed:nodes"), 1);
+    assert_int_equal(stu_int(r, "LLEN %s", "f1:v1:fed:hist:CQ"), 2);
+    assert_int_equal(stu_int(r, "SCARD %s", "f1:v1:fed:nodes"), 1);
     redisFree(r);
     store_close(st);
 }
@@ -193,7 +193,7 @@ static void test_step_reads_in(void **state)
 {
     (void)state;
     store *st = stu_open(g_url, "f2:");
-    redisContext *r = ftu_raw();
+    redisContext *r = stu_raw();
     cfg *c = ftu_cfg(NULL);
     fed_health h;
     buf_t p, f1, f2;
@@ -210,8 +210,8 @@ static void test_step_reads_in(void **state)
     fed_nc fs;
     memset(&fs, 0, sizeof fs);
     fed_step(&fs, st, c, now);
-    assert_int_equal(ftu_int(r, "XLEN %s", "f2:v1:in"), 1); /* ping stays */
-    assert_int_equal(ftu_int(r, "EXISTS %s", "f2:v1:fed:node:SH"), 1);
+    assert_int_equal(stu_int(r, "XLEN %s", "f2:v1:in"), 1); /* ping stays */
+    assert_int_equal(stu_int(r, "EXISTS %s", "f2:v1:fed:node:SH"), 1);
     char *pos = ftu_str(r, "GET %s%s", "f2:v1:fed:pos", "");
     assert_non_null(pos);
     free(pos);

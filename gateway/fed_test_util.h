@@ -1,8 +1,8 @@
 /* fed_test_util: what fed_test.c and fed_alert_test.c share: a private
  * redis-server (store_test_util.h), the national center's configuration
- * written to a temporary file and loaded, health messages made to order,
- * and a raw connection to look behind the store. Header-only; include
- * after cmocka.h. */
+ * written to a temporary file and loaded (tests/cfg_fixture.h), health
+ * messages made to order, and replies read from a raw connection
+ * (stu_raw). Header-only; include after cmocka.h. */
 #ifndef EPORT_FED_TEST_UTIL_H
 #define EPORT_FED_TEST_UTIL_H
 
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../tests/cfg_fixture.h"
 #include "store_test_util.h"
 #include "config.h"
 #include "fed.h"
@@ -19,19 +20,14 @@ static char ftu_dir[256]; /* this run's temporary directory */
 
 static int ftu_setup(void **state)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(ftu_dir, sizeof ftu_dir, "%s/fedtestXXXXXX",
-             base && *base ? base : "/tmp");
-    if (!mkdtemp(ftu_dir))
+    if (cfg_fixture_tmpdir(ftu_dir, "fedtest"))
         return -1;
     return stu_group_setup(state);
 }
 
 static int ftu_teardown(void **state)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", ftu_dir);
-    if (system(cmd) != 0)
+    if (cfg_fixture_rmdir(ftu_dir))
         fprintf(stderr, "could not remove %s\n", ftu_dir);
     return stu_group_teardown(state);
 }
@@ -58,11 +54,7 @@ static cfg *ftu_cfg(const char *extra)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    cfg *c = NULL;
-    err_t e = {0};
-    if (cfg_load(path, &c, &e))
-        fail_msg("cfg_load: %s", c ? cfg_problems(c) : e.msg);
-    return c;
+    return cfg_fixture_load(path);
 }
 
 /* Health of node (region) at `at`, one peer `peer` up with an ack at
@@ -95,15 +87,6 @@ static int ftu_apply(store *st, const fed_health *h, int64_t now)
     return rc;
 }
 
-static redisContext *ftu_raw(void)
-{
-    const char *colon = strrchr(g_url, ':');
-    redisContext *c = redisConnect("127.0.0.1", atoi(colon + 1));
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    return c;
-}
-
 /* A string reply of a command (NULL for nil), malloc'd. */
 static char *ftu_str(redisContext *c, const char *fmt, const char *a,
                      const char *b)
@@ -113,16 +96,6 @@ static char *ftu_str(redisContext *c, const char *fmt, const char *a,
     char *s = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
     freeReplyObject(r);
     return s;
-}
-
-static long long ftu_int(redisContext *c, const char *fmt, const char *a)
-{
-    redisReply *r = redisCommand(c, fmt, a);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
-    long long v = r->integer;
-    freeReplyObject(r);
-    return v;
 }
 
 #endif

@@ -36,21 +36,10 @@
 #include "store_mv.h"
 #include "../tests/node_fixture.h"
 
-static test_pki g_pki;
-
 static int setup(void **state)
 {
-    if (stu_group_setup(state) < 0)
-        return -1;
-    if (!g_url[0])
-        return 0; /* every test skips */
-    return node_fixture_pki(&g_pki, "mvact_test", "SC");
-}
-
-static int teardown(void **state)
-{
-    test_pki_free(&g_pki);
-    return stu_group_teardown(state);
+    (void)state;
+    return node_fixture_setup("mvact_test", "SC");
 }
 
 /* ---- the node ---- */
@@ -466,5 +455,5 @@ int main(void)
         cmocka_unit_test(test_declare_conflict),
         cmocka_unit_test(test_amend_regions),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, node_fixture_teardown);
 }

@@ -37,8 +37,6 @@
 #include "store_mv.h"
 #include "../tests/node_fixture.h"
 
-static test_pki g_pki;
-
 /* deploy/pki's repository: its code list into the fixture's mappings. */
 static int copy_regions(void)
 {
@@ -67,19 +65,10 @@ static int copy_regions(void)
 
 static int setup(void **state)
 {
-    if (stu_group_setup(state) < 0)
+    (void)state;
+    if (node_fixture_setup("node_decl_test", NULL) < 0)
         return -1;
-    if (!g_url[0])
-        return 0; /* every test skips */
-    if (node_fixture_pki(&g_pki, "node_decl_test", NULL) < 0)
-        return -1;
-    return copy_regions();
-}
-
-static int teardown(void **state)
-{
-    test_pki_free(&g_pki);
-    return stu_group_teardown(state);
+    return g_url[0] ? copy_regions() : 0; /* "": every test skips */
 }
 
 /* customs declares; rail's waybills are only remembered. */
@@ -89,34 +78,7 @@ static int teardown(void **state)
     "  - {name: rail, type: http}\n"                                       \
     "ledger: {national: NC}\n"
 
-typedef struct fx {
-    node *n;
-    arena_t a;
-    const char *prefix;
-    int64_t clock;
-} fx;
-
-static void fx_open(fx *f, const char *prefix)
-{
-    if (!g_url[0])
-        skip();
-    memset(f, 0, sizeof *f);
-    f->prefix = prefix;
-    arena_init(&f->a, 16u << 20);
-    f->n = node_fixture_open(&g_pki, g_url, prefix, CONNECTORS);
-}
-
-static void fx_close(fx *f)
-{
-    arena_free(&f->a);
-    node_close(f->n);
-}
-
-static int dispatch(fx *f)
-{
-    f->clock += 1000000;
-    return node_local_drain(f->n, f->clock);
-}
+typedef node_fixture_fx fx;
 
 static int apply(fx *f)
 {
@@ -131,22 +93,10 @@ static void accept_json(fx *f, const char *conn, const char *json,
                         char id[MSGID_LEN + 1], const void **p, size_t *n)
 {
     model_record *r;
-    buf_t b;
     err_t e;
-    int dup = 0;
     if (model_json_read(json, strlen(json), &f->a, &r, &e) < 0)
         fail_msg("model_json_read: %s", e.msg);
-    buf_init(&b, 1 << 20);
-    assert_int_equal(model_pack(r, &b, &e), 0);
-    assert_int_equal(msgid_new(id, &e), 0);
-    store_local_rec lr = {id, conn, "cl", r->kind, "", b.p, b.len};
-    assert_int_equal(store_local_accept(node_store(f->n), &lr, 1, &dup, &e),
-                     0);
-    void *copy = arena_alloc(&f->a, b.len);
-    memcpy(copy, b.p, b.len);
-    if (p)
-        *p = copy, *n = b.len;
-    buf_free(&b);
+    node_fixture_accept(f->n, &f->a, conn, r, id, p, n);
 }
 
 static const char *waybill(fx *f, const char *no, const char *c1,
@@ -183,82 +133,6 @@ static const char *declaration(fx *f, const char *no, const char *origin,
 
 /* ---- what the node stored ---- */
 
-typedef struct msg_fields {
-    char status[32], refs[256], detail[512];
-} msg_fields;
-
-static int msg_one(void *ctx, const char *name, const char *value, err_t *e)
-{
-    msg_fields *m = ctx;
-    (void)e;
-    if (!strcmp(name, "status"))
-        snprintf(m->status, sizeof m->status, "%s", value);
-    else if (!strcmp(name, "refs"))
-        snprintf(m->refs, sizeof m->refs, "%s", value);
-    else if (!strcmp(name, "detail"))
-        snprintf(m->detail, sizeof m->detail, "%s", value);
-    return 0;
-}
-
-static msg_fields msg_of(fx *f, const char *id)
-{
-    msg_fields m;
-    err_t e;
-    memset(&m, 0, sizeof m);
-    if (store_msg_get(node_store(f->n), id, msg_one, &m, &e) < 0)
-        fail_msg("store_msg_get %s: %s", id, e.msg);
-    return m;
-}
-
-/* `declared` events CQ submitted to itself (v1:mvin). */
-typedef struct decl_count {
-    fx *f;
-    int n;
-} decl_count;
-
-static int in_declared(void *ctx, store_pos pos, const char *id,
-                       const char *origin, const void *frame, size_t n,
-                       err_t *e)
-{
-    decl_count *c = ctx;
-    env *v;
-    mv_event ev;
-    err_t de;
-    (void)pos, (void)id, (void)e;
-    if (!strcmp(origin, "CQ") &&
-        ledger_decode(frame, n, &c->f->a, &v, &ev, &de) == 0 &&
-        ev.type == MV_DECLARED)
-        c->n++;
-    return 0;
-}
-
-static int declared(fx *f)
-{
-    err_t e;
-    store_pos zero = {0, 0};
-    decl_count c = {f, 0};
-    if (store_mvin_after(node_store(f->n), zero, 10000, in_declared, &c,
-                         &e) < 0)
-        fail_msg("store_mvin_after: %s", e.msg);
-    return c.n;
-}
-
-/* eportd died before the batch of id was marked dispatched. */
-static void undispatched(fx *f, const char *id, const char *conn,
-                         const void *rec, size_t n)
-{
-    redisContext *c = redisConnect("127.0.0.1",
-                                   atoi(strrchr(g_url, ':') + 1));
-    assert_non_null(c);
-    redisReply *r = redisCommand(c, "XADD %sv1:local * v 1 id %s conn %s "
-                                 "client cl r %b", f->prefix, id, conn, rec,
-                                 n);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    freeReplyObject(r);
-    redisFree(c);
-}
-
 static int count_one(void *ctx, const char *id, const void *rec, size_t len,
                      err_t *e)
 {
@@ -293,7 +167,7 @@ static void test_declare_linked_once(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "d1:");
+    node_fixture_fx_open(&f, "d1:", CONNECTORS);
     char w1[MSGID_LEN + 1], w2[MSGID_LEN + 1], id[MSGID_LEN + 1];
     const void *rec;
     size_t n;
@@ -301,17 +175,17 @@ static void test_declare_linked_once(void **state)
                                     "TGHU7654321"), w1, NULL, NULL);
     accept_json(&f, "rail", waybill(&f, "RW-D2", "OOLU1234568",
                                     "MSCU1234565"), w2, NULL, NULL);
-    assert_int_equal(dispatch(&f), 2);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 2);
     assert_int_equal(remembered(&f, "MSCU1234565"), 2);
     accept_json(&f, "customs", declaration(&f, "DECL-D1", "CNCKG",
                                            "MSCU1234565", "OOLU1234568"),
                 id, &rec, &n);
-    assert_int_equal(dispatch(&f), 1);
-    msg_fields m = msg_of(&f, id);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
+    node_fixture_msg m = node_fixture_msg_of(f.n, id);
     assert_string_equal(m.status, "declared");
     assert_int_equal(strlen(m.refs), MVREF_LEN);
     assert_non_null(strstr(m.detail, "3 document(s), 2 linked"));
-    assert_string_equal(msg_of(&f, w1).status, "dispatched");
+    assert_string_equal(node_fixture_msg_of(f.n, w1).status, "dispatched");
     assert_int_equal(remembered(&f, "MSCU1234565"), 0); /* forgotten */
     assert_int_equal(apply(&f), 1);
     mv_state s = node_fixture_state(f.n, m.refs, &f.a);
@@ -329,15 +203,15 @@ static void test_declare_linked_once(void **state)
     assert_int_equal(s.data.pkgs, 40);
     /* crashes: dispatched again after the ledger applied it, twice */
     for (int i = 0; i < 2; i++) {
-        undispatched(&f, id, "customs", rec, n);
-        assert_int_equal(dispatch(&f), 1);
-        msg_fields again = msg_of(&f, id);
+        node_fixture_undispatched(f.prefix, id, "customs", rec, n);
+        assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
+        node_fixture_msg again = node_fixture_msg_of(f.n, id);
         assert_string_equal(again.status, "declared");
         assert_string_equal(again.refs, m.refs);
         assert_int_equal(apply(&f), 0);
     }
-    assert_int_equal(declared(&f), 1);
-    fx_close(&f);
+    assert_int_equal(node_fixture_own_events(f.n, &f.a, MV_DECLARED), 1);
+    node_fixture_fx_close(&f);
 }
 
 /* A reference allocated before a crash (v1:ldecl) is the one declared. */
@@ -345,7 +219,7 @@ static void test_declare_ref_kept(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "d2:");
+    node_fixture_fx_open(&f, "d2:", CONNECTORS);
     char id[MSGID_LEN + 1], ref[MVREF_LEN + 1];
     err_t e;
     accept_json(&f, "customs", declaration(&f, "DECL-D2", "CNCKG",
@@ -354,14 +228,14 @@ static void test_declare_ref_kept(void **state)
     assert_int_equal(mvact_new_ref(f.n, ref, &e), 0);
     assert_int_equal(store_ldecl_claim(node_store(f.n), id, ref,
                                        sizeof ref, &e), 0);
-    assert_int_equal(dispatch(&f), 1);
-    msg_fields m = msg_of(&f, id);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
+    node_fixture_msg m = node_fixture_msg_of(f.n, id);
     assert_string_equal(m.status, "declared");
     assert_string_equal(m.refs, ref);
     assert_int_equal(apply(&f), 1);
     assert_string_equal(node_fixture_state(f.n, ref, &f.a).data.kind,
                         "rail_sea_export");
-    fx_close(&f);
+    node_fixture_fx_close(&f);
 }
 
 /* Refused: the route starts in SH; a container declared already (the
@@ -370,7 +244,7 @@ static void test_declare_refused(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "d3:");
+    node_fixture_fx_open(&f, "d3:", CONNECTORS);
     char sh[MSGID_LEN + 1], first[MSGID_LEN + 1], second[MSGID_LEN + 1];
     char plain[MSGID_LEN + 1];
     accept_json(&f, "customs", declaration(&f, "DECL-D3", "CNSHA",
@@ -385,19 +259,19 @@ static void test_declare_refused(void **state)
     accept_json(&f, "rail", declaration(&f, "DECL-D6", "CNCKG",
                                         "CBHU1234562", "CBHU7654327"),
                 plain, NULL, NULL);
-    assert_int_equal(dispatch(&f), 4);
-    msg_fields m = msg_of(&f, sh);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 4);
+    node_fixture_msg m = node_fixture_msg_of(f.n, sh);
     assert_string_equal(m.status, "refused");
     assert_non_null(strstr(m.detail, "starts in region SH"));
-    msg_fields won = msg_of(&f, first);
+    node_fixture_msg won = node_fixture_msg_of(f.n, first);
     assert_string_equal(won.status, "declared");
-    msg_fields lost = msg_of(&f, second);
+    node_fixture_msg lost = node_fixture_msg_of(f.n, second);
     assert_string_equal(lost.status, "refused");
     assert_non_null(strstr(lost.detail, won.refs));
     assert_non_null(strstr(lost.detail, "OOLU1234568"));
-    assert_string_equal(msg_of(&f, plain).status, "dispatched");
-    assert_int_equal(declared(&f), 1);
-    fx_close(&f);
+    assert_string_equal(node_fixture_msg_of(f.n, plain).status, "dispatched");
+    assert_int_equal(node_fixture_own_events(f.n, &f.a, MV_DECLARED), 1);
+    node_fixture_fx_close(&f);
 }
 
 int main(void)
@@ -407,5 +281,5 @@ int main(void)
         cmocka_unit_test(test_declare_ref_kept),
         cmocka_unit_test(test_declare_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, node_fixture_teardown);
 }

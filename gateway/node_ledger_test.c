@@ -34,21 +34,10 @@
 #include "store_mv.h"
 #include "../tests/node_fixture.h"
 
-static test_pki g_pki;
-
 static int setup(void **state)
 {
-    if (stu_group_setup(state) < 0)
-        return -1;
-    if (!g_url[0])
-        return 0; /* every test skips */
-    return node_fixture_pki(&g_pki, "node_ledger_test", NULL);
-}
-
-static int teardown(void **state)
-{
-    test_pki_free(&g_pki);
-    return stu_group_teardown(state);
+    (void)state;
+    return node_fixture_setup("node_ledger_test", NULL);
 }
 
 /* ---- the node ---- */
@@ -375,5 +364,5 @@ int main(void)
         cmocka_unit_test(test_gate_release_once),
         cmocka_unit_test(test_gate_reject_once),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, node_fixture_teardown);
 }

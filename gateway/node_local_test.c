@@ -37,21 +37,10 @@
 #include "store_mv.h"
 #include "../tests/node_fixture.h"
 
-static test_pki g_pki;
-
 static int setup(void **state)
 {
-    if (stu_group_setup(state) < 0)
-        return -1;
-    if (!g_url[0])
-        return 0; /* every test skips */
-    return node_fixture_pki(&g_pki, "node_local_test", NULL);
-}
-
-static int teardown(void **state)
-{
-    test_pki_free(&g_pki);
-    return stu_group_teardown(state);
+    (void)state;
+    return node_fixture_setup("node_local_test", NULL);
 }
 
 /* rail forwards to SH; term (a terminal's status feed) wants the status
@@ -63,86 +52,13 @@ static int teardown(void **state)
     "     out_events: [message_status, anticipated_arrival]}\n"            \
     "ledger: {national: NC}\n"
 
-typedef struct fx {
-    node *n;
-    arena_t a;
-    const char *prefix;
-    int64_t clock;
-    uint64_t link;          /* link position of SN */
-} fx;
-
-static void fx_open(fx *f, const char *prefix)
-{
-    if (!g_url[0])
-        skip();
-    memset(f, 0, sizeof *f);
-    f->prefix = prefix;
-    arena_init(&f->a, 16u << 20);
-    f->n = node_fixture_open(&g_pki, g_url, prefix, CONNECTORS);
-}
-
-static void fx_close(fx *f)
-{
-    arena_free(&f->a);
-    node_close(f->n);
-}
-
-/* One dispatch turn, past its poll pacing. */
-static int dispatch(fx *f)
-{
-    f->clock += 1000000;
-    return node_local_drain(f->n, f->clock);
-}
+typedef node_fixture_fx fx;
 
 /* ---- what the connectors store ---- */
 
-/* A record of connector conn accepted as intake accepts it; its id in id
- * and its msgpack bytes in *p (arena). */
-static void accept_rec(fx *f, const char *conn, const model_record *r,
-                       char id[MSGID_LEN + 1], const void **p, size_t *n)
-{
-    buf_t b;
-    err_t e;
-    int dup = 0;
-    buf_init(&b, 1 << 20);
-    assert_int_equal(model_pack(r, &b, &e), 0);
-    assert_int_equal(msgid_new(id, &e), 0);
-    store_local_rec lr = {id, conn, "cl", r->kind, "", b.p, b.len};
-    assert_int_equal(store_local_accept(node_store(f->n), &lr, 1, &dup, &e),
-                     0);
-    assert_int_equal(dup, 0);
-    void *copy = arena_alloc(&f->a, b.len);
-    memcpy(copy, b.p, b.len);
-    *p = copy, *n = b.len;
-    buf_free(&b);
-}
-
-static redisContext *raw(void)
-{
-    redisContext *c = redisConnect("127.0.0.1", atoi(strrchr(g_url, ':') + 1));
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    return c;
-}
-
-/* eportd died before the batch of id was marked dispatched: its entry is
- * in v1:local again, after the saved position. */
-static void undispatched(fx *f, const char *id, const char *conn,
-                         const void *rec, size_t n)
-{
-    redisContext *c = raw();
-    redisReply *r = redisCommand(c, "XADD %sv1:local * v 1 id %s conn %s "
-                                 "client cl r %b", f->prefix, id, conn, rec,
-                                 n);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    freeReplyObject(r);
-    redisFree(c);
-}
-
 static void raw_del(fx *f, const char *what, const char *id)
 {
-    redisContext *c = raw();
+    redisContext *c = stu_raw();
     redisReply *r = redisCommand(c, "DEL %sv1:%s:%s", f->prefix, what, id);
     assert_non_null(r);
     freeReplyObject(r);
@@ -150,37 +66,6 @@ static void raw_del(fx *f, const char *what, const char *id)
 }
 
 /* ---- what the node stored ---- */
-
-typedef struct msg_fields {
-    char status[32], fwd[64], dests[64], refs[256], detail[256];
-} msg_fields;
-
-static int msg_one(void *ctx, const char *name, const char *value, err_t *e)
-{
-    msg_fields *m = ctx;
-    (void)e;
-    if (!strcmp(name, "status"))
-        snprintf(m->status, sizeof m->status, "%s", value);
-    else if (!strcmp(name, "fwd"))
-        snprintf(m->fwd, sizeof m->fwd, "%s", value);
-    else if (!strcmp(name, "dests"))
-        snprintf(m->dests, sizeof m->dests, "%s", value);
-    else if (!strcmp(name, "refs"))
-        snprintf(m->refs, sizeof m->refs, "%s", value);
-    else if (!strcmp(name, "detail"))
-        snprintf(m->detail, sizeof m->detail, "%s", value);
-    return 0;
-}
-
-static msg_fields msg_of(fx *f, const char *id)
-{
-    msg_fields m;
-    err_t e;
-    memset(&m, 0, sizeof m);
-    if (store_msg_get(node_store(f->n), id, msg_one, &m, &e) < 0)
-        fail_msg("store_msg_get %s: %s", id, e.msg);
-    return m;
-}
 
 typedef struct lout_got {
     arena_t *a;
@@ -212,38 +97,6 @@ static lout_got lout_of(fx *f, const char *conn)
     return g;
 }
 
-/* Status events CQ submitted (its own, in v1:mvin). */
-typedef struct mv_count {
-    fx *f;
-    int n;
-} mv_count;
-
-static int in_status(void *ctx, store_pos pos, const char *id,
-                     const char *origin, const void *frame, size_t n,
-                     err_t *e)
-{
-    mv_count *c = ctx;
-    env *v;
-    mv_event ev;
-    err_t de;
-    (void)pos, (void)id, (void)e;
-    if (!strcmp(origin, "CQ") &&
-        ledger_decode(frame, n, &c->f->a, &v, &ev, &de) == 0 &&
-        ev.type == MV_STATUS)
-        c->n++;
-    return 0;
-}
-
-static int statuses(fx *f)
-{
-    err_t e;
-    store_pos zero = {0, 0};
-    mv_count c = {f, 0};
-    if (store_mvin_after(node_store(f->n), zero, 10000, in_status, &c, &e) < 0)
-        fail_msg("store_mvin_after: %s", e.msg);
-    return c.n;
-}
-
 static int64_t outbox(fx *f, const char *peer)
 {
     return stu_outbox_count(node_store(f->n), peer);
@@ -266,40 +119,42 @@ static void test_forward_once(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "l1:");
+    node_fixture_fx_open(&f, "l1:", CONNECTORS);
     char id[MSGID_LEN + 1], id2[MSGID_LEN + 1];
     const void *rec, *rec2;
     size_t n, n2;
-    accept_rec(&f, "rail", waybill(&f, "CQ1"), id, &rec, &n);
-    accept_rec(&f, "rail", waybill(&f, "CQ2"), id2, &rec2, &n2);
-    assert_int_equal(dispatch(&f), 2);
+    node_fixture_accept(f.n, &f.a, "rail", waybill(&f, "CQ1"), id, &rec, &n);
+    node_fixture_accept(f.n, &f.a, "rail", waybill(&f, "CQ2"), id2, &rec2,
+                        &n2);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 2);
     assert_int_equal(outbox(&f, "SH"), 2);
     assert_int_equal(outbox(&f, "SN"), 0);
-    msg_fields m = msg_of(&f, id);
+    node_fixture_msg m = node_fixture_msg_of(f.n, id);
     assert_string_equal(m.status, "forwarded");
     assert_string_equal(m.dests, "SH");
     assert_int_equal(strlen(m.fwd), MSGID_LEN);
     assert_string_not_equal(m.fwd, id);
-    assert_int_equal(dispatch(&f), 0); /* nothing left */
+    /* nothing left */
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 0);
     /* the crash: back in v1:local, receipts home (sent:<fwd> gone) */
     raw_del(&f, "sent", m.fwd);
-    undispatched(&f, id, "rail", rec, n);
+    node_fixture_undispatched(f.prefix, id, "rail", rec, n);
     node_close(f.n);
     f.n = node_fixture_open(&g_pki, g_url, f.prefix, CONNECTORS);
-    assert_int_equal(dispatch(&f), 1);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
     assert_int_equal(outbox(&f, "SH"), 2);
     /* and once more with Redis's scripts lost (restarted): reloaded */
-    redisContext *c = raw();
+    redisContext *c = stu_raw();
     freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
     redisFree(c);
-    undispatched(&f, id, "rail", rec, n);
-    assert_int_equal(dispatch(&f), 1);
+    node_fixture_undispatched(f.prefix, id, "rail", rec, n);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
     assert_int_equal(outbox(&f, "SH"), 2);
-    msg_fields again = msg_of(&f, id);
+    node_fixture_msg again = node_fixture_msg_of(f.n, id);
     assert_string_equal(again.status, "forwarded");
     assert_string_equal(again.fwd, m.fwd);
-    assert_string_not_equal(msg_of(&f, id2).fwd, m.fwd);
-    fx_close(&f);
+    assert_string_not_equal(node_fixture_msg_of(f.n, id2).fwd, m.fwd);
+    node_fixture_fx_close(&f);
 }
 
 /* CQ declares a movement CQ > SH with container ctr: open here. */
@@ -334,33 +189,36 @@ static void test_status_attach(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "l2:");
+    node_fixture_fx_open(&f, "l2:", CONNECTORS);
     char ref[MVREF_LEN + 1], id[MSGID_LEN + 1], stray[MSGID_LEN + 1];
     const void *rec, *p;
     size_t n, pn;
     cq_movement(&f, "MSCU1234565", ref);
-    accept_rec(&f, "term", gate_in(&f, "MSCU1234565"), id, &rec, &n);
-    accept_rec(&f, "term", gate_in(&f, "TGHU7654321"), stray, &p, &pn);
-    assert_int_equal(dispatch(&f), 2);
-    assert_int_equal(statuses(&f), 1);
-    msg_fields m = msg_of(&f, id);
+    node_fixture_accept(f.n, &f.a, "term", gate_in(&f, "MSCU1234565"), id,
+                        &rec, &n);
+    node_fixture_accept(f.n, &f.a, "term", gate_in(&f, "TGHU7654321"), stray,
+                        &p, &pn);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 2);
+    assert_int_equal(node_fixture_own_events(f.n, &f.a, MV_STATUS), 1);
+    node_fixture_msg m = node_fixture_msg_of(f.n, id);
     assert_string_equal(m.status, "attached");
     assert_string_equal(m.refs, ref);
-    msg_fields s = msg_of(&f, stray);
+    node_fixture_msg s = node_fixture_msg_of(f.n, stray);
     assert_string_equal(s.status, "dispatched");
     assert_non_null(strstr(s.detail, "no open movement"));
-    undispatched(&f, id, "term", rec, n); /* a crash, before or after the */
-    assert_int_equal(dispatch(&f), 1);    /* ledger applied the first */
-    assert_int_equal(statuses(&f), 1);
+    /* a crash, before or after the ledger applied the first */
+    node_fixture_undispatched(f.prefix, id, "term", rec, n);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
+    assert_int_equal(node_fixture_own_events(f.n, &f.a, MV_STATUS), 1);
     f.clock += 1000000;
     assert_int_equal(node_ledger_drain(f.n, f.clock), 1);
-    undispatched(&f, id, "term", rec, n);
-    assert_int_equal(dispatch(&f), 1);
-    assert_int_equal(statuses(&f), 1);
+    node_fixture_undispatched(f.prefix, id, "term", rec, n);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
+    assert_int_equal(node_fixture_own_events(f.n, &f.a, MV_STATUS), 1);
     mv_state st = node_fixture_state(f.n, ref, &f.a);
     assert_int_equal(st.nevents, 2); /* declared, one status */
-    assert_string_equal(msg_of(&f, id).refs, ref);
-    fx_close(&f);
+    assert_string_equal(node_fixture_msg_of(f.n, id).refs, ref);
+    node_fixture_fx_close(&f);
 }
 
 /* An unreadable record is refused; its connector's local system hears
@@ -369,7 +227,7 @@ static void test_message_status(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "l3:");
+    node_fixture_fx_open(&f, "l3:", CONNECTORS);
     char id[MSGID_LEN + 1];
     err_t e;
     int dup = 0;
@@ -379,8 +237,8 @@ static void test_message_status(void **state)
                           sizeof junk - 1};
     assert_int_equal(store_local_accept(node_store(f.n), &lr, 1, &dup, &e),
                      0);
-    assert_int_equal(dispatch(&f), 1);
-    msg_fields m = msg_of(&f, id);
+    assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
+    node_fixture_msg m = node_fixture_msg_of(f.n, id);
     assert_string_equal(m.status, "refused");
     assert_non_null(strstr(m.detail, "unreadable"));
     for (int i = 0; i < 2; i++) {
@@ -390,11 +248,11 @@ static void test_message_status(void **state)
         assert_string_equal(g.r[0]->kind, "response");
         assert_string_equal(g.r[0]->customs.reference, id);
         assert_string_equal(g.r[0]->customs.status, "refused");
-        undispatched(&f, id, "term", junk, sizeof junk - 1);
-        assert_int_equal(dispatch(&f), 1);
+        node_fixture_undispatched(f.prefix, id, "term", junk, sizeof junk - 1);
+        assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
     }
     assert_int_equal(lout_of(&f, "rail").n, 0);
-    fx_close(&f);
+    node_fixture_fx_close(&f);
 }
 
 /* SN declares and releases SN > CQ: CQ's terminal hears of the goods
@@ -403,7 +261,7 @@ static void test_notify_once(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "l4:");
+    node_fixture_fx_open(&f, "l4:", CONNECTORS);
     err_t e;
     char ref[MVREF_LEN + 1], decl[MSGID_LEN + 1];
     assert_int_equal(mvref_make(26, "SN", 11, ref, &e), 0);
@@ -456,7 +314,7 @@ static void test_notify_once(void **state)
     assert_int_equal(node_ledger_drain(f.n, f.clock), 2);
     assert_int_equal(lout_of(&f, "term").n, 1);
     assert_int_equal(lout_of(&f, "rail").n, 0);
-    fx_close(&f);
+    node_fixture_fx_close(&f);
 }
 
 int main(void)
@@ -467,5 +325,5 @@ int main(void)
         cmocka_unit_test(test_message_status),
         cmocka_unit_test(test_notify_once),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, node_fixture_teardown);
 }

@@ -496,6 +496,41 @@ int st_xrange_after(store *st, const char *key, store_pos after, size_t count,
     return st_cmd(st, &a, REDIS_REPLY_ARRAY, out, e);
 }
 
+int st_xrange_each(store *st, const char *key, store_pos after, size_t count,
+                   st_entry_fn each, void *arg, err_t *e)
+{
+    redisReply *r;
+    int rc = st_xrange_after(st, key, after, count, &r, e);
+    if (rc < 0)
+        return rc;
+    size_t i = 0;
+    for (; rc == 0 && i < r->elements; i++)
+        rc = each(st, key, r->element[i], arg, e);
+    freeReplyObject(r);
+    return rc < 0 ? rc : (int)i;
+}
+
+/* ---- positions kept in keys ---- */
+
+int st_pos_get(store *st, const char *key, store_pos *out, err_t *e)
+{
+    st_args a = {0};
+    st_arg_s(&a, "GET"), st_arg_s(&a, key);
+    redisReply *r;
+    int rc = st_cmd(st, &a, -1, &r, e);
+    if (rc < 0)
+        return rc;
+    *out = (store_pos){0, 0};
+    if (r->type == REDIS_REPLY_STRING && store_pos_parse(r->str, out) < 0)
+        rc = err_set(e, ERR_IO, "redis %s: GET %s: bad position '%.40s'",
+                     st->url, key, r->str);
+    else if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)
+        rc = err_set(e, ERR_IO, "redis %s: GET %s: unexpected reply type",
+                     st->url, key);
+    freeReplyObject(r);
+    return rc;
+}
+
 /* ---- counts ---- */
 
 int64_t st_count(store *st, const char *verb, const char *key, err_t *e)
@@ -509,4 +544,11 @@ int64_t st_count(store *st, const char *verb, const char *key, err_t *e)
     int64_t n = r->integer;
     freeReplyObject(r);
     return n;
+}
+
+int64_t st_xlen(store *st, const char *kind, const char *sub, err_t *e)
+{
+    char key[ST_KEY_MAX];
+    int rc = st_key(st, key, kind, sub, e);
+    return rc < 0 ? rc : st_count(st, "XLEN", key, e);
 }

@@ -30,9 +30,7 @@ int store_dlq_add(store *st, const char *reason, const char *where,
 
 int64_t store_dlq_len(store *st, err_t *e)
 {
-    char key[ST_KEY_MAX];
-    st_key(st, key, "dlq", NULL, e);
-    return st_count(st, "XLEN", key, e);
+    return st_xlen(st, "dlq", NULL, e);
 }
 
 /* One dead letter out of [id, [field, value, ...]]. */

@@ -6,10 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+typedef struct st__in_cb {
+    store_in_fn fn;
+    void *ctx;
+} st__in_cb;
+
 /* One XRANGE entry of v1:in for fn. */
 static int st_in_entry(store *st, const char *key, const redisReply *en,
-                       store_in_fn fn, void *ctx, err_t *e)
+                       void *arg, err_t *e)
 {
+    const st__in_cb *c = arg;
     const redisReply *fields, *f, *id, *origin;
     store_pos p;
     int rc = st_entry(st, key, en, &fields, e);
@@ -23,7 +29,7 @@ static int st_in_entry(store *st, const char *key, const redisReply *en,
         !(origin = st_field(fields, "origin")))
         return err_set(e, ERR_INVALID, "redis %s: %s entry %s: a field of "
                        "v1 is missing", st->url, key, sid);
-    if (fn(ctx, p, id->str, origin->str, f->str, f->len, e) < 0)
+    if (c->fn(c->ctx, p, id->str, origin->str, f->str, f->len, e) < 0)
         return err_wrap(e, "%s entry %s", key, sid);
     return 0;
 }
@@ -33,15 +39,8 @@ static int st__in_after(store *st, const char *kind, store_pos after,
 {
     char key[ST_KEY_MAX];
     st_key(st, key, kind, NULL, e);
-    redisReply *r;
-    int rc = st_xrange_after(st, key, after, count, &r, e);
-    if (rc < 0)
-        return rc;
-    size_t i = 0;
-    for (; rc == 0 && i < r->elements; i++)
-        rc = st_in_entry(st, key, r->element[i], fn, ctx, e);
-    freeReplyObject(r);
-    return rc < 0 ? rc : (int)i;
+    st__in_cb c = {fn, ctx};
+    return st_xrange_each(st, key, after, count, st_in_entry, &c, e);
 }
 
 int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
@@ -58,9 +57,7 @@ int store_mvin_after(store *st, store_pos after, size_t count,
 
 int64_t store_in_len(store *st, err_t *e)
 {
-    char key[ST_KEY_MAX];
-    st_key(st, key, "in", NULL, e);
-    return st_count(st, "XLEN", key, e);
+    return st_xlen(st, "in", NULL, e);
 }
 
 /* ---- peer link status ---- */

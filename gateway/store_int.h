@@ -127,8 +127,26 @@ int st_mv_join(store *st, const char *const *keys, size_t n, buf_t *out,
 int st_xrange_after(store *st, const char *key, store_pos after, size_t count,
                     redisReply **out, err_t *e);
 
+/* The position kept in key (GET), [0,0] when absent; ERR_IO when it is
+ * not one. */
+int st_pos_get(store *st, const char *key, store_pos *out, err_t *e);
+
+/* One entry en of stream key, read for st_xrange_each; arg is the
+ * caller's (its callback and context). 0, or < 0 to stop. */
+typedef int (*st_entry_fn)(store *st, const char *key, const redisReply *en,
+                           void *arg, err_t *e);
+
+/* st_xrange_after's entries, each to each in order: how many were read,
+ * or the first error. The readers of every stream kept after a position
+ * (v1:local, v1:in, outboxes, alerts...) differ only in their entries. */
+int st_xrange_each(store *st, const char *key, store_pos after, size_t count,
+                   st_entry_fn each, void *arg, err_t *e);
+
 /* The integer reply of `verb key` (XLEN, ZCARD): a count, or < 0. */
 int64_t st_count(store *st, const char *verb, const char *key, err_t *e);
+
+/* XLEN of stream kind (sub: its :sub, or NULL): its length, or < 0. */
+int64_t st_xlen(store *st, const char *kind, const char *sub, err_t *e);
 
 /* Runs script s with a, whose v[0], v[1] are left for EVALSHA sha (or EVAL
  * source when Redis lost its script cache, e.g. after a restart). */

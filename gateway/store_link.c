@@ -400,20 +400,5 @@ int store_link_last(store *st, const char *link_peer, store_pos *out,
 {
     char key[ST_KEY_MAX];
     int rc = st_key(st, key, "link", link_peer, e);
-    if (rc < 0)
-        return rc;
-    st_args a = {0};
-    st_arg_s(&a, "GET"), st_arg_s(&a, key);
-    redisReply *r;
-    if ((rc = st_cmd(st, &a, -1, &r, e)) < 0)
-        return rc;
-    *out = (store_pos){0, 0};
-    if (r->type == REDIS_REPLY_STRING && store_pos_parse(r->str, out) < 0)
-        rc = err_set(e, ERR_IO, "redis %s: %s: unreadable position \"%.40s\"",
-                     st->url, key, r->str);
-    else if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)
-        rc = err_set(e, ERR_IO, "redis %s: %s: unexpected reply", st->url,
-                     key);
-    freeReplyObject(r);
-    return rc;
+    return rc < 0 ? rc : st_pos_get(st, key, out, e);
 }

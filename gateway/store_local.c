@@ -194,26 +194,6 @@ static void slm_done(sl_multi *m, const char *stream, const char *poskey,
 
 /* ---- small helpers ---- */
 
-/* A position key's value, [0,0] when absent. */
-static int sl__get_pos(store *st, const char *key, store_pos *out, err_t *e)
-{
-    st_args a = {0};
-    st_arg_s(&a, "GET"), st_arg_s(&a, key);
-    redisReply *r;
-    int rc = st_cmd(st, &a, -1, &r, e);
-    if (rc < 0)
-        return rc;
-    *out = (store_pos){0, 0};
-    if (r->type == REDIS_REPLY_STRING && store_pos_parse(r->str, out) < 0)
-        rc = err_set(e, ERR_IO, "redis %s: GET %s: bad position '%.40s'",
-                     st->url, key, r->str);
-    else if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)
-        rc = err_set(e, ERR_IO, "redis %s: GET %s: unexpected reply type",
-                     st->url, key);
-    freeReplyObject(r);
-    return rc;
-}
-
 /* The position of stream entry en, or ERR_IO. */
 static int sl__entry_pos(store *st, const char *key, const redisReply *en,
                          const redisReply **fields, store_pos *p, err_t *e)
@@ -319,9 +299,15 @@ int store_local_accept(store *st, const store_local_rec *recs, size_t n,
 
 /* ---- dispatching ---- */
 
+typedef struct sl__local_cb {
+    store_local_fn fn;
+    void *ctx;
+} sl__local_cb;
+
 static int sl__local_entry(store *st, const char *key, const redisReply *en,
-                           store_local_fn fn, void *ctx, err_t *e)
+                           void *arg, err_t *e)
 {
+    const sl__local_cb *c = arg;
     const redisReply *fields, *id, *conn, *cl, *rec;
     store_pos p;
     int rc = sl__entry_pos(st, key, en, &fields, &p, e);
@@ -330,7 +316,8 @@ static int sl__local_entry(store *st, const char *key, const redisReply *en,
     if (!(id = st_field(fields, "id")) || !(conn = st_field(fields, "conn")) ||
         !(cl = st_field(fields, "client")) || !(rec = st_field(fields, "r")))
         return sl__missing(st, key, p, e);
-    return fn(ctx, p, id->str, conn->str, cl->str, rec->str, rec->len, e);
+    return c->fn(c->ctx, p, id->str, conn->str, cl->str, rec->str, rec->len,
+                 e);
 }
 
 int store_local_after(store *st, store_pos after, size_t count,
@@ -338,22 +325,15 @@ int store_local_after(store *st, store_pos after, size_t count,
 {
     char key[ST_KEY_MAX];
     st_key(st, key, "local", NULL, e);
-    redisReply *r;
-    int rc = st_xrange_after(st, key, after, count, &r, e);
-    if (rc < 0)
-        return rc;
-    size_t i = 0;
-    for (; rc == 0 && i < r->elements; i++)
-        rc = sl__local_entry(st, key, r->element[i], fn, ctx, e);
-    freeReplyObject(r);
-    return rc < 0 ? rc : (int)i;
+    sl__local_cb c = {fn, ctx};
+    return st_xrange_each(st, key, after, count, sl__local_entry, &c, e);
 }
 
 int store_local_pos(store *st, store_pos *out, err_t *e)
 {
     char key[ST_KEY_MAX];
     st_key(st, key, "local", "pos", e);
-    return sl__get_pos(st, key, out, e);
+    return st_pos_get(st, key, out, e);
 }
 
 /* HSET of u's fields, then PEXPIRE: the status hash keeps its 7 days
@@ -402,9 +382,7 @@ int store_local_done(store *st, store_pos pos, const store_msg_update *u,
 
 int64_t store_local_len(store *st, err_t *e)
 {
-    char key[ST_KEY_MAX];
-    st_key(st, key, "local", NULL, e);
-    return st_count(st, "XLEN", key, e);
+    return st_xlen(st, "local", NULL, e);
 }
 
 /* ---- message status ---- */
@@ -587,9 +565,15 @@ int store_lout_add(store *st, const char *conn, const char *key,
     return rc;
 }
 
+typedef struct sl__lout_cb {
+    store_lout_fn fn;
+    void *ctx;
+} sl__lout_cb;
+
 static int sl__lout_entry(store *st, const char *key, const redisReply *en,
-                          store_lout_fn fn, void *ctx, err_t *e)
+                          void *arg, err_t *e)
 {
+    const sl__lout_cb *c = arg;
     const redisReply *fields, *ev, *rec;
     store_pos p;
     int rc = sl__entry_pos(st, key, en, &fields, &p, e);
@@ -597,7 +581,7 @@ static int sl__lout_entry(store *st, const char *key, const redisReply *en,
         return rc;
     if (!(ev = st_field(fields, "ev")) || !(rec = st_field(fields, "r")))
         return sl__missing(st, key, p, e);
-    return fn(ctx, p, ev->str, rec->str, rec->len, e);
+    return c->fn(c->ctx, p, ev->str, rec->str, rec->len, e);
 }
 
 int store_lout_next(store *st, const char *conn, size_t count,
@@ -609,15 +593,10 @@ int store_lout_next(store *st, const char *conn, size_t count,
         return rc;
     snprintf(poskey, sizeof poskey, "%s:pos", key);
     store_pos after;
-    redisReply *r;
-    if ((rc = sl__get_pos(st, poskey, &after, e)) < 0 ||
-        (rc = st_xrange_after(st, key, after, count, &r, e)) < 0)
+    if ((rc = st_pos_get(st, poskey, &after, e)) < 0)
         return rc;
-    size_t i = 0;
-    for (; rc == 0 && i < r->elements; i++)
-        rc = sl__lout_entry(st, key, r->element[i], fn, ctx, e);
-    freeReplyObject(r);
-    return rc < 0 ? rc : (int)i;
+    sl__lout_cb c = {fn, ctx};
+    return st_xrange_each(st, key, after, count, sl__lout_entry, &c, e);
 }
 
 int store_lout_done(store *st, const char *conn, store_pos pos, err_t *e)
@@ -636,7 +615,5 @@ int store_lout_done(store *st, const char *conn, store_pos pos, err_t *e)
 
 int64_t store_lout_len(store *st, const char *conn, err_t *e)
 {
-    char key[ST_KEY_MAX];
-    int rc = st_key(st, key, "lout", conn, e);
-    return rc < 0 ? rc : st_count(st, "XLEN", key, e);
+    return st_xlen(st, "lout", conn, e);
 }

@@ -15,26 +15,6 @@
 #include "store_local.h"
 #include "store_test_util.h"
 
-/* A raw connection to the test server, to look behind the store. */
-static redisContext *raw(void)
-{
-    const char *colon = strrchr(g_url, ':');
-    redisContext *c = redisConnect("127.0.0.1", atoi(colon + 1));
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    return c;
-}
-
-static long long raw_int(redisContext *c, const char *fmt, const char *key)
-{
-    redisReply *r = redisCommand(c, fmt, key);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
-    long long v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 static int64_t now_ms(void)
 {
     struct timespec t;
@@ -129,10 +109,10 @@ static void test_accept_dup_order(void **state)
     assert_string_equal(kv_get(&k, "kind"), "waybill");
     assert_string_equal(kv_get(&k, "conn"), "rail");
     assert_non_null(kv_get(&k, "at"));
-    redisContext *c = raw();
-    long long ttl = raw_int(c, "PTTL %s", "t1:v1:msg:" ID1);
+    redisContext *c = stu_raw();
+    long long ttl = stu_int(c, "PTTL %s", "t1:v1:msg:" ID1);
     assert_true(ttl > STORE_MSG_TTL_MS - 60000 && ttl <= STORE_MSG_TTL_MS);
-    assert_int_equal(raw_int(c, "XLEN %s", "t1:v1:events"), 3);
+    assert_int_equal(stu_int(c, "XLEN %s", "t1:v1:events"), 3);
     redisFree(c);
     store_close(st);
 }
@@ -214,8 +194,8 @@ static void test_msg_set_get(void **state)
     assert_string_equal(kv_get(&k, "refs"), "26CQ1 26CQ2");
     assert_int_equal(store_msg_set(st, ID2, kv1, 4, &e), ERR_NOTFOUND);
     assert_int_equal(store_msg_get(st, ID2, on_kv, &k, &e), ERR_NOTFOUND);
-    redisContext *c = raw();
-    assert_int_equal(raw_int(c, "EXISTS %s", "t4:v1:msg:" ID2), 0);
+    redisContext *c = stu_raw();
+    assert_int_equal(stu_int(c, "EXISTS %s", "t4:v1:msg:" ID2), 0);
     redisFree(c);
     store_close(st);
 }
@@ -268,7 +248,7 @@ static void test_events_cap(void **state)
     (void)state;
     store *st = stu_open(g_url, "t6:");
     err_t e = {0};
-    redisContext *c = raw();
+    redisContext *c = stu_raw();
     int over = STORE_EVENTS_MAX + 5000;
     for (int i = 0; i < over; i++)
         redisAppendCommand(c, "XADD t6:v1:events * v 1 ev x j {}");
@@ -277,9 +257,9 @@ static void test_events_cap(void **state)
         assert_int_equal(redisGetReply(c, &r), REDIS_OK);
         freeReplyObject(r);
     }
-    assert_int_equal(raw_int(c, "XLEN %s", "t6:v1:events"), over);
+    assert_int_equal(stu_int(c, "XLEN %s", "t6:v1:events"), over);
     assert_int_equal(store_event_add(st, "mv", "{}", &e), 0);
-    long long n = raw_int(c, "XLEN %s", "t6:v1:events");
+    long long n = stu_int(c, "XLEN %s", "t6:v1:events");
     assert_true(n >= STORE_EVENTS_MAX && n <= STORE_EVENTS_MAX + 1000);
     redisFree(c);
     store_close(st);
@@ -345,7 +325,7 @@ static void test_noscript(void **state)
     store_local_rec a = rec(ID1, "waybill", "");
     int dup;
     assert_int_equal(store_local_accept(st, &a, 1, &dup, &e), 0);
-    redisContext *c = raw();
+    redisContext *c = stu_raw();
     freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
     a.id = ID2;
     assert_int_equal(store_local_accept(st, &a, 1, &dup, &e), 0);

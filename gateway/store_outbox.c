@@ -174,18 +174,22 @@ int store_outbox_claim(store *st, const char *peer, const char *consumer,
 
 int64_t store_outbox_len(store *st, const char *peer, err_t *e)
 {
-    char key[ST_KEY_MAX];
-    int rc = st_key(st, key, "outbox", peer, e);
-    return rc < 0 ? rc : st_count(st, "XLEN", key, e);
+    return st_xlen(st, "outbox", peer, e);
 }
 
 
 /* ---- the link sender ---- */
 
+typedef struct st__pos_cb {
+    store_pos_entry_fn fn;
+    void *ctx;
+} st__pos_cb;
+
 /* One XRANGE entry of an outbox as (pos, frame) for fn. */
 static int st_pos_entry(store *st, const char *key, const redisReply *en,
-                        store_pos_entry_fn fn, void *ctx, err_t *e)
+                        void *arg, err_t *e)
 {
+    const st__pos_cb *c = arg;
     const redisReply *fields, *f;
     store_pos p;
     int rc = st_entry(st, key, en, &fields, e);
@@ -197,7 +201,7 @@ static int st_pos_entry(store *st, const char *key, const redisReply *en,
     if (!(f = st_field(fields, "frame")))
         return err_set(e, ERR_INVALID, "redis %s: %s entry %s: no frame",
                        st->url, key, en->element[0]->str);
-    if ((rc = fn(ctx, p, f->str, f->len, e)) < 0)
+    if ((rc = c->fn(c->ctx, p, f->str, f->len, e)) < 0)
         return err_wrap(e, "%s entry %s", key, en->element[0]->str);
     return 0;
 }
@@ -208,14 +212,10 @@ int store_outbox_after(store *st, const char *peer, store_pos after,
 {
     char key[ST_KEY_MAX];
     int rc = st_key(st, key, "outbox", peer, e);
-    redisReply *r;
-    if (rc < 0 || (rc = st_xrange_after(st, key, after, count, &r, e)) < 0)
+    if (rc < 0)
         return rc;
-    size_t i = 0;
-    for (; rc == 0 && i < r->elements; i++)
-        rc = st_pos_entry(st, key, r->element[i], fn, ctx, e);
-    freeReplyObject(r);
-    return rc < 0 ? rc : (int)i;
+    st__pos_cb c = {fn, ctx};
+    return st_xrange_each(st, key, after, count, st_pos_entry, &c, e);
 }
 
 /* Every entry at or before upto goes: XTRIM MINID of the id just after

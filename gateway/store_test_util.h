@@ -1,8 +1,8 @@
 /* store_test_util: what the store_*_test.c suites share: one private
  * redis-server per suite (tests/redis.h), opening a store on it or
- * skipping when redis-server is missing, restarting a server on the same
- * port, and collectors for the store's callbacks. Header-only; include
- * after cmocka.h. */
+ * skipping when redis-server is missing, a raw connection to it,
+ * restarting a server on the same port, and collectors for the store's
+ * callbacks. Header-only; include after cmocka.h. */
 #ifndef EPORT_STORE_TEST_UTIL_H
 #define EPORT_STORE_TEST_UTIL_H
 
@@ -41,6 +41,28 @@ static inline store *stu_open(const char *url, const char *prefix)
     if (store_open(url, prefix, &st, &e) != 0)
         fail_msg("store_open: %s", e.msg);
     return st;
+}
+
+/* A raw connection to the test server, to look behind the store. */
+static inline redisContext *stu_raw(void)
+{
+    const char *colon = strrchr(g_url, ':');
+    redisContext *c = redisConnect("127.0.0.1", atoi(colon + 1));
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+/* The integer reply of fmt with one string a, on c (stu_raw). */
+static inline long long stu_int(redisContext *c, const char *fmt,
+                                const char *a)
+{
+    redisReply *r = redisCommand(c, fmt, a);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
 }
 
 /* A fresh redis-server (empty, no scripts) on url's port, as after a

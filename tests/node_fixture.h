@@ -2,18 +2,27 @@
  * a private Redis prefix, for unit tests of what runs inside a node (the
  * ledger, authoring, the gate). Its PKI comes from tests/pki_fixture.h;
  * its peers are SN, SH and NC (the national center, region CN), with
- * whatever more a test puts in `extra` (routes, ledger keys). Header-only,
- * like tests/redis.h; include after <cmocka.h>, pki_fixture.h and the
- * node's headers.
+ * whatever more a test puts in `extra` (routes, ledger keys). Also what
+ * the tests of dispatch look at: records accepted as intake accepts
+ * them, a crash before a batch was marked dispatched, v1:msg, the node's
+ * own events. Header-only, like tests/redis.h; include after <cmocka.h>,
+ * pki_fixture.h, store_test_util.h and the node's headers.
  *
- *   node_fixture_pki(&pki, "mvact_test", "SC")   // CQ SN SH NC, and SC
- *   node *n = node_fixture_open(&pki, url, "a1:", "routes: {SC: SN}\n");
+ *   setup:    node_fixture_setup("mvact_test", "SC") // CQ SN SH NC, SC
+ *   teardown: node_fixture_teardown (cmocka's)
+ *   node *n = node_fixture_open(&g_pki, g_url, "a1:", "routes: {SC: SN}\n");
  */
 #ifndef EPORT_TESTS_NODE_FIXTURE_H
 #define EPORT_TESTS_NODE_FIXTURE_H
 
 #include <stdio.h>
 #include <string.h>
+
+#include "ledger.h"
+#include "model_pack.h"
+#include "store_local.h"
+
+static test_pki g_pki; /* the federation's PKI (node_fixture_setup) */
 
 /* The federation's PKI: CQ, SN, SH, NC and, when more is not NULL, node
  * more of region more (e.g. SC behind SN). 0, or -1 as test_pki says. */
@@ -28,6 +37,24 @@ static inline int node_fixture_pki(test_pki *t, const char *name,
                                          more))
                ? -1
                : 0;
+}
+
+/* The group setup: Redis (store_test_util.h), then g_pki as
+ * node_fixture_pki makes it, unless redis-server is missing (every test
+ * then skips). 0 or -1. */
+static inline int node_fixture_setup(const char *name, const char *more)
+{
+    if (stu_group_setup(NULL) < 0)
+        return -1;
+    if (!g_url[0])
+        return 0;
+    return node_fixture_pki(&g_pki, name, more);
+}
+
+static inline int node_fixture_teardown(void **state)
+{
+    test_pki_free(&g_pki);
+    return stu_group_teardown(state);
 }
 
 static inline void node_fixture__conf(const test_pki *t, const char *path,
@@ -76,6 +103,36 @@ static inline node *node_fixture_open(const test_pki *t, const char *url,
     if (node_open(c, NODE_OFFLINE, &n, &e) != 0)
         fail_msg("node_open: %s", e.msg);
     return n;
+}
+
+/* A test's node CQ on its prefix, an arena for what it reads back, and
+ * the clock of its dispatch and ledger turns. */
+typedef struct node_fixture_fx {
+    node *n;
+    arena_t a;
+    const char *prefix;
+    int64_t clock;
+    uint64_t link;          /* link position of SN */
+} node_fixture_fx;
+
+/* f's node on prefix with extra (node_fixture_open); skips the test when
+ * redis-server is missing. */
+static inline void node_fixture_fx_open(node_fixture_fx *f,
+                                        const char *prefix,
+                                        const char *extra)
+{
+    if (!g_url[0])
+        skip();
+    memset(f, 0, sizeof *f);
+    f->prefix = prefix;
+    arena_init(&f->a, 16u << 20);
+    f->n = node_fixture_open(&g_pki, g_url, prefix, extra);
+}
+
+static inline void node_fixture_fx_close(node_fixture_fx *f)
+{
+    arena_free(&f->a);
+    node_close(f->n);
 }
 
 /* The node's ledger applies what is in v1:mvin: how many records read.
@@ -145,6 +202,123 @@ static inline void node_fixture_link(node *n, const char *peer, uint64_t *pos,
         fail_msg("store_link_apply: %s", e.msg);
     assert_int_equal(res.status, STORE_LINK_DONE);
     (*pos)++;
+}
+
+/* One dispatch turn of the node's local records; *clock as in
+ * node_fixture_drain. */
+static inline int node_fixture_dispatch(node *n, int64_t *clock)
+{
+    *clock += 1000000;
+    return node_local_drain(n, *clock);
+}
+
+/* A record of connector conn accepted as intake accepts it (client
+ * "cl"): its new id in id and, when p is not NULL, its msgpack bytes in
+ * *p, *len (copied into a). */
+static inline void node_fixture_accept(node *n, arena_t *a, const char *conn,
+                                       const model_record *r,
+                                       char id[MSGID_LEN + 1],
+                                       const void **p, size_t *len)
+{
+    buf_t b;
+    err_t e;
+    int dup = 0;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(model_pack(r, &b, &e), 0);
+    assert_int_equal(msgid_new(id, &e), 0);
+    store_local_rec lr = {id, conn, "cl", r->kind, "", b.p, b.len};
+    assert_int_equal(store_local_accept(node_store(n), &lr, 1, &dup, &e), 0);
+    assert_int_equal(dup, 0);
+    if (p) {
+        void *copy = arena_alloc(a, b.len);
+        memcpy(copy, b.p, b.len);
+        *p = copy, *len = b.len;
+    }
+    buf_free(&b);
+}
+
+/* eportd died before the batch of id was marked dispatched: its entry is
+ * in v1:local again (raw XADD, as intake wrote it), after the saved
+ * position, for the next dispatch to take again. */
+static inline void node_fixture_undispatched(const char *prefix,
+                                             const char *id, const char *conn,
+                                             const void *rec, size_t n)
+{
+    redisContext *c = stu_raw();
+    redisReply *r = redisCommand(c, "XADD %sv1:local * v 1 id %s conn %s "
+                                 "client cl r %b", prefix, id, conn, rec, n);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* What v1:msg says of a record. */
+typedef struct node_fixture_msg {
+    char status[32], fwd[64], dests[64], refs[256], detail[512];
+} node_fixture_msg;
+
+static inline int node_fixture__msg_one(void *ctx, const char *name,
+                                        const char *value, err_t *e)
+{
+    node_fixture_msg *m = ctx;
+    (void)e;
+    if (!strcmp(name, "status"))
+        snprintf(m->status, sizeof m->status, "%s", value);
+    else if (!strcmp(name, "fwd"))
+        snprintf(m->fwd, sizeof m->fwd, "%s", value);
+    else if (!strcmp(name, "dests"))
+        snprintf(m->dests, sizeof m->dests, "%s", value);
+    else if (!strcmp(name, "refs"))
+        snprintf(m->refs, sizeof m->refs, "%s", value);
+    else if (!strcmp(name, "detail"))
+        snprintf(m->detail, sizeof m->detail, "%s", value);
+    return 0;
+}
+
+static inline node_fixture_msg node_fixture_msg_of(node *n, const char *id)
+{
+    node_fixture_msg m;
+    err_t e;
+    memset(&m, 0, sizeof m);
+    if (store_msg_get(node_store(n), id, node_fixture__msg_one, &m, &e) < 0)
+        fail_msg("store_msg_get %s: %s", id, e.msg);
+    return m;
+}
+
+typedef struct node_fixture__count {
+    arena_t *a;
+    mv_type type;
+    int n;
+} node_fixture__count;
+
+static inline int node_fixture__count_one(void *ctx, store_pos pos,
+                                          const char *id, const char *origin,
+                                          const void *frame, size_t n,
+                                          err_t *e)
+{
+    node_fixture__count *c = ctx;
+    env *v;
+    mv_event ev;
+    err_t de;
+    (void)pos, (void)id, (void)e;
+    if (!strcmp(origin, "CQ") &&
+        ledger_decode(frame, n, c->a, &v, &ev, &de) == 0 && ev.type == c->type)
+        c->n++;
+    return 0;
+}
+
+/* Events of type CQ submitted to itself (v1:mvin). */
+static inline int node_fixture_own_events(node *n, arena_t *a,
+                                          mv_type type)
+{
+    err_t e;
+    store_pos zero = {0, 0};
+    node_fixture__count c = {a, type, 0};
+    if (store_mvin_after(node_store(n), zero, 10000, node_fixture__count_one,
+                         &c, &e) < 0)
+        fail_msg("store_mvin_after: %s", e.msg);
+    return c.n;
 }
 
 #endif

@@ -26,19 +26,13 @@ per node, Redis calls per movement and CPU seconds (stderr). Details go to stder
 Prints `bench clearance_movements skipped: why` when redis-server or the
 binaries are missing; exit 1 on a failed check. Python stdlib only."""
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-os.environ.setdefault("EPORTD", os.path.join(ROOT, "bin", "eportd"))
-os.environ.setdefault("EPORTCTL", os.path.join(ROOT, "bin", "eportctl"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fed"))
-import fedlib  # noqa: E402
-from fedlib import Fed, FedError, check, wait_for  # noqa: E402
+import benchlib  # noqa: E402
+from fedlib import Fed, check, wait_for  # noqa: E402
 import ledgerlib as L  # noqa: E402
 
 N = int(os.environ.get("BENCH_CLEAR_N", "2000"))
@@ -198,19 +192,8 @@ def run():
 
 
 def main():
-    if not shutil.which("redis-server"):
-        print("bench clearance_movements skipped: redis-server is not installed")
-        return 0
-    for b in (fedlib.EPORTD, fedlib.EPORTCTL):
-        if not os.access(b, os.X_OK):
-            print(f"bench clearance_movements skipped: {b} missing (make)")
-            return 0
-    try:
-        run()
-    except (FedError, subprocess.TimeoutExpired) as e:
-        print(f"bench clearance_movements FAILED: {e}", flush=True)
-        return 1
-    return 0
+    return benchlib.main("clearance_movements", run,
+                         errors=(subprocess.TimeoutExpired,))
 
 
 if __name__ == "__main__":

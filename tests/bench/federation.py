@@ -46,13 +46,9 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-os.environ.setdefault("EPORTD", os.path.join(ROOT, "bin", "eportd"))
-os.environ.setdefault("EPORTCTL", os.path.join(ROOT, "bin", "eportctl"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fed"))
+import benchlib  # noqa: E402
 import fedlib  # noqa: E402
-from fedlib import Fed, FedError, Inbox, check, wait_for  # noqa: E402
+from fedlib import Fed, Inbox, check, wait_for  # noqa: E402
 
 N = int(os.environ.get("BENCH_FED_N", "30000"))
 ALGS = os.environ.get("BENCH_FED_ALGS", "ed25519,ecdsa-p256").split(",")
@@ -243,19 +239,10 @@ def bench(alg):
 
 
 def main():
-    missing = [p for p in (fedlib.EPORTD, fedlib.EPORTCTL) if not os.access(p, os.X_OK)]
-    if missing or not any(os.access(os.path.join(d, "redis-server"), os.X_OK)
-                          for d in os.environ.get("PATH", "").split(os.pathsep)):
-        why = f"{missing[0]} is missing" if missing else "no redis-server"
-        print(f"bench federation_a_to_b skipped: {why}")
-        return 0
-    try:
+    def run():
         for alg in ALGS:
             bench(alg)
-    except FedError as e:
-        print(f"bench federation_a_to_b FAILED: {e}")
-        return 1
-    return 0
+    return benchlib.main("federation_a_to_b", run)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,10 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-os.environ.setdefault("EPORTD", os.path.join(ROOT, "bin", "eportd"))
-os.environ.setdefault("EPORTCTL", os.path.join(ROOT, "bin", "eportctl"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fed"))
-import fedlib  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import ROOT  # noqa: E402
 from connlib import ONE, client, configure, files, messages, start  # noqa: E402
-from fedlib import Fed, FedError, check, wait_for  # noqa: E402
+from fedlib import Fed, check, wait_for  # noqa: E402
 
 N = int(os.environ.get("BENCH_DROP_N", "5000"))
 SAMPLE = os.path.join(ROOT, "mappings/samples/iftmin-rail/dui-rail-03.edi")
@@ -62,19 +58,7 @@ def run():
 
 
 def main():
-    if not shutil.which("redis-server"):
-        print("bench filedrop skipped: redis-server is not installed")
-        return 0
-    for b in (fedlib.EPORTD, fedlib.EPORTCTL):
-        if not os.access(b, os.X_OK):
-            print(f"bench filedrop skipped: {b} is missing (make)")
-            return 0
-    try:
-        run()
-    except FedError as e:
-        print(f"bench filedrop FAILED: {e}")
-        return 1
-    return 0
+    return benchlib.main("filedrop", run)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,9 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-os.environ.setdefault("EPORTD", os.path.join(ROOT, "bin", "eportd"))
-os.environ.setdefault("EPORTCTL", os.path.join(ROOT, "bin", "eportctl"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fed"))
-from fedlib import Fed, FedError, check, port_open, wait_for  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import HERE, ROOT  # noqa: E402
+from fedlib import Fed, check, port_open, wait_for  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "10"))
 CONNS = int(os.environ.get("BENCH_HTTP_CONNS", "32"))
@@ -128,19 +125,7 @@ def run():
 
 
 def main():
-    for what, path in (("redis-server", shutil.which("redis-server")),
-                       ("wrk", WRK if os.access(WRK, os.X_OK) else None),
-                       ("eportd", os.environ["EPORTD"]
-                        if os.access(os.environ["EPORTD"], os.X_OK) else None)):
-        if not path:
-            print(f"bench http_submit skipped: {what} not found")
-            return 0
-    try:
-        run()
-    except FedError as e:
-        print(f"bench http_submit FAILED: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return benchlib.main("http_submit", run, tools=(WRK,))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-/* fed_store: the Redis side of the national center's keys (v1:fed:*, see
- * fed.h) and the reads of the ledger's keys its figures need. It is a
- * store_*.c file in all but name (it uses the store's internals, as they
- * do), kept beside the fed module it serves. Writers that must be atomic
- * are small Lua scripts sent with EVAL: they run a few times a second at
- * most, so the script cache is not worth its bookkeeping here. */
+/* store_fed: the Redis side of the national center's keys (v1:fed:*, see
+ * fed.h) and the reads of the ledger's keys its figures need: part of the
+ * store (it uses the store's internals, as the other store_*.c files do)
+ * serving the fed module (its functions are fed_store_*, declared in
+ * fed_int.h). Writers that must be atomic are small Lua scripts sent
+ * with EVAL: they run a few times a second at most, so the script cache
+ * is not worth its bookkeeping here. */
 #include "fed_int.h"
 #include "store_int.h"
 
@@ -119,18 +120,7 @@ int fed_store_pos(store *st, const char *which, store_pos *out, err_t *e)
 {
     char key[ST_KEY_MAX];
     st_key(st, key, "fed", which, e);
-    st_args a = {0};
-    st_arg_s(&a, "GET"), st_arg_s(&a, key);
-    redisReply *r;
-    int rc = st_cmd(st, &a, -1, &r, e);
-    if (rc < 0)
-        return rc;
-    *out = (store_pos){0, 0};
-    if (r->type == REDIS_REPLY_STRING && store_pos_parse(r->str, out) < 0)
-        rc = err_set(e, ERR_IO, "redis %s: %s: not a position: %.40s",
-                     st->url, key, r->str);
-    freeReplyObject(r);
-    return rc;
+    return st_pos_get(st, key, out, e);
 }
 
 int fed_store_pos_set(store *st, const char *which, store_pos p, err_t *e)
@@ -285,9 +275,15 @@ int fed_store_counts(store *st, store_kv_fn fn, void *ctx, err_t *e)
     return fs__pairs(st, &a, fn, ctx, e);
 }
 
+typedef struct fs__ledger_cb {
+    fed_lalert_fn fn;
+    void *ctx;
+} fs__ledger_cb;
+
 static int fs__ledger_entry(store *st, const char *key, const redisReply *en,
-                            fed_lalert_fn fn, void *ctx, err_t *e)
+                            void *arg, err_t *e)
 {
+    const fs__ledger_cb *c = arg;
     const redisReply *f, *kind, *ref, *msg;
     store_pos p;
     int rc = st_entry(st, key, en, &f, e);
@@ -296,8 +292,8 @@ static int fs__ledger_entry(store *st, const char *key, const redisReply *en,
                                      "id", st->url, key);
     kind = st_field(f, "kind"), ref = st_field(f, "ref");
     msg = st_field(f, "msg");
-    return fn(ctx, p, kind ? kind->str : "", ref ? ref->str : "",
-              msg ? msg->str : "", e);
+    return c->fn(c->ctx, p, kind ? kind->str : "", ref ? ref->str : "",
+                 msg ? msg->str : "", e);
 }
 
 int fed_store_ledger_alerts(store *st, store_pos after, size_t count,
@@ -305,15 +301,8 @@ int fed_store_ledger_alerts(store *st, store_pos after, size_t count,
 {
     char key[ST_KEY_MAX];
     st_key(st, key, "alerts", NULL, e);
-    redisReply *r;
-    int rc = st_xrange_after(st, key, after, count, &r, e);
-    if (rc < 0)
-        return rc;
-    size_t i = 0;
-    for (; rc == 0 && i < r->elements; i++)
-        rc = fs__ledger_entry(st, key, r->element[i], fn, ctx, e);
-    freeReplyObject(r);
-    return rc < 0 ? rc : (int)i;
+    fs__ledger_cb c = {fn, ctx};
+    return st_xrange_each(st, key, after, count, fs__ledger_entry, &c, e);
 }
 
 int fed_store_counted(store *st, const char *const *fields, size_t n,
