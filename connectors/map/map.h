@@ -72,6 +72,7 @@ int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx);
 
 /* Build the local message for record r (reverse direction) in arena a.
+ * ERR_INVALID when r's kind is not the table's (`kind:`).
  * Set *out to NULL first; for a table with `split`, a non-NULL *out is a
  * message made by an earlier call, and r becomes one more item of it (one
  * manifest document, one CSV file, one JSON feed). */

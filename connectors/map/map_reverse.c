@@ -472,6 +472,11 @@ static int mv__split(mrev *v, codec_msg *m, const model_record *r,
 int map_reverse(const map_def *d, const model_record *r, arena_t *a,
                 codec_msg **out, err_t *e)
 {
+    /* a table writes the kind it reads: any other record would come out
+     * as a message of the table's type with nothing of its own in it */
+    if (d->kind && r->kind && strcmp(d->kind, r->kind))
+        return err_set(e, ERR_INVALID, "table %s writes %s records, not %s",
+                       d->name, d->kind, r->kind);
     /* a split table's records are items of one document: add to *out */
     int first = !(d->has_split && *out);
     codec_msg *m = first ? mv__message(d, r, a) : *out;

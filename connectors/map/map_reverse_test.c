@@ -238,6 +238,27 @@ static void test_code_without_local_key(void **state)
     has("BGM+rail_waybill++1'");
 }
 
+/* A table writes the kind it reads: a status record through a waybill
+ * table is refused (it would come out as an empty IFTMIN), a waybill goes
+ * through. */
+static void test_other_kind_refused(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: edifact\nkind: waybill\n"
+                     "match:\n  message_type: IFTMIN\nfields:\n"
+                     "  - {to: document.number, from: BGM.2.1}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "status";
+    r->document.number = "ST1";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "table t writes waybill records, not "
+                                  "status"));
+    r->kind = "waybill";
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("BGM++ST1'");
+}
+
 /* "A field is written by the first rule that targets it; constants
  * (value) and #index are not written back." */
 static void test_first_rule_writes_constants_do_not(void **state)
@@ -388,6 +409,7 @@ int main(void)
         T(test_edifact_written_segments),
         T(test_edifact_from_built_record),
         T(test_code_without_local_key),
+        T(test_other_kind_refused),
         T(test_first_rule_writes_constants_do_not),
         T(test_xml_roundtrip),
         T(test_csv_roundtrip),
