@@ -4,7 +4,8 @@
  * operator or a local e-port user asks, answered from this node's Redis
  * alone, so they work while eportd is down. The answers are structs
  * handed to callbacks, never printed here: eportctl prints them, the
- * HTTP API (issue #5) will serialise the same structs. Names: lq_.
+ * HTTP API (connectors/api_query.c) serialises the same structs.
+ * Names: lq_.
  *
  * Ownership: everything handed to a callback (events, states, strings)
  * lives in the arena the caller gives, valid until it is reset, unless
