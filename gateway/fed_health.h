@@ -28,6 +28,11 @@
 #define FED_HEALTH_PEERS_MAX 64
 #define FED_HEALTH_ID_MAX 16      /* node ids (config: 2-16 of A-Z 0-9 -) */
 #define FED_HEALTH_MAX_BYTES 8192 /* a payload, at most */
+/* How long a destination remembers a health message's id against
+ * duplicates, instead of delivery.max_age_ms (7 days): one arrives every
+ * few seconds from every node, and a late duplicate is harmless (the
+ * center keeps only a newer `at`). */
+#define FED_HEALTH_SEEN_TTL_MS (3600LL * 1000)
 
 /* One peer link as the reporting node sees it. */
 typedef struct fed_hpeer {

@@ -132,8 +132,10 @@ int in_deliver(node *n, in_item *it)
     fx->frame = it->body;
     fx->frame_n = it->bn;
     fx->receipt_peer = it->back;
-    fx->seen_ttl_ms = n->cfg->delivery.max_age_ms +
-                      n->cfg->delivery.max_clock_skew_ms;
+    fx->seen_ttl_ms = strcmp(v->type, FED_HEALTH_TYPE)
+                          ? n->cfg->delivery.max_age_ms +
+                                n->cfg->delivery.max_clock_skew_ms
+                          : FED_HEALTH_SEEN_TTL_MS;
     fx->ledger = !strcmp(v->type, MVEV_ENV_TYPE);
     return 0;
 }

@@ -112,6 +112,12 @@ def test_all_up(fed):
         check(k in body, f"/v1/federation lacks {k}")
     # a node slow to start may have been judged silent for a moment
     wait_for(lambda: not active_alerts(fed), 5, "no alert while all is well")
+    # health ids are remembered for an hour, not a week (docs/protocol.md)
+    script = ("local t = {} for _, k in ipairs(redis.call('KEYS', ARGV[1])) do"
+              " t[#t + 1] = redis.call('PTTL', k) end return t")
+    ttls = fed["NC"].redis.cmd("EVAL", script, 0, "eport:NC:v1:seen:*")
+    check(ttls, "NC remembers no message id")
+    check(max(ttls) <= 3600 * 1000, f"a seen entry at NC lives {max(ttls)} ms")
 
 
 def test_dashboard_files(fed):
