@@ -29,6 +29,7 @@
 
 #include "auth.h"
 #include "conn.h"
+#include "conn_zmq_int.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -49,18 +50,6 @@ typedef struct zq_st {
     buf_t out;               /* the reply being packed */
     log_gate gate;
 } zq_st;
-
-/* A request's fields, borrowed from the frame. */
-typedef struct zq_req {
-    int has_v;
-    uint64_t v;
-    char key[AUTH_KEY_MAX + 1], map[128], idem[256];
-    const unsigned char *cid; /* raw msgpack of the cid, or NULL */
-    size_t cidn;
-    const char *body;
-    size_t bodyn;
-    int has_body;
-} zq_req;
 
 /* ---- a bounded, lenient msgpack reader ---- */
 
@@ -217,8 +206,7 @@ static int zq__field(zq_rd *r, const zq_val *k, zq_req *q, char *why,
     return zq__skip(r, 1) ? (snprintf(why, wn, "unreadable value"), -1) : 0;
 }
 
-/* 0, or -1 with why ("request: ..."). */
-static int zq__parse(const void *p, size_t n, zq_req *q, char *why, size_t wn)
+int zq_parse(const void *p, size_t n, zq_req *q, char *why, size_t wn)
 {
     zq_rd r = {p, (const unsigned char *)p + n};
     zq_val m, k;
@@ -372,7 +360,7 @@ static void zq__handle(const conn_in *c, zq_st *s, const void *p, size_t n)
     buf_reset(&s->res.problems);
     s->res.n = 0;
     s->res.retry_after_s = 0;
-    if (zq__parse(p, n, &q, why, sizeof why)) {
+    if (zq_parse(p, n, &q, why, sizeof why)) {
         err_set(&e, ERR_SYNTAX, "%s", why);
         status = 400;
     } else {

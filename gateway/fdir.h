@@ -81,6 +81,14 @@ int fdir_verify(const char *ca_path, const char *where, const void *bytes,
                 fdir_doc **out, err_t *e);
 void fdir_doc_free(fdir_doc *d);
 
+/* Only the JSON of bytes (version, serial, members, CRL) into *out, as
+ * fdir_verify reads it once the signature holds; no signature or
+ * certificate is checked and sig is empty. For the fuzz target
+ * (tests/fuzz/fuzz_fdir.c) and tests: a node takes a directory only
+ * from fdir_verify. */
+int fdir_parse(const char *where, const void *bytes, size_t n,
+               fdir_doc **out, err_t *e);
+
 /* Whether d may replace the directory in use (serial, SHA-256 of its
  * bytes; serial 0: none in use): 1 newer, 0 the same directory,
  * ERR_CONFLICT older (a rollback) or the same serial with other bytes. */
