@@ -33,7 +33,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fedlib import EPORTD, ROOT  # noqa: E402
+from fedlib import EPORTD, ROOT, FedError, wait_for  # noqa: E402
 
 RUN = os.path.join(ROOT, "deploy", "demo", "run.py")
 VAR = os.path.join(ROOT, "var", "demo")
@@ -75,17 +75,6 @@ def get_json(url, timeout=5):
             return json.loads(r.read())
     except Exception:  # down, 404 before the center serves it...
         return None
-
-
-def wait_for(fn, timeout, what, interval=0.5):
-    end = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got:
-            return got
-        if time.monotonic() > end:
-            raise Failed(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _term_with_parent():
@@ -309,7 +298,7 @@ def main():
             results.append(True)
             return out
         except Exception as e:  # one line; the demo's output is on stderr
-            why = str(e) if isinstance(e, Failed) else f"{type(e).__name__}: {e}"
+            why = str(e) if isinstance(e, (Failed, FedError)) else f"{type(e).__name__}: {e}"
             print(f"fed: {name} FAILED: {why}", flush=True)
             results.append(False)
             return None
