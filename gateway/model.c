@@ -32,6 +32,13 @@ const model_field model_fields[] = {
     G(document, function, MF_STR),
     G(document, issued, MF_STR),
     G(document, place, MF_STR),
+    G(permit, kind, MF_STR),
+    G(permit, usage, MF_STR),
+    G(permit, status, MF_STR),
+    G(permit, authority, MF_STR),
+    G(permit, region, MF_STR),
+    G(permit, valid_from, MF_STR),
+    G(permit, valid_to, MF_STR),
     G(route, origin, MF_STR),
     G(route, destination, MF_STR),
     G(route, departure, MF_STR),
@@ -78,9 +85,16 @@ const model_field model_fields[] = {
     F("goods", model_goods, MO_GOODS, gross_kg, MF_NUM),
     F("goods", model_goods, MO_GOODS, net_kg, MF_NUM),
     F("goods", model_goods, MO_GOODS, volume_m3, MF_NUM),
+    F("goods", model_goods, MO_GOODS, quantity, MF_NUM),
+    F("goods", model_goods, MO_GOODS, unit, MF_STR),
     F("goods", model_goods, MO_GOODS, value, MF_NUM),
     F("goods", model_goods, MO_GOODS, currency, MF_STR),
     F("goods", model_goods, MO_GOODS, equipment_refs, MF_STRLIST),
+    A(permits, MO_CITATION, model_citation),
+    F("permits", model_citation, MO_CITATION, id, MF_STR),
+    F("permits", model_citation, MO_CITATION, line, MF_NUM),
+    F("permits", model_citation, MO_CITATION, quantity, MF_NUM),
+    F("permits", model_citation, MO_CITATION, value, MF_NUM),
     G(totals, packages, MF_NUM),
     G(totals, gross_kg, MF_NUM),
     G(totals, goods_items, MF_NUM),
@@ -392,24 +406,78 @@ static int model__one_of(const char *v, const char *const *set)
     return 0;
 }
 
-static const char *const model__kinds[] = {
-    "waybill", "manifest", "declaration", "response", "status", NULL};
+const char *const model_kinds[] = {"waybill", "manifest", "declaration",
+                                   "response", "status", "permit", NULL};
 static const char *const model__modes[] = {
     "sea", "rail", "road", "air", "inland_water", "multimodal",
     "fixed_installation", "post", "unknown", NULL};
+/* docs/model.md, "Permits": a permit's kind, how it is drawn down and
+ * what its issuer last said of it. */
+const char *const model_permit_kinds[] = {
+    "automatic_import_licence", "import_licence", "export_licence",
+    "certificate_of_origin", "inspection_certificate", "dual_use_licence",
+    "crypto_product_licence", "endangered_species_permit", "drug_permit",
+    NULL};
+const char *const model_permit_usages[] = {
+    "single_use", "quantity", "value", "per_line", NULL};
+const char *const model_permit_statuses[] = {
+    "valid", "suspended", "revoked", NULL};
+
+/* "a, b or c" of a NULL-terminated list, for messages. */
+static const char *model__list_text(const char *const *set, char *out,
+                                    size_t n)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; set[i] && at < n; i++) {
+        const char *sep = !i ? "" : set[i + 1] ? ", " : " or ";
+        int k = snprintf(out + at, n - at, "%s%s", sep, set[i]);
+        at += k > 0 ? (size_t)k : 0;
+    }
+    return out;
+}
+
+/* 0 when v is absent or one of set, else ERR_CODE naming path. */
+static int model__check_enum(const char *path, const char *v,
+                             const char *const *set, err_t *e)
+{
+    char text[400];
+    if (!v || model__one_of(v, set))
+        return 0;
+    return err_set(e, ERR_CODE, "%s: '%.60s' is not one of %s", path, v,
+                   model__list_text(set, text, sizeof text));
+}
+
+static int model__check_permits(const model_record *r, err_t *e)
+{
+    int rc = model__check_enum("permit.kind", r->permit.kind,
+                               model_permit_kinds, e);
+    if (!rc)
+        rc = model__check_enum("permit.usage", r->permit.usage,
+                               model_permit_usages, e);
+    if (!rc)
+        rc = model__check_enum("permit.status", r->permit.status,
+                               model_permit_statuses, e);
+    for (uint32_t i = 0; !rc && i < r->permits.n; i++)
+        if (!r->permits.v[i].id)
+            rc = err_set(e, ERR_REQUIRED, "permits[%u].id: required value "
+                         "missing (the permit cited)", i);
+    return rc;
+}
 
 int model_validate(const model_record *r, err_t *e)
 {
+    char text[200];
     if (!r->kind)
         return err_set(e, ERR_REQUIRED, "kind: required value missing");
-    if (!model__one_of(r->kind, model__kinds))
-        return err_set(e, ERR_CODE, "kind: '%s' is not one of waybill, "
-                       "manifest, declaration, response, status", r->kind);
+    if (!model__one_of(r->kind, model_kinds))
+        return err_set(e, ERR_CODE, "kind: '%s' is not one of %s", r->kind,
+                       model__list_text(model_kinds, text, sizeof text));
     for (uint32_t i = 0; i < r->legs.n; i++) {
         const char *m = r->legs.v[i].mode;
         if (m && !model__one_of(m, model__modes))
             return err_set(e, ERR_CODE, "legs[%u].mode: '%s' is not a "
                            "UN/ECE Rec. 19 mode name", i, m);
     }
-    return 0;
+    return model__check_permits(r, e);
 }

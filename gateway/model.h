@@ -53,15 +53,21 @@ typedef struct model_equipment {
 
 typedef struct model_goods {
     model_num seq;
-    char *hs_code, *description, *package_type, *marks, *currency;
-    model_num packages, gross_kg, net_kg, volume_m3, value;
+    char *hs_code, *description, *package_type, *marks, *currency, *unit;
+    model_num packages, gross_kg, net_kg, volume_m3, quantity, value;
     model_strlist equipment_refs;
 } model_goods;
+
+/* A declaration's citation of a permit (docs/model.md, "Permits"). */
+typedef struct model_citation {
+    char *id;                     /* federation permit id "CQ-26AIL000123" */
+    model_num line, quantity, value;
+} model_citation;
 
 #define MODEL__ARRAY(T) struct { T *v; uint32_t n, cap; }
 
 typedef struct model_record {
-    char *kind; /* waybill | manifest | declaration | response | status */
+    char *kind; /* model_kinds[] */
     struct {
         char *format, *message_type, *version, *sender, *recipient,
             *interchange_ref, *message_ref, *mapping;
@@ -70,12 +76,17 @@ typedef struct model_record {
         char *type, *number, *function, *issued, *place;
     } document;
     struct {
+        char *kind, *usage, *status, *authority, *region, *valid_from,
+            *valid_to;
+    } permit;
+    struct {
         char *origin, *destination, *departure, *arrival;
     } route;
     MODEL__ARRAY(model_party) parties;
     MODEL__ARRAY(model_leg) legs;
     MODEL__ARRAY(model_equipment) equipment;
     MODEL__ARRAY(model_goods) goods;
+    MODEL__ARRAY(model_citation) permits;
     struct {
         model_num packages, gross_kg, goods_items, equipment_count;
     } totals;
@@ -103,6 +114,7 @@ typedef enum model_obj {
     MO_LEG,
     MO_EQUIPMENT,
     MO_GOODS,
+    MO_CITATION,
     MO__COUNT
 } model_obj;
 
@@ -163,9 +175,20 @@ int model_strlist_add(arena_t *a, model_strlist *l, const char *s, size_t n,
  * they differ and diff is not NULL, writes the first differing path. */
 int model_equal(const model_record *a, const model_record *b, buf_t *diff);
 
-/* Structural checks the model itself guarantees: kind and enumerations
- * (document type, transport mode, party role). Mapping-level validation
- * rules run in the mapping engine. */
+/* The values of `kind`, NULL-terminated: the one list for whatever else
+ * checks a kind (mapping tables, client configuration). */
+extern const char *const model_kinds[];
+/* The permit enumerations (docs/model.md, "Permits"), NULL-terminated:
+ * permit.kind, permit.usage and permit.status. */
+extern const char *const model_permit_kinds[];
+extern const char *const model_permit_usages[];
+extern const char *const model_permit_statuses[];
+
+/* Structural checks the model itself guarantees: kind, legs[].mode, the
+ * permit enumerations (permit.kind, usage, status) and that every
+ * permits[] entry names a permit. Mapping-level validation rules run in
+ * the mapping engine; permit ids and amounts are checked where they are
+ * used (pmrec.h). */
 int model_validate(const model_record *r, err_t *e);
 
 /* An output form: the walk in model_emit calls these in document order.

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "model.h"
+#include "model_json.h"
+#include "model_pack.h"
 
 static int setup(void **state)
 {
@@ -62,6 +64,28 @@ static void test_field_find(void **state)
     assert_int_equal(f->elem, MO_LEG);
     assert_int_equal(f->elem_size, sizeof(model_leg));
 
+    f = model_field_find("permit.valid_to");
+    assert_non_null(f);
+    assert_string_equal(f->group, "permit");
+    assert_ptr_equal(model_str_at(&r, f), &r.permit.valid_to);
+
+    model_goods g;
+    f = model_field_find("goods[].quantity");
+    assert_non_null(f);
+    assert_int_equal(f->type, MF_NUM);
+    assert_ptr_equal(model_num_at(&g, f), &g.quantity);
+    assert_ptr_equal(model_str_at(&g, model_field_find("goods[].unit")),
+                     &g.unit);
+
+    model_citation c;
+    f = model_field_find("permits[].line");
+    assert_non_null(f);
+    assert_int_equal(f->obj, MO_CITATION);
+    assert_ptr_equal(model_num_at(&c, f), &c.line);
+    f = model_field_find("permits");
+    assert_int_equal(f->elem, MO_CITATION);
+    assert_int_equal(f->elem_size, sizeof(model_citation));
+
     assert_null(model_field_find("number"));
     assert_null(model_field_find("document"));
     assert_null(model_field_find("parties.name"));
@@ -98,6 +122,7 @@ static void test_array_of(void **state)
     assert_string_equal(model_array_of(MO_LEG)->path, "legs");
     assert_string_equal(model_array_of(MO_EQUIPMENT)->path, "equipment");
     assert_string_equal(model_array_of(MO_GOODS)->path, "goods");
+    assert_string_equal(model_array_of(MO_CITATION)->path, "permits");
     assert_null(model_array_of(MO_RECORD));
 }
 
@@ -280,8 +305,8 @@ static void test_validate(void **state)
     assert_non_null(strstr(e.msg, "kind"));
 
     static const char *const kinds[] = {"waybill", "manifest", "declaration",
-                                        "response", "status"};
-    for (size_t i = 0; i < 5; i++) {
+                                        "response", "status", "permit"};
+    for (size_t i = 0; i < 6; i++) {
         r->kind = (char *)kinds[i];
         if (model_validate(r, &e) != 0)
             fail_msg("kind %s refused: %s", kinds[i], e.msg);
@@ -289,6 +314,7 @@ static void test_validate(void **state)
     r->kind = "invoice";
     assert_int_equal(model_validate(r, &e), ERR_CODE);
     assert_non_null(strstr(e.msg, "'invoice'"));
+    assert_non_null(strstr(e.msg, "status or permit"));
     r->kind = "Waybill"; /* case matters */
     assert_int_equal(model_validate(r, &e), ERR_CODE);
     r->kind = "waybill";
@@ -308,6 +334,143 @@ static void test_validate(void **state)
     assert_int_equal(e.code, ERR_CODE);
     assert_non_null(strstr(e.msg, "legs[3].mode"));
     assert_non_null(strstr(e.msg, "'boat'"));
+}
+
+/* The permit enumerations, each absent or one of its list. */
+static void test_validate_permit(void **state)
+{
+    arena_t *a = *state;
+    err_t e;
+    model_record *r = model_record_new(a);
+    r->kind = "permit";
+    assert_int_equal(model_validate(r, &e), 0); /* all absent */
+    static const char *const kinds[] = {
+        "automatic_import_licence", "import_licence", "export_licence",
+        "certificate_of_origin", "inspection_certificate",
+        "dual_use_licence", "crypto_product_licence",
+        "endangered_species_permit", "drug_permit"};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        r->permit.kind = (char *)kinds[i];
+        if (model_validate(r, &e) != 0)
+            fail_msg("permit kind %s refused: %s", kinds[i], e.msg);
+    }
+    r->permit.usage = "per_line";
+    r->permit.status = "suspended";
+    assert_int_equal(model_validate(r, &e), 0);
+
+    r->permit.kind = "licence";
+    assert_int_equal(model_validate(r, &e), ERR_CODE);
+    assert_string_equal(e.msg, "permit.kind: 'licence' is not one of "
+                        "automatic_import_licence, import_licence, "
+                        "export_licence, certificate_of_origin, "
+                        "inspection_certificate, dual_use_licence, "
+                        "crypto_product_licence, endangered_species_permit "
+                        "or drug_permit");
+    r->permit.kind = "drug_permit";
+    r->permit.usage = "twice";
+    assert_int_equal(model_validate(r, &e), ERR_CODE);
+    assert_string_equal(e.msg, "permit.usage: 'twice' is not one of "
+                        "single_use, quantity, value or per_line");
+    r->permit.usage = "value";
+    r->permit.status = "expired"; /* the ledger's word, not the issuer's */
+    assert_int_equal(model_validate(r, &e), ERR_CODE);
+    assert_string_equal(e.msg, "permit.status: 'expired' is not one of "
+                        "valid, suspended or revoked");
+}
+
+static void test_validate_citations(void **state)
+{
+    arena_t *a = *state;
+    err_t e;
+    model_record *r = model_record_new(a);
+    r->kind = "declaration";
+    const model_field *f = model_field_find("permits");
+    model_citation *c = model_array_append(a, r, f, &e);
+    c->id = "CQ-26AIL000123";
+    c = model_array_append(a, r, f, &e);
+    c->quantity = (model_num){5, 1}; /* no id */
+    assert_int_equal(model_validate(r, &e), ERR_REQUIRED);
+    assert_string_equal(e.msg, "permits[1].id: required value missing (the "
+                        "permit cited)");
+    c->id = "cq-anything"; /* syntax is pmrec's to check */
+    assert_int_equal(model_validate(r, &e), 0);
+}
+
+/* A licence and a declaration citing it through both forms, and the
+ * place of the new keys among the old ones. */
+static model_record *permit_sample(arena_t *a)
+{
+    err_t e;
+    model_record *r = model_record_new(a);
+    r->kind = "permit";
+    r->document.type = "permit";
+    r->document.number = "26AIL000123";
+    r->permit.kind = "automatic_import_licence";
+    r->permit.usage = "quantity";
+    r->permit.valid_from = "2026-01-05";
+    r->permit.valid_to = "2026-07-04";
+    model_party *p = model_array_append(a, r, model_field_find("parties"), &e);
+    p->role = "holder";
+    p->name = "重庆长江铜业有限公司";
+    model_goods *g = model_array_append(a, r, model_field_find("goods"), &e);
+    g->seq = (model_num){1, 1};
+    g->hs_code = "7403111100";
+    g->quantity = (model_num){2500.5, 1};
+    g->unit = "TNE";
+    g->value = (model_num){21000000, 1};
+    g->currency = "USD";
+    return r;
+}
+
+static void test_permit_forms(void **state)
+{
+    arena_t *a = *state;
+    err_t e;
+    buf_t j, m;
+    buf_init(&j, 1 << 20);
+    buf_init(&m, 1 << 20);
+    model_record *r = permit_sample(a), *back;
+    assert_int_equal(model_json_write(r, &j, &e), 0);
+    assert_string_equal(j.p,
+        "{\"kind\":\"permit\",\"document\":{\"type\":\"permit\","
+        "\"number\":\"26AIL000123\"},\"permit\":{\"kind\":"
+        "\"automatic_import_licence\",\"usage\":\"quantity\","
+        "\"valid_from\":\"2026-01-05\",\"valid_to\":\"2026-07-04\"},"
+        "\"parties\":[{\"role\":\"holder\",\"name\":"
+        "\"重庆长江铜业有限公司\"}],\"goods\":[{\"seq\":1,\"hs_code\":"
+        "\"7403111100\",\"quantity\":2500.5,\"unit\":\"TNE\","
+        "\"value\":21000000,\"currency\":\"USD\"}]}");
+    assert_int_equal(model_json_read(j.p, j.len, a, &back, &e), 0);
+    assert_true(model_equal(r, back, NULL));
+    assert_int_equal(model_pack(r, &m, &e), 0);
+    assert_int_equal(model_unpack(m.p, m.len, a, &back, &e), 0);
+    assert_true(model_equal(r, back, NULL));
+
+    model_record *d = model_record_new(a);
+    d->kind = "declaration";
+    d->customs.reference = "800020261000012345";
+    model_citation *c =
+        model_array_append(a, d, model_field_find("permits"), &e);
+    c->id = "CQ-26AIL000123";
+    c->line = (model_num){1, 1};
+    c->quantity = (model_num){120.25, 1};
+    buf_reset(&j);
+    assert_int_equal(model_json_write(d, &j, &e), 0);
+    assert_string_equal(j.p,
+        "{\"kind\":\"declaration\",\"permits\":[{\"id\":"
+        "\"CQ-26AIL000123\",\"line\":1,\"quantity\":120.25}],"
+        "\"customs\":{\"reference\":\"800020261000012345\"}}");
+    buf_reset(&m);
+    assert_int_equal(model_pack(d, &m, &e), 0);
+    assert_int_equal(model_unpack(m.p, m.len, a, &back, &e), 0);
+    buf_t diff;
+    buf_init(&diff, 256);
+    back->permits.v[0].quantity.v = 120.5;
+    assert_false(model_equal(d, back, &diff));
+    assert_string_equal(diff.p, "permits[0].quantity");
+    buf_free(&diff);
+    buf_free(&j);
+    buf_free(&m);
 }
 
 /* An emitter that checks every map/array announces the number of items it
@@ -367,6 +530,7 @@ static void test_emit_counts(void **state)
     arena_t *a = *state;
     static const model_emitter em = {cnt_open, cnt_close, cnt_open,
                                      cnt_close, cnt_key, cnt_str, cnt_num, 1};
+    err_t e;
     model_record *r = sample(a);
     r->source.format = "edifact";
     r->status.event = "loaded";
@@ -375,6 +539,18 @@ static void test_emit_counts(void **state)
     assert_int_equal(c.depth, 0);
     assert_string_equal(c.keys,
                         "kind,source,document,parties,equipment,totals,status,");
+
+    r->permit.kind = "drug_permit";
+    model_citation *ct =
+        model_array_append(a, r, model_field_find("permits"), &e);
+    ct->id = "SH-X1";
+    model_goods *g = model_array_append(a, r, model_field_find("goods"), &e);
+    g->unit = "KGM";
+    cnt c3 = {0};
+    assert_int_equal(model_emit(r, &em, &c3), 0);
+    assert_int_equal(c3.depth, 0);
+    assert_string_equal(c3.keys, "kind,source,document,permit,parties,"
+                        "equipment,goods,permits,totals,status,");
 
     model_record *empty = model_record_new(a);
     cnt c2 = {0};
@@ -396,6 +572,9 @@ int main(void)
         cmocka_unit_test(test_equal),
         cmocka_unit_test(test_equal_diff_paths),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_validate_permit),
+        cmocka_unit_test(test_validate_citations),
+        cmocka_unit_test(test_permit_forms),
         cmocka_unit_test(test_emit_counts),
     };
     return cmocka_run_group_tests_name("gateway/model", tests, setup,

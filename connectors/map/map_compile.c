@@ -197,9 +197,6 @@ static int mc__match(mcomp *c, const ynode *n, map_def *m)
 
 static const char *const mc__formats[] = {"edifact", "xml", "json", "csv",
                                           "fixed", NULL};
-static const char *const mc__kinds[] = {"waybill", "manifest", "declaration",
-                                        "response", "status", NULL};
-
 static int mc__head(mcomp *c, const ynode *r, map_def *m)
 {
     static const char *const keys[] = {"mapping", "description", "extends",
@@ -221,9 +218,9 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
         rc |= mcomp_bad(c, r, "'mapping' (the table's name) is required");
     if (!m->format || mcomp_enum(c, r, m->format, mc__formats, &dummy))
         rc |= mcomp_bad(c, r, "'format' must be edifact, xml, json, csv or fixed");
-    if (!m->kind || mcomp_enum(c, r, m->kind, mc__kinds, &dummy))
+    if (!m->kind || mcomp_enum(c, r, m->kind, model_kinds, &dummy))
         rc |= mcomp_bad(c, r, "'kind' must be waybill, manifest, declaration, "
-                      "response or status");
+                      "response, status or permit");
     m->flat = m->format && strcmp(m->format, "edifact") == 0;
     const ynode *v;
     if ((v = ydoc_get(r, "match")))
