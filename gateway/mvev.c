@@ -16,6 +16,7 @@
 #include "msgid.h"
 #include "mvref.h"
 #include "mvev_int.h"
+#include "utf8.h"
 
 /* ---- types ---- */
 
@@ -129,6 +130,8 @@ static const char *const mvev__status[] = {"gate_in", "gate_out", "loaded",
     "discharged", "departed", "arrived", "transshipped", "stuffed", "stripped",
     "crossed_border", "delivered", NULL};
 static const char *const mvev__ok[] = {"ok", NULL};
+static const char *const mvev__permit[] = {"reserved", "refused",
+    "written_off", "returned", NULL};
 
 /* need: keys the type requires; may: keys it allows besides (note and
  * place are allowed everywhere); codes: what res may say. */
@@ -150,6 +153,7 @@ static const struct {
     [MV_WRITTEN_OFF] = {B_PREV | B_KIND | B_ITIN, B_DATA, NULL},
     [MV_ENQUIRY] = {B_PREV, B_LIMIT, NULL},
     [MV_STATUS] = {B_PREV | B_RES, 0, mvev__status},
+    [MV_PERMIT] = {B_PREV | B_RES | B_NOTE, B_REC, mvev__permit},
 };
 
 /* "event released of 26CQ...: itin: <why>" */
@@ -169,29 +173,6 @@ static int mvev__bad(const mv_event *ev, err_t *e, const char *field,
                    field, why);
 }
 
-/* Length of the UTF-8 character at s when it is printable and in its
- * shortest form (no C0/C1 controls, DEL, surrogates); 0 otherwise. */
-static int mvev__utf8(const unsigned char *s)
-{
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    unsigned c = s[0];
-    if (c < 0x80)
-        return c >= 0x20 && c != 0x7f;
-    int n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    if (!n || c > 0xf4)
-        return 0;
-    uint32_t cp = c & (0x3fu >> (n - 1));
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) /* the NUL ends a cut sequence here */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        cp <= 0x9f)
-        return 0;
-    return n;
-}
-
 /* A set string: 1 to max bytes of printable UTF-8; token: no spaces
  * either (it becomes part of a claim key, docs/store.md). */
 static int mvev__text(const mv_event *ev, err_t *e, const char *field,
@@ -203,7 +184,7 @@ static int mvev__text(const mv_event *ev, err_t *e, const char *field,
     if (n > max)
         return mvev__bad(ev, e, field, "more than %zu bytes", max);
     for (size_t i = 0; i < n;) {
-        int k = mvev__utf8((const unsigned char *)s + i);
+        int k = utf8_printable((const unsigned char *)s + i);
         if (!k || (token && s[i] == ' '))
             return mvev__bad(ev, e, field, "byte %zu (0x%02x) is not %s",
                              i + 1, (unsigned char)s[i], token
