@@ -87,7 +87,15 @@ $(B)/rel/bench/%: $(B)/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
 
-bench: bin/eportctl bin/eportd $(patsubst tests/bench/%.c,$(B)/rel/bench/%,$(BENCH_C))
+# Tools the Python benches drive (tests/bench/tool_*.c), not run alone.
+$(B)/rel/benchtool/%: $(B)/rel/tests/bench/%.o $(call obj,rel,$(LIB_C))
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_FLAGS) $^ -o $@ $(LDLIBS)
+
+BENCHTOOL_C := $(wildcard tests/bench/tool_*.c)
+
+bench: bin/eportctl bin/eportd $(patsubst tests/bench/%.c,$(B)/rel/bench/%,$(BENCH_C)) \
+       $(patsubst tests/bench/%.c,$(B)/rel/benchtool/%,$(BENCHTOOL_C))
 	@B=$(B) sh tests/bench/run.sh
 
 # libFuzzer targets, built with clang; `make fuzz` runs each briefly.

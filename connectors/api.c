@@ -27,6 +27,12 @@ static const api_route api__routes[] = {
     {"GET", "/v1/movements/{}", api_movement, API_READ, "movement"},
     {"GET", "/v1/trace", api_trace, API_READ, "trace"},
     {"GET", "/v1/events", api_events, API_READ, "events"},
+    {"GET", "/v1/permits", api_permits, API_READ, "permits"},
+    {"GET", "/v1/permits/{}", api_permit, API_READ, "permit"},
+    {"GET", "/v1/permits/{}/history", api_permit_history, API_READ,
+     "permit_history"},
+    {"POST", "/v1/permits/{}/verify", api_permit_verify, API_WRITE,
+     "permit_verify"},
     {"GET", "/healthz", api_health, API_OPEN, "healthz"},
     {"GET", "/metrics", api_metrics, API_OPEN, "metrics"},
     {"GET", "/v1/federation", api_federation, API_READ, "federation"},
@@ -83,6 +89,17 @@ api_tls *api_tls_get(api *a, err_t *e)
     a->threads = t;
     pthread_mutex_unlock(&a->mu);
     return api__tls = t;
+}
+
+api_tls *api_tls_begin(api_req *q, enum MHD_Result *ret)
+{
+    err_t e;
+    api_tls *t = api_tls_get(q->a, &e);
+    if (!t)
+        *ret = api_reply_err(q, &e);
+    else
+        arena_reset(&t->arena);
+    return t;
 }
 
 store *api_store(api_tls *t)

@@ -109,6 +109,8 @@ struct api_req {
 /* The calling worker thread's state, opened on first use (ERR_IO when
  * Redis cannot be reached: the caller answers 503). */
 api_tls *api_tls_get(api *a, err_t *e);
+/* api_tls_get with a clean arena, or NULL with a 503 queued in *ret. */
+api_tls *api_tls_begin(api_req *q, enum MHD_Result *ret);
 store *api_store(api_tls *t);
 int64_t api_now_ms(void);
 double api_mono(void);
@@ -158,6 +160,10 @@ enum MHD_Result api_movement(api_req *q);
 enum MHD_Result api_movements(api_req *q);
 enum MHD_Result api_trace(api_req *q);
 enum MHD_Result api_events(api_req *q);       /* api_events.c */
+enum MHD_Result api_permits(api_req *q);      /* api_permits.c */
+enum MHD_Result api_permit(api_req *q);
+enum MHD_Result api_permit_history(api_req *q);
+enum MHD_Result api_permit_verify(api_req *q);
 enum MHD_Result api_health(api_req *q);       /* api_ops.c */
 enum MHD_Result api_metrics(api_req *q);
 

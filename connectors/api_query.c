@@ -17,18 +17,6 @@
 #include "mvref.h"
 #include "store_local.h"
 
-/* The thread's state and a clean arena, or a 503 queued (NULL). */
-static api_tls *api__begin(api_req *q, enum MHD_Result *ret)
-{
-    err_t e;
-    api_tls *t = api_tls_get(q->a, &e);
-    if (!t)
-        *ret = api_reply_err(q, &e);
-    else
-        arena_reset(&t->arena);
-    return t;
-}
-
 /* ---- GET /v1/messages/{id} ---- */
 
 /* v and at are numbers in Redis; the rest strings as stored. */
@@ -83,7 +71,7 @@ enum MHD_Result api_message(api_req *q)
     err_t e;
     if (msgid_parse(q->param, NULL, &e))
         return api_reply_error(q, 400, e.msg, NULL, NULL, NULL);
-    api_tls *t = api__begin(q, &ret);
+    api_tls *t = api_tls_begin(q, &ret);
     if (!t)
         return ret;
     json_t *o = json_pack("{s:s}", "id", q->param);
@@ -234,7 +222,7 @@ enum MHD_Result api_movement(api_req *q)
     err_t e;
     if (mvref_check(q->param, &e))
         return api_reply_error(q, 400, e.msg, NULL, NULL, NULL);
-    api_tls *t = api__begin(q, &ret);
+    api_tls *t = api_tls_begin(q, &ret);
     if (!t)
         return ret;
     lq_journey j;
@@ -279,7 +267,7 @@ enum MHD_Result api_trace(api_req *q)
     const char *what = api__trace_what(q, &ret);
     if (!what)
         return ret;
-    api_tls *t = api__begin(q, &ret);
+    api_tls *t = api_tls_begin(q, &ret);
     if (!t)
         return ret;
     json_t *list = json_array();
@@ -331,7 +319,7 @@ enum MHD_Result api_movements(api_req *q)
     int64_t limit;
     if (api_arg_int(q, "limit", 1, 10000, 1000, &limit))
         return MHD_YES;
-    api_tls *t = api__begin(q, &ret);
+    api_tls *t = api_tls_begin(q, &ret);
     if (!t)
         return ret;
     const char *phase = api_arg(q, "phase"), *region = api_arg(q, "region");

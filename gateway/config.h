@@ -154,6 +154,19 @@ typedef struct cfg_alerts {
     const char *rules;     /* the rule file (absolute) */
 } cfg_alerts;
 
+/* The permit ledger (docs/permits.md): this node as a permit's home,
+ * and as a node whose declarations cite permits homed elsewhere. */
+typedef struct cfg_permits {
+    int64_t reserve_ttl_s;     /* home: an unconfirmed reservation expires */
+    int unreachable;           /* cfg_pm_unreachable: a declaration whose
+                                  permit's home does not answer waits, or is
+                                  refused after answer_timeout_s */
+    int64_t answer_timeout_s;
+    int64_t verify_wait_ms;    /* HTTP and eportctl: how long a request
+                                  waits for the home's answer */
+} cfg_permits;
+typedef enum { CFG_PM_WAIT, CFG_PM_REFUSE } cfg_pm_unreachable;
+
 typedef struct cfg_log {
     int level;        /* cfg_log_level */
     const char *file; /* absolute path, or "-" for stderr */
@@ -185,6 +198,7 @@ typedef struct cfg {
     cfg_log log;
     cfg_health health;
     cfg_alerts alerts;
+    cfg_permits permits;
     /* internal to config*.c */
     arena_t arena_;
     buf_t problems_;
@@ -270,7 +284,7 @@ typedef enum { CFG_SEC_NODE, CFG_SEC_PKI, CFG_SEC_REDIS, CFG_SEC_MAPPINGS,
                CFG_SEC_PEERS, CFG_SEC_ROUTES, CFG_SEC_DELIVERY,
                CFG_SEC_CONNECTORS, CFG_SEC_CLIENTS, CFG_SEC_API,
                CFG_SEC_LEDGER, CFG_SEC_LOG, CFG_SEC_HEALTH,
-               CFG_SEC_ALERTS } cfg_section_id;
+               CFG_SEC_ALERTS, CFG_SEC_PERMITS } cfg_section_id;
 
 typedef struct cfg_section {
     const char *name;

@@ -210,7 +210,8 @@ static int check_out_event(const char *v, char *why, size_t n)
 static int check_kind(const char *v, char *why, size_t n)
 {
     static const char *const kinds[] = {"waybill", "manifest", "declaration",
-                                        "response", "status", "*", NULL};
+                                        "response", "status", "permit", "*",
+                                        NULL};
     return check_among(v, kinds, "a record kind", why, n);
 }
 
@@ -492,6 +493,24 @@ static const cfg_option alerts_rows[] = {
          "rules)."),
 };
 
+static const char *const pm_unreachable[] = {"wait", "refuse", NULL};
+
+static const cfg_option permits_rows[] = {
+    INT(cfg_permits, reserve_ttl_s, "86400", 1, 31536000,
+        "Home: a reservation not confirmed this long expires and its "
+        "balance returns."),
+    ENUM(cfg_permits, unreachable, 0, "wait", pm_unreachable,
+         "A declaration citing a permit whose home does not answer: waits "
+         "(shown awaiting permit verification) or is refused after "
+         "answer_timeout_s."),
+    INT(cfg_permits, answer_timeout_s, "60", 1, 604800,
+        "With unreachable: refuse, how long a reservation may wait for its "
+        "answer."),
+    INT(cfg_permits, verify_wait_ms, "5000", 1, 600000,
+        "HTTP and eportctl: how long a request waits for the home's answer "
+        "before saying it is still queued."),
+};
+
 #define ROWS(r) r, sizeof r / sizeof r[0]
 
 const cfg_section cfg_sections[] = {
@@ -529,6 +548,9 @@ const cfg_section cfg_sections[] = {
     {"alerts", CFG_SEC_ALERTS, CFG_S_MAP, ROWS(alerts_rows),
      offsetof(cfg, alerts), 0, 0,
      "The national center's alert rules (docs/operations.md)."},
+    {"permits", CFG_SEC_PERMITS, CFG_S_MAP, ROWS(permits_rows),
+     offsetof(cfg, permits), 0, 0,
+     "The permit ledger: reservations, unreachable homes (docs/permits.md)."},
 };
 
 const size_t cfg_nsections = sizeof cfg_sections / sizeof cfg_sections[0];

@@ -339,7 +339,7 @@ static const bad_case bad_cases[] = {
     {BASE "peer:\n  - id: SC\n",
      "16:3: error: unknown section 'peer' (allowed: node, pki, redis, mappings, "
      "peers, routes, delivery, connectors, clients, api, ledger, log, health, "
-     "alerts); did you mean 'peers'?"},
+     "alerts, permits); did you mean 'peers'?"},
     {BASE PEERS_OK "    port: 7103\n",
      "22:11: error: peers[1]: unknown key 'port' (allowed: id, region, endpoints, "
      "cert, curve_public)"},
@@ -515,7 +515,7 @@ static const bad_case bad_cases[] = {
     {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
      "  - {id: a, connector: rail, kinds: [waybill, invoice]}\n",
      "17:47: error: clients[0].kinds[1]: 'invoice' is not a record kind "
-     "(waybill, manifest, declaration, response, status, *)"},
+     "(waybill, manifest, declaration, response, status, permit, *)"},
     {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
      "  - {id: a, connector: rail, parties: ['CQ RAIL']}\n",
      "17:40: error: clients[0].parties[0]: 'CQ RAIL' is not a party id (1 "

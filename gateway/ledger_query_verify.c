@@ -7,6 +7,7 @@
 
 #include "envcheck.h"
 #include "ledger_query.h"
+#include "pmwire.h"
 #include "store_mv.h"
 
 /* What verify carries from one entry to the next. */
@@ -84,6 +85,59 @@ static const char *lq__links(lq_ver *w, const env *v, const mv_event *ev,
     return NULL;
 }
 
+/* 1 when the batch of answers v carries one about permit id. */
+static int lq__answers(const env *v, const char *id, arena_t *a)
+{
+    pm_item *it = arena_alloc(a, PM_BATCH_MAX * sizeof *it);
+    size_t k = 0;
+    err_t sub;
+    if (!it || pm_batch_split(v->payload, v->payload_len, it, PM_BATCH_MAX,
+                              &k, &sub) < 0)
+        return 0;
+    for (size_t i = 0; i < k; i++) {
+        pm_ans ans;
+        if (pm_ans_decode(it[i].p, it[i].n, a, &ans, &sub) == 0 &&
+            !strcmp(ans.permit, id))
+            return 1;
+    }
+    return 0;
+}
+
+/* A permit event's evidence (docs/permits.md): the home's answer, signed
+ * by a node of the permit's region and about that permit; without one,
+ * the permit must be homed at the event's author itself, or the event is
+ * the author's own home-unreachable refusal. */
+static const char *lq__permit(lq_ver *w, const mv_event *ev,
+                              const char *author)
+{
+    char id[PM_ID_MAX + 1], home[3];
+    size_t k = strcspn(ev->note ? ev->note : "", ":");
+    snprintf(id, sizeof id, "%.*s", (int)k, ev->note ? ev->note : "");
+    pm_id_region(id, home);
+    /* home-unreachable is the departure's own verdict (permits.unreachable:
+     * refuse): no answer of the home exists, and a refusal draws nothing */
+    int own = ev->result && !strcmp(ev->result, "refused") && ev->note &&
+              !strncmp(ev->note + k, ": home-unreachable: ", 20);
+    if (!ev->record_len)
+        return strcmp(home, author) && !own
+                   ? lq__fmt(w->a, "permit %s: no answer of its home %s "
+                             "kept", id, home)
+                   : NULL;
+    env *v;
+    const pki_peer *pp;
+    err_t sub;
+    if (envcheck_frame(w->ec, ev->record, ev->record_len, time(NULL), w->a,
+                       &v, &pp, &sub) < 0)
+        return lq__fmt(w->a, "permit answer: %s%s", sub.msg, NULL);
+    if (strcmp(pki_peer_identity(pp)->region, home))
+        return lq__fmt(w->a, "permit answer about %s signed by region %s",
+                       id, pki_peer_identity(pp)->region);
+    if (strcmp(v->type, PM_ANS_TYPE) || !lq__answers(v, id, w->a))
+        return lq__fmt(w->a, "permit answer of %s: not a %s about it", id,
+                       PM_ANS_TYPE);
+    return NULL;
+}
+
 /* Signature, decoding, links, rules: the first failure, or NULL. */
 static const char *lq__entry(lq_ver *w, const void *frame, size_t n,
                              lq_check *c)
@@ -109,6 +163,8 @@ static const char *lq__entry(lq_ver *w, const void *frame, size_t n,
                        NULL);
     c->at_ms = ev->at_ms, c->event = mv_type_name(ev->type);
     const char *why = lq__links(w, v, ev, c->region);
+    if (!why && ev->type == MV_PERMIT)
+        why = lq__permit(w, ev, c->region);
     if (why)
         return why;
     mv_state next;

@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "ledger.h"
 #include "mvrule.h"
+#include "node_permit.h"
 #include "store_mv.h"
 
 #define MVACT_ARENA_MAX (64u << 20)
@@ -234,8 +235,7 @@ int mvact_declare_as(node *n, mv_event *d, const char *ref,
 
 /* ---- other events ---- */
 
-static int mvact__load(node *n, const char *ref, arena_t *a, mv_state *s,
-                       err_t *e)
+int mvact_load(node *n, const char *ref, arena_t *a, mv_state *s, err_t *e)
 {
     buf_t b;
     buf_init(&b, ENV_MAX_FRAME);
@@ -299,7 +299,9 @@ static int mvact__release(node *n, mv_event *ev, const mv_state *s,
     char winner[32];
     buf_init(&why, 4096);
     int rc = gated ? 1 : mvact_gate(n, ev->ref, s, &why, winner, e);
-    if (rc == 0)
+    if (rc == 1 && node_permit_gate(n, ev->ref, e) < 0)
+        rc = e->code; /* its message says why */
+    else if (rc == 0)
         rc = err_set(e, ERR_PHASE, "%s: released refused: %s", ev->ref,
                      why.p ? why.p : "claim not settled");
     else if (rc == 2)
@@ -320,7 +322,7 @@ int mvact_submit(node *n, mv_event *ev, char id[MSGID_LEN + 1], err_t *e)
     if (rc < 0)
         return rc;
     arena_init(&a, MVACT_ARENA_MAX);
-    if ((rc = mvact__load(n, ev->ref, &a, &s, e)) == 0)
+    if ((rc = mvact_load(n, ev->ref, &a, &s, e)) == 0)
         rc = mvact_submit_on(n, ev, &s, 0, id, e);
     arena_free(&a);
     return rc;

@@ -49,6 +49,11 @@ int mvact_declare_as(node *n, mv_event *d, const char *ref,
                      const char *as_id, char id[MSGID_LEN + 1],
                      char winner[32], err_t *e);
 
+/* The stored state of ref into s (strings in a): ERR_NOTFOUND "movement
+ * ... is not known at node CQ" when it is not here. */
+int mvact_load(node *n, const char *ref, arena_t *a, struct mv_state *s,
+               err_t *e);
+
 /* Any other event: ev->type, ev->ref and the fields of that type are the
  * caller's; by, at and prev are filled in, and for released, cancelled,
  * rejected and written_off the movement data (kind, itin, docs, ctrs,

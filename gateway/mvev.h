@@ -51,7 +51,8 @@
     X(CONTROLLED, 11, "controlled")                                       \
     X(WRITTEN_OFF, 12, "written_off")                                     \
     X(ENQUIRY, 13, "enquiry")                                             \
-    X(STATUS, 14, "status")
+    X(STATUS, 14, "status")                                              \
+    X(PERMIT, 15, "permit")
 
 typedef enum mv_type {
 #define MV__ENUM(name, num, text) MV_##name = num,
@@ -94,13 +95,16 @@ typedef struct mv_event {
      * risk: res cleared|inspect|inspected; controlled: ok|discrepancy;
      * discrepancy: res seal|container|packages|other; status: res is the
      * status code (gate_in gate_out loaded discharged departed arrived
-     * transshipped stuffed stripped crossed_border delivered) */
+     * transshipped stuffed stripped crossed_border delivered); permit:
+     * reserved refused written_off returned, with note "<permit id>[:
+     * <code>: <text>]" and rec the home's signed answer (docs/permits.md) */
     const char *result;
     const char *note;        /* why: discrepancy detail, cancel reason... */
     const char *winner;      /* rejected: the winning movement */
     const char *place;       /* UN/LOCODE where it happened */
     const unsigned char *record; size_t record_len; /* declared: the
-                                canonical declaration (model_pack) */
+                                canonical declaration (model_pack);
+                                permit: the home's answer envelope */
 } mv_event;
 
 /* Field rules of ev's type (required fields present, strings within the

@@ -68,7 +68,7 @@ static mv_event of_type(mv_type t)
     static const char *res[MV_TYPE_END] = {
         [MV_RISK] = "inspect", [MV_DISCREPANCY] = "seal",
         [MV_CONTROLLED] = "ok", [MV_STATUS] = "gate_in",
-        [MV_PASSAGE] = "ok"};
+        [MV_PASSAGE] = "ok", [MV_PERMIT] = "reserved"};
     int data = t == MV_AMENDED || t == MV_CANCELLED || t == MV_REJECTED ||
                t == MV_RELEASED || t == MV_WRITTEN_OFF;
     int found = t == MV_PASSAGE || t == MV_ARRIVED || t == MV_DISCREPANCY ||
@@ -84,7 +84,8 @@ static mv_event of_type(mv_type t)
         ev.winner = REF2;
     if (t == MV_RELEASED)
         ev.limit_ms = 1767484800000ull;
-    ev.note = t == MV_DISCREPANCY ? "seal CQ778899 broken, 重庆" : NULL;
+    ev.note = t == MV_DISCREPANCY ? "seal CQ778899 broken, 重庆"
+              : t == MV_PERMIT ? "CQ-26AIL000123" : NULL;
     ev.place = t == MV_STATUS ? "CNCKG" : NULL;
     return ev;
 }
@@ -400,7 +401,7 @@ static void test_rules_head(void **state)
     expect_bad(&ev, "event declared of " REF ": v: version 2");
     ev = declared();
     ev.type = MV_TYPE_END;
-    expect_bad(&ev, "t: unknown event type 15");
+    expect_bad(&ev, "t: unknown event type 16");
     ev = declared();
     ev.ref = "26CQ00000000000017";
     expect_bad(&ev, "ref: movement reference '26CQ00000000000017': check "

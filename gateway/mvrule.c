@@ -72,6 +72,11 @@ static const struct {
     [MV_CONTROLLED] = {R_DEST, P(ARRIVED)},
     [MV_WRITTEN_OFF] = {R_DEP, P(CONTROLLED)},
     [MV_ENQUIRY] = {R_DEP, P(RELEASED) | P(ARRIVED) | P(CONTROLLED)},
+    /* the evidence of a permit's draw-down (docs/permits.md): its answer
+     * may come after the movement moved on, or ended */
+    [MV_PERMIT] = {R_DEP, P(DECLARED) | P(RELEASED) | P(ARRIVED) |
+                   P(CONTROLLED) | P(WRITTEN_OFF) | P(CANCELLED) |
+                   P(REJECTED)},
     [MV_STATUS] = {R_DEP | R_TRANSIT | R_DEST, P(DECLARED) | P(RELEASED) |
                    P(ARRIVED) | P(CONTROLLED) | P(WRITTEN_OFF)},
 };
@@ -391,7 +396,7 @@ static int mvrule__next(mv_state *s, const mv_event *ev, arena_t *a)
     case MV_DISCREPANCY: return mvrule__hold(s, ev, a);
     case MV_RESOLVED: s->held = s->hold_why = NULL; return 0;
     case MV_ENQUIRY: s->enquiries++; return 0;
-    default: return 0; /* status: a journey record, no state */
+    default: return 0; /* status, permit: records, no state */
     }
     s->closed_ms = ev->at_ms; /* cancelled, rejected, written off */
     return 0;

@@ -5,6 +5,7 @@
  * `duplicate`, an `id-reuse` refusal) and the log line. */
 #include "node_in.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "fed_health.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "model_pack.h"
 #include "mvev.h"
+#include "pmwire.h"
 #include "store_mv.h"
 
 static int dlv__receipt_home(node *n, in_item *it)
@@ -88,11 +90,85 @@ static int dlv__health_ok(node *n, in_item *it)
     return 0;
 }
 
+/* An alert for operators: a member (its certificate is good) signs
+ * answers it has no authority for. */
+static void dlv__pm_forged(node *n, const char *permit, const char *signer,
+                           const char *home)
+{
+    char msg[160];
+    err_t e;
+    snprintf(msg, sizeof msg, "answer about permit %s signed by %s, not by "
+             "its home %s", permit, signer, home);
+    log_event(LOG_WARN, "permit_forged", "permit=%s signer=%s home=%s",
+              permit, signer, home);
+    if (store_alert_add(n->st, "permit-forged", permit, home, msg, &e) < 0)
+        log_event(LOG_ERROR, "store", "op=alert msg=%s", log_q(e.msg));
+}
+
+/* A permit request must be for a permit homed here; an answer must be
+ * signed by the home of the permit it is about: anything else is a
+ * forgery, refused before any request can take it as evidence (a forger
+ * must not be able to settle, or to block, someone else's declaration:
+ * the genuine answer still counts when it comes). */
+/* One item of a permit batch: its permit's home region into home; a
+ * request must carry its id. */
+static int dlv__pm_item(node *n, int req, const pm_item *it, char home[3],
+                        const char **permit, err_t *e)
+{
+    pm_req q;
+    pm_ans a;
+    if (req ? pm_req_decode(it->p, it->n, &n->arena, &q, e)
+            : pm_ans_decode(it->p, it->n, &n->arena, &a, e))
+        return -1;
+    if (req && !q.id)
+        return err_set(e, ERR_REQUIRED, "permit request: key \"id\" "
+                       "missing (a batch item must carry its request id)");
+    *permit = req ? q.permit : a.permit;
+    pm_id_region(*permit, home);
+    return 0;
+}
+
+static int dlv__pm_ok(node *n, in_item *it)
+{
+    const env *v = it->v;
+    int req = !strcmp(v->type, PM_REQ_TYPE);
+    static pm_item items[PM_BATCH_MAX]; /* the loop is one thread */
+    size_t k;
+    err_t e;
+    if (pm_batch_split(v->payload, v->payload_len, items, PM_BATCH_MAX, &k,
+                       &e) < 0)
+        return in_refuse(n, it, "invalid-payload", "%s", e.msg);
+    const char *signer = node_region_of(n, v->signer);
+    for (size_t i = 0; i < k; i++) {
+        const char *permit = "?";
+        char home[3] = "?";
+        if (dlv__pm_item(n, req, &items[i], home, &permit, &e) < 0)
+            return in_refuse(n, it, "invalid-payload", "item %zu: %s", i + 1,
+                             e.msg);
+        const char *want = req ? n->cfg->node.region : home;
+        const char *got = req ? home : signer ? signer : "?";
+        if (!strcmp(want, got))
+            continue;
+        if (!req)
+            dlv__pm_forged(n, permit, v->signer, home);
+        return in_refuse(n, it, "invalid-payload", req
+                         ? "item %zu: permit %s is homed at %s, not here (%s)"
+                         : "forged: item %zu: answer about permit %s signed "
+                           "by %s, not by its home %s", i + 1, permit,
+                         req ? home : v->signer,
+                         req ? n->cfg->node.region : home);
+    }
+    it->fx.permit = 1;
+    return 0;
+}
+
 static int dlv__payload_ok(node *n, in_item *it)
 {
     const env *v = it->v;
     if (!strcmp(v->type, "ping"))
         return 0;
+    if (!strcmp(v->type, PM_REQ_TYPE) || !strcmp(v->type, PM_ANS_TYPE))
+        return dlv__pm_ok(n, it);
     if (!strcmp(v->type, MVEV_ENV_TYPE))
         return dlv__mv_ok(n, it);
     if (!strcmp(v->type, FED_HEALTH_TYPE))
@@ -100,7 +176,7 @@ static int dlv__payload_ok(node *n, in_item *it)
     if (strcmp(v->type, "record"))
         return in_refuse(n, it, "unsupported-type", "type '%s' is not one "
                          "this node applies (record, ping, receipt, mv, "
-                         "health)", v->type);
+                         "health, permit-op, permit-res)", v->type);
     model_record *rec;
     err_t e;
     if (model_unpack((const char *)v->payload, v->payload_len, &n->arena, &rec,
@@ -207,6 +283,7 @@ void in_after(node *n, in_item *it, const store_link_result *r)
         dlv__late_receipt(n, it, ENV_DUPLICATE, NULL);
     } else if (!r->dup) {
         n->delivered++;
+        n->pm_wake |= it->fx.permit; /* answered this turn, not the next */
         log_event(LOG_DEBUG, "delivered", "id=%s origin=%s", it->v->id,
                   it->v->origin);
     }

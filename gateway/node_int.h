@@ -76,6 +76,9 @@ struct node {
                            until eportd's loop first runs it */
     struct node_lc *lc; /* local records' dispatch (node_local.c); NULL
                            until first run */
+    struct node_pm *pm; /* permits (node_permit.c); NULL until first run */
+    int pm_wake;        /* permit envelopes were just delivered: look now */
+    int pm_busy;        /* the last permit batch was full: poll, don't wait */
     struct node_nf *nf; /* notifications for local systems
                            (node_notify.c); NULL until first needed */
     node_reload_fn on_reload; /* node_on_reload's hook, or NULL */

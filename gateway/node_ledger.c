@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mvact.h"
 #include "mvrule.h"
+#include "node_permit.h"
 #include "store_mv.h"
 
 #define LG_ARENA_MAX (512u << 20)
@@ -160,7 +161,8 @@ static void nl__hook(void *ctx, const ledger_result *r)
     const ledger_item *it = r->item;
     nl_auto_note(n, &n->lg->au, r); /* applied or a duplicate */
     if ((r->outcome == LEDGER_APPLIED || r->outcome == LEDGER_DUP) &&
-        node_notify_event(n, r) < 0) /* before the position is saved */
+        (node_notify_event(n, r) < 0 || /* before the position is saved */
+         node_permit_mv_event(n, r) < 0))
         n->lg->notify_failed = 1;
     if (r->outcome == LEDGER_APPLIED) {
         nl__applied(n, r);
@@ -222,6 +224,7 @@ void node_ledger_close(node *n)
 {
     node_local_close(n);
     node_notify_close(n);
+    node_permit_close(n);
     if (!n->lg)
         return;
     arena_free(&n->lg->a);
@@ -244,7 +247,8 @@ static int nl__apply(node *n, lg_read *r, err_t *e)
         nl_auto_take(n, &lg->au, &lg->a);
     if (rc == 0 && lg->notify_failed) /* the batch again: they are once */
         rc = err_set(e, ERR_IO, "ledger: a notification for a local "
-                     "system was not queued; the batch runs again");
+                     "system or a permit request was not queued; the batch "
+                     "runs again");
     return rc;
 }
 

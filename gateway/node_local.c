@@ -13,6 +13,8 @@
  *            true` opens a movement, as `eportctl declare` would, with
  *            the documents remembered under its containers and the
  *            itinerary derived from its route (mvact_declare_local);
+ *   issue    a record of kind permit opens (or changes the status of)
+ *            its ledger here, its home (node_permit_issue);
  *   status   v1:msg:<id> says what became of it (dispatched, forwarded
  *            with the envelope id and destinations, attached with the
  *            movements, refused with why), the event feed says so, and
@@ -38,6 +40,7 @@
 #include "model.h"
 #include "model_pack.h"
 #include "mvact.h"
+#include "node_permit.h"
 #include "store_ldoc.h"
 #include "store_local.h"
 
@@ -54,7 +57,7 @@ typedef struct lc_item {
     size_t len;
     model_record *r;           /* NULL: unreadable */
     const char *status;        /* dispatched forwarded attached declared
-                                  refused */
+                                  issued refused */
     char fwd[MSGID_LEN + 1];   /* the envelope id forwarded, or "" */
     const char *dests;         /* "SH SN", or NULL */
     buf_t refs;                /* movements attached to (or declared),
@@ -281,6 +284,25 @@ static int lc__attach(node *n, err_t *e)
     return 0;
 }
 
+/* ---- permits (their issuing authority's records: this node is home) ---- */
+
+static int lc__issue(node *n, err_t *e)
+{
+    struct node_lc *lc = n->lc;
+    for (size_t i = 0; i < lc->k; i++) {
+        lc_item *it = &lc->items[i];
+        if (!it->r || !it->r->kind || strcmp(it->r->kind, "permit") ||
+            !strcmp(it->status, "refused"))
+            continue;
+        int rc = node_permit_issue(n, it->r, it->rec, it->len, &lc->a,
+                                   &it->detail, e);
+        if (rc < 0 && lc__transient(rc))
+            return rc;
+        it->status = rc < 0 ? "refused" : "issued";
+    }
+    return 0;
+}
+
 /* ---- transport documents and declarations ---- */
 
 static int lc__is(const lc_item *it, const char *kind)
@@ -475,12 +497,13 @@ static int lc__done(node *n, err_t *e)
 
 /* ---- the turn ---- */
 
-static void lc__count(const struct node_lc *lc, size_t c[5])
+static void lc__count(const struct node_lc *lc, size_t c[6])
 {
-    static const char *const names[5] = {"dispatched", "forwarded",
-                                         "attached", "declared", "refused"};
+    static const char *const names[6] = {"dispatched", "forwarded",
+                                         "attached", "declared", "refused",
+                                         "issued"};
     for (size_t i = 0; i < lc->k; i++)
-        for (size_t j = 0; j < 5; j++)
+        for (size_t j = 0; j < 6; j++)
             c[j] += !strcmp(lc->items[i].status, names[j]);
 }
 
@@ -505,6 +528,8 @@ static int lc__batch(node *n, err_t *e)
     if (rc == 0)
         rc = lc__attach(n, e);
     if (rc == 0)
+        rc = lc__issue(n, e);
+    if (rc == 0)
         rc = lc__remember(n, e);
     if (rc == 0)
         rc = lc__declare(n, e);
@@ -513,11 +538,11 @@ static int lc__batch(node *n, err_t *e)
     if (rc < 0)
         return rc;
     lc->pos = lc->items[lc->k - 1].pos;
-    size_t c[5] = {0};
+    size_t c[6] = {0};
     lc__count(lc, c);
     log_event(LOG_INFO, "local_dispatched", "n=%d dispatched=%zu "
-              "forwarded=%zu attached=%zu declared=%zu refused=%zu", got,
-              c[0], c[1], c[2], c[3], c[4]);
+              "forwarded=%zu attached=%zu declared=%zu refused=%zu "
+              "issued=%zu", got, c[0], c[1], c[2], c[3], c[4], c[5]);
     return got;
 }
 

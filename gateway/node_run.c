@@ -12,6 +12,7 @@
 
 #include "fdir_node.h"
 #include "log.h"
+#include "node_permit.h"
 #include "store_mv.h"
 
 /* How late a new outbox entry is noticed when its doorbell was missed
@@ -127,7 +128,8 @@ int node_run(node *n, err_t *e)
         }
         fdir_node_tick(n); /* a newer signed federation directory */
         run__turn(n, run__pending(n) || n->busy || n->lg_busy ||
-                         n->lc_busy || n->in_flight ? 0 : RUN_IDLE_MS);
+                         n->lc_busy || n->pm_busy || n->pm_wake ||
+                         n->in_flight ? 0 : RUN_IDLE_MS);
         node_out_pump(n);
         int64_t now = node__now_ms();
         node_out_timers(n, now);
@@ -137,6 +139,7 @@ int node_run(node *n, err_t *e)
         n->lg_busy = node_ledger_drain(n, now) == STORE_MV_BATCH;
         node_ledger_tick(n, now);
         n->lc_busy = node_local_drain(n, now) == NODE_LOCAL_BATCH;
+        n->pm_busy = node_permit_drain(n, now) == NODE_PERMIT_BATCH;
         node_status_write(n);
     }
     run__drain(n);

@@ -177,6 +177,8 @@ typedef struct store_effect {
     int ledger;         /* a movement event: XADD to v1:mvin, the ledger's
                            stream, instead of v1:in (so the ledger reads
                            only what is its own) */
+    int permit;         /* a permit request or answer: XADD to v1:pmin,
+                           the permit loop's stream (store_pmq.h) */
     /* with msg_id, optional: the claim of a received "mv" declaration
      * (or its end), applied only when the message is new here (not a
      * duplicate, not an id reuse): ZADD claim:<key> score ref (add), or

@@ -34,8 +34,8 @@ static int st_in_entry(store *st, const char *key, const redisReply *en,
     return 0;
 }
 
-static int st__in_after(store *st, const char *kind, store_pos after,
-                        size_t count, store_in_fn fn, void *ctx, err_t *e)
+int st_in_after(store *st, const char *kind, store_pos after, size_t count,
+                store_in_fn fn, void *ctx, err_t *e)
 {
     char key[ST_KEY_MAX];
     st_key(st, key, kind, NULL, e);
@@ -46,13 +46,13 @@ static int st__in_after(store *st, const char *kind, store_pos after,
 int store_in_after(store *st, store_pos after, size_t count, store_in_fn fn,
                    void *ctx, err_t *e)
 {
-    return st__in_after(st, "in", after, count, fn, ctx, e);
+    return st_in_after(st, "in", after, count, fn, ctx, e);
 }
 
 int store_mvin_after(store *st, store_pos after, size_t count,
                      store_in_fn fn, void *ctx, err_t *e)
 {
-    return st__in_after(st, "mvin", after, count, fn, ctx, e);
+    return st_in_after(st, "mvin", after, count, fn, ctx, e);
 }
 
 int64_t store_in_len(store *st, err_t *e)

@@ -17,7 +17,9 @@
 enum {
     ST_LUA_INBOX, ST_LUA_ACK, ST_LUA_LINK, ST_LUA_SUBMIT,
     ST_LUA_DUE, ST_LUA_RESCHED, ST_LUA_DROP, ST_LUA_MV_APPLY,
-    ST_LUA_MV_SUBMIT, ST_LUA_MV_REFUSE, ST_LUA_N
+    ST_LUA_MV_SUBMIT, ST_LUA_MV_REFUSE,
+    ST_LUA_PM_ISSUE, ST_LUA_PM_APPLY, ST_LUA_PM_EXPIRE, ST_LUA_PM_STATUS,
+    ST_LUA_PMQ_ADD, ST_LUA_PMQ_ANSWER, ST_LUA_N
 };
 typedef struct st_script {
     int slot;                   /* ST_LUA_* */
@@ -141,6 +143,11 @@ typedef int (*st_entry_fn)(store *st, const char *key, const redisReply *en,
  * (v1:local, v1:in, outboxes, alerts...) differ only in their entries. */
 int st_xrange_each(store *st, const char *key, store_pos after, size_t count,
                    st_entry_fn each, void *arg, err_t *e);
+
+/* Entries (v=1, f, id, origin) of stream v1:<kind> after a position,
+ * each to fn: v1:in, v1:mvin, v1:pmin. How many were read. */
+int st_in_after(store *st, const char *kind, store_pos after, size_t count,
+                store_in_fn fn, void *ctx, err_t *e);
 
 /* The integer reply of `verb key` (XLEN, ZCARD): a count, or < 0. */
 int64_t st_count(store *st, const char *verb, const char *key, err_t *e);

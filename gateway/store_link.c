@@ -21,7 +21,8 @@
 #define ST_LINK_ARGS_CAP (ST_LINK_HEAD + ST_LINK_CALL_OPS * ST_LINK_OP_ARGS)
 #define ST_LINK_NUMS 10                /* numbers of one op */
 
-enum { LK_DEST = 1, LK_HOME = 2, LK_DEAD = 4, LK_CLAIM = 8, LK_LEDGER = 16 };
+enum { LK_DEST = 1, LK_HOME = 2, LK_DEAD = 4, LK_CLAIM = 8, LK_LEDGER = 16,
+       LK_PERMIT = 32 };
 
 /* One call's arguments (hiredis copies them when queued, so one buffer
  * serves every call). Made once per store: ~140 KB, too much for the
@@ -122,7 +123,8 @@ static unsigned lk_parts(const store_effect *fx, size_t *bytes)
     unsigned p = (fx->msg_id ? LK_DEST : 0) | (fx->receipted_id ? LK_HOME : 0)
                | (fx->dlq_reason ? LK_DEAD : 0)
                | (fx->msg_id && fx->claim ? LK_CLAIM : 0)
-               | (fx->msg_id && fx->ledger ? LK_LEDGER : 0);
+               | (fx->msg_id && fx->ledger ? LK_LEDGER : 0)
+               | (fx->msg_id && fx->permit ? LK_PERMIT : 0);
     *bytes = (p & LK_DEST ? fx->frame_n + fx->receipt_n : 0) +
              (fx->nfwd ? fx->fwd_n : 0) + (p & LK_HOME ? fx->rcpt_n : 0) +
              (p & LK_DEAD ? fx->dlq_n : 0);

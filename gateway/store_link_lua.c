@@ -16,6 +16,7 @@
  *   parts & 4 (dead letter): reason where frame          (3)
  *   parts & 8 (claim, with parts & 1): ref score add nkeys key_1 ..
  *   parts & 16 (with parts & 1): deliver to v1:mvin, not v1:in (no args)
+ *   parts & 32 (with parts & 1): deliver to v1:pmin, not v1:in (no args)
  *                            key_nkeys                   (4 + nkeys)
  * The claim part is applied only when the destination part stored the
  * message (new: not a duplicate, not an id reuse): ZADD claim:<key>
@@ -44,7 +45,7 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "  return cmpn(as, bs)\n"
     "end\n"
     "local function size(i, parts, nf)\n"
-    "  if not parts or not nf or parts < 0 or parts > 31 or nf < 0 then\n"
+    "  if not parts or not nf or parts < 0 or parts > 63 or nf < 0 then\n"
     "    return nil\n"
     "  end\n"
     "  local n = 6\n"
@@ -132,7 +133,10 @@ const st_script st_lua_link = {ST_LUA_LINK,
     "local function apply(a, parts, nf)\n"
     "  local dup, reuse = 0, 0\n"
     "  if parts % 2 == 1 then\n"
-    "    dup, reuse = deliver(a, parts >= 16 and (P .. 'mvin') or KEYS[2])\n"
+    "    local to = KEYS[2]\n"
+    "    if parts >= 32 then to = P .. 'pmin'\n"
+    "    elseif parts >= 16 then to = P .. 'mvin' end\n"
+    "    dup, reuse = deliver(a, to)\n"
     "    if reuse == 1 then return dup, reuse end\n"
     "    a = a + 7\n"
     "  end\n"

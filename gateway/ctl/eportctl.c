@@ -5,6 +5,8 @@
 
 #include "ctl.h"
 
+int ctl_permits(int argc, char **argv); /* ctl_permits.c */
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -27,6 +29,8 @@ static const struct {
     {"verify", ctl_verify, "re-check a movement's signed history"},
     {"alerts", ctl_alerts, "alerts (discrepancy, overdue, ...), newest "
                            "first"},
+    {"permits", ctl_permits, "the permit ledger: list, show, verify, "
+                             "reserve, history, issue, suspend..."},
     {"submit", ctl_submit, "send a local-format file through a node's HTTP "
                            "API (prints the message ids)"},
     {"status", ctl_status, "what became of a submitted message, and its "
@@ -49,12 +53,14 @@ static void ctl__usage(FILE *f)
           "else key: in that file. --json prints JSON.\n"
           "\nexit status:\n"
           "  0  ok               1  verify found a bad history\n"
-          "  3  the ledger refused (ownership, phase, conflict)\n"
+          "  3  the ledger refused (ownership, phase, conflict), or a "
+          "permit's home\n     refused the request\n"
           " 64  usage           65  input had problems (HTTP 400, 413, 422)\n"
           " 66  input or message not found (HTTP 404)\n"
           " 69  Redis, eportd or its HTTP API not answering\n"
           " 70  internal error (HTTP 500)  74  output error\n"
-          " 75  the node is busy: try later (HTTP 429, 503)\n"
+          " 75  the node is busy: try later (HTTP 429, 503); a permit's "
+          "home has not\n     answered yet (the request stays queued)\n"
           " 77  API key missing, unknown or not allowed (HTTP 401, 403)\n"
           " 78  mapping tables or configuration broken\n"
           "\n'eportctl COMMAND --help' for a command's options; "
