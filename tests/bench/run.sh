@@ -5,7 +5,8 @@
 # BENCH_NO_FED=1 skips the federation benchmark (two nodes, ~1 minute),
 # BENCH_NO_CLEARANCE=1 the movement ledger's (three nodes, ~seconds),
 # BENCH_NO_HTTP=1 the HTTP API's (one node and wrk, ~15 s),
-# BENCH_NO_FILEDROP=1 the file drop's (one node, ~5 s).
+# BENCH_NO_FILEDROP=1 the file drop's (one node, ~5 s),
+# BENCH_NO_PERMITS=1 the permit ledger's (two nodes, ~15 s).
 # Every figure is one line: `bench NAME key=value ...`.
 set -u
 B=${B:-build}
@@ -29,6 +30,10 @@ fi
 # one node's file drop: IFTMIN files renamed into its inbox at once
 if [ -z "${BENCH_NO_FILEDROP:-}" ]; then
   python3 "$(dirname "$0")/filedrop.py" || status=1
+fi
+# two nodes: remote verify-and-reserve against one permit home
+if [ -z "${BENCH_NO_PERMITS:-}" ]; then
+  python3 "$(dirname "$0")/permits.py" || status=1
 fi
 shared=../shared
 if [ -x "$shared/limits/run" ] && [ -z "${BENCH_NO_LIMITS:-}" ]; then
