@@ -106,7 +106,7 @@ static int lq__answers(const env *v, const char *id, arena_t *a)
 /* A permit event's evidence (docs/permits.md): the home's answer, signed
  * by a node of the permit's region and about that permit; without one,
  * the permit must be homed at the event's author itself, or the event is
- * the author's own home-unreachable refusal. */
+ * the author's own refusal (it draws nothing). */
 static const char *lq__permit(lq_ver *w, const mv_event *ev,
                               const char *author)
 {
@@ -114,10 +114,11 @@ static const char *lq__permit(lq_ver *w, const mv_event *ev,
     size_t k = strcspn(ev->note ? ev->note : "", ":");
     snprintf(id, sizeof id, "%.*s", (int)k, ev->note ? ev->note : "");
     pm_id_region(id, home);
-    /* home-unreachable is the departure's own verdict (permits.unreachable:
-     * refuse): no answer of the home exists, and a refusal draws nothing */
-    int own = ev->result && !strcmp(ev->result, "refused") && ev->note &&
-              !strncmp(ev->note + k, ": home-unreachable: ", 20);
+    /* a refusal the departure decided itself (permits.unreachable:
+     * refuse, or a permit of a region with no member) has no answer of
+     * the home behind it; it draws nothing and only stops the author's
+     * own declaration, so it needs no one else's word */
+    int own = ev->result && !strcmp(ev->result, "refused");
     if (!ev->record_len)
         return strcmp(home, author) && !own
                    ? lq__fmt(w->a, "permit %s: no answer of its home %s "

@@ -297,6 +297,13 @@ static int mvact__release(node *n, mv_event *ev, const mv_state *s,
 {
     buf_t why;
     char winner[32];
+    if (s->phase != MV_P_DECLARED) {
+        /* the rules refuse it with the phase; the gates would misname why
+         * (a cancelled movement's returned permits read as "awaiting
+         * permit verification") */
+        mvact__limit(n, ev, s);
+        return 0;
+    }
     buf_init(&why, 4096);
     int rc = gated ? 1 : mvact_gate(n, ev->ref, s, &why, winner, e);
     if (rc == 1 && node_permit_gate(n, ev->ref, e) < 0)

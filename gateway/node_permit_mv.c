@@ -81,7 +81,7 @@ int node_permit_gate(node *n, const char *ref, err_t *e)
     if (rc >= 0 && g.refused)
         rc = err_set(e, ERR_DENIED, "%s: released refused: permit %s", ref,
                      why.p);
-    else if (rc >= 0 && g.pending)
+    else if (rc >= 0 && g.pending) /* AGAIN: the claim gate looks again */
         rc = err_set(e, ERR_AGAIN, "%s: released refused: awaiting permit "
                      "verification: %s", ref, why.p);
     buf_free(&why);

@@ -3,8 +3,8 @@
  * after a position, answers stored once (unknown request, mismatched
  * answer), the permit's newest answer by the home's time, waiting for
  * an answer (at once, woken, in vain), the waiting list, a movement's
- * permit gate, delivered envelopes, a lost script cache, and how many
- * answers a second one batch after another stores. Each test has its
+ * permit gate, delivered envelopes, a lost script cache, and batch after
+ * full batch of answers. Each test has its
  * own key prefix, so they share one server. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -516,11 +516,12 @@ static void test_noscript(void **state)
     store_close(st);
 }
 
-#define RATE_N 8192
+#define RATE_N 2048
 
-/* Answers a second, batch after batch of STORE_PMQ_BATCH; printed for
- * the record, and a floor far below it so a slow machine passes. */
-static void test_answer_rate(void **state)
+/* Full batches of STORE_PMQ_BATCH one after another, about two permits:
+ * every answer stored, nothing left waiting, the newest cached (speed
+ * is the benchmark's, tests/bench/permits.py). */
+static void test_answer_batches(void **state)
 {
     (void)state;
     store *st = stu_open(g_url, "qb:");
@@ -536,20 +537,15 @@ static void test_answer_rate(void **state)
                (uint64_t)i);
         a[i] = x[i].a;
     }
-    int64_t t0 = st_now_ms();
     for (int i = 0; i < RATE_N; i += STORE_PMQ_BATCH) {
         assert_int_equal(store_pmq_answer_many(st, a + i, STORE_PMQ_BATCH,
                                                res, &e), 0);
         for (int k = 0; k < STORE_PMQ_BATCH; k++)
             assert_int_equal(res[k].rc, 0);
     }
-    int64_t ms = ms_since(t0);
-    double rate = RATE_N * 1000.0 / (double)(ms ? ms : 1);
-    print_message("store_pmq_answer_many: %d answers in %lld ms: %.0f/s\n",
-                  RATE_N, (long long)ms, rate);
-    assert_true(rate > 1000);
     assert_int_equal(store_pmq_waiting_len(st, &e), 0);
-    cached_is(st, PERMIT, "A:01ARYZ6S41000000000R008191");
+    cached_is(st, PERMIT, "A:01ARYZ6S41000000000R002047");
+    cached_is(st, PERMIT2, "A:01ARYZ6S41000000000R002046");
     free(x), free(rid), free(a), free(res);
     store_close(st);
 }
@@ -568,7 +564,7 @@ int main(void)
         cmocka_unit_test(test_gate),
         cmocka_unit_test(test_pmin),
         cmocka_unit_test(test_noscript),
-        cmocka_unit_test(test_answer_rate),
+        cmocka_unit_test(test_answer_batches),
     };
     return cmocka_run_group_tests(tests, stu_group_setup, stu_group_teardown);
 }

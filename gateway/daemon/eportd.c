@@ -22,11 +22,19 @@
 #define EX_CONFIG 78
 
 static node *eportd_node;
+/* SIGTERM or SIGINT before the loop runs (the node's port is open while
+ * the connectors still start): kept, so the node stops as soon as it
+ * runs instead of never. Connector threads block every signal, so this
+ * runs on the main thread. */
+static volatile sig_atomic_t eportd_stop_early;
 
 static void eportd_on_signal(int sig)
 {
-    if (!eportd_node)
+    if (!eportd_node) {
+        if (sig != SIGHUP)
+            eportd_stop_early = 1;
         return;
+    }
     if (sig == SIGHUP)
         node_reload(eportd_node);
     else
@@ -119,6 +127,8 @@ static int eportd_serve(cfg *c)
     }
     node_on_reload(n, eportd_reload, &rt);
     eportd_node = n;
+    if (eportd_stop_early)
+        node_stop(n);
     int rc = node_run(n, &e);
     eportd_node = NULL;
     if (rc < 0)

@@ -218,6 +218,7 @@ class Node:
         self.peers, self.routes, self.delivery, self.peer_regions = [], {}, {}, {}
         self.role = "national" if region == "CN" else "provincial"
         self.ledger = {}  # ledger.* keys: national, time_limit_h, auto (list)
+        self.permits = {}  # permits.* keys (unreachable, answer_timeout_s...)
 
     @property
     def endpoint(self):
@@ -251,6 +252,9 @@ class Node:
             for k, v in self.ledger.items():
                 v = "[" + ", ".join(v) + "]" if isinstance(v, (list, tuple)) else v
                 lines.append(f"  {k}: {v}")
+        if self.permits:  # written only when a test sets it
+            lines.append("permits:")
+            lines += [f"  {k}: {v}" for k, v in self.permits.items()]
         lines += ["connectors: []", "log:", "  level: info", f"  file: {self.log}"]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
