@@ -56,6 +56,8 @@ const map_def *map_set_select(const map_set *s, const codec_msg *m,
 
 const char *map_def_name(const map_def *d);
 const char *map_def_format(const map_def *d);
+/* The record kind the table reads and writes (`kind:`). */
+const char *map_def_kind(const map_def *d);
 /* Codec options the table declares (charset, csv delimiter, layouts). */
 const codec_opts *map_def_codec_opts(const map_def *d);
 
@@ -70,6 +72,26 @@ typedef int (*map_record_fn)(void *ctx, const codec_msg *m,
  * Returns 0 when there were none, else the first problem's code. */
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx);
+
+/* ---- explaining a translation (eportctl map --explain) ---- */
+
+/* One value a rule put into the record, and where it came from. */
+typedef struct map_trace_hit {
+    uint32_t rule_line;       /* the rule's line in the table */
+    const char *to;           /* the target field, as the rule writes it */
+    const char *from;         /* the source path, NULL for a constant */
+    const char *value;        /* what the record got (after transforms) */
+    const tnode *node, *leaf; /* where it came from (NULL: a constant):
+                                 the segment or element, and the value's
+                                 own node (an EDIFACT component) */
+    const char *xform;        /* "codes customs_status", "date", ... or "" */
+} map_trace_hit;
+typedef void (*map_trace_fn)(void *ctx, const map_trace_hit *h);
+
+/* map_apply, and trace(tctx, hit) for every value a rule sets. */
+int map_apply_traced(const map_def *d, codec_batch *b, codec_msg *m,
+                     arena_t *a, map_record_fn fn, void *ctx,
+                     map_trace_fn trace, void *tctx);
 
 /* Build the local message for record r (reverse direction) in arena a.
  * ERR_INVALID when r's kind is not the table's (`kind:`).

@@ -16,6 +16,8 @@ typedef struct mrun {
     arena_t *a;
     int rc; /* first problem's code */
     const mfirst *f; /* the planned value of the rule being run, or NULL */
+    map_trace_fn trace; /* --explain: each value set, or NULL */
+    void *tctx;
 } mrun;
 
 /* ---- problems ---- */
@@ -257,6 +259,25 @@ static int mr__planned(mrun *r, const mfirst *f, mval *v)
     return v->text ? 1 : ERR_NOMEM;
 }
 
+/* What transformed a rule's values, for --explain. */
+static const char *mr__xform_name(const mrule *ru, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s%s%s%s", ru->codes ? "codes " : "",
+             ru->codes ? mcodes_name(ru->codes) : "", ru->date ? " date" : "",
+             ru->unit_table || ru->unit_code ? " unit" : "",
+             ru->join ? " join" : "", ru->kase ? " case" : "");
+    return buf[0] == ' ' ? buf + 1 : buf;
+}
+
+static void mr__traced(mrun *r, const mrule *ru, const mval *v)
+{
+    char x[128];
+    map_trace_hit h = {ru->line, ru->to_text, ru->has_from ? ru->from.text
+                       : NULL, v->text, v->hit.node, v->hit.leaf,
+                       mr__xform_name(ru, x, sizeof x)};
+    r->trace(r->tctx, &h);
+}
+
 /* Rule ru in scope s into base; f: its value when the rule is planned. */
 static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
                       const mfirst *f)
@@ -285,6 +306,8 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
             mr__list(r, ru, v, model_strlist_at(base, ru->field));
         else
             *model_str_at(base, ru->field) = v->text;
+        if (r->trace)
+            mr__traced(r, ru, v);
     }
 }
 
@@ -476,7 +499,14 @@ static int mr__split_flat(void *ctx, const mhit *h)
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx)
 {
-    mrun r = {d, b, m, a, 0, NULL};
+    return map_apply_traced(d, b, m, a, fn, ctx, NULL, NULL);
+}
+
+int map_apply_traced(const map_def *d, codec_batch *b, codec_msg *m,
+                     arena_t *a, map_record_fn fn, void *ctx,
+                     map_trace_fn trace, void *tctx)
+{
+    mrun r = {d, b, m, a, 0, NULL, trace, tctx};
     msplit sp = {&r, fn, ctx, 0, NULL, 0, NULL};
     if (!m->root)
         return ERR_SYNTAX;

@@ -244,6 +244,7 @@ const map_def *map_set_by_filename(const map_set *s, const char *filename)
 
 const char *map_def_name(const map_def *d) { return d->name; }
 const char *map_def_format(const map_def *d) { return d->format; }
+const char *map_def_kind(const map_def *d) { return d->kind; }
 int map_def_splits(const map_def *d) { return d->has_split; }
 const codec_opts *map_def_codec_opts(const map_def *d) { return &d->copts; }
 

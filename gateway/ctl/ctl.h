@@ -24,6 +24,7 @@ enum {
 };
 
 int ctl_map(int argc, char **argv);
+int ctl_new_mapping(int argc, char **argv);
 int ctl_lint(int argc, char **argv);
 int ctl_send(int argc, char **argv);
 int ctl_inbox(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_map_int.h"
 #include "map.h"
 #include "model_json.h"
 #include "model_pack.h"
@@ -18,13 +19,14 @@
 typedef struct cmap {
     const char *file;
     int msgpack;
+    int hold;        /* --diff: the records are kept, not printed */
     buf_t out;
     int io_failed;
 } cmap;
 
 static void cm__flush(cmap *c, int force)
 {
-    if (c->out.len && (force || c->out.len >= CTL_MAP_FLUSH)) {
+    if (c->out.len && !c->hold && (force || c->out.len >= CTL_MAP_FLUSH)) {
         if (fwrite(c->out.p, 1, c->out.len, stdout) != c->out.len)
             c->io_failed = 1;
         buf_reset(&c->out);
@@ -124,7 +126,9 @@ static void cm__usage(FILE *f)
 {
     fprintf(f, "usage: eportctl map [--mappings DIR] [--map NAME] "
                "[--format json|msgpack] FILE...\n"
-               "       eportctl map --reverse --map NAME FILE.jsonl...\n\n"
+               "       eportctl map --reverse --map NAME FILE.jsonl...\n"
+               "       eportctl map [--map NAME] --diff EXPECTED.jsonl FILE\n"
+               "       eportctl map [--map NAME] --explain FILE\n\n"
                "Prints one canonical record per message (JSON lines). The "
                "table is chosen from\neach message (EDIFACT type/version/"
                "sender, XML root, file-name rule) unless\n--map names it. "
@@ -132,8 +136,8 @@ static void cm__usage(FILE *f)
 }
 
 typedef struct cm_args {
-    const char *dir, *map;
-    int msgpack, reverse;
+    const char *dir, *map, *diff;
+    int msgpack, reverse, explain;
 } cm_args;
 
 static int cm__args(int argc, char **argv, cm_args *o)
@@ -143,12 +147,16 @@ static int cm__args(int argc, char **argv, cm_args *o)
         {"map", required_argument, 0, 'm'},
         {"format", required_argument, 0, 'f'},
         {"reverse", no_argument, 0, 'r'},
+        {"diff", required_argument, 0, 'D'},
+        {"explain", no_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "d:m:f:rh", opts, NULL)) != -1) {
         if (ch == 'd') o->dir = optarg;
+        else if (ch == 'D') o->diff = optarg;
+        else if (ch == 'X') o->explain = 1;
         else if (ch == 'm') o->map = optarg;
         else if (ch == 'r') o->reverse = 1;
         else if (ch == 'f' && (strcmp(optarg, "json") == 0 ||
@@ -157,7 +165,10 @@ static int cm__args(int argc, char **argv, cm_args *o)
         else if (ch == 'h') return cm__usage(stdout), -1;
         else return cm__usage(stderr), CTL_USAGE;
     }
-    if (optind >= argc || (o->reverse && !o->map))
+    if (optind >= argc || (o->reverse && !o->map) ||
+        ((o->diff || o->explain) && (o->reverse || o->msgpack ||
+                                     optind + 1 != argc)) ||
+        (o->diff && o->explain))
         return cm__usage(stderr), CTL_USAGE;
     return 0;
 }
@@ -179,8 +190,9 @@ static int cm__files(cmap *c, const map_set *s, const map_def *d,
             fprintf(stderr, "%s\n", e.msg);
             rc = CTL_NOINPUT;
         } else {
-            rc = o->reverse ? cm__reverse(c, d, &in, &a)
-                            : cm__forward(c, s, d, &in, &a);
+            rc = o->explain ? cm_explain(c->file, s, d, &in)
+                 : o->reverse ? cm__reverse(c, d, &in, &a)
+                              : cm__forward(c, s, d, &in, &a);
         }
         status = status ? status : rc;
         arena_reset(&a);
@@ -189,6 +201,22 @@ static int cm__files(cmap *c, const map_set *s, const map_def *d,
     buf_free(&in);
     arena_free(&a);
     return status;
+}
+
+/* --diff: the records held in c->out against the golden file; a file
+ * with problems fails as it would without --diff. */
+static int cm__diff(cmap *c, const char *expected, int status)
+{
+    buf_t want;
+    err_t e;
+    buf_init(&want, CODEC_MAX_INPUT);
+    int rc = ctl_read_file(expected, &want, &e);
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    else
+        rc = cm_diff(expected, &want, &c->out, stdout);
+    buf_free(&want);
+    return rc < 0 ? CTL_NOINPUT : rc ? rc : status;
 }
 
 int ctl_map(int argc, char **argv)
@@ -215,9 +243,11 @@ int ctl_map(int argc, char **argv)
         map_set_free(s);
         return CTL_USAGE;
     }
-    cmap c = {.msgpack = o.msgpack};
+    cmap c = {.msgpack = o.msgpack, .hold = o.diff != NULL};
     buf_init(&c.out, (size_t)1 << 30);
     int status = cm__files(&c, s, d, &o, argc, argv);
+    if (o.diff && status != CTL_NOINPUT)
+        status = cm__diff(&c, o.diff, status);
     buf_free(&c.out);
     map_set_free(s);
     return c.io_failed ? CTL_IOERR : status;

@@ -14,6 +14,8 @@ static const struct {
 } ctl__cmds[] = {
     {"map", ctl_map, "translate local-format files to canonical JSON "
                      "(or back with --reverse)"},
+    {"new-mapping", ctl_new_mapping, "write a starting mapping table "
+     "from a sample message (--from SAMPLE)"},
     {"lint", ctl_lint, "check mapping tables and code lists"},
     {"send", ctl_send, "sign and queue messages from a node (--config)"},
     {"inbox", ctl_inbox, "records delivered to a node"},
