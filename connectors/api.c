@@ -23,6 +23,8 @@
 static const api_route api__routes[] = {
     {"POST", "/v1/messages", api_submit, API_WRITE, "submit"},
     {"GET", "/v1/messages/{}", api_message, API_READ, "message"},
+    {"POST", "/v1/messages/{}/resubmit", api_resubmit, API_WRITE,
+     "resubmit"},
     {"GET", "/v1/movements", api_movements, API_READ, "movements"},
     {"GET", "/v1/movements/{}", api_movement, API_READ, "movement"},
     {"GET", "/v1/trace", api_trace, API_READ, "trace"},

@@ -155,7 +155,15 @@ int api_auth(api_req *q, enum MHD_Result *ret);
 /* ---- the handlers (one file per job) ---- */
 
 enum MHD_Result api_submit(api_req *q);       /* api_submit.c */
+/* POST /v1/messages/{id}/resubmit: a corrected record for a fanned-out
+ * submission (docs/fan-out.md). */
+enum MHD_Result api_resubmit(api_req *q);
 enum MHD_Result api_message(api_req *q);      /* api_query.c */
+/* A movement's cited permits and where each stands (pending, reserved,
+ * confirmed, cancelled, refused ...) into jo's "permits", and "awaiting"
+ * while one waits for its home; nothing when it cites none
+ * (api_permits.c). */
+int api_permits_gate(store *st, const char *ref, json_t *jo, err_t *e);
 enum MHD_Result api_movement(api_req *q);
 enum MHD_Result api_movements(api_req *q);
 enum MHD_Result api_trace(api_req *q);

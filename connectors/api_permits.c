@@ -211,3 +211,35 @@ enum MHD_Result api_permit_verify(api_req *q)
     json_decref(body);
     return ret;
 }
+
+/* ---- a movement's cited permits (GET /v1/movements/{ref}) ---- */
+
+typedef struct api_gate {
+    json_t *o;
+    int waits;                 /* a permit still waits for its home */
+} api_gate;
+
+static int api__gate_one(void *ctx, const char *permit, const char *state,
+                         err_t *e)
+{
+    (void)e;
+    api_gate *g = ctx;
+    json_object_set_new(g->o, permit, json_string(state));
+    g->waits += !strcmp(state, "pending");
+    return 0;
+}
+
+int api_permits_gate(store *st, const char *ref, json_t *jo, err_t *e)
+{
+    api_gate g = {json_object(), 0};
+    int rc = store_pmq_gate_get(st, ref, api__gate_one, &g, e);
+    if (rc < 0 || !json_object_size(g.o)) {
+        json_decref(g.o);
+        return rc < 0 ? rc : 0;
+    }
+    json_object_set_new(jo, "permits", g.o);
+    if (g.waits)
+        json_object_set_new(jo, "awaiting", json_string(
+            "awaiting permit verification"));
+    return 0;
+}

@@ -15,6 +15,7 @@
 #include "ledger_query.h"
 #include "msgid.h"
 #include "mvref.h"
+#include "store_fan.h"
 #include "store_local.h"
 
 /* ---- GET /v1/messages/{id} ---- */
@@ -65,6 +66,31 @@ static int api__rcpt(void *ctx, const char *from, const void *frame,
     return 0;
 }
 
+/* A fanned-out submission's combined status and its agencies' lines
+ * (docs/fan-out.md) into o; nothing when it was not fanned out. */
+static int api__fanout(store *st, const char *id, json_t *o, err_t *e)
+{
+    static _Thread_local store_fan_ag l[STORE_FAN_AGENCIES];
+    size_t n;
+    char kind[24];
+    int rc = store_fan_get(st, id, kind, l, STORE_FAN_AGENCIES, &n, e);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    json_t *ags = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(ags, l[i].agency, json_pack(
+            "{s:s, s:s, s:s, s:s*, s:s*, s:I, s:I}", "state", l[i].state,
+            "mapping", l[i].mapping, "connector", l[i].conn, "missing",
+            *l[i].missing ? l[i].missing : NULL, "text",
+            *l[i].text ? l[i].text : NULL, "attempts",
+            (json_int_t)l[i].attempt, "at_ms", (json_int_t)l[i].at_ms));
+    json_object_set_new(o, "agencies", ags);
+    json_object_set_new(o, "combined", json_string(store_fan_combined(l, n)));
+    return 0;
+}
+
 enum MHD_Result api_message(api_req *q)
 {
     enum MHD_Result ret = MHD_NO;
@@ -81,6 +107,8 @@ enum MHD_Result api_message(api_req *q)
     if (rc >= 0 && fwd && *fwd)
         rc = store_rcpt_list(api_store(t), fwd, api__rcpt, &r, &e);
     json_object_set_new(o, "receipts", r.list);
+    if (rc >= 0)
+        rc = api__fanout(api_store(t), q->param, o, &e);
     if (rc < 0) {
         json_decref(o);
         if (rc == ERR_NOTFOUND)
@@ -230,6 +258,10 @@ enum MHD_Result api_movement(api_req *q)
         return api_reply_err(q, &e);
     json_t *jo = api__journey(&j);
     api__verify(t, q->param, jo);
+    if (api_permits_gate(api_store(t), q->param, jo, &e) < 0) {
+        json_decref(jo);
+        return api_reply_err(q, &e);
+    }
     return api_reply_json(q, MHD_HTTP_OK, jo);
 }
 

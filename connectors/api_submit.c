@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "msgid.h"
 
 #define API_PROBLEMS_MAX (64u << 10) /* problem lines sent back */
 #define API_IDEM_MAX 256
@@ -147,7 +148,10 @@ static api_job *api__translate(api_req *q, api_tls *t, const char *conn,
     return j;
 }
 
-enum MHD_Result api_submit(api_req *q)
+/* POST /v1/messages, or (corrects: a message id) POST
+ * /v1/messages/{id}/resubmit: the same records, each with
+ * customs.reference = the submission it corrects (docs/fan-out.md). */
+static enum MHD_Result api__submit(api_req *q, const char *corrects)
 {
     err_t e;
     enum MHD_Result ret = MHD_NO;
@@ -163,9 +167,24 @@ enum MHD_Result api_submit(api_req *q)
     api_job *j = api__translate(q, t, conn, &ret);
     if (!j)
         return ret;
+    for (size_t i = 0; corrects && i < j->n; i++)
+        j->recs[i]->customs.reference = arena_strdup(&j->arena, corrects);
     j->idem = idem;
     if (api_commit_submit(q->a, q, j, idem) == 0)
         return MHD_YES; /* answered once resumed (api_submit_reply) */
     api_job_accept(j, ingest_intake(t->g));
     return api_submit_reply(q, j);
+}
+
+enum MHD_Result api_submit(api_req *q)
+{
+    return api__submit(q, NULL);
+}
+
+enum MHD_Result api_resubmit(api_req *q)
+{
+    err_t e;
+    if (msgid_parse(q->param, NULL, &e))
+        return api_reply_error(q, 400, e.msg, NULL, NULL, NULL);
+    return api__submit(q, q->param);
 }

@@ -26,6 +26,9 @@ typedef struct out_ent {
     store_pos pos;
     char ev[OUT_EV_MAX];
     size_t off, len;       /* the record in hold */
+    const map_def *d;      /* its mapping: the entry's own (a fan-out
+                              copy) or the connector's out_mapping */
+    int no_map;            /* the entry names a mapping the set lacks */
 } out_ent;
 
 struct out_worker {
@@ -34,6 +37,7 @@ struct out_worker {
     const conn_out_ops *ops;
     conn_out o;
     const map_def *d;      /* out_mapping, or NULL: canonical JSON */
+    const map_set *maps;   /* for the entries that name their mapping */
     const char *ext;
     store *st;             /* NULL until connected */
     atomic_int *stop;
@@ -114,6 +118,7 @@ static int out__mapping(out_worker *w, const map_set *maps, err_t *e)
 {
     const cfg_connector *cc = w->cc;
     w->ext = w->ops->ext_default ? w->ops->ext_default : "json";
+    w->maps = maps;
     if (!cc->out_mapping || !*cc->out_mapping)
         return 0;
     if (!maps || !(w->d = map_set_find(maps, cc->out_mapping)))
@@ -174,13 +179,15 @@ static int out__connect(out_worker *w, err_t *e)
 }
 
 static int out__keep(void *ctx, store_pos pos, const char *ev,
-                     const void *rec, size_t len, err_t *e)
+                     const char *map, const void *rec, size_t len, err_t *e)
 {
     out_worker *w = ctx;
     if (w->n == OUT_BATCH || w->full)
         return 0; /* the rest waits for the next round */
     out_ent *t = &w->ents[w->n];
     t->pos = pos;
+    t->d = map && w->maps ? map_set_find(w->maps, map) : map ? NULL : w->d;
+    t->no_map = map && !t->d;
     snprintf(t->ev, sizeof t->ev, "%s", ev ? ev : "event");
     t->off = w->hold.len;
     t->len = len;
@@ -198,18 +205,21 @@ static int out__render(out_worker *w, const out_ent *t, err_t *e)
     model_record *r;
     arena_reset(&w->a);
     buf_reset(&w->body);
+    if (t->no_map)
+        return err_set(e, ERR_NOMAP, "the entry's mapping is not in the "
+                       "mapping directory");
     if (model_unpack(w->hold.p + t->off, t->len, &w->a, &r, e))
         return err_wrap(e, "unpacking the record"), ERR_INVALID;
-    if (!w->d)
+    if (!t->d)
         return model_json_write(r, &w->body, e) || buf_addc(&w->body, '\n')
                    ? ERR_INVALID : 0;
     codec_msg *m = NULL;
-    if (map_reverse(w->d, r, &w->a, &m, e))
-        return err_wrap(e, "out_mapping %s", map_def_name(w->d)), ERR_INVALID;
-    const codec_ops *ops = codec_find(map_def_format(w->d));
+    if (map_reverse(t->d, r, &w->a, &m, e))
+        return err_wrap(e, "mapping %s", map_def_name(t->d)), ERR_INVALID;
+    const codec_ops *ops = codec_find(map_def_format(t->d));
     const codec_msg *one = m;
-    if (!ops || ops->write(&one, 1, map_def_codec_opts(w->d), &w->body, e))
-        return err_wrap(e, "writing %s", map_def_format(w->d)), ERR_INVALID;
+    if (!ops || ops->write(&one, 1, map_def_codec_opts(t->d), &w->body, e))
+        return err_wrap(e, "writing %s", map_def_format(t->d)), ERR_INVALID;
     return 0;
 }
 
@@ -253,7 +263,8 @@ static int out__one(out_worker *w, const out_ent *t, err_t *e)
     if (rc)
         return out__unmappable(w, t, &why, e);
     char name[OUT_NAME_MAX];
-    out_name(t->pos, t->ev, w->ext, name, sizeof name);
+    out_name(t->pos, t->ev, t->d ? out__ext(map_def_format(t->d)) : w->ext,
+             name, sizeof name);
     if ((rc = w->ops->send(&w->o, name, w->body.p ? w->body.p : "",
                            w->body.len, e))) {
         met_add(MET_ERRORS, "delivery", 1);

@@ -64,6 +64,11 @@ typedef struct cfg_connector {
     const char *listen;       /* zmq: the ROUTER endpoint it binds */
     cfg_strs forward;         /* node ids every accepted record goes to */
     int declare;              /* its declarations open movements (bool) */
+    int fanout;               /* its records go to every agency the
+                                 fan-out rules name (bool, fanout.h) */
+    const char *agency;       /* the agency this connector talks to: its
+                                 out gets that agency's fan-out copies,
+                                 its responses update their status */
     int out;                  /* cfg_out_type */
     const char *out_dir;      /* out: dir */
     const char *out_url;      /* out: webhook (http:// or https://) */

@@ -175,6 +175,11 @@ static int check_connector_name(const char *v, char *why, size_t n)
     return check_word(v, "connector name", why, n);
 }
 
+static int check_agency(const char *v, char *why, size_t n)
+{
+    return check_word(v, "agency name", why, n);
+}
+
 static int check_mapping(const char *v, char *why, size_t n)
 {
     return check_word(v, "mapping name", why, n);
@@ -408,6 +413,13 @@ static const cfg_option connector_rows[] = {
     ENUM(cfg_connector, declare, 0, "false", bools,
          "Its records of kind declaration open movements here, linked to "
          "the waybills and manifests sent before by container."),
+    ENUM(cfg_connector, fanout, 0, "false", bools,
+         "Its records are sent to every agency the fan-out rules "
+         "(mappings/fanout/rules.yaml) name for their kind "
+         "(docs/fan-out.md)."),
+    STR(cfg_connector, agency, 0, NULL, check_agency, WORD,
+        "The agency it talks to: its out gets the agency's fan-out copies, "
+        "its response records update their status."),
     ENUM(cfg_connector, out, 0, "none", out_types,
          "Transport of what the node sends back to the local system."),
     PATH(cfg_connector, out_dir, 0, NULL,

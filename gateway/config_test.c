@@ -432,8 +432,8 @@ static const bad_case bad_cases[] = {
      "17:12: error: connectors[1].name: duplicate name 'rail' (also connectors[0])"},
     {BASE "connectors:\n  - {name: rail, type: http, port: 80}\n",
      "16:36: error: connectors[0]: unknown key 'port' (allowed: name, type, "
-     "mapping, client, dir, listen, forward, declare, out, out_dir, "
-     "out_url, out_endpoint, out_mapping, out_events); did you mean 'out'?"},
+     "mapping, client, dir, listen, forward, declare, fanout, agency, out, "
+     "out_dir, out_url, out_endpoint, out_mapping, out_events); did you mean 'out'?"},
     {BASE "connectors:\n  - {name: drop, type: filedrop, dir: in}\n",
      "16:5: error: connectors[0]: type: filedrop needs 'client'"},
     {BASE "connectors:\n  - {name: drop, type: filedrop, client: c}\n"

@@ -61,6 +61,7 @@ struct node {
     pki_key *key;
     dir *dir;
     struct map_set *maps; /* mapping tables (connectors); NULL offline */
+    struct fanout_rules *fan; /* fan-out rules (node_fanout.h), or NULL */
     batchsig_cache *bcache; /* batch roots verified (cleared on reload) */
     store *st;
     store *st_in;   /* inbound link runs, collected a turn later (so st

@@ -15,6 +15,9 @@
  *            itinerary derived from its route (mvact_declare_local);
  *   issue    a record of kind permit opens (or changes the status of)
  *            its ledger here, its home (node_permit_issue);
+ *   fanout   a record of a connector with `fanout` goes to every agency
+ *            of its kind's fan-out rule, a response of an agency's
+ *            connector updates that agency's status (node_fanout.h);
  *   status   v1:msg:<id> says what became of it (dispatched, forwarded
  *            with the envelope id and destinations, attached with the
  *            movements, refused with why), the event feed says so, and
@@ -40,6 +43,7 @@
 #include "model.h"
 #include "model_pack.h"
 #include "mvact.h"
+#include "node_fanout.h"
 #include "node_permit.h"
 #include "store_ldoc.h"
 #include "store_local.h"
@@ -418,6 +422,29 @@ static int lc__declare(node *n, err_t *e)
     return 0;
 }
 
+/* ---- enter once: submissions to every agency, their answers ---- */
+
+static int lc__fanout(node *n, err_t *e)
+{
+    struct node_lc *lc = n->lc;
+    for (size_t i = 0; i < lc->k; i++) {
+        lc_item *it = &lc->items[i];
+        const char *st = NULL, *detail = NULL;
+        if (!it->r || !strcmp(it->status, "refused"))
+            continue;
+        int rc = node_fanout_item(n, it->id, it->conn, it->r, &lc->a, &st,
+                                  &detail, e);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            continue;
+        if (!strcmp(it->status, "dispatched") || !strcmp(st, "refused"))
+            it->status = st;
+        it->detail = detail;
+    }
+    return 0;
+}
+
 /* ---- marking the batch done ---- */
 
 /* v1:msg:<id>'s new fields for it (kv in the arena). */
@@ -533,6 +560,8 @@ static int lc__batch(node *n, err_t *e)
         rc = lc__remember(n, e);
     if (rc == 0)
         rc = lc__declare(n, e);
+    if (rc == 0)
+        rc = lc__fanout(n, e);
     if (rc == 0)
         rc = lc__done(n, e);
     if (rc < 0)

@@ -74,9 +74,10 @@ typedef struct lout_got {
     model_record *r[4];
 } lout_got;
 
-static int lout_one(void *ctx, store_pos pos, const char *ev, const void *rec,
-                    size_t len, err_t *e)
+static int lout_one(void *ctx, store_pos pos, const char *ev, const char *map,
+                    const void *rec, size_t len, err_t *e)
 {
+    (void)map;
     lout_got *g = ctx;
     (void)pos;
     if (g->n < 4) {

@@ -2,6 +2,7 @@
  * federation directory through fdir_node.h), its store, its links.
  * Reload (SIGHUP) runs the same steps again on a new config. */
 #include "node_int.h"
+#include "node_fanout.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -106,8 +107,14 @@ int node_setup_maps(node *n, err_t *e)
         map_set_free(s);
         return err_wrap(e, "mappings %s: %zu problem(s), first", mdir, k);
     }
-    map_set_free(n->maps);
+    map_set *old = n->maps;
     n->maps = s;
+    if ((rc = node_fanout_setup(n, e)) < 0) {
+        n->maps = old; /* the rules refer to tables of the new set */
+        map_set_free(s);
+        return rc;
+    }
+    map_set_free(old);
     log_event(LOG_INFO, "mappings", "dir=%s tables=%zu", log_q(mdir),
               map_set_count(s));
     return 0;
@@ -269,6 +276,7 @@ void node_close(node *n)
     dir_free(n->dir);
     batchsig_cache_free(n->bcache);
     map_set_free(n->maps);
+    node_fanout_close(n);
     pki_key_free(n->key);
     pki_store_free(n->pki);
     arena_free(&n->arena);

@@ -57,12 +57,19 @@ static sl_script sl_lua_msg_set = {"msg_set",
     "redis.call('HSET', KEYS[1], unpack(ARGV))\n"
     "return 1\n", ""};
 
-/* KEYS loutk, lout; ARGV ttl, ev, rec. Replies 0 queued, 1 queued before. */
+/* KEYS loutk, lout; ARGV ttl, ev, rec, map ('' the connector's).
+ * Replies 0 queued, 1 queued before. */
 static sl_script sl_lua_lout_add = {"lout_add",
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
     "  return 1\n"
     "end\n"
-    "redis.call('XADD', KEYS[2], '*', 'v', '1', 'ev', ARGV[2], 'r', ARGV[3])\n"
+    "if ARGV[4] == '' then\n"
+    "  redis.call('XADD', KEYS[2], '*', 'v', '1', 'ev', ARGV[2], 'r',"
+    " ARGV[3])\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[2], '*', 'v', '1', 'ev', ARGV[2], 'r',"
+    " ARGV[3], 'm', ARGV[4])\n"
+    "end\n"
     "return 0\n", ""};
 
 /* ---- running a script ---- */
@@ -543,6 +550,13 @@ static int sl__notif_key_ok(const char *k)
 int store_lout_add(store *st, const char *conn, const char *key,
                    const char *ev, const void *rec, size_t len, err_t *e)
 {
+    return store_lout_add_map(st, conn, key, ev, NULL, rec, len, e);
+}
+
+int store_lout_add_map(store *st, const char *conn, const char *key,
+                       const char *ev, const char *map, const void *rec,
+                       size_t len, err_t *e)
+{
     char lk[ST_KEY_MAX], kk[ST_KEY_MAX + SL_KEY_MAX], ttl[24];
     int rc = st_key(st, lk, "lout", conn, e);
     if (rc < 0)
@@ -553,10 +567,12 @@ int store_lout_add(store *st, const char *conn, const char *key,
                        "record required", st->url, lk, key ? key : "");
     snprintf(kk, sizeof kk, "%sv1:loutk:%s", st->prefix, key);
     snprintf(ttl, sizeof ttl, "%lld", STORE_MSG_TTL_MS);
-    const char *v[] = {NULL, NULL, "2", kk, lk, ttl, ev, rec};
-    size_t l[] = {0, 0, 1, strlen(kk), strlen(lk), strlen(ttl), strlen(ev), len};
+    map = map ? map : "";
+    const char *v[] = {NULL, NULL, "2", kk, lk, ttl, ev, rec, map};
+    size_t l[] = {0, 0, 1, strlen(kk), strlen(lk), strlen(ttl), strlen(ev),
+                  len, strlen(map)};
     redisReply *r;
-    if ((rc = sl__eval(st, &sl_lua_lout_add, 8, v, l, lk, &r, e)) < 0)
+    if ((rc = sl__eval(st, &sl_lua_lout_add, 9, v, l, lk, &r, e)) < 0)
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer
          : err_set(e, ERR_IO, "redis %s: EVALSHA lout_add %s: unexpected "
@@ -574,14 +590,16 @@ static int sl__lout_entry(store *st, const char *key, const redisReply *en,
                           void *arg, err_t *e)
 {
     const sl__lout_cb *c = arg;
-    const redisReply *fields, *ev, *rec;
+    const redisReply *fields, *ev, *rec, *map;
     store_pos p;
     int rc = sl__entry_pos(st, key, en, &fields, &p, e);
     if (rc < 0)
         return rc;
     if (!(ev = st_field(fields, "ev")) || !(rec = st_field(fields, "r")))
         return sl__missing(st, key, p, e);
-    return c->fn(c->ctx, p, ev->str, rec->str, rec->len, e);
+    map = st_field(fields, "m");
+    return c->fn(c->ctx, p, ev->str, map ? map->str : NULL, rec->str,
+                 rec->len, e);
 }
 
 int store_lout_next(store *st, const char *conn, size_t count,

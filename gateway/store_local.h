@@ -111,8 +111,16 @@ int store_event_after(store *st, store_pos after, size_t count,
  * script. Returns 0, or 1 when key was queued before. */
 int store_lout_add(store *st, const char *conn, const char *key,
                    const char *ev, const void *rec, size_t len, err_t *e);
+/* The same, with the reverse mapping the record is to be written with
+ * (a fan-out copy: the agency's format for its kind), instead of the
+ * connector's out_mapping; map NULL is store_lout_add. */
+int store_lout_add_map(store *st, const char *conn, const char *key,
+                       const char *ev, const char *map, const void *rec,
+                       size_t len, err_t *e);
+/* An entry: map is its mapping, or NULL (the connector's). */
 typedef int (*store_lout_fn)(void *ctx, store_pos pos, const char *ev,
-                             const void *rec, size_t len, err_t *e);
+                             const char *map, const void *rec, size_t len,
+                             err_t *e);
 /* Entries of v1:lout:<conn> after v1:lout:<conn>:pos, oldest first, up
  * to count. */
 int store_lout_next(store *st, const char *conn, size_t count,

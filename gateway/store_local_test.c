@@ -271,9 +271,10 @@ typedef struct outs {
     char ev[8][32], rec[8][16];
 } outs;
 
-static int on_lout(void *ctx, store_pos pos, const char *ev, const void *r,
-                   size_t len, err_t *e)
+static int on_lout(void *ctx, store_pos pos, const char *ev, const char *map,
+                   const void *r, size_t len, err_t *e)
 {
+    (void)map;
     (void)e;
     outs *o = ctx;
     o->pos[o->n] = pos;

@@ -23,6 +23,8 @@
 #include "store_local.h"
 
 static test_pki g_pki; /* the federation's PKI (node_fixture_setup) */
+/* The nodes' mappings.dir; NULL: the PKI's directory (no tables). */
+static const char *g_maps_dir;
 
 /* The federation's PKI: CQ, SN, SH, NC and, when more is not NULL, node
  * more of region more (e.g. SC behind SN). 0, or -1 as test_pki says. */
@@ -71,7 +73,8 @@ static inline void node_fixture__conf(const test_pki *t, const char *path,
             "curve_secret: %s/CQ.curve.key}\n"
             "redis: {url: '%s', prefix: '%s'}\n"
             "mappings: {dir: %s}\n"
-            "peers:\n", p, p, p, p, p, p, url, prefix, t->dir);
+            "peers:\n", p, p, p, p, p, p, url, prefix,
+            g_maps_dir ? g_maps_dir : t->dir);
     static const char *const peers[][3] = {{"SN", "SN", "7103"},
                                            {"SH", "SH", "7104"},
                                            {"NC", "CN", "7105"}};

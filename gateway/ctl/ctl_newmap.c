@@ -24,22 +24,58 @@ typedef struct nm {
     unsigned lines, skipped;
 } nm;
 
-/* A value as a short YAML comment: one line, at most 60 bytes. */
+/* A value as a short YAML comment: one line, at most 60 bytes, cut
+ * between characters (a UTF-8 sequence cut in two makes the whole file
+ * unreadable to the YAML parser, comments included). */
 static void nm__value(FILE *f, const char *v)
 {
+    size_t len = strlen(v), cut = len > 60 ? 60 : len;
+    while (cut < len && cut && ((unsigned char)v[cut] & 0xC0) == 0x80)
+        cut--;
     fputs("  # \"", f);
-    for (int i = 0; v[i] && i < 60; i++)
+    for (size_t i = 0; i < cut; i++)
         fputc(v[i] == '\n' || v[i] == '\r' ? ' ' : v[i], f);
-    fputs(strlen(v) > 60 ? "...\"\n" : "\"\n", f);
+    fputs(cut < len ? "...\"\n" : "\"\n", f);
 }
 
+/* A path as a YAML scalar: plain when YAML reads it back as written,
+ * else double-quoted (a root attribute "@version", a JSON key with
+ * ": " or "#" in it). */
+static void nm__path(FILE *f, const char *p)
+{
+    int plain = *p && *p != '-';
+    for (const char *c = p; *c && plain; c++)
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                (*c >= '0' && *c <= '9') || (unsigned char)*c >= 0x80 ||
+                strchr("_./+-", *c) || (*c == '@' && c != p);
+    if (plain) {
+        fputs(p, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *c = p; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*c < 0x20)
+            fprintf(f, "\\x%02x", (unsigned char)*c);
+        else
+            fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+/* One commented rule. Its target is a quoted "?" so that a rule
+ * uncommented without a target is reported by `eportctl lint` as the
+ * rule it is ("'?' is not a canonical field"), not as a YAML syntax
+ * error that hides every later problem. */
 static void nm__line(nm *n, const char *path, const char *value)
 {
     if (n->lines++ >= NM_LINES_MAX) {
         n->skipped++;
         return;
     }
-    fprintf(n->out, "  # - to: ?\n  #   from: %s", path);
+    fputs("  # - to: \"?\"\n  #   from: ", n->out);
+    nm__path(n->out, path);
     nm__value(n->out, value);
 }
 

@@ -13,7 +13,8 @@
 #include "ctl.h"
 
 #define SUBMIT_USAGE "eportctl submit [--connector NAME] [--map NAME] " \
-    "[--idempotency-key KEY] [--node URL] [--key KEY] [--json] FILE..."
+    "[--idempotency-key KEY] [--corrects ID] [--node URL] [--key KEY] " \
+    "[--json] FILE..."
 #define STATUS_USAGE "eportctl status [--node URL] [--key KEY] [--json] ID..."
 #define SUBMIT_TIMEOUT_MS 120000L
 #define STATUS_TIMEOUT_MS 30000L
@@ -21,24 +22,28 @@
 
 typedef struct sub_opts {
     const char *connector, *map, *idem, *node, *key;
+    const char *corrects;   /* a fanned-out submission this corrects */
     int json;
 } sub_opts;
 
 /* ---- submit ---- */
 
-/* "/v1/messages?connector=..&map=.." into path. */
+/* "/v1/messages[/ID/resubmit]?connector=..&map=.." into path. */
 static int sub__path(ctl_http *h, const sub_opts *o, char *path, size_t n)
 {
     char *c = o->connector ? ctl_http_escape(h, o->connector) : NULL;
     char *m = o->map ? ctl_http_escape(h, o->map) : NULL;
-    int ok = (!o->connector || c) && (!o->map || m);
-    snprintf(path, n, "/v1/messages%s%s%s%s%s", c || m ? "?" : "",
+    char *x = o->corrects ? ctl_http_escape(h, o->corrects) : NULL;
+    int ok = (!o->connector || c) && (!o->map || m) && (!o->corrects || x);
+    snprintf(path, n, "/v1/messages%s%s%s%s%s%s%s%s", x ? "/" : "",
+             x ? x : "", x ? "/resubmit" : "", c || m ? "?" : "",
              c ? "connector=" : "", c ? c : "", c && m ? "&" : "",
              m ? "map=" : "");
     if (m)
         strncat(path, m, n - strlen(path) - 1);
     free(c);
     free(m);
+    free(x);
     return ok ? CTL_OK : CTL_SOFTWARE;
 }
 
@@ -104,6 +109,7 @@ int ctl_submit(int argc, char **argv)
         {"--connector", NULL, &o.connector, NULL, NULL},
         {"--map", NULL, &o.map, NULL, NULL},
         {"--idempotency-key", NULL, &o.idem, NULL, NULL},
+        {"--corrects", NULL, &o.corrects, NULL, NULL},
         {"--node", NULL, &o.node, NULL, NULL},
         {"--key", NULL, &o.key, NULL, NULL},
         {"--json", NULL, NULL, NULL, &o.json},
@@ -144,7 +150,8 @@ static int st__known(const char *k)
     for (size_t i = 0; i < ST__N; i++)
         if (!strcmp(st__fields[i][0], k))
             return 1;
-    return !strcmp(k, "receipts") || !strcmp(k, "v") || !strcmp(k, "at_ms");
+    return !strcmp(k, "receipts") || !strcmp(k, "v") || !strcmp(k, "at_ms") ||
+           !strcmp(k, "agencies") || !strcmp(k, "combined");
 }
 
 static void st__line(const char *label, json_t *v)
@@ -171,6 +178,26 @@ static void st__receipts(json_t *list)
     }
 }
 
+/* A fanned-out submission: the one status, then a line per agency. */
+static void st__agencies(json_t *combined, json_t *ags)
+{
+    const char *name;
+    json_t *a;
+    if (!json_is_string(combined))
+        return;
+    printf("%-13s %s\n", "combined", json_string_value(combined));
+    json_object_foreach(ags, name, a) {
+        const char *miss = json_string_value(json_object_get(a, "missing"));
+        const char *text = json_string_value(json_object_get(a, "text"));
+        printf("  %-11s %-20s %s attempt %lld%s%s%s%s\n", name,
+               json_string_value(json_object_get(a, "state")),
+               json_string_value(json_object_get(a, "mapping")),
+               (long long)json_integer_value(json_object_get(a, "attempts")),
+               miss ? "; lacks " : "", miss ? miss : "", text ? ": " : "",
+               text ? text : "");
+    }
+}
+
 static int st__print(const ctl_reply *r, const char *id)
 {
     json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, 0, NULL);
@@ -188,6 +215,8 @@ static int st__print(const ctl_reply *r, const char *id)
         if (!st__known(k))
             st__line(k, v);
     st__receipts(json_object_get(j, "receipts"));
+    st__agencies(json_object_get(j, "combined"), json_object_get(j,
+                                                                "agencies"));
     json_decref(j);
     return CTL_OK;
 }

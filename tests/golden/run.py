@@ -12,14 +12,19 @@ For every sample under mappings/samples/<set>/:
                                    line, column, segment, element, why);
                                    NAME.expected.jsonl beside it, if any,
                                    holds the messages that still translate.
-Also `eportctl lint mappings` must be clean. Prints one line per case and
-a closing "golden: N passed, N failed".
+Also `eportctl lint mappings` must be clean, and the fan-out round trip
+(fanout_roundtrip.py: one declaration and one manifest out through every
+agency's table and back, and the agencies' answers) must hold. Prints one
+line per case and a closing "golden: N passed, N failed".
 """
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fanout_roundtrip  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLES = os.path.join("mappings", "samples")
@@ -126,6 +131,19 @@ def main():
             else:
                 passed += 1
                 print(f"ok   {rel}")
+    try:
+        fanout = fanout_roundtrip.cases(ctl)
+    except Exception as e:  # the round trip itself broke: one failed case
+        fanout = [("fanout round trip", [f"{type(e).__name__}: {e}"])]
+    for name, problems in fanout:
+        if problems:
+            failed += 1
+            print(f"FAIL {name}")
+            for p in problems:
+                print("     " + p.replace("\n", "\n     "))
+        else:
+            passed += 1
+            print(f"ok   {name}")
     print(f"golden: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
