@@ -216,7 +216,7 @@ static int cm__diff(cmap *c, const char *expected, int status)
     else
         rc = cm_diff(expected, &want, &c->out, stdout);
     buf_free(&want);
-    return rc < 0 ? CTL_NOINPUT : rc ? rc : status;
+    return rc < 0 ? CTL_NOINPUT : status != CTL_OK ? status : rc;
 }
 
 int ctl_map(int argc, char **argv)

@@ -27,9 +27,11 @@ static void cmd__text(const json_t *v, char *out, size_t n)
         return;
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t len = s ? strlen(s) : 0;
-    snprintf(out, n, "%.*s%s", (int)(len > CMD_TEXT_MAX ? CMD_TEXT_MAX : len),
-             s ? s : "?", len > CMD_TEXT_MAX ? "..." : "");
+    size_t len = s ? strlen(s) : 0, cut = len > CMD_TEXT_MAX ? CMD_TEXT_MAX
+                                                              : len;
+    while (cut < len && cut && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--; /* between UTF-8 characters */
+    snprintf(out, n, "%.*s%s", (int)cut, s ? s : "?", cut < len ? "..." : "");
     free(s);
 }
 
@@ -89,21 +91,27 @@ static int cmd__walk(const json_t *want, const json_t *got, const char *at,
     return 1;
 }
 
-/* Line i (from 0) of text as JSON, NULL past the end; *bad set when it is
- * not JSON. */
-static json_t *cmd__line(const char **p, int *bad, char *why, size_t n)
+/* The next non-blank line of text as JSON, NULL past the end; *lineno
+ * counts the lines read (so it is that line's number, from 1); *bad set
+ * when it is not JSON. */
+static json_t *cmd__line(const char **p, size_t *lineno, int *bad, char *why,
+                         size_t n)
 {
-    while (**p == '\n')
+    while (**p == '\n' || (**p == '\r' && (*p)[1] == '\n')) {
+        if (**p == '\n')
+            (*lineno)++;
         (*p)++;
+    }
     if (!**p)
         return NULL;
+    (*lineno)++;
     const char *nl = strchr(*p, '\n');
     size_t len = nl ? (size_t)(nl - *p) : strlen(*p);
     json_error_t je;
     json_t *j = json_loadb(*p, len, 0, &je);
     if (!j)
         *bad = 1, snprintf(why, n, "%s", je.text);
-    *p += len;
+    *p += len + (nl != NULL); /* its line feed too: the next line starts */
     return j;
 }
 
@@ -113,15 +121,16 @@ int cm_diff(const char *expected_name, const buf_t *expected,
     cmd_out to = {f, 0};
     const char *pe = expected->p ? expected->p : "", *pg = got->p ? got->p : "";
     int diffs = 0, bad = 0;
+    size_t line_e = 0, line_g = 0;
     char why[200];
     for (size_t rec = 1;; rec++) {
-        json_t *w = cmd__line(&pe, &bad, why, sizeof why);
+        json_t *w = cmd__line(&pe, &line_e, &bad, why, sizeof why);
         if (bad) {
             fprintf(stderr, "%s:%zu:1: error: not a JSON record: %s\n",
-                    expected_name, rec, why);
+                    expected_name, line_e, why);
             return CTL_DATAERR;
         }
-        json_t *g = cmd__line(&pg, &bad, why, sizeof why);
+        json_t *g = cmd__line(&pg, &line_g, &bad, why, sizeof why);
         if (!w && !g)
             break;
         to.rec = rec;

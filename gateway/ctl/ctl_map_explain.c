@@ -19,6 +19,8 @@ typedef struct cmx {
     const tnode *seen[CMX_SEEN_MAX];
     size_t nseen;
     const char *file;
+    const char *format; /* the codec's name: how a position is named */
+    const tnode *root;  /* the message's, where a node's path starts */
     int flat;
 } cmx;
 
@@ -30,8 +32,28 @@ static int cmx__used(const cmx *x, const tnode *n)
     return 0;
 }
 
-/* "segment 3 (BGM) element 2 component 1, line 4:1" or "element 'ID'
- * (line 7:5)". */
+/* The path of want below t as the mapping language writes it from the
+ * top ("/Head/NoticeNo", "/Container/Tare/@unit"), into out; 0 when want
+ * is not below t. */
+static int cmx__path(const tnode *t, const tnode *want, char *out, size_t n,
+                     size_t len, int depth)
+{
+    for (const tnode *k = t->kids; k && depth < 64; k = k->next) {
+        int w = snprintf(out + len, n - len, "/%s", k->name);
+        if (w < 0 || len + (size_t)w >= n)
+            return 0;
+        if (k == want || cmx__path(k, want, out, n, len + (size_t)w,
+                                   depth + 1))
+            return 1;
+        out[len] = '\0';
+    }
+    return 0;
+}
+
+/* "segment 3 (BGM) element 2 component 1 at FILE:4", "segment 6 (CNI)
+ * at FILE:8", "element /Head/NoticeNo at FILE:6:5", "attribute
+ * /Container/Tare/@unit at ...", "column 'voyage' at FILE:2:1" (a CSV
+ * cell, in the row of that line), "member /from/locode at ...". */
 static void cmx__where(const cmx *x, const tnode *at, const tnode *leaf,
                        char *out, size_t n)
 {
@@ -39,14 +61,25 @@ static void cmx__where(const cmx *x, const tnode *at, const tnode *leaf,
         snprintf(out, n, "a constant");
         return;
     }
-    if (!x->flat || !leaf || leaf == at) {
-        snprintf(out, n, "%s '%s' at %s:%u:%u", at->flags & TN_ATTR
-                 ? "attribute" : "element", at->name, x->file, at->line,
-                 at->col);
+    if (!x->flat) {
+        char path[512] = "";
+        const char *what = at->flags & TN_ATTR ? "attribute"
+                           : !strcmp(x->format, "json") ? "member"
+                           : !strcmp(x->format, "xml") ? "element" : "field";
+        if (!strcmp(x->format, "csv"))
+            snprintf(out, n, "column '%s' at %s:%u:%u", at->name, x->file,
+                     at->line, at->col);
+        else if (x->root && cmx__path(x->root, at, path, sizeof path, 0, 0))
+            snprintf(out, n, "%s %s at %s:%u:%u", what, path, x->file,
+                     at->line, at->col);
+        else
+            snprintf(out, n, "%s '%s' at %s:%u:%u", what, at->name, x->file,
+                     at->line, at->col);
         return;
     }
     uint32_t e = 1;
-    for (const tnode *el = at->kids; el; el = el->next, e++) {
+    for (const tnode *el = leaf && leaf != at ? at->kids : NULL; el;
+         el = el->next, e++) {
         uint32_t c = 1;
         if (el == leaf) {
             snprintf(out, n, "segment %u (%s) element %u at %s:%u", at->seq,
@@ -63,6 +96,16 @@ static void cmx__where(const cmx *x, const tnode *at, const tnode *leaf,
     }
     snprintf(out, n, "segment %u (%s) at %s:%u", at->seq, at->name, x->file,
              at->line);
+}
+
+/* How many bytes of v to show: at most max, cut between UTF-8
+ * characters. */
+static int cmx__cut(const char *v, size_t len, size_t max)
+{
+    size_t cut = len > max ? max : len;
+    while (cut < len && cut && ((unsigned char)v[cut] & 0xC0) == 0x80)
+        cut--;
+    return (int)cut;
 }
 
 static void cmx__hit(void *ctx, const map_trace_hit *h)
@@ -95,8 +138,9 @@ static void cmx__unmapped_node(cmx *x, const tnode *t, const tnode *seg)
         int used = cmx__used(x, k);
         if (k->value && k->vlen && !used && !cmx__qualifier(x, seg, k)) {
             cmx__where(x, seg ? seg : k, seg ? k : NULL, where, sizeof where);
-            printf("  not mapped: %s: \"%.60s%s\"\n", where, k->value,
-                   k->vlen > 60 ? "..." : "");
+            int cut = cmx__cut(k->value, k->vlen, 60);
+            printf("  not mapped: %s: \"%.*s%s\"\n", where, cut, k->value,
+                   (uint32_t)cut < k->vlen ? "..." : "");
         }
         if (!used || !seg)
             cmx__unmapped_node(x, k, seg ? seg : x->flat ? k : NULL);
@@ -124,6 +168,7 @@ static int cmx__message(cmx *x, const map_set *s, const map_def *forced,
     }
     printf("table %s\n", map_def_name(d));
     x->nseen = 0;
+    x->root = m->root;
     int rc = map_apply_traced(d, b, m, a, cmx__record, x, cmx__hit, x);
     for (const codec_diag *g = m->diags; g; g = g->next)
         printf("  problem: %s:%u:%u: %s\n", x->file, g->line, g->col, g->msg);
@@ -151,6 +196,7 @@ int cm_explain(const char *file, const map_set *s, const map_def *forced,
     int rc = ops->parse(in->p ? in->p : "", in->len,
                         d ? map_def_codec_opts(d) : &none, &a, &b, &e);
     x.file = file, x.flat = !strcmp(ops->name, "edifact");
+    x.format = ops->name;
     int status = rc ? CTL_DATAERR : CTL_OK;
     if (rc)
         fprintf(stderr, "%s\n", e.msg);

@@ -132,9 +132,13 @@ static void nm__header(FILE *f, const char *from, const char *name,
             "from whom\nformat: %s\nkind: %s\nmatch:\n", name, mt->format,
             kind ? kind : "TODO  # waybill manifest declaration response "
             "status permit");
+    /* XML: `root`, which the reverse direction writes its root element
+     * from (`message_type` chooses the table as well, but a record goes
+     * back out under a root named "Document") */
     if (!strcmp(mt->format, "edifact") || !strcmp(mt->format, "xml"))
-        fprintf(f, "  message_type: %s\n", mt->message_type ? mt->message_type
-                                                            : "TODO");
+        fprintf(f, "  %s: %s\n", !strcmp(mt->format, "xml") ? "root"
+                : "message_type", mt->message_type ? mt->message_type
+                                                   : "TODO");
     if (mt->version && *mt->version && !strcmp(mt->format, "edifact"))
         fprintf(f, "  version: \"%s\"\n", mt->version);
     if (mt->ns && *mt->ns)

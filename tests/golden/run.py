@@ -14,7 +14,9 @@ For every sample under mappings/samples/<set>/:
                                    holds the messages that still translate.
 Also `eportctl lint mappings` must be clean, and the fan-out round trip
 (fanout_roundtrip.py: one declaration and one manifest out through every
-agency's table and back, and the agencies' answers) must hold. Prints one
+agency's table and back, and the agencies' answers) must hold, and so must
+the mapping authors' tools and their tutorial (authoring.py: map --diff,
+map --explain, new-mapping, docs/mapping-tutorial.md). Prints one
 line per case and a closing "golden: N passed, N failed".
 """
 import json
@@ -24,6 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import authoring  # noqa: E402
 import fanout_roundtrip  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -132,10 +135,14 @@ def main():
                 passed += 1
                 print(f"ok   {rel}")
     try:
-        fanout = fanout_roundtrip.cases(ctl)
+        extra = fanout_roundtrip.cases(ctl)
     except Exception as e:  # the round trip itself broke: one failed case
-        fanout = [("fanout round trip", [f"{type(e).__name__}: {e}"])]
-    for name, problems in fanout:
+        extra = [("fanout round trip", [f"{type(e).__name__}: {e}"])]
+    try:
+        extra += authoring.cases(ctl)
+    except Exception as e:  # the authoring checks themselves broke
+        extra.append(("authoring tools", [f"{type(e).__name__}: {e}"]))
+    for name, problems in extra:
         if problems:
             failed += 1
             print(f"FAIL {name}")
