@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "err.h"
+#include "strict.h"
 #include "tree.h"
 
 #define CODEC_MAX_INPUT (64u << 20)  /* one input is refused above this */
@@ -24,11 +25,18 @@
 #define CODEC_MAX_DIAGS 1000          /* per input, further ones dropped */
 
 /* One problem found in the input: line/col 1-based (0 if unknown), msg is
- * "segment 4 (NAD) element 2: value too long" (no file, no "error:"). */
+ * "segment 4 (NAD) element 2: value too long" (no file, no "error:").
+ * A slip one of the strictness rules covers (strict.h) names its rule:
+ * the codec or mapping engine that finds it does not decide whether it is
+ * an error; xlate (or map_run, for its own) sets warn when the table or
+ * the sender is lenient about the rule. */
 typedef struct codec_diag {
     uint32_t line, col;
     int code; /* ERR_* */
     char *msg;
+    uint8_t rule;  /* strict_rule; STRICT_NONE: a plain error */
+    uint8_t warn;  /* judged lenient: a warning, not an error */
+    uint16_t what; /* msg + what: the "why" after the "where: " part */
     struct codec_diag *next;
 } codec_diag;
 
@@ -132,5 +140,34 @@ codec_msg *codec_msg_add(codec_batch *b, arena_t *a);
 int codec_diag_add(codec_batch *b, codec_msg *m, arena_t *a, int code,
                    uint32_t line, uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* Record a slip of rule (strict.h) found at where ("segment 47 (UNT)
+ * element 1", or "" when the position says it all): msg "where: what".
+ * It does not mark the message broken: the caller keeps its tree, and
+ * xlate judges the slip. Always stored (codecs report a rule at most once
+ * per message); returns the diag, NULL when out of memory. */
+codec_diag *codec_rule_add(codec_batch *b, codec_msg *m, arena_t *a,
+                           int rule, int code, uint32_t line, uint32_t col,
+                           const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+/* line_ends for the line-based formats (CSV, fixed width): every line
+ * ends as the first one did, LF or CRLF. Zeroed before the first line;
+ * codec_eol_check with each line's end reports the first line that
+ * differs (rule STRICT_LINE_ENDS, on m). */
+typedef struct codec_eol {
+    uint8_t first, told; /* first: 1 LF, 2 CRLF (0: no line yet) */
+    uint32_t line;       /* the first line's number */
+} codec_eol;
+void codec_eol_check(codec_eol *s, codec_batch *b, codec_msg *m, arena_t *a,
+                     int crlf, uint32_t line, uint32_t col);
+/* A diag as an error or warning line says it: msg, and " [RULE]" for a
+ * rule's slip. */
+void codec_diag_line(const codec_diag *d, char *out, size_t n);
+/* A rule's slip as a record's warnings[] says it: "RULE: what, where at
+ * LINE:COL" ("RULE: what at LINE:COL" without a where). */
+void codec_diag_warning(const codec_diag *d, char *out, size_t n);
+/* The same from its parts: where[0..wlen) (wlen 0: none) and what. */
+void codec_warning_text(int rule, const char *where, size_t wlen,
+                        const char *what, uint32_t line, uint32_t col,
+                        char *out, size_t n);
 
 #endif

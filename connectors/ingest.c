@@ -36,6 +36,7 @@ typedef struct ig_run {
     int over;          /* more than INGEST_MAX_RECORDS */
     int nomem;
     char first[INGEST_FIRST_MAX]; /* first problem line */
+    strict_set strict; /* the client's strictness over the tables' */
 } ig_run;
 
 int ingest_open(const cfg *c, const map_set *maps, ingest **out, err_t *e)
@@ -175,6 +176,21 @@ static void ig__problem(void *ctx, uint32_t line, uint32_t col,
                      line, col, msg);
 }
 
+/* The sender's clients[].strict and .lenient (strict.h); NULL when it
+ * sets neither (the tables decide). */
+static const strict_set *ig__strictness(ig_run *x, const cfg_client *cl)
+{
+    x->strict = (strict_set){{0}};
+    if (!cl || (!cl->strict.n && !cl->lenient.n))
+        return NULL;
+    for (size_t i = 0; i < cl->strict.n; i++)
+        x->strict.mode[strict_rule_find(cl->strict.v[i])] = STRICT_STRICT;
+    for (size_t i = 0; i < cl->lenient.n; i++)
+        x->strict.mode[strict_rule_find(cl->lenient.v[i])] = STRICT_LENIENT;
+    x->strict.mode[STRICT_NONE] = STRICT_UNSET;
+    return &x->strict;
+}
+
 /* ---- one run ---- */
 
 static int ig__refuse(ig_run *x, const ingest_req *q, const char *reason,
@@ -256,7 +272,8 @@ static int ig__translate(ig_run *x, const ingest_req *q, err_t *e)
     int rc = ig__map(g, q, &d, e);
     if (rc)
         return ig__refuse(x, q, "mapping", rc);
-    xlate_sink sink = {ig__record, ig__problem, x};
+    xlate_sink sink = {ig__record, ig__problem, x, NULL,
+                       ig__strictness(x, q->cl)};
     xlate_stats st = {0};
     rc = xlate_input(g->maps, d, x->name, q->data ? q->data : "", q->len,
                      &g->scratch, &sink, &st, e);

@@ -23,8 +23,9 @@
 
 #define SAMPLE "mappings/samples/iftmin-rail/xa-rail-02.edi"
 
-/* A config on prefix with client "rail" (waybills for XIYITP) and
- * client "stat" (status only), both of connector "rail". */
+/* A config on prefix with client "rail" (waybills for XIYITP), client
+ * "stat" (status only) and client "lax" (as "rail", lenient about
+ * envelope counts), all of connector "rail". */
 static cfg *load_cfg(const char *prefix)
 {
     return conn_fixture_cfg(prefix, 8101,
@@ -35,8 +36,10 @@ static cfg *load_cfg(const char *prefix)
         "kinds: [waybill], parties: [XIYITP]}\n"
         "  - {id: stat, connector: rail, key_sha256: '%063d1', "
         "kinds: [status], parties: ['*']}\n"
+        "  - {id: lax, connector: rail, key_sha256: '%063d2', "
+        "kinds: [waybill], parties: [XIYITP], lenient: [envelope_counts]}\n"
         "log: {level: error, file: '-'}\n",
-        g_url, prefix, 0, 0);
+        g_url, prefix, 0, 0, 0);
 }
 
 typedef struct fx {
@@ -139,7 +142,7 @@ static void test_good_stored_whole(void **state)
     arena_t a;
     arena_init(&a, 1 << 24);
     void *ctx[2] = {NULL, &a};
-    xlate_sink sink = {keep_first, NULL, ctx};
+    xlate_sink sink = {keep_first, NULL, ctx, NULL, NULL};
     xlate_stats st = {0};
     assert_int_equal(xlate_input(g_maps, NULL, "x", x.data, x.len, &a, &sink,
                                  &st, &e), 0);
@@ -305,6 +308,52 @@ static void test_translate_only(void **state)
     fx_close(&x);
 }
 
+/* The sender's strictness over the table's (clients[].lenient): a
+ * miscounted UNT refused from "rail" (the waybill table is strict about
+ * it), stored from "lax" with the slip in warnings[], and counted. */
+static void test_client_lenient(void **state)
+{
+    (void)state;
+    fx x;
+    err_t e;
+    fx_open(&x, "lax");
+    char *at = strstr(x.data, "UNT+53+");
+    assert_non_null(at);
+    at[5] = '2'; /* UNT+52: one short */
+    assert_int_equal(run(&x, "rail", NULL, NULL, x.data, x.len, &e),
+                     ERR_INVALID);
+    assert_non_null(strstr(x.r.problems.p, "[envelope_counts]"));
+    assert_int_equal(local_len(&x), 0);
+    int64_t before = met_get(MET_WARNINGS, "envelope_counts");
+    assert_int_equal(run(&x, "lax", NULL, NULL, x.data, x.len, &e), 0);
+    assert_int_equal(x.r.n, 1);
+    assert_int_equal(local_len(&x), 1);
+    assert_int_equal(met_get(MET_WARNINGS, "envelope_counts"), before + 1);
+    /* what was stored carries the slip */
+    arena_t a;
+    arena_init(&a, 1 << 24);
+    void *ctx[2] = {NULL, &a};
+    strict_set lax = {{0}};
+    lax.mode[STRICT_ENVELOPE_COUNTS] = STRICT_LENIENT;
+    xlate_sink sink = {keep_first, NULL, ctx, NULL, &lax};
+    xlate_stats st = {0};
+    assert_int_equal(xlate_input(g_maps, NULL, "body", x.data, x.len, &a,
+                                 &sink, &st, &e), 0);
+    model_record *r = ctx[0];
+    assert_non_null(r);
+    assert_int_equal(r->warnings.n, 1);
+    assert_memory_equal(r->warnings.v[0], "envelope_counts: segment count "
+                        "52 does not match 53 segments", 59);
+    cmp c = {r, 0, 0};
+    assert_int_equal(store_local_after(intake_store(ingest_intake(x.g)),
+                                       (store_pos){0, 0}, 10, compare_stored,
+                                       &c, &e), 1);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.equal, 1);
+    arena_free(&a);
+    fx_close(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_client_refused),
         cmocka_unit_test(test_too_many_records),
         cmocka_unit_test(test_translate_only),
+        cmocka_unit_test(test_client_lenient),
     };
     return cmocka_run_group_tests(tests, conn_fixture_setup,
                                   conn_fixture_teardown);

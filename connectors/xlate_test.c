@@ -21,6 +21,10 @@ typedef struct sink_ctx {
     int stop_after;         /* record returns 1 at this count (0: never) */
     uint32_t lines[MAX_PROBS];
     char probs[MAX_PROBS][ERR_MSG_MAX];
+    char warns[8][1024];    /* each record's warnings[], '|'-separated */
+    unsigned nwarn;         /* warning lines (sink->warning) */
+    int warn_rules[MAX_PROBS];
+    char warned[MAX_PROBS][ERR_MSG_MAX];
 } sink_ctx;
 
 static int on_record(void *ctx, const codec_msg *m, const map_def *d,
@@ -30,6 +34,11 @@ static int on_record(void *ctx, const codec_msg *m, const map_def *d,
     sink_ctx *c = ctx;
     if (c->nrec < 8)
         c->tables[c->nrec] = d, c->recs[c->nrec] = r;
+    for (uint32_t i = 0; c->nrec < 8 && i < r->warnings.n; i++) {
+        size_t l = strlen(c->warns[c->nrec]);
+        snprintf(c->warns[c->nrec] + l, sizeof c->warns[0] - l, "%s%s",
+                 i ? "|" : "", r->warnings.v[i]);
+    }
     c->nrec++;
     size_t l = strlen(c->numbers);
     snprintf(c->numbers + l, sizeof c->numbers - l, "%s;",
@@ -48,6 +57,18 @@ static void on_problem(void *ctx, uint32_t line, uint32_t col, const char *msg)
     c->nprob++;
 }
 
+static void on_warning(void *ctx, uint32_t line, uint32_t col, int rule,
+                       const char *msg)
+{
+    (void)line, (void)col;
+    sink_ctx *c = ctx;
+    if (c->nwarn < MAX_PROBS) {
+        c->warn_rules[c->nwarn] = rule;
+        snprintf(c->warned[c->nwarn], ERR_MSG_MAX, "%s", msg);
+    }
+    c->nwarn++;
+}
+
 typedef struct xfx {
     void *fx; /* the shared fixture: directory, set, arena */
     tu_fx *base;
@@ -55,6 +76,7 @@ typedef struct xfx {
     xlate_stats st;
     err_t e;
     int rc;
+    const strict_set *over; /* the sender's strictness, or NULL */
 } xfx;
 
 static int setup(void **state)
@@ -99,7 +121,7 @@ static void load(xfx *x)
 static void translate(xfx *x, const map_def *forced, const char *name,
                       const char *data)
 {
-    xlate_sink sink = {on_record, on_problem, &x->c};
+    xlate_sink sink = {on_record, on_problem, &x->c, on_warning, x->over};
     err_clear(&x->e);
     x->rc = xlate_input(x->base->set, forced, name, data, strlen(data),
                         &x->base->a, &sink, &x->st, &x->e);
@@ -247,6 +269,224 @@ static void test_sink_stop(void **state)
     assert_string_equal(x->c.numbers, "WB1;");
 }
 
+/* ---- strict and lenient (strict.h) ---- */
+
+/* The IFTMIN table with a `strictness:` line (or none). */
+static void strict_table(xfx *x, const char *strictness)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "mapping: iftmin\n%s%s", strictness, TABLE);
+    tu_write(x->base->dir, "iftmin.yaml", text);
+    map_set_free(x->base->set);
+    x->base->set = NULL;
+    load(x);
+}
+
+static void reset(xfx *x)
+{
+    memset(&x->c, 0, sizeof x->c);
+    memset(&x->st, 0, sizeof x->st);
+}
+
+/* envelope_counts strict (the default): message 2 is refused, the
+ * problem names the rule. */
+static void test_strict_count_names_rule(void **state)
+{
+    xfx *x = *state;
+    strict_table(x, "");
+    translate(x, NULL, "in.edi", INTERCHANGE);
+    assert_string_equal(x->c.numbers, "WB1;WB3;");
+    assert_int_equal(x->c.nprob, 1);
+    assert_string_equal(x->c.probs[0], "segment 3 (UNT) element 1: segment "
+                        "count 9 does not match 3 segments [envelope_counts]");
+    assert_int_equal(x->st.warnings, 0);
+    assert_string_equal(x->c.warns[0], "");
+}
+
+/* Lenient: all three translate, message 2's record says why. */
+static void test_lenient_count_warns(void **state)
+{
+    xfx *x = *state;
+    strict_table(x, "strictness: {envelope_counts: lenient}\n");
+    translate(x, NULL, "in.edi", INTERCHANGE);
+    assert_int_equal(x->rc, 0);
+    assert_string_equal(x->c.numbers, "WB1;WB2;WB3;");
+    assert_int_equal(x->c.nprob, 0);
+    assert_int_equal(x->st.problems, 0);
+    assert_int_equal(x->st.warnings, 1);
+    assert_int_equal(x->c.nwarn, 1);
+    assert_int_equal(x->c.warn_rules[0], STRICT_ENVELOPE_COUNTS);
+    assert_string_equal(x->c.warns[0], "");
+    assert_string_equal(x->c.warns[1], "envelope_counts: segment count 9 "
+                        "does not match 3 segments, segment 3 (UNT) element "
+                        "1 at 8:5");
+    assert_string_equal(x->c.warns[2], "");
+}
+
+/* The sender's choice wins over the table's, both ways. */
+static void test_sender_overrides_table(void **state)
+{
+    xfx *x = *state;
+    strict_set lenient = {{0}}, strict = {{0}};
+    lenient.mode[STRICT_ENVELOPE_COUNTS] = STRICT_LENIENT;
+    strict.mode[STRICT_ENVELOPE_COUNTS] = STRICT_STRICT;
+    strict_table(x, "");
+    x->over = &lenient;
+    translate(x, NULL, "in.edi", INTERCHANGE);
+    assert_string_equal(x->c.numbers, "WB1;WB2;WB3;");
+    assert_int_equal(x->st.warnings, 1);
+    reset(x);
+    strict_table(x, "strictness: {envelope_counts: lenient}\n");
+    x->over = &strict;
+    translate(x, NULL, "in.edi", INTERCHANGE);
+    assert_string_equal(x->c.numbers, "WB1;WB3;");
+    assert_int_equal(x->st.problems, 1);
+}
+
+/* A BOM is outside every message: lenient (the default), each record
+ * carries it; strict, it is an error (the messages after it still
+ * translate, as for the UNZ count). */
+static void test_bom_both_ways(void **state)
+{
+    xfx *x = *state;
+    static const char *in = "\xEF\xBB\xBFUNB+UNOC:3+S+R+240305:1430+I1'\n"
+        "UNH+1+IFTMIN:D:04A:UN'\nBGM+610+WB1'\nUNT+3+1'\n"
+        "UNH+2+IFTMIN:D:04A:UN'\nBGM+610+WB2'\nUNT+3+2'\nUNZ+2+I1'\n";
+    strict_table(x, "");
+    translate(x, NULL, "in.edi", in);
+    assert_string_equal(x->c.numbers, "WB1;WB2;");
+    assert_int_equal(x->st.problems, 0);
+    assert_int_equal(x->st.warnings, 1); /* one slip, reported once */
+    assert_string_equal(x->c.warns[0], "bom: UTF-8 byte order mark before "
+                        "the interchange at 1:1");
+    assert_string_equal(x->c.warns[1], x->c.warns[0]);
+    reset(x);
+    strict_table(x, "strictness: {bom: strict}\n");
+    translate(x, NULL, "in.edi", in);
+    assert_int_equal(x->st.problems, 1);
+    assert_int_equal(x->c.lines[0], 1);
+    assert_string_equal(x->c.probs[0], "UTF-8 byte order mark before the "
+                        "interchange [bom]");
+    assert_string_equal(x->c.warns[0], "");
+}
+
+/* The UNZ count comes after its messages went on: lenient, it is a
+ * warning line only; strict, an error. */
+static void test_unz_count(void **state)
+{
+    xfx *x = *state;
+    static const char *in = "UNB+UNOC:3+S+R+240305:1430+I1'\n"
+        "UNH+1+IFTMIN:D:04A:UN'\nBGM+610+WB1'\nUNT+3+1'\nUNZ+2+I1'\n";
+    strict_table(x, "strictness: {envelope_counts: lenient}\n");
+    translate(x, NULL, "in.edi", in);
+    assert_string_equal(x->c.numbers, "WB1;");
+    assert_int_equal(x->st.problems, 0);
+    assert_int_equal(x->c.nwarn, 1);
+    assert_string_equal(x->c.warned[0], "segment 5 (UNZ) element 1: message "
+                        "count 2 does not match 1 messages [envelope_counts]");
+    assert_string_equal(x->c.warns[0], "");
+    reset(x);
+    strict_table(x, "");
+    translate(x, NULL, "in.edi", in);
+    assert_string_equal(x->c.numbers, "WB1;");
+    assert_int_equal(x->st.problems, 1);
+    assert_int_equal(x->c.nwarn, 0);
+}
+
+/* Each rule's slip, through a table that holds it strict and one that
+ * holds it lenient: refused with "[RULE]", or one record carrying
+ * "RULE: ...". A slip outside any message (the UNB date, a JSON BOM) does
+ * not refuse the message after it: strict, the input has a problem. */
+typedef struct slip_case {
+    const char *rule, *format, *fields, *name, *input;
+    int outside; /* the slip is the input's, not the message's */
+} slip_case;
+
+#define EDI_FIELDS "match:\n  message_type: IFTMIN\nfields:\n" \
+    "  - {to: document.number, from: BGM.2.1}\n" \
+    "  - each: EQD\n    to: equipment[]\n    fields:\n" \
+    "      - {to: number, from: EQD.2.1, validate: [iso6346]}\n"
+#define MSG "UNH+1+IFTMIN:D:04A:UN'\nBGM+610+WB1'\n"
+
+static const slip_case slip_cases[] = {
+    {"dates", "edifact", EDI_FIELDS, "in.edi",
+     "UNB+UNOC:3+S+R+20240305:1430+I1'\n" MSG "UNT+3+1'\nUNZ+1+I1'\n", 1},
+    {"line_ends", "edifact", EDI_FIELDS, "in.edi",
+     "UNB+UNOC:3+S+R+240305:1430+I1'\n" MSG "EQD+CN+CSQU3054383'\r\n"
+     "UNT+4+1'\nUNZ+1+I1'\n", 0},
+    {"trailing_space", "edifact", EDI_FIELDS, "in.edi",
+     "UNB+UNOC:3+S+R+240305:1430+I1'\n" MSG "EQD+CN+CSQU3054383' \n"
+     "UNT+4+1'\nUNZ+1+I1'\n", 0},
+    {"check_digits", "edifact", EDI_FIELDS, "in.edi",
+     "UNB+UNOC:3+S+R+240305:1430+I1'\n" MSG "EQD+CN+CSQU3054384'\n"
+     "UNT+4+1'\nUNZ+1+I1'\n", 0},
+    {"envelope_counts", "edifact", EDI_FIELDS, "in.edi",
+     "UNB+UNOC:3+S+R+240305:1430+I1'\n" MSG "UNT+2+1'\nUNZ+1+I1'\n", 0},
+    {"bom", "json", "fields:\n  - {to: document.number, from: ref}\n",
+     "in.json", "\xEF\xBB\xBF{\"ref\": \"M1\"}\n", 1},
+    {"line_ends", "csv", "fields:\n  - {to: document.number, "
+     "from: \"row[1]/ref\"}\n", "in.csv", "ref,box,seal\r\nM1,C1,S1\n", 0},
+};
+
+static void slip_table(xfx *x, const slip_case *c, const char *mode)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "mapping: t\nformat: %s\nkind: status\n"
+             "strictness: {%s: %s}\n%s", c->format, c->rule, mode,
+             c->fields);
+    tu_write(x->base->dir, "t.yaml", text);
+    map_set_free(x->base->set);
+    x->base->set = NULL;
+    load(x);
+    reset(x);
+}
+
+static void test_each_rule_both_ways(void **state)
+{
+    xfx *x = *state;
+    for (size_t i = 0; i < sizeof slip_cases / sizeof *slip_cases; i++) {
+        const slip_case *c = &slip_cases[i];
+        char want[64];
+        snprintf(want, sizeof want, "[%s]", c->rule);
+        slip_table(x, c, "strict");
+        translate(x, NULL, c->name, c->input);
+        assert_int_equal(x->rc, 0);
+        if (x->st.problems != 1 || !strstr(x->c.probs[0], want) ||
+            x->st.records != (unsigned)c->outside)
+            fail_msg("%s strict: %u problems ('%s'), %u records", want,
+                     x->st.problems, x->c.probs[0], x->st.records);
+        slip_table(x, c, "lenient");
+        translate(x, NULL, c->name, c->input);
+        snprintf(want, sizeof want, "%s: ", c->rule);
+        if (x->st.problems || x->st.records != 1 || x->st.warnings != 1 ||
+            strncmp(x->c.warns[0], want, strlen(want)))
+            fail_msg("%s lenient: %u problems ('%s'), %u records, "
+                     "warnings '%s'", c->rule, x->st.problems, x->c.probs[0],
+                     x->st.records, x->c.warns[0]);
+    }
+}
+
+/* A table's unknown rule or mode is refused where it is written. */
+static void test_strictness_compile_errors(void **state)
+{
+    xfx *x = *state;
+    tu_write(x->base->dir, "bad.yaml", "mapping: bad\nstrictness:\n"
+             "  check_digit: lenient\n  bom: sometimes\n"
+             "format: edifact\nkind: waybill\n"
+             "fields:\n  - {to: document.number, from: BGM.2.1}\n");
+    err_t e;
+    assert_int_equal(map_set_load(x->base->dir, &x->base->set, &e),
+                     ERR_CONFIG);
+    const map_problem *p = map_set_problems(x->base->set);
+    assert_non_null(p);
+    assert_non_null(strstr(p->text, "bad.yaml:3:"));
+    assert_non_null(strstr(p->text, "unknown rule 'check_digit'"));
+    assert_non_null(p->next);
+    assert_non_null(strstr(p->next->text, "bad.yaml:4:"));
+    assert_non_null(strstr(p->next->text, "'sometimes' is not strict or "
+                           "lenient"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -258,6 +498,13 @@ int main(void)
         T(test_unknown_format),
         T(test_filename_table_codec_options),
         T(test_sink_stop),
+        T(test_strict_count_names_rule),
+        T(test_lenient_count_warns),
+        T(test_sender_overrides_table),
+        T(test_bom_both_ways),
+        T(test_unz_count),
+        T(test_strictness_compile_errors),
+        T(test_each_rule_both_ways),
     };
     return cmocka_run_group_tests_name("xlate", tests, NULL, NULL);
 }

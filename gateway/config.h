@@ -89,6 +89,8 @@ typedef struct cfg_client {
                                  filedrop's client) */
     cfg_strs kinds;           /* record kinds it may send */
     cfg_strs parties;         /* party ids it may send for */
+    cfg_strs strict, lenient; /* strictness rules (strict.h) held strict /
+                                 lenient for its input, over its tables */
 } cfg_client;
 
 /* The HTTP API and the limits every connector shares. */

@@ -305,6 +305,17 @@ static const cfg_client *cfg__client_same(const cfg *c, size_t i, size_t off,
     return NULL;
 }
 
+/* A rule both strict and lenient for one client is a contradiction. */
+static void cfg__check_strictness(cfg *c, size_t i)
+{
+    const cfg_client *cl = &c->clients[i];
+    for (size_t k = 0; k < cl->lenient.n; k++)
+        if (cfg_strs_has(&cl->strict, cl->lenient.v[k]))
+            cfg__problem(c, ydoc_get(cl->node, "lenient"), "clients[%zu]."
+                         "lenient: '%s' is also in clients[%zu].strict", i,
+                         cl->lenient.v[k], i);
+}
+
 static void cfg__check_clients(cfg *c)
 {
     for (size_t i = 0; i < c->nclients; i++) {
@@ -320,6 +331,7 @@ static void cfg__check_clients(cfg *c)
             cfg__problem(c, ydoc_get(cl->node, "connector"), "clients[%zu]."
                          "connector: no connector '%s' in connectors", i,
                          cl->connector);
+        cfg__check_strictness(c, i);
     }
 }
 

@@ -3,6 +3,7 @@
  * in config.h; the loader, cfg_dump and the docs table follow. */
 #include "config.h"
 #include "config_int.h"
+#include "strict.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -220,6 +221,16 @@ static int check_kind(const char *v, char *why, size_t n)
     return check_among(v, kinds, "a record kind", why, n);
 }
 
+/* A strictness rule (connectors/strict.h). */
+static int check_rule(const char *v, char *why, size_t n)
+{
+    if (strict_rule_find(v))
+        return 0;
+    snprintf(why, n, "'%s' is not a strictness rule (%s)", v,
+             strict_rule_list());
+    return -1;
+}
+
 /* Party ids as records carry them (EDIFACT, GLN, tax numbers): printable,
  * no spaces; or "*" for any. */
 static int check_party(const char *v, char *why, size_t n)
@@ -388,6 +399,8 @@ static const cfg_option delivery_rows[] = {
 };
 
 #define WORD "1-64 of A-Z a-z 0-9 . _ -"
+#define STRICT_RULE_SHAPE "envelope_counts, check_digits, dates, bom, " \
+    "line_ends, trailing_space"
 #define LIST(st, f, chk, shp, h) \
     {#f, CFG_T_LIST, 0, "[]", 0, 0, NULL, chk, shp, offsetof(st, f), h}
 
@@ -451,6 +464,14 @@ static const cfg_option client_rows[] = {
     LIST(cfg_client, parties, check_party, "party ids, *",
          "Parties it may send for (parties[].id or source.sender of a "
          "record); `*`: any; empty: none."),
+    LIST(cfg_client, strict, check_rule, STRICT_RULE_SHAPE,
+         "Strictness rules whose slips in its input are refused, whatever "
+         "its mapping tables say (docs/mapping-language.md, Strict and "
+         "lenient)."),
+    LIST(cfg_client, lenient, check_rule, STRICT_RULE_SHAPE,
+         "Strictness rules whose slips in its input are let through with "
+         "a warning in the record (warnings[]), whatever its mapping "
+         "tables say."),
 };
 
 static const cfg_option api_rows[] = {

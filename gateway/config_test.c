@@ -524,7 +524,15 @@ static const bad_case bad_cases[] = {
      "16:5: error: clients[0]: missing required key 'id'"},
     {BASE "clients:\n  - {id: a, connector: rail, secret: x}\n",
      "16:38: error: clients[0]: unknown key 'secret' (allowed: id, "
-     "connector, key_sha256, kinds, parties)"},
+     "connector, key_sha256, kinds, parties, strict, lenient)"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: a, connector: rail, lenient: [check_digit]}\n",
+     "17:40: error: clients[0].lenient[0]: 'check_digit' is not a "
+     "strictness rule (envelope_counts, check_digits, dates, bom, "
+     "line_ends, trailing_space)"},
+    {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
+     "  - {id: a, connector: rail, strict: [bom], lenient: [dates, bom]}\n",
+     "17:54: error: clients[0].lenient: 'bom' is also in clients[0].strict"},
     /* api */
     {BASE "api:\n  public_reads: yes\n",
      "16:17: error: api.public_reads: 'yes' is not one of false, true"},
@@ -716,6 +724,7 @@ static void round_trip(const cfg *a)
     "clients:\n"                                                           \
     "  - id: cq-rail\n    connector: rail\n    key_sha256: " HEX64 "\n"    \
     "    kinds: [waybill, status]\n    parties: [CQRAIL]\n"                \
+    "    lenient: [check_digits, envelope_counts]\n    strict: [bom]\n"     \
     "  - {id: edi-center, connector: edi-drop, kinds: ['*'], "             \
     "parties: ['*']}\n"                                                    \
     "api:\n  rate_per_s: 0\n  public_reads: true\n"
@@ -765,8 +774,12 @@ static void test_clients_api(void **state)
     assert_false(cfg_strs_has(&cl->kinds, "declaration"));
     assert_true(cfg_strs_has(&cl->parties, "CQRAIL"));
     assert_false(cfg_strs_has(&cl->parties, NULL));
+    assert_int_equal(cl->lenient.n, 2);
+    assert_string_equal(cl->lenient.v[1], "envelope_counts");
+    assert_true(cfg_strs_has(&cl->strict, "bom"));
     cl = cfg_client_find(c, "edi-center");
     assert_null(cl->key_sha256);
+    assert_int_equal(cl->strict.n + cl->lenient.n, 0); /* the tables' */
     assert_true(cfg_strs_has(&cl->kinds, "declaration")); /* "*" */
     assert_null(cfg_client_find(c, "nobody"));
     assert_int_equal(c->api.rate_per_s, 0);

@@ -33,7 +33,8 @@
     X(AGAIN, -19, "try again")                                            \
     X(DENIED, -20, "not allowed for this node")                           \
     X(PHASE, -21, "not allowed in this phase")                            \
-    X(CONFLICT, -22, "conflicting record")
+    X(CONFLICT, -22, "conflicting record")                                \
+    X(CHECK_DIGIT, -23, "check digit mismatch")
 
 enum err_code {
 #define ERR__ENUM(name, num, text) ERR_##name = num,

@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "model_pack.h"
 #include "store_local.h"
+#include "strict.h"
 
 #define INTAKE_PACK_MAX (256u << 20) /* canonical bytes of one submission */
 #define INTAKE_BUCKETS 4096          /* clients with a rate bucket */
@@ -238,6 +239,22 @@ static int in__limits(const intake *in, const intake_sub *s, intake_res *r,
     return 0;
 }
 
+/* eport_warnings_total: the stored records' warnings ("RULE: what, ..."),
+ * by rule; a record read from canonical JSON may say anything there, so
+ * a prefix that is no rule counts as "other". */
+static void in__count_warnings(const intake_sub *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const model_strlist *w = &s->recs[i]->warnings;
+        for (uint32_t k = 0; k < w->n; k++) {
+            char rule[32];
+            snprintf(rule, sizeof rule, "%.*s", (int)strcspn(w->v[k], ":"),
+                     w->v[k]);
+            met_add(MET_WARNINGS, strict_rule_find(rule) ? rule : "other", 1);
+        }
+    }
+}
+
 int intake_accept(intake *in, const intake_sub *s, intake_res *r,
                   int64_t t0_ms, err_t *e)
 {
@@ -258,6 +275,7 @@ int intake_accept(intake *in, const intake_sub *s, intake_res *r,
         return in__refuse(s, "redis", rc);
     }
     met_add(MET_IN, s->conn, s->n);
+    in__count_warnings(s);
     int64_t dt = in__now_ms() - (t0_ms > 0 ? t0_ms : in__now_ms());
     met_observe(MET_INTAKE_SECONDS, s->conn, (double)dt / 1000.0);
     return 0;

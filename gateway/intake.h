@@ -55,8 +55,9 @@ typedef struct intake_res {
  * ERR_AGAIN (client over its rate, or the node's backlog over
  * api.max_backlog; retry_after_s says when), ERR_INVALID (a record the
  * model refuses), or the store's error (ERR_IO: Redis down). Counts
- * eport_messages_in_total / _refused_total and eport_intake_seconds
- * (from t0_ms, the arrival time; 0: now). */
+ * eport_messages_in_total / _refused_total, eport_intake_seconds
+ * (from t0_ms, the arrival time; 0: now) and the stored records'
+ * warnings[] in eport_warnings_total{rule}. */
 int intake_accept(intake *in, const intake_sub *s, intake_res *r,
                   int64_t t0_ms, err_t *e);
 

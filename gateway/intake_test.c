@@ -88,6 +88,9 @@ static model_record *rec(const char *json)
     "\"document\":{\"type\":\"rail_waybill\",\"number\":\"CQ1\"}}"
 #define STATUS "{\"kind\":\"status\",\"source\":{\"sender\":\"CQRAIL\"}}"
 #define DECL "{\"kind\":\"declaration\",\"source\":{\"sender\":\"CQRAIL\"}}"
+#define WARNED "{\"kind\":\"status\",\"source\":{\"sender\":\"CQRAIL\"}," \
+    "\"warnings\":[\"check_digits: container number 'X' fails at 1:1\"," \
+    "\"bom: UTF-8 byte order mark at 1:1\",\"sloppy: what a client wrote\"]}"
 
 static intake *open_on(const cfg *c)
 {
@@ -132,6 +135,28 @@ static int on_kv(void *ctx, const char *name, const char *value, err_t *e)
     if (!strcmp(name, "doc"))
         snprintf(ctx, 64, "%s", value);
     return 0;
+}
+
+/* The stored records' warnings[] counted by rule; a prefix that is no
+ * rule (a client's canonical JSON may say anything) as "other". */
+static void test_warnings_counted(void **state)
+{
+    (void)state;
+    intake *in = open_intake();
+    model_record *recs[] = {rec(WARNED), rec(STATUS)};
+    char ids[2][MSGID_LEN + 1];
+    int dup[2];
+    int64_t retry, cd = met_get(MET_WARNINGS, "check_digits"),
+                   bom = met_get(MET_WARNINGS, "bom"),
+                   other = met_get(MET_WARNINGS, "other");
+    err_t e = {0};
+    assert_int_equal(submit(in, "cq-rail", recs, 2, NULL, ids, dup, &retry,
+                            &e), 0);
+    assert_int_equal(met_get(MET_WARNINGS, "check_digits"), cd + 1);
+    assert_int_equal(met_get(MET_WARNINGS, "bom"), bom + 1);
+    assert_int_equal(met_get(MET_WARNINGS, "other"), other + 1);
+    assert_int_equal(met_get(MET_WARNINGS, "sloppy"), 0);
+    intake_close(in);
 }
 
 static void test_accepted(void **state)
@@ -265,6 +290,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted),
+        cmocka_unit_test(test_warnings_counted),
         cmocka_unit_test(test_denied_stores_nothing),
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_rate),

@@ -1,7 +1,7 @@
 /* metrics: the node's counters, gauges and histograms, rendered in the
  * Prometheus text format (version 0.0.4) for GET /metrics. Families are
  * rows of one table (MET_FAMILIES); a series is a family and one label
- * value (connector, peer, reason, queue or route). Process-wide and
+ * value (connector, peer, rule, reason, queue or route). Process-wide and
  * thread-safe: any thread adds, the HTTP thread renders. Values are not
  * durable state: a restarted node starts its counters at 0, which
  * Prometheus' rate() expects. */
@@ -25,6 +25,9 @@
       "Frames sent to a peer (resends included), by peer.")                \
     X(PEER_IN, "eport_peer_messages_in_total", COUNTER, "peer",            \
       "Frames accepted from a peer, by peer.")                             \
+    X(WARNINGS, "eport_warnings_total", COUNTER, "rule",                   \
+      "Slips let through by a lenient strictness rule in stored records, "  \
+      "by rule (docs/mapping-language.md).")                               \
     X(ERRORS, "eport_errors_total", COUNTER, "reason",                     \
       "Errors by reason (syntax, mapping, auth, rate, backlog, "           \
       "signature, delivery, redis...).")                                   \

@@ -110,6 +110,8 @@ const model_field model_fields[] = {
     G(status, place, MF_STR),
     G(status, description, MF_STR),
     G(status, equipment, MF_STR),
+    {"warnings", NULL, "warnings", MF_STRLIST, MO_RECORD,
+     offsetof(model_record, warnings), MO_RECORD, 0},
 };
 
 const size_t model_nfields = sizeof model_fields / sizeof model_fields[0];

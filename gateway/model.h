@@ -97,6 +97,10 @@ typedef struct model_record {
     struct {
         char *event, *time, *place, *description, *equipment;
     } status;
+    /* Slips a lenient rule let through, "RULE: what, where at LINE:COL"
+     * (docs/mapping-language.md, "Strict and lenient"); set by the
+     * translation, never by a mapping rule. */
+    model_strlist warnings;
 } model_record;
 
 /* ---- the description table ---- */

@@ -100,6 +100,22 @@ static void test_key_order_follows_table(void **state)
                 "\"status\":{\"event\":\"loaded\"}}");
 }
 
+/* warnings[] comes last, after status, and is absent when empty (so the
+ * records of clean input are as they were before it existed). */
+static void test_warnings_last(void **state)
+{
+    arena_t *a = *state;
+    err_t e;
+    model_record *r = model_record_new(a);
+    r->kind = "status";
+    r->status.event = "gate_in";
+    write_is(r, "{\"kind\":\"status\",\"status\":{\"event\":\"gate_in\"}}");
+    model_strlist_add(a, &r->warnings, "dates: x at 1:2", 15, &e);
+    model_strlist_add(a, &r->warnings, "bom: y at 1:1", 13, &e);
+    write_is(r, "{\"kind\":\"status\",\"status\":{\"event\":\"gate_in\"},"
+                "\"warnings\":[\"dates: x at 1:2\",\"bom: y at 1:1\"]}");
+}
+
 static void test_absent_values_omitted(void **state)
 {
     arena_t *a = *state;
@@ -192,6 +208,8 @@ static model_record *full(arena_t *a)
     model_goods *g = model_array_append(a, r, model_field_find("goods"), &e);
     g->description = "螺丝 screws \\ 10%";
     g->value = (model_num){0.30000000000000004, 1};
+    model_strlist_add(a, &r->warnings, "bom: UTF-8 byte order mark at 1:1",
+                      33, &e);
     return r;
 }
 
@@ -215,6 +233,9 @@ static void test_round_trip(void **state)
     assert_string_equal(back->route.destination, "深圳");
     assert_int_equal(back->equipment.n, 2);
     assert_int_equal(back->equipment.v[0].seals.n, 2);
+    assert_int_equal(back->warnings.n, 1);
+    assert_string_equal(back->warnings.v[0],
+                        "bom: UTF-8 byte order mark at 1:1");
     buf_free(&b1);
     buf_free(&b2);
     buf_free(&diff);
@@ -323,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_empty_record_is_empty_object),
         cmocka_unit_test(test_key_order_follows_table),
         cmocka_unit_test(test_absent_values_omitted),
+        cmocka_unit_test(test_warnings_last),
         cmocka_unit_test(test_string_escaping),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_write_refuses_nonfinite_and_cap),

@@ -94,6 +94,9 @@ static model_record *full(arena_t *a)
     model_strlist_add(a, &g->equipment_refs, "C1", 2, &e);
     model_strlist_add(a, &g->equipment_refs, "C2", 2, &e);
     model_array_append(a, r, model_field_find("goods"), &e);
+    const char *w = "check_digits: container number 'TGHU8765437' fails "
+                    "the ISO 6346 check digit (expected 6) at 38:1";
+    model_strlist_add(a, &r->warnings, w, strlen(w), &e);
     return r;
 }
 
@@ -126,6 +129,8 @@ static void test_round_trip(void **state)
     assert_int_equal(back->goods.n, 2);
     assert_int_equal(back->goods.v[0].equipment_refs.n, 2);
     assert_string_equal(back->goods.v[0].equipment_refs.v[1], "C2");
+    assert_int_equal(back->warnings.n, 1);
+    assert_string_equal(back->warnings.v[0], r->warnings.v[0]);
     pack_ok(back, &b2);
     assert_int_equal(b1.len, b2.len);
     assert_memory_equal(b1.p, b2.p, b1.len);

@@ -28,6 +28,7 @@ typedef struct csv__p {
     const char **hname;  /* header names, NULL entries = positional */
     const char **pos;    /* "1", "2", ... made on first use */
     uint32_t nhead, nrows;
+    codec_eol eol;       /* line_ends */
 } csv__p;
 
 static int csv__utf8_name(const char *cs)
@@ -176,6 +177,7 @@ static int csv__quoted(csv__p *P, csv__field *f)
 static int csv__row(csv__p *P, uint32_t *nf)
 {
     uint32_t n = 0;
+    const char *s0 = P->p;
     for (;;) {
         csv__field f = {.line = P->line, .col = csv__col(P, P->p)};
         if (P->p < P->end && *P->p == P->quote) {
@@ -192,8 +194,12 @@ static int csv__row(csv__p *P, uint32_t *nf)
             P->p++;
             continue;
         }
-        if (P->p < P->end)
+        if (P->p < P->end) {
+            int crlf = P->p > s0 && P->p[-1] == '\r';
+            codec_eol_check(&P->eol, P->b, P->m, P->a, crlf, P->line,
+                            csv__col(P, P->p - crlf));
             csv__newline(P, P->p++);
+        }
         break;
     }
     *nf = n;

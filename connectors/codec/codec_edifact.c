@@ -24,30 +24,47 @@
 enum edi__kind { EDI__BODY, EDI__UNB, EDI__UNG, EDI__UNH, EDI__UNT, EDI__UNE,
                  EDI__UNZ };
 
+/* "segment N (TAG)[ element E[ component C]]", or "" outside one. */
+static void edi__where(const edi__p *p, uint32_t el, uint32_t co, char *out,
+                       size_t n)
+{
+    out[0] = '\0';
+    if (!p->segno)
+        return;
+    int k = snprintf(out, n, "segment %u (%s)", p->segno, p->tag);
+    if (el)
+        k += snprintf(out + k, n - (size_t)k, " element %u", el);
+    if (el && co)
+        snprintf(out + k, n - (size_t)k, " component %u", co);
+}
+
+/* The position of element el / component co of the scanned segment. */
+static void edi__at(const edi__p *p, uint32_t el, uint32_t co,
+                    uint32_t *line, uint32_t *col)
+{
+    *line = p->sline, *col = p->scol;
+    if (el && el <= p->nelem) {
+        uint32_t i = p->efirst[el - 1] + (co ? co - 1 : 0);
+        if (i < p->efirst[el])
+            *line = p->comps[i].line, *col = p->comps[i].col;
+    }
+}
+
 /* Diag "segment N (TAG)[ element E[ component C]]: what" on the open
  * message (which is then broken) or, outside one, on the input. */
 int edi__diag(edi__p *p, int code, uint32_t el, uint32_t co,
               uint32_t line, uint32_t col, const char *fmt, ...)
 {
-    char what[ERR_MSG_MAX], where[96] = "";
+    char what[ERR_MSG_MAX], where[96];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (p->segno) {
-        int k = snprintf(where, sizeof where, "segment %u (%s)", p->segno,
-                         p->tag);
-        if (el)
-            k += snprintf(where + k, sizeof where - (size_t)k,
-                          " element %u", el);
-        if (el && co)
-            snprintf(where + k, sizeof where - (size_t)k, " component %u", co);
-        strcat(where, ": ");
-    }
+    edi__where(p, el, co, where, sizeof where);
     if (p->m)
         p->broken = 1;
     return codec_diag_add(p->b, p->m, p->m ? p->ma : p->a, code, line, col,
-                          "%s%s", where, what);
+                          "%s%s%s", where, *where ? ": " : "", what);
 }
 
 /* Same, placed at element el / component co of the current segment. */
@@ -59,13 +76,52 @@ int edi__sdiag(edi__p *p, int code, uint32_t el, uint32_t co,
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    uint32_t line = p->sline, col = p->scol;
-    if (el && el <= p->nelem) {
-        uint32_t i = p->efirst[el - 1] + (co ? co - 1 : 0);
-        if (i < p->efirst[el])
-            line = p->comps[i].line, col = p->comps[i].col;
-    }
+    uint32_t line, col;
+    edi__at(p, el, co, &line, &col);
     return edi__diag(p, code, el, co, line, col, "%s", what);
+}
+
+/* Rules that could be broken at every segment: the first slip in a
+ * message (or outside messages) says what is wrong, the rest would only
+ * repeat it. Counts and dates are each their own slip. */
+#define EDI__ONCE (1u << STRICT_LINE_ENDS | 1u << STRICT_TRAILING_SPACE)
+
+static void edi__vrule(edi__p *p, int rule, int code, uint32_t el,
+                       uint32_t co, uint32_t line, uint32_t col,
+                       const char *what)
+{
+    uint32_t *seen = p->m ? &p->m_rules : &p->in_rules;
+    if (*seen & 1u << rule & EDI__ONCE)
+        return;
+    *seen |= 1u << rule;
+    char where[96];
+    edi__where(p, el, co, where, sizeof where);
+    codec_rule_add(p->b, p->m, p->m ? p->ma : p->a, rule, code, line, col,
+                   where, "%s", what);
+}
+
+void edi__rule(edi__p *p, int rule, int code, uint32_t el, uint32_t co,
+               uint32_t line, uint32_t col, const char *fmt, ...)
+{
+    char what[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    edi__vrule(p, rule, code, el, co, line, col, what);
+}
+
+void edi__srule(edi__p *p, int rule, int code, uint32_t el, uint32_t co,
+                const char *fmt, ...)
+{
+    char what[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    uint32_t line, col;
+    edi__at(p, el, co, &line, &col);
+    edi__vrule(p, rule, code, el, co, line, col, what);
 }
 
 static enum edi__kind edi__kind(const char *t)
@@ -225,24 +281,34 @@ static const char *edi__bom(const char *q, const char *end)
     return end - q >= 3 && memcmp(q, "\xEF\xBB\xBF", 3) == 0 ? q + 3 : q;
 }
 
-static int edi__run(edi__p *p, const char *data, size_t len)
+/* Where the text starts: past a BOM (a slip, strict.h), line 1. */
+static const char *edi__start(edi__p *p, const char *data, size_t len)
 {
     p->end = data + len;
     const char *q = edi__bom(data, p->end);
     p->line = 1;
     p->lcol0 = 1;
-    p->lp = q;
-    while (!p->stop) {
-        q = edi__skip_ws(p, q);
-        if (q >= p->end)
-            break;
+    p->lp = p->text = q;
+    if (q != data)
+        edi__rule(p, STRICT_BOM, ERR_SYNTAX, 0, 0, 1, 1, "UTF-8 byte order "
+                  "mark before the interchange");
+    return q;
+}
+
+static int edi__run(edi__p *p, const char *data, size_t len)
+{
+    const char *q = edi__skip_ws(p, edi__start(p, data, len));
+    while (!p->stop && q < p->end) {
         int rc = 0;
-        if (p->end - q >= 3 && memcmp(q, "UNA", 3) == 0)
+        if (p->end - q >= 3 && memcmp(q, "UNA", 3) == 0) {
             edi__una(p, &q);
-        else if (edi__fast_next(p, q))
-            q = edi__fast_run(p, q);
-        else
+            q = edi__gap(p, q);
+        } else if (edi__fast_next(p, q)) {
+            q = edi__fast_run(p, q); /* checks its own gaps */
+        } else {
             rc = edi__segment(p, &q);
+            q = edi__gap(p, q);
+        }
         if (rc < 0)
             return rc;
     }
@@ -266,6 +332,7 @@ int edi_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
         return err_set(e, ERR_NOMEM, "out of memory");
     memset(p, 0, offsetof(edi__p, efirst));
     p->a = a, p->b = out, p->e = e;
+    p->gapn = EDI__GAP_UNSET;
     p->ma = out->emit && out->msg_arena ? out->msg_arena : a;
     if (out->emit && !out->msg_arena)
         out->emit = NULL; /* no arena to reuse: keep every message instead */

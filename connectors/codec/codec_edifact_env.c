@@ -144,6 +144,21 @@ static int edi__range(const char *s, int lo, int hi)
     return v >= lo && v <= hi;
 }
 
+/* The dates rule: syntax versions 1 to 3 write the UNB date YYMMDD and
+ * version 4 CCYYMMDD. Either is read as written (edi__prepared), so a
+ * slip loses nothing. (A time HHMMSS is no slip: our own writer puts the
+ * seconds there when they are not zero.) */
+static void edi__date_slip(edi__p *p, const char *d, int d8)
+{
+    const char *ver = edi__field(p, 1, 2);
+    int v = ver && ver[0] >= '1' && ver[0] <= '9' && !ver[1] ? ver[0] - '0'
+                                                              : 0;
+    if (v && d8 != (v >= 4))
+        edi__srule(p, STRICT_DATES, ERR_INVALID, 4, 1, "date '%.8s' is %s; "
+                   "syntax version %d writes %s", d, d8 ? "CCYYMMDD" :
+                   "YYMMDD", v, v >= 4 ? "CCYYMMDD" : "YYMMDD");
+}
+
 /* UNB S004 as ISO 8601: YYMMDD is taken as 20YY, CCYYMMDD as written. */
 static const char *edi__prepared(edi__p *p)
 {
@@ -163,6 +178,7 @@ static const char *edi__prepared(edi__p *p)
         edi__sdiag(p, ERR_INVALID, 4, 2, "time '%.16s' is not HHMM", t);
         t = NULL;
     }
+    edi__date_slip(p, d, d8);
     char iso[32];
     int k = snprintf(iso, sizeof iso, "%s%.*s-%.2s-%.2s", d8 ? "" : "20",
                      d8 ? 4 : 2, d, d + 2 + 2 * d8, d + 4 + 2 * d8);
@@ -214,6 +230,7 @@ int edi__unh_open(edi__p *p)
     p->m = m;
     p->root = root;
     p->broken = p->stray = 0;
+    p->m_rules = 0;
     p->ic_msgs++;
     p->grp_msgs += p->in_grp;
     return 0;
@@ -254,9 +271,12 @@ static void edi__control(edi__p *p, const char *counted, uint32_t seen,
     uint64_t n;
     if (!cnt)
         edi__sdiag(p, ERR_REQUIRED, 1, 0, "%s count is missing", counted);
-    else if (!edi__num(cnt, &n) || n != seen)
+    else if (!edi__num(cnt, &n))
         edi__sdiag(p, ERR_COUNT, 1, 0, "%s count %.20s does not match %u %ss",
                    counted, cnt, seen, counted);
+    else if (n != seen) /* a sender's miscount: a table may let it pass */
+        edi__srule(p, STRICT_ENVELOPE_COUNTS, ERR_COUNT, 1, 0, "%s count "
+                   "%.20s does not match %u %ss", counted, cnt, seen, counted);
     if (!r)
         edi__sdiag(p, ERR_REQUIRED, 2, 0, "%s reference is missing", rn);
     else if (!ref || strcmp(r, ref) != 0)

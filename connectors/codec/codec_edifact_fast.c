@@ -254,7 +254,7 @@ const char *edi__fast_run(edi__p *p, const char *q)
         p->root->nkids++;
         if (*p->se == '\n')
             edi__newline(p, p->se);
-        q = edi__skip_ws(p, p->se + 1);
+        q = edi__gap(p, p->se + 1);
     }
     return q;
 }

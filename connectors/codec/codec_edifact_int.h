@@ -6,7 +6,9 @@
  *   codec_edifact_fast.c     the common body segment in one pass, and the
  *                            loop over a message's run of them
  *   codec_edifact_env.c      service segments: UNA, UNB..UNZ, control counts
- *   codec_edifact_charset.c  syntax-level byte checks and charset conversion */
+ *   codec_edifact_charset.c  syntax-level byte checks and charset conversion
+ *   codec_edifact_slip.c     the white space between segments (line_ends,
+ *                            trailing_space) */
 #ifndef EPORT_CODEC_EDIFACT_INT_H
 #define EPORT_CODEC_EDIFACT_INT_H
 
@@ -74,6 +76,13 @@ typedef struct edi__p {
     int broken;
     tnode *built; /* the current segment, when edi__fast made it */
     buf_t conv; /* a segment converted from ISO 8859 */
+    /* strictness rules (strict.h): bit r set once rule r's slip is
+     * reported in the open message / outside messages */
+    uint32_t m_rules, in_rules;
+    /* line_ends: what follows a terminator, the input's first way: 0
+     * nothing, 1 LF, 2 CRLF; EDI__GAP_UNSET until a gap is seen */
+    uint32_t gapn;
+    const char *text; /* the text being parsed (after a BOM) */
     /* per segment, not cleared between calls (kept last for that) */
     uint32_t efirst[EDI_MAX_ELEMENTS + 1];
     edi__comp comps[EDI_MAX_COMPONENTS];
@@ -97,6 +106,18 @@ int edi__diag(edi__p *p, int code, uint32_t el, uint32_t co,
 int edi__sdiag(edi__p *p, int code, uint32_t el, uint32_t co,
                const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* A slip of a strictness rule (strict.h) worded as edi__diag's, on the
+ * open message or the input: it does not break the message (xlate judges
+ * it). Of line_ends and trailing_space only the first slip there is
+ * kept. */
+void edi__rule(edi__p *p, int rule, int code, uint32_t el, uint32_t co,
+               uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+/* Same, placed at element el / component co of the current segment. */
+void edi__srule(edi__p *p, int rule, int code, uint32_t el, uint32_t co,
+                const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* ---- tokeniser and tree building (codec_edifact_scan.c) ---- */
 
@@ -130,6 +151,20 @@ static inline const char *edi__skip_ws(edi__p *p, const char *q)
 static inline int edi__tag_char(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+#define EDI__GAP_UNSET UINT32_MAX
+/* The white space s..q after a segment terminator when it is not the
+ * input's usual (line_ends, trailing_space); codec_edifact_slip.c. */
+void edi__gap_odd(edi__p *p, const char *s, const char *q);
+/* Skips the white space after a terminator (s just past it) and checks
+ * it: the input's usual way (nothing, LF or CRLF) costs a compare. */
+static inline const char *edi__gap(edi__p *p, const char *s)
+{
+    const char *q = edi__skip_ws(p, s);
+    size_t n = (size_t)(q - s);
+    if (n != p->gapn || (n && s[n - 1] != '\n') || (n == 2 && *s != '\r'))
+        edi__gap_odd(p, s, q);
+    return q;
 }
 /* Keeps line numbers right over bytes the tokeniser does not look at. */
 void edi__skip_lines(edi__p *p, const char *q, const char *e);

@@ -102,6 +102,37 @@ static int ndiags(const codec_diag *d)
     return n;
 }
 
+/* Diags that are errors, in the batch and its messages: slips of the
+ * strictness rules (d->rule) are judged later, by xlate. */
+static int nplain(const fx *f)
+{
+    int n = 0;
+    for (const codec_diag *d = f->b.diags; d; d = d->next)
+        n += !d->rule;
+    for (const codec_msg *m = f->b.msgs; m; m = m->next)
+        for (const codec_diag *d = m->diags; d; d = d->next)
+            n += !d->rule;
+    return n;
+}
+
+/* The first slip of rule in d, or NULL. */
+static const codec_diag *slip(const codec_diag *d, int rule)
+{
+    while (d && d->rule != rule)
+        d = d->next;
+    return d;
+}
+
+/* The first diag that is an error, not a slip (UNB3 puts UNB alone on
+ * its line, the rest together: a line_ends slip comes first). */
+static const codec_diag *plain(const codec_diag *d)
+{
+    while (d && d->rule)
+        d = d->next;
+    assert_non_null(d);
+    return d;
+}
+
 static void test_una_custom_separators(void **state)
 {
     fx *f = *state;
@@ -169,7 +200,12 @@ static void test_multiple_interchanges(void **state)
              "UNH*1*X|D|96A|UN!\nFTX*a:b#*|c!\nUNT*3*1!\nUNZ*1*R2!\n"
              "UNB+UNOC:3+E+F+240307:1000+R3'UNH+1+X:D:96A:UN'FTX+d'"
              "UNT+3+1'UNZ+1+R3'");
-    assert_int_equal(f->b.ndiags, 0);
+    /* the third interchange leaves out the line breaks: a slip outside
+     * the message and one in it, no error */
+    assert_int_equal(nplain(f), 0);
+    assert_non_null(slip(f->b.diags, STRICT_LINE_ENDS));
+    assert_non_null(slip(msg_at(f, 2)->diags, STRICT_LINE_ENDS));
+    assert_null(msg_at(f, 0)->diags);
     assert_int_equal(f->b.nmsgs, 3);
     codec_msg *m1 = msg_at(f, 0), *m2 = msg_at(f, 1), *m3 = msg_at(f, 2);
     assert_string_equal(val(m1, 0, 1, 2), "b");
@@ -189,19 +225,25 @@ static void test_groups(void **state)
     parse(f, UNB3 "UNG+INVOIC+AS+AR+240305:1430+G1+UN+D:96A'"
                   "UNH+1+INVOIC:D:96A:UN'UNT+2+1'UNH+2+INVOIC:D:96A:UN'"
                   "UNT+2+2'UNE+2+G1'UNZ+1+IC1'");
-    assert_int_equal(f->b.ndiags, 0);
+    assert_int_equal(nplain(f), 0); /* UNB on a line of its own: a slip */
     assert_int_equal(f->b.nmsgs, 2);
     parse(f, UNB3 "UNG+INVOIC+AS+AR+240305:1430+G1+UN+D:96A'"
                   "UNH+1+INVOIC:D:96A:UN'UNT+2+1'UNE+3+G9'UNZ+2+IC1'");
-    assert_int_equal(ndiags(f->b.diags), 3);
-    assert_string_equal(f->b.diags->msg, "segment 5 (UNE) element 1: message "
-                                         "count 3 does not match 1 messages");
-    assert_string_equal(f->b.diags->next->msg,
+    const codec_diag *d = f->b.diags;
+    assert_int_equal(ndiags(d), 4);
+    assert_int_equal(d->rule, STRICT_LINE_ENDS); /* after UNB: '\n' */
+    d = d->next;
+    assert_string_equal(d->msg, "segment 5 (UNE) element 1: message "
+                                "count 3 does not match 1 messages");
+    assert_int_equal(d->rule, STRICT_ENVELOPE_COUNTS);
+    assert_string_equal(d->next->msg,
                         "segment 5 (UNE) element 2: group reference 'G9' does "
                         "not match UNG 'G1'");
-    assert_string_equal(f->b.diags->next->next->msg,
+    assert_int_equal(d->next->rule, STRICT_NONE);
+    assert_string_equal(d->next->next->msg,
                         "segment 6 (UNZ) element 1: group count 2 does not "
                         "match 1 groups");
+    assert_int_equal(d->next->next->rule, STRICT_ENVELOPE_COUNTS);
     assert_non_null(f->b.msgs->root);
 }
 
@@ -213,16 +255,29 @@ static void test_unt_count_mismatch(void **state)
                   "UNH+M3+X:D:96A:UN'\nBGM+3'\nUNT+3+M3'\nUNZ+3+IC1'\n");
     assert_int_equal(f->b.nmsgs, 3);
     codec_msg *bad = msg_at(f, 1);
-    assert_null(bad->root);
+    /* a miscount is a slip (envelope_counts): the tree is kept for a
+     * lenient table, xlate refuses it for a strict one */
+    assert_non_null(bad->root);
     assert_non_null(bad->diags);
+    assert_null(bad->diags->next);
     assert_string_equal(bad->diags->msg, "segment 4 (UNT) element 1: segment "
                                          "count 5 does not match 4 segments");
     assert_int_equal(bad->diags->line, 8);
     assert_int_equal(bad->diags->col, 5);
     assert_int_equal(bad->diags->code, ERR_COUNT);
+    assert_int_equal(bad->diags->rule, STRICT_ENVELOPE_COUNTS);
+    assert_string_equal(bad->diags->msg + bad->diags->what,
+                        "segment count 5 does not match 4 segments");
+    assert_int_equal(bad->diags->warn, 0);
+    assert_string_equal(val(bad, 1, 1, 1), "3");
+    assert_null(msg_at(f, 0)->diags);
     assert_non_null(msg_at(f, 0)->root);
     assert_string_equal(val(msg_at(f, 2), 0, 1, 1), "3");
     assert_null(f->b.diags);
+    /* a count that is no number is an error, not a slip */
+    parse(f, "UNH+M1+X:D:96A:UN'UNT+2X+M1'");
+    assert_null(f->b.msgs->root);
+    assert_int_equal(f->b.msgs->diags->rule, STRICT_NONE);
     /* wrong reference */
     parse(f, "UNH+M1+X:D:96A:UN'UNT+2+M9'");
     assert_null(f->b.msgs->root);
@@ -239,11 +294,15 @@ static void test_unz_mismatch(void **state)
     assert_int_equal(f->b.nmsgs, 2);
     assert_non_null(f->b.msgs->root);
     assert_non_null(f->b.msgs->next->root);
-    assert_int_equal(ndiags(f->b.diags), 2);
-    assert_string_equal(f->b.diags->msg, "segment 6 (UNZ) element 1: message "
-                                         "count 3 does not match 2 messages");
-    assert_int_equal(f->b.diags->code, ERR_COUNT);
-    assert_string_equal(f->b.diags->next->msg,
+    const codec_diag *d = f->b.diags;
+    assert_int_equal(ndiags(d), 3);
+    assert_int_equal(d->rule, STRICT_LINE_ENDS); /* UNB3 ends with '\n' */
+    d = d->next;
+    assert_string_equal(d->msg, "segment 6 (UNZ) element 1: message "
+                                "count 3 does not match 2 messages");
+    assert_int_equal(d->code, ERR_COUNT);
+    assert_int_equal(d->rule, STRICT_ENVELOPE_COUNTS);
+    assert_string_equal(d->next->msg,
                         "segment 6 (UNZ) element 2: interchange reference "
                         "'IC2' does not match UNB 'IC1'");
 }
@@ -344,19 +403,19 @@ static void test_utf8_levels(void **state)
     fx *f = *state;
     codec_msg *m = parse(f, UNB3 "UNH+1+X:D:96A:UN'LOC+8+" CQ_UTF8 "?+1'"
                                  "UNT+3+1'UNZ+1+IC1'");
-    assert_int_equal(f->b.ndiags, 0);
+    assert_int_equal(nplain(f), 0);
     assert_string_equal(val(m, 0, 2, 1), CQ_UTF8 "+1");
     m = parse(f, UNB3 "UNH+1+X:D:96A:UN'LOC+8+ab\xe9\x87'UNT+3+1'UNZ+1+IC1'");
     assert_null(m->root);
-    assert_string_equal(m->diags->msg, "segment 2 (LOC) element 2 component "
-                                       "1: byte 0xE9 is not valid UTF-8");
-    assert_int_equal(m->diags->line, 2);
-    assert_int_equal(m->diags->col, 26);
+    assert_string_equal(plain(m->diags)->msg, "segment 2 (LOC) element 2 "
+                        "component 1: byte 0xE9 is not valid UTF-8");
+    assert_int_equal(plain(m->diags)->line, 2);
+    assert_int_equal(plain(m->diags)->col, 26);
     /* a released byte is data and is checked like any other */
     m = parse(f, UNB3 "UNH+1+X:D:96A:UN'LOC+8+a?\xff'UNT+3+1'UNZ+1+IC1'");
     assert_null(m->root);
-    assert_string_equal(m->diags->msg, "segment 2 (LOC) element 2 component "
-                                       "1: byte 0xFF is not valid UTF-8");
+    assert_string_equal(plain(m->diags)->msg, "segment 2 (LOC) element 2 "
+                        "component 1: byte 0xFF is not valid UTF-8");
     const char nul[] = "UNH+1+X:D:96A:UN'LOC+8+a?\0b'UNT+3+1'";
     assert_int_equal(parse_o(f, nul, sizeof nul - 1, NULL), 0);
     assert_null(f->b.msgs->root);
@@ -417,7 +476,15 @@ static void test_bom_crlf_and_no_newlines(void **state)
     const char *a = "\xef\xbb\xbfUNH+1+X:D:96A:UN'\r\nBGM+1+2'\r\nUNT+3+1'\r\n";
     const char *b = "UNH+1+X:D:96A:UN'BGM+1+2'UNT+3+1'";
     codec_msg *m = parse(f, a);
-    assert_int_equal(f->b.ndiags, 0);
+    /* the BOM is skipped: a slip (bom) outside the message, at 1:1 */
+    assert_int_equal(f->b.ndiags, 1);
+    assert_int_equal(f->b.diags->rule, STRICT_BOM);
+    assert_int_equal(f->b.diags->line, 1);
+    assert_int_equal(f->b.diags->col, 1);
+    assert_string_equal(f->b.diags->msg, "UTF-8 byte order mark before the "
+                                         "interchange");
+    assert_int_equal(f->b.diags->what, 0);
+    assert_null(m->diags); /* CRLF after every segment: one way */
     assert_int_equal(tree_kid(m->root, 0)->line, 2);
     char *da = strdup(dump(&f->out, m->root));
     m = parse(f, b);

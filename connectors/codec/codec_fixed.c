@@ -19,6 +19,7 @@ typedef struct fixed__p {
     err_t *e;
     int bytes;           /* columns are bytes of o->charset */
     uint32_t line, nrec;
+    codec_eol eol;       /* line_ends */
 } fixed__p;
 
 /* One input line and a column cursor, so fields laid out left to right
@@ -250,8 +251,11 @@ static int fixed__lines(fixed__p *P, const char *s, size_t n)
             hi |= (unsigned char)*q++;
         fixed__line L = {.s = p, .n = (size_t)(q - p)};
         L.ascii = P->bytes || hi < 0x80;
-        if (L.n && p[L.n - 1] == '\r')
-            L.n--;
+        int crlf = L.n && p[L.n - 1] == '\r';
+        L.n -= (size_t)crlf;
+        if (q < end)
+            codec_eol_check(&P->eol, P->b, P->m, P->a, crlf, P->line,
+                            (uint32_t)L.n + 1);
         if (L.n && ++P->nrec > FIXED_MAX_LINES) {
             codec_diag_add(P->b, P->m, P->a, ERR_TOOBIG, P->line, 1,
                            "line %u: more than %u records", P->line,
@@ -323,6 +327,8 @@ static int fixed__run(fixed__p *P, const char *s, size_t n)
     if (!P->bytes && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
         s += 3;
         n -= 3;
+        codec_rule_add(P->b, P->m, P->a, STRICT_BOM, ERR_SYNTAX, 1, 1, "",
+                       "UTF-8 byte order mark before the first record");
     }
     n -= n && s[n - 1] == '\x1A'; /* DOS end-of-file mark */
     if (!(P->m->root = arena_alloc(P->a, sizeof *P->m->root)))

@@ -38,7 +38,14 @@ static void test_two_types(void **state)
 {
     ctu_fx *f = *state;
     codec_msg *m = parse(f, HDR "\n" DET1 "\r\n\n" DET2 "\n\x1A", &opts);
-    assert_null(m->diags);
+    /* LF then CRLF: read alike, and a slip (line_ends), not an error */
+    assert_non_null(m->diags);
+    assert_int_equal(m->diags->rule, STRICT_LINE_ENDS);
+    assert_string_equal(m->diags->msg, "line 2: ends with CRLF, line 1 with "
+                                       "LF");
+    assert_int_equal(m->diags->line, 2);
+    assert_int_equal(m->diags->col, 27);
+    assert_null(m->diags->next);
     assert_string_equal(ctu_dump(f, m),
                         "file\n"
                         "  00\n    sender=ACME\n    date=20240131\n"
@@ -51,6 +58,27 @@ static void test_two_types(void **state)
     assert_int_equal(tree_find(m->root->last, "qty")->col, 11);
     assert_string_equal(m->meta.format, "fixed");
     assert_string_equal(m->meta.syntax, "UTF-8");
+}
+
+/* A BOM and line ends: slips naming their rule, the tree as without. */
+static void test_slips(void **state)
+{
+    ctu_fx *f = *state;
+    codec_msg *m = parse(f, HDR "\r\n" DET1 "\r\n" DET2 "\r\n", &opts);
+    assert_null(m->diags); /* CRLF throughout: one way */
+    char *clean = strdup(ctu_dump(f, m));
+    m = parse(f, "\xEF\xBB\xBF" HDR "\r\n" DET1 "\r\n" DET2 "\n", &opts);
+    assert_string_equal(ctu_dump(f, m), clean);
+    assert_int_equal(m->diags->rule, STRICT_BOM);
+    assert_int_equal(m->diags->line, 1);
+    assert_int_equal(m->diags->col, 1);
+    assert_string_equal(m->diags->msg, "UTF-8 byte order mark before the "
+                                       "first record");
+    assert_int_equal(m->diags->next->rule, STRICT_LINE_ENDS);
+    assert_string_equal(m->diags->next->msg, "line 3: ends with LF, line 1 "
+                                             "with CRLF");
+    assert_null(m->diags->next->next);
+    free(clean);
 }
 
 static void test_diags(void **state)
@@ -233,6 +261,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         ctu_unit_test(test_two_types),
+        ctu_unit_test(test_slips),
         ctu_unit_test(test_diags),
         ctu_unit_test(test_utf8_columns),
         ctu_unit_test(test_gb18030_bytes),

@@ -570,8 +570,11 @@ int jsonc_parse(const char *data, size_t len, const codec_opts *o, arena_t *a,
     if (cs && strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "UTF8") != 0)
         return err_set(e, ERR_UNSUPPORTED, "json: input must be UTF-8, not %s", cs);
     jsonc__p p = {.p = data, .end = data + len, .line = 1, .a = a};
-    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-        p.p += 3;
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        p.p += 3; /* RFC 8259 8.1: a reader may ignore it */
+        codec_rule_add(out, NULL, a, STRICT_BOM, ERR_SYNTAX, 1, 1, "",
+                       "UTF-8 byte order mark before the JSON text");
+    }
     p.line_at = p.p;
     jsonc__ws(&p);
     if (p.p < p.end && *p.p == '[')

@@ -250,6 +250,17 @@ static void t_unicode(void **state)
     assert_non_null(strstr(m->diags->msg, "UTF-8"));
     m = parse(f, "\xEF\xBB\xBF{\"bom\": 1}");
     assert_non_null(m->root);
+    /* read past (RFC 8259 8.1), a slip of the input (bom), not the
+     * message's: a feed's every record carries it */
+    assert_null(m->diags);
+    assert_non_null(f->b.diags);
+    assert_int_equal(f->b.diags->rule, STRICT_BOM);
+    assert_int_equal(f->b.diags->line, 1);
+    assert_int_equal(f->b.diags->col, 1);
+    assert_string_equal(f->b.diags->msg, "UTF-8 byte order mark before the "
+                                         "JSON text");
+    m = parse(f, "{\"bom\": 1}");
+    assert_null(f->b.diags);
 }
 
 static void roundtrip(ctu_fx *f, const char *doc, uint32_t n, int pretty)

@@ -63,8 +63,8 @@ int check_iso6346(const char *s, err_t *e)
                        "equipment) and Z (trailer or chassis)", s, s[3]);
     int want = check_iso6346_digit(s);
     if (s[10] - '0' != want)
-        return err_set(e, ERR_INVALID, "container number '%s' fails the ISO "
-                       "6346 check digit (expected %d)", s, want);
+        return err_set(e, ERR_CHECK_DIGIT, "container number '%s' fails the "
+                       "ISO 6346 check digit (expected %d)", s, want);
     return 0;
 }
 
@@ -170,7 +170,7 @@ int check_uic_wagon(const char *s, err_t *e)
     }
     int want = (10 - sum % 10) % 10;
     if (s[11] - '0' != want)
-        return err_set(e, ERR_INVALID, "UIC wagon number '%s' fails the "
+        return err_set(e, ERR_CHECK_DIGIT, "UIC wagon number '%s' fails the "
                        "self-check digit (expected %d)", s, want);
     return 0;
 }

@@ -1,7 +1,10 @@
 /* check: validation rules a mapping table attaches to a field (container
  * and wagon numbers, locations, tariff, currency and country codes, dates).
  * Each returns 0 when the value is valid, else ERR_INVALID with a message
- * that quotes the value and says what is wrong, for the sender to fix.
+ * that quotes the value and says what is wrong, for the sender to fix;
+ * a value of the right shape whose check digit alone is wrong gets
+ * ERR_CHECK_DIGIT instead, which a table may let through (strict.h, the
+ * check_digits rule).
  * Allocation-free and locale-independent; codes are case-sensitive (upper
  * case, as the standards define them): normalise with xform_upper first if
  * a partner sends lower case. */

@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "err.h"
 #include "model.h"
+#include "strict.h"
 
 typedef struct map_set map_set;
 typedef struct map_def map_def;
@@ -60,6 +61,9 @@ const char *map_def_format(const map_def *d);
 const char *map_def_kind(const map_def *d);
 /* Codec options the table declares (charset, csv delimiter, layouts). */
 const codec_opts *map_def_codec_opts(const map_def *d);
+/* The table's strictness (strict.h): `strictness:` over what it extends
+ * over its kind's defaults; every rule set. */
+const strict_set *map_def_strict(const map_def *d);
 
 /* Called with each record a message yields (one, or one per `split`
  * match); the record is borrowed from the arena given to map_apply. A
@@ -72,6 +76,14 @@ typedef int (*map_record_fn)(void *ctx, const codec_msg *m,
  * Returns 0 when there were none, else the first problem's code. */
 int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
               map_record_fn fn, void *ctx);
+/* map_apply with the table's strictness overridden where over (a
+ * sender's, from the node configuration) sets a mode; over NULL: the
+ * table's own. A slip of a lenient rule (a container number's check digit,
+ * a value's trailing spaces) is a warning: the record gets it in
+ * warnings[], m's diags a diag with warn set, and the record goes to fn. */
+int map_apply_strict(const map_def *d, const strict_set *over,
+                     codec_batch *b, codec_msg *m, arena_t *a,
+                     map_record_fn fn, void *ctx);
 
 /* ---- explaining a translation (eportctl map --explain) ---- */
 

@@ -44,7 +44,7 @@ static int mc__keep_n(mcollect *c, const mhit *h, const char *text,
         c->v = nv;
         c->cap = cap;
     }
-    c->v[c->n++] = (mval){s, *h};
+    c->v[c->n++] = (mval){s, *h, s != text};
     return c->all ? 0 : 1;
 }
 
@@ -141,6 +141,7 @@ int mcollect_first(const mrule *ru, const mscope *s, arena_t *a, mval *v)
         if (!mfirst_of(v->hit.leaf, &f))
             continue;
         v->text = f.copy ? arena_strndup(a, f.text, f.len) : (char *)f.text;
+        v->copied = f.copy;
         return v->text ? 1 : ERR_NOMEM;
     }
     return 0;

@@ -77,6 +77,9 @@ static int mc__target(mcomp *c, const ynode *n, const char *to,
     else
         snprintf(path, sizeof path, "%.*s", (int)(len - 2 * r->to_list), to);
     r->field = model_field_find(path);
+    if (r->field && !array && strcmp(r->field->path, "warnings") == 0)
+        return mcomp_bad(c, n, "'warnings' is written by the translation "
+                         "(see 'strictness'), not by rules");
     if (!r->field || r->field->type == MF_ARRAY)
         return mcomp_bad(c, n, "'%s' is not a canonical field%s (see docs/model.md)",
                        to, array ? " of this array" : "");
@@ -195,13 +198,56 @@ static int mc__match(mcomp *c, const ynode *n, map_def *m)
     return rc;
 }
 
+/* `strictness: {RULE: strict|lenient, ...}` (strict.h): each name and
+ * mode checked here, so a table that loads cannot name a rule that does
+ * not exist. */
+static int mc__strictness(mcomp *c, const ynode *n, strict_set *out)
+{
+    if (n->type != YD_MAP)
+        return mcomp_bad(c, n, "'strictness' is a mapping of rule: strict "
+                         "or lenient (%s)", strict_rule_list());
+    int rc = 0;
+    for (const ynode *k = n->kids; k; k = k->next) {
+        int r = strict_rule_find(k->key);
+        int mode = k->type == YD_SCALAR ? strict_mode_find(k->value) : 0;
+        if (!r)
+            rc |= mcomp_bad(c, k, "unknown rule '%s' in 'strictness' (%s)",
+                            k->key, strict_rule_list());
+        else if (!mode)
+            rc |= mcomp_bad(c, k, "'strictness' %s: '%s' is not strict or "
+                            "lenient", k->key, k->value ? k->value : "");
+        else
+            out->mode[r] = (uint8_t)mode;
+    }
+    return rc;
+}
+
+/* The table's modes: its kind's defaults, under what the tables it
+ * extends set, under its own `strictness:`. */
+static int mc__strict(mcomp *c, const ynode *r, map_def *m)
+{
+    const ynode *n = ydoc_get(r, "strictness");
+    int rc = 0;
+    if (m->base)
+        m->strict_own = m->base->strict_own;
+    if (n)
+        rc = mc__strictness(c, n, &m->strict_own);
+    strict_defaults(m->kind, &m->strict);
+    strict_overlay(&m->strict, &m->strict_own);
+    m->ts_values = m->format && (strcmp(m->format, "edifact") == 0 ||
+                                 strcmp(m->format, "csv") == 0 ||
+                                 strcmp(m->format, "json") == 0);
+    return rc;
+}
+
 static const char *const mc__formats[] = {"edifact", "xml", "json", "csv",
                                           "fixed", NULL};
 static int mc__head(mcomp *c, const ynode *r, map_def *m)
 {
     static const char *const keys[] = {"mapping", "description", "extends",
                                        "format", "kind", "match", "codec",
-                                       "split", "out", "fields", NULL};
+                                       "split", "out", "strictness",
+                                       "fields", NULL};
     int rc = mcomp_keys(c, r, keys), dummy;
     m->name = mcomp_scalar(c, r, "mapping");
     m->description = mcomp_scalar(c, r, "description");
@@ -234,7 +280,7 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
     m->out_type = out ? ydoc_str(out, "message_type") : NULL;
     m->out_version = out ? ydoc_str(out, "version") : NULL;
     m->out_agency = out ? ydoc_str(out, "agency") : NULL;
-    return rc;
+    return rc | mc__strict(c, r, m);
 }
 
 /* A derived table runs its base's rules, in the base's order, with each

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "map.h"
+#include "strict.h"
 #include "tree.h"
 #include "ydoc.h"
 
@@ -332,6 +333,11 @@ struct map_def {
     mrule *own; /* rules compiled from this table's file (to release) */
     uint32_t nown;
     const char *out_type, *out_version, *out_agency; /* reverse meta */
+    /* strictness (strict.h): what this table and the tables it extends
+     * set (`strictness:`), and that over its kind's defaults, every rule
+     * set (what map_def_strict gives) */
+    strict_set strict_own, strict;
+    int ts_values; /* trailing_space looks at values: edifact, csv, json */
 };
 
 /* map_compile.c: compile one table; codes are looked up in set. Every
@@ -353,6 +359,10 @@ const mcodes *map_set_codes(const map_set *s, const char *name);
 typedef struct mval { /* one source value and where it came from */
     char *text;
     mhit hit;
+    /* text is a copy, not the tree's value itself: it may have been
+     * trimmed, so trailing_space looks at the value as sent; a value
+     * used where it stands was not (the common case costs one test) */
+    int copied;
 } mval;
 
 #define MCOLLECT_SMALL 4 /* values kept without an arena array */
@@ -444,5 +454,36 @@ uint64_t mplan_collect(const mplan *p, const mrule *rules, const mscope *s,
 
 /* map_run.c: condition test shared by selection and rules. */
 int mcond_holds(const mcond *c, const mscope *s);
+
+/* ---- slips of the strictness rules while running (map_slip.c) ---- */
+
+/* One record's judge: the table's modes under the sender's (over, may be
+ * NULL), and the rules already warned about in rec where a rule warns
+ * once per record (trailing_space). */
+typedef struct mslips {
+    const strict_set *table, *over;
+    model_record *rec;
+    uint32_t told;
+} mslips;
+
+/* A slip of rule found at where (as mr__where says it) on line:col, what
+ * is wrong in what. Strict: a diag on m naming the rule, and the code is
+ * returned (the record is refused). Lenient: the diag is a warning, rec
+ * gets "RULE: what, where at LINE:COL" in warnings[], and 0 is returned;
+ * also 0, with nothing added, for a once-per-record rule told before. */
+int mslip_add(mslips *s, codec_batch *b, codec_msg *m, arena_t *a, int rule,
+              int code, uint32_t line, uint32_t col, const char *where,
+              const char *what);
+/* trailing_space: whether the value as sent at leaf (a component, an
+ * element's first, a cell, a JSON value) ends with a space or tab.
+ * Inline: it runs for every value a rule takes. */
+static inline int mslip_trailing(const tnode *leaf)
+{
+    const tnode *x = !leaf || leaf->value ? leaf : leaf->kids;
+    if (!x || !x->value || !x->vlen)
+        return 0;
+    char c = x->value[x->vlen - 1];
+    return c == ' ' || c == '\t';
+}
 
 #endif

@@ -1,24 +1,14 @@
-/* The forward runner: a compiled table applied to one message's syntax
- * tree, filling a canonical record. Problems do not stop the run: each is
- * added to the message's diags naming where (segment, element, line) and
- * why, so an author sees all of them at once. */
+/* The forward runner: a compiled table's rules applied to one message's
+ * syntax tree, filling a canonical record (the record itself, split
+ * records and the entry points are map_record.c). Problems do not stop
+ * the run: each is added to the message's diags naming where (segment,
+ * element, line) and why, so an author sees all of them at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "map_int.h"
+#include "map_run_int.h"
 #include "xform.h"
-
-typedef struct mrun {
-    const map_def *d;
-    codec_batch *b;
-    codec_msg *m;
-    arena_t *a;
-    int rc; /* first problem's code */
-    const mfirst *f; /* the planned value of the rule being run, or NULL */
-    map_trace_fn trace; /* --explain: each value set, or NULL */
-    void *tctx;
-} mrun;
 
 /* ---- problems ---- */
 
@@ -57,6 +47,26 @@ static void mr__bad(mrun *r, const mhit *h, const mpath *p, int code,
                    x ? x->col : 0, "%s: %s", where, why);
     if (!r->rc)
         r->rc = code;
+}
+
+/* A slip of rule (strict.h): refused as mr__bad's problems are when the
+ * rule is strict (then code is returned), else a warning in the record. */
+__attribute__((format(printf, 6, 7)))
+static int mr__slip(mrun *r, int rule, const mhit *h, const mpath *p,
+                    int code, const char *fmt, ...)
+{
+    char where[160], what[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    mr__where(r, h, p, where, sizeof where);
+    const tnode *x = h ? h->node : NULL;
+    int rc = mslip_add(&r->sl, r->b, r->m, r->a, rule, code,
+                       x ? x->line : r->m->line, x ? x->col : 0, where, what);
+    if (rc && !r->rc)
+        r->rc = rc;
+    return rc;
 }
 
 /* ---- conditions ---- */
@@ -132,11 +142,16 @@ static char *mr__date(mrun *r, const mrule *ru, const mscope *s, mval *v)
 static int mr__checks(mrun *r, const mrule *ru, mval *v)
 {
     err_t e;
-    for (uint32_t i = 0; i < ru->nchecks; i++)
-        if (ru->checks[i](v->text, &e)) {
+    for (uint32_t i = 0; i < ru->nchecks; i++) {
+        int rc = ru->checks[i](v->text, &e);
+        if (rc == ERR_CHECK_DIGIT)
+            rc = mr__slip(r, STRICT_CHECK_DIGITS, &v->hit, &ru->from, rc,
+                          "%s", e.msg);
+        else if (rc)
             mr__bad(r, &v->hit, &ru->from, ERR_INVALID, "%s", e.msg);
+        if (rc)
             return -1;
-        }
+    }
     if (ru->pattern && regexec(ru->pattern, v->text, 0, NULL, 0)) {
         mr__bad(r, &v->hit, &ru->from, ERR_INVALID, "'%s' does not match "
                 "the pattern %s", v->text, ru->pattern_text);
@@ -256,7 +271,19 @@ static int mr__planned(mrun *r, const mfirst *f, mval *v)
     v->hit = f->hit;
     v->text = f->copy ? arena_strndup(r->a, f->text, f->len)
                       : (char *)f->text;
+    v->copied = f->copy;
     return v->text ? 1 : ERR_NOMEM;
+}
+
+/* trailing_space: the value as sent ends with spaces (formats whose
+ * values are exact, map_def.ts_values); non-zero when that refuses it. */
+static int mr__padded(mrun *r, const mrule *ru, const mval *v)
+{
+    if (!v->copied || !r->d->ts_values || !mslip_trailing(v->hit.leaf))
+        return 0;
+    return mr__slip(r, STRICT_TRAILING_SPACE, &v->hit, &ru->from,
+                    ERR_INVALID, "white space after the value '%.60s'",
+                    v->text);
 }
 
 /* What transformed a rule's values, for --explain. */
@@ -298,7 +325,7 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
     }
     for (int i = 0; i < n; i++) {
         mval *v = &vals[i];
-        if (mr__xform(r, ru, s, v) || !v->text)
+        if (mr__padded(r, ru, v) || mr__xform(r, ru, s, v) || !v->text)
             continue;
         if (ru->field->type == MF_NUM)
             mr__number(r, ru, s, v, model_num_at(base, ru->field));
@@ -313,8 +340,6 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
 
 /* ---- groups ---- */
 
-static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
-                      const mplan *plan, const mscope *s, void *base);
 
 /* Whether n (whose name has code) is one of the group's member tags; a
  * code with no fourth byte is the whole name, so only longer names are
@@ -380,12 +405,12 @@ static int mr__instance(void *ctx, const mhit *h)
         mr__bad(x->r, h, NULL, e.code, "%s", e.msg);
         return e.code;
     }
-    mr__rules(x->r, x->ru->rules, x->ru->nrules, x->ru->plan, &in, el);
+    mrun_rules(x->r, x->ru->rules, x->ru->nrules, x->ru->plan, &in, el);
     return 0;
 }
 
-static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
-                      const mplan *plan, const mscope *s, void *base)
+void mrun_rules(mrun *r, const mrule *rules, uint32_t n, const mplan *plan,
+                const mscope *s, void *base)
 {
     static const mfirst none = {.text = NULL};
     mfirst first[MPLAN_MAX_RULES]; /* valid where got has the rule's bit */
@@ -403,128 +428,4 @@ static void mr__rules(mrun *r, const mrule *rules, uint32_t n,
             mpath_each(&ru->each, s, mr__instance, &x);
         }
     }
-}
-
-/* ---- one record ---- */
-
-/* The record's place in its input when the envelope names none (XML,
- * JSON, CSV): "2" for the second message, "2.3" for the third split record
- * of it, so a problem or a receipt can point back to it. */
-static char *mr__position(mrun *r, uint32_t split)
-{
-    char ref[32];
-    if (split)
-        snprintf(ref, sizeof ref, "%u.%u", r->m->index + 1, split);
-    else
-        snprintf(ref, sizeof ref, "%u", r->m->index + 1);
-    return arena_strdup(r->a, ref);
-}
-
-static void mr__source(mrun *r, model_record *rec, uint32_t split)
-{
-    const codec_meta *mt = &r->m->meta;
-    rec->kind = (char *)r->d->kind;
-    rec->source.format = (char *)mt->format;
-    rec->source.message_type = (char *)mt->message_type;
-    /* an XML message's version is its namespace (docs/model.md) */
-    rec->source.version = (char *)(mt->version ? mt->version : mt->ns);
-    rec->source.sender = (char *)mt->sender;
-    rec->source.recipient = (char *)mt->recipient;
-    rec->source.interchange_ref = (char *)mt->interchange_ref;
-    rec->source.message_ref = mt->message_ref ? (char *)mt->message_ref
-                                              : mr__position(r, split);
-    rec->source.mapping = (char *)r->d->name;
-}
-
-typedef struct msplit {
-    mrun *r;
-    map_record_fn fn;
-    void *ctx;
-    uint32_t n;           /* split records so far; 0 when not splitting */
-    const tnode *pending; /* edifact: the split segment awaiting its end */
-    uint32_t pending_pos; /* its position in ix */
-    const mindex *ix;     /* the message's, or NULL */
-} msplit;
-
-/* One record from scope s. */
-static int mr__record(msplit *sp, mscope *s)
-{
-    mrun *r = sp->r;
-    model_record *rec = model_record_new(r->a);
-    if (!rec)
-        return ERR_NOMEM;
-    int before = r->rc;
-    r->rc = 0;
-    mr__source(r, rec, r->d->has_split ? ++sp->n : 0);
-    mr__rules(r, r->d->rules, r->d->nrules, r->d->plan, s, rec);
-    int bad = r->rc;
-    r->rc = before ? before : bad;
-    return bad ? 0 : sp->fn(sp->ctx, r->m, rec);
-}
-
-/* A split node's subtree (xml, json, csv rows). */
-static int mr__split_node(void *ctx, const mhit *h)
-{
-    msplit *sp = ctx;
-    tnode *n = (tnode *)h->node;
-    mscope s = {n, n->kids, NULL, 1, NULL, sp->r->m->root, 0, 0};
-    return mr__record(sp, &s);
-}
-
-/* EDIFACT segments are flat: a split record is the split segment and what
- * follows it up to the next one (a CUSCAR bill of lading: CNI and its
- * group). Each match closes the previous record. */
-static int mr__split_range(msplit *sp, const tnode *end, uint32_t pos)
-{
-    const tnode *start = sp->pending;
-    uint32_t lo = sp->pending_pos;
-    sp->pending = end;
-    sp->pending_pos = pos;
-    if (!start)
-        return 0;
-    const mindex *ix = sp->ix;
-    if (ix && (lo >= ix->n || ix->node[lo] != start || pos > ix->n ||
-               (pos < ix->n ? ix->node[pos] : NULL) != end))
-        ix = NULL; /* a split path below the segments: no positions */
-    mscope s = {sp->r->m->root, (tnode *)start, (tnode *)end, 1, ix,
-                sp->r->m->root, lo, pos};
-    return mr__record(sp, &s);
-}
-
-static int mr__split_flat(void *ctx, const mhit *h)
-{
-    return mr__split_range(ctx, h->node, h->pos);
-}
-
-int map_apply(const map_def *d, codec_batch *b, codec_msg *m, arena_t *a,
-              map_record_fn fn, void *ctx)
-{
-    return map_apply_traced(d, b, m, a, fn, ctx, NULL, NULL);
-}
-
-int map_apply_traced(const map_def *d, codec_batch *b, codec_msg *m,
-                     arena_t *a, map_record_fn fn, void *ctx,
-                     map_trace_fn trace, void *tctx)
-{
-    mrun r = {d, b, m, a, 0, NULL, trace, tctx};
-    msplit sp = {&r, fn, ctx, 0, NULL, 0, NULL};
-    if (!m->root)
-        return ERR_SYNTAX;
-    mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root, 0, 0};
-    mindex ix;
-    if (d->flat && mindex_build(&ix, m->root->kids, m->root->nkids, a) == 0) {
-        s.ix = sp.ix = &ix;
-        s.hi = ix.n;
-    }
-    int rc;
-    if (d->has_split && d->flat) {
-        rc = mpath_each(&d->split, &s, mr__split_flat, &sp);
-        if (!rc)
-            rc = mr__split_range(&sp, NULL, s.hi);
-    } else if (d->has_split) {
-        rc = mpath_each(&d->split, &s, mr__split_node, &sp);
-    } else {
-        rc = mr__record(&sp, &s);
-    }
-    return rc ? rc : r.rc;
 }

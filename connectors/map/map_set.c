@@ -248,6 +248,8 @@ const char *map_def_kind(const map_def *d) { return d->kind; }
 int map_def_splits(const map_def *d) { return d->has_split; }
 const codec_opts *map_def_codec_opts(const map_def *d) { return &d->copts; }
 
+const strict_set *map_def_strict(const map_def *d) { return &d->strict; }
+
 /* ---- selection ---- */
 
 /* Most criteria are plain names (IFTMIN): those need no fnmatch, which

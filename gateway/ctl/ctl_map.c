@@ -55,10 +55,20 @@ static void cm__problem(void *ctx, uint32_t line, uint32_t col,
     fprintf(stderr, "%s:%u:%u: error: %s\n", c->file, line, col, msg);
 }
 
+/* A slip a lenient rule let through (docs/mapping-language.md, "Strict
+ * and lenient"): the record says it in warnings[], stderr too. */
+static void cm__warning(void *ctx, uint32_t line, uint32_t col, int rule,
+                        const char *msg)
+{
+    cmap *c = ctx;
+    (void)rule;
+    fprintf(stderr, "%s:%u:%u: warning: %s\n", c->file, line, col, msg);
+}
+
 static int cm__forward(cmap *c, const map_set *s, const map_def *forced,
                        buf_t *in, arena_t *a)
 {
-    xlate_sink sink = {cm__record, cm__problem, c};
+    xlate_sink sink = {cm__record, cm__problem, c, cm__warning, NULL};
     xlate_stats st = {0};
     err_t e;
     if (xlate_input(s, forced, c->file, in->p ? in->p : "", in->len, a, &sink,

@@ -47,7 +47,7 @@ static int rec__translate(const ctl_inputs *in, const map_set *s,
     const map_def *forced = in->map ? map_set_find(s, in->map) : NULL;
     if (in->map && !forced)
         return err_set(e, ERR_NOMAP, "no mapping named '%s'", in->map);
-    xlate_sink sink = { rec__record, rec__problem, x };
+    xlate_sink sink = { rec__record, rec__problem, x, NULL, NULL };
     xlate_stats st = { 0 };
     int rc = xlate_input(s, forced, path, b->p ? b->p : "", b->len, a, &sink,
                          &st, e);

@@ -123,7 +123,7 @@ static int send__payloads(const send_opts *o, const cfg *c, payloads *p,
     } else if (rc == 0) {
         rc = map_set_load(o->mappings ? o->mappings : c->mappings.dir, &s, e);
         xl_ctx x = { p, e, 0 };
-        xlate_sink sink = { send__record, send__problem, &x };
+        xlate_sink sink = { send__record, send__problem, &x, NULL, NULL };
         xlate_stats st = { 0 };
         if (rc == 0)
             rc = xlate_input(s, NULL, o->input, in.p ? in.p : "", in.len, &a,

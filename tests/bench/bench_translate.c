@@ -152,7 +152,7 @@ static int translate(const map_set *s, const char *name, const char *data,
 {
     arena_t a;
     arena_init(&a, (size_t)1 << 32);
-    xlate_sink sink = {on_record, NULL, c};
+    xlate_sink sink = {on_record, NULL, c, NULL, NULL};
     xlate_stats st = {0};
     err_t e;
     int rc = xlate_input(s, NULL, name, data, len, &a, &sink, &st, &e);

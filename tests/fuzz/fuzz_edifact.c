@@ -17,6 +17,20 @@ static int fuzz_same(const char *x, const char *y)
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
+/* Diags that are errors: a slip of a strictness rule (strict.h) is not
+ * one, and the writer makes one on purpose (a UNB date outside 2000-2099
+ * under syntax version 3 keeps its century). */
+static int fuzz_errors(const codec_batch *b)
+{
+    int n = 0;
+    for (const codec_diag *d = b->diags; d; d = d->next)
+        n += !d->rule;
+    for (const codec_msg *m = b->msgs; m; m = m->next)
+        for (const codec_diag *d = m->diags; d; d = d->next)
+            n += !d->rule;
+    return n;
+}
+
 /* m written alone (with wo) and parsed again (with po) must come back as
  * it was. Fields the writer fills in when absent (date, references,
  * syntax) are not compared. */
@@ -34,7 +48,7 @@ static void fuzz_round_trip(const codec_msg *m, const codec_opts *wo,
     if (edi_write(&m, 1, wo, &out, &e) == 0 &&
         edi_parse(out.p, out.len, po, &a, &b, &e) == 0) {
         const codec_msg *r = b.msgs;
-        if (b.nmsgs != 1 || b.ndiags || !r->root)
+        if (b.nmsgs != 1 || fuzz_errors(&b) || !r->root)
             __builtin_trap();
         if (tree_dump(m->root, &d1) == 0 && tree_dump(r->root, &d2) == 0 &&
             strcmp(d1.p, d2.p) != 0)

@@ -44,9 +44,12 @@ def run(ctl, args, stdin=None, raw=False):
 
 def strip_source(rec):
     """The envelope may legitimately change on the way out and back (the
-    directory version written, a new interchange reference); every other
-    field must come back as it went."""
+    directory version written, a new interchange reference), and so may
+    warnings[] (the slips a lenient table let through are not written
+    back: what goes out is written correctly); every other field must come
+    back as it went."""
     rec = dict(rec)
+    rec.pop("warnings", None)
     src = dict(rec.get("source", {}))
     for k in ("version", "interchange_ref", "syntax"):
         src.pop(k, None)
