@@ -171,18 +171,21 @@ def check_stored_once(node, conn, docs):
 
 class Target:
     """An HTTP server on port recording each POST (X-Eport-Id,
-    X-Eport-Event, body) and answering 200; start() and stop() at will,
-    the records are kept across."""
+    X-Eport-Event, Content-Type, body) and answering 200; start() and
+    stop() at will, the records are kept across. keep_alive=False closes
+    each connection after its answer (HTTP/1.0), so that stop() is an
+    outage at once: no kept-alive connection goes on being served."""
 
-    def __init__(self, port):
+    def __init__(self, port, keep_alive=True):
         self.port, self.got, self.srv, self.thread = port, [], None, None
+        self.keep_alive = keep_alive
         self.lock = threading.Lock()
 
     def start(self):
         target = self
 
         class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.1" if target.keep_alive else "HTTP/1.0"
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))

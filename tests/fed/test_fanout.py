@@ -23,19 +23,17 @@ its own once it is back, nothing lost or doubled); and the node killed -9
 right after submissions are accepted: one copy each. The combined status
 is checked at every step over HTTP and with `eportctl status`."""
 import http.client
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from connlib import client, configure, drop, files, start  # noqa: E402
+from connlib import Target, client, configure, drop, files, start  # noqa: E402
 from fedlib import EPORTCTL, ROOT, Fed, check, free_port, wait_for  # noqa: E402
 from fedrun import Group, main  # noqa: E402
 
@@ -59,49 +57,6 @@ class Ctx:
     dir = maps = url = home = hook = None
     decl_id = man_id = None
     readback = {}  # (file or X-Eport-Id, mapping) -> records
-
-
-class Hook:
-    """The border's webhook receiver: records each POST (X-Eport-Id,
-    X-Eport-Event, Content-Type, body), answers 200 and closes the
-    connection (HTTP/1.0), so that stop() is an outage at once: no kept-
-    alive connection goes on being served after it. Records survive a
-    stop and a start."""
-
-    def __init__(self, port):
-        self.port, self.got, self.srv = port, [], None
-        self.lock = threading.Lock()
-
-    def start(self):
-        hook = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with hook.lock:
-                    hook.got.append((self.headers.get("X-Eport-Id"),
-                                     self.headers.get("X-Eport-Event"),
-                                     self.headers.get("Content-Type"), data))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        self.srv.daemon_threads = True
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def stop(self):
-        if self.srv:
-            self.srv.shutdown()
-            self.srv.server_close()
-            self.srv = None
-
-    def records(self):
-        with self.lock:
-            return list(self.got)
 
 
 def load(path):
@@ -215,7 +170,7 @@ def setup(fed):
     shutil.copytree(os.path.join(ROOT, "mappings"), Ctx.maps)
     shutil.copy(TEST_MAP, Ctx.maps)
     port = free_port()
-    Ctx.hook = Hook(port)
+    Ctx.hook = Target(port, keep_alive=False)
     for n in ("customs", "msa", "bj"):
         os.makedirs(d("in", n))
     configure(sh, [
