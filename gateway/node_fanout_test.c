@@ -122,35 +122,11 @@ static model_record *answer(fx *f, const char *ref, const char *state)
     return r;
 }
 
-typedef struct lout_got {
-    arena_t *a;
-    int n;
-    char map[4][32];
-    model_record *r[4];
-} lout_got;
-
-static int lout_one(void *ctx, store_pos pos, const char *ev, const char *map,
-                    const void *rec, size_t len, err_t *e)
-{
-    lout_got *g = ctx;
-    (void)pos;
-    assert_string_equal(ev, "fanout");
-    if (g->n < 4) {
-        snprintf(g->map[g->n], sizeof g->map[0], "%s", map ? map : "-");
-        if (model_unpack(rec, len, g->a, &g->r[g->n], e) < 0)
-            return -1;
-    }
-    g->n++;
-    return 0;
-}
+typedef node_fixture_lout lout_got;
 
 static lout_got lout_of(fx *f, const char *conn)
 {
-    lout_got g = {.a = &f->a};
-    err_t e;
-    if (store_lout_next(node_store(f->n), conn, 100, lout_one, &g, &e) < 0)
-        fail_msg("store_lout_next: %s", e.msg);
-    return g;
+    return node_fixture_lout_of(f->n, &f->a, conn);
 }
 
 static const store_fan_ag *line_of(fx *f, const char *id, const char *ag,
@@ -182,6 +158,7 @@ static void test_fanout_once(void **state)
     assert_int_equal(node_fixture_dispatch(f.n, &f.clock), 1);
     lout_got cus = lout_of(&f, "cus");
     assert_int_equal(cus.n, 1);
+    assert_string_equal(cus.ev[0], "fanout");
     assert_string_equal(cus.map[0], "t-decl");
     assert_string_equal(cus.r[0]->customs.reference, id);
     assert_string_equal(cus.r[0]->source.recipient, "customs");

@@ -67,35 +67,11 @@ static void raw_del(fx *f, const char *what, const char *id)
 
 /* ---- what the node stored ---- */
 
-typedef struct lout_got {
-    arena_t *a;
-    int n;
-    char ev[4][32];
-    model_record *r[4];
-} lout_got;
-
-static int lout_one(void *ctx, store_pos pos, const char *ev, const char *map,
-                    const void *rec, size_t len, err_t *e)
-{
-    (void)map;
-    lout_got *g = ctx;
-    (void)pos;
-    if (g->n < 4) {
-        snprintf(g->ev[g->n], sizeof g->ev[0], "%s", ev);
-        if (model_unpack(rec, len, g->a, &g->r[g->n], e) < 0)
-            return -1;
-    }
-    g->n++;
-    return 0;
-}
+typedef node_fixture_lout lout_got;
 
 static lout_got lout_of(fx *f, const char *conn)
 {
-    lout_got g = {.a = &f->a};
-    err_t e;
-    if (store_lout_next(node_store(f->n), conn, 100, lout_one, &g, &e) < 0)
-        fail_msg("store_lout_next: %s", e.msg);
-    return g;
+    return node_fixture_lout_of(f->n, &f->a, conn);
 }
 
 static int64_t outbox(fx *f, const char *peer)

@@ -257,6 +257,44 @@ static inline void node_fixture_undispatched(const char *prefix,
 }
 
 /* What v1:msg says of a record. */
+/* What connector conn's local system has waiting (v1:lout:<conn>): the
+ * first four entries' events, mappings ("-" the connector's) and
+ * records (unpacked into a), and how many there are. */
+typedef struct node_fixture_lout {
+    arena_t *a;
+    int n;
+    char ev[4][32], map[4][32];
+    model_record *r[4];
+} node_fixture_lout;
+
+static inline int node_fixture__lout_one(void *ctx, store_pos pos,
+                                         const char *ev, const char *map,
+                                         const void *rec, size_t len,
+                                         err_t *e)
+{
+    node_fixture_lout *g = ctx;
+    (void)pos;
+    if (g->n < 4) {
+        snprintf(g->ev[g->n], sizeof g->ev[0], "%s", ev);
+        snprintf(g->map[g->n], sizeof g->map[0], "%s", map ? map : "-");
+        if (model_unpack(rec, len, g->a, &g->r[g->n], e) < 0)
+            return -1;
+    }
+    g->n++;
+    return 0;
+}
+
+static inline node_fixture_lout node_fixture_lout_of(node *n, arena_t *a,
+                                                     const char *conn)
+{
+    node_fixture_lout g = {.a = a};
+    err_t e;
+    if (store_lout_next(node_store(n), conn, 100, node_fixture__lout_one, &g,
+                        &e) < 0)
+        fail_msg("store_lout_next: %s", e.msg);
+    return g;
+}
+
 typedef struct node_fixture_msg {
     char status[32], fwd[64], dests[64], refs[256], detail[512];
 } node_fixture_msg;
