@@ -131,17 +131,64 @@ static int mc__each(mcomp *c, const ynode *n, const model_field *array, mrule *r
     return rc | mc__rules(c, f, r->field, &r->rules, &r->nrules);
 }
 
+static const char *const mc__rule_keys[] = {
+    "to", "from", "value", "default", "join", "split", "codes", "unknown",
+    "date", "decimal", "unit", "case", "squeeze", "required", "validate",
+    "when", "each", "members", "fields", "const", NULL};
+
+static int mc__rule_key(const char *k)
+{
+    for (size_t i = 0; mc__rule_keys[i]; i++)
+        if (strcmp(mc__rule_keys[i], k) == 0)
+            return 1;
+    return 0;
+}
+
+/* {from: P, const: V}: V written at P in the reverse direction, nothing
+ * read (docs/mapping-language.md, "The reverse direction"). It takes no
+ * other key: it sets no field, so nothing transforms or tests a value. */
+static int mc__const(mcomp *c, const ynode *n, mrule *r)
+{
+    int rc = 0;
+    r->kind = MR_CONST;
+    for (const ynode *k = n->kids; k; k = k->next) {
+        if (strcmp(k->key, "to") == 0)
+            rc |= mcomp_bad(c, k, "a 'const' rule sets no canonical field: "
+                            "drop 'to' ('value' sets a field to a constant)");
+        else if (strcmp(k->key, "from") && strcmp(k->key, "const") &&
+                 mc__rule_key(k->key)) /* others: unknown, said already */
+            rc |= mcomp_bad(c, k, "'%s' does not go with 'const' (a 'const' "
+                            "rule takes only 'from')", k->key);
+    }
+    const ynode *v = ydoc_get(n, "const");
+    r->cval = mcomp_scalar(c, n, "const");
+    r->cplain = v->type == YD_SCALAR && !v->quoted;
+    r->to_text = "const";
+    if (v->type == YD_SCALAR && (!r->cval || !r->cval[0]))
+        rc |= mcomp_bad(c, v, "'const' needs a value to write");
+    const char *from = mcomp_scalar(c, n, "from");
+    if (!from)
+        return rc | mcomp_bad(c, n, "a 'const' rule needs 'from' (the path "
+                              "the constant is written at)");
+    if ((rc |= mcomp_path(c, n, from, &r->from)))
+        return rc;
+    r->has_from = 1;
+    if (r->from.kind != MP_TREE)
+        rc |= mcomp_bad(c, ydoc_get(n, "from"), "'const' is written at a "
+                        "path in the message, not at '%s'", from);
+    return rc;
+}
+
 static int mc__rule(mcomp *c, const ynode *n, const model_field *array, mrule *r)
 {
-    static const char *const keys[] = {
-        "to", "from", "value", "default", "join", "split", "codes", "unknown",
-        "date", "decimal", "unit", "case", "squeeze", "required", "validate",
-        "when", "each", "members", "fields", NULL};
+    const char *const *keys = mc__rule_keys;
     if (n->type != YD_MAP)
         return mcomp_bad(c, n, "a rule is a mapping with 'to' and 'from' or 'value'");
     r->line = n->line;
     int rc = mcomp_keys(c, n, keys);
     r->to_text = mcomp_scalar(c, n, "to");
+    if (ydoc_get(n, "const"))
+        return rc | mc__const(c, n, r);
     if (ydoc_get(n, "each"))
         return rc | mc__each(c, n, array, r);
     const char *from = mcomp_scalar(c, n, "from");
@@ -284,8 +331,9 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
 }
 
 /* A derived table runs its base's rules, in the base's order, with each
- * rule replaced by the derived one that targets the same field or array
- * (so a variant states only what differs); its other rules follow. */
+ * rule replaced by the derived one that targets the same field or array,
+ * or for a `const` rule the same path as written (so a variant states
+ * only what differs); its other rules follow. */
 static int mc__inherit(mcomp *c, map_def *m)
 {
     const map_def *b = m->base;
@@ -298,7 +346,9 @@ static int mc__inherit(mcomp *c, map_def *m)
         all[n] = b->rules[i];
         for (uint32_t j = 0; j < m->nrules; j++)
             if (!used[j] && m->rules[j].field == b->rules[i].field &&
-                m->rules[j].kind == b->rules[i].kind) {
+                m->rules[j].kind == b->rules[i].kind &&
+                (m->rules[j].kind != MR_CONST ||
+                 strcmp(m->rules[j].from.text, b->rules[i].from.text) == 0)) {
                 all[n] = m->rules[j];
                 used[j] = 1;
                 break;

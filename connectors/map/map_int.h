@@ -266,7 +266,10 @@ typedef struct mcond {
 
 /* ---- rules ---- */
 
-enum { MR_FIELD, MR_EACH };
+/* MR_CONST: {from: P, const: V}, a constant of the local format (an XML
+ * message type, a JSON event type): read, nothing (selection and `when`
+ * test such values); written back, V at P. It sets no field. */
+enum { MR_FIELD, MR_EACH, MR_CONST };
 enum { MU_ERROR, MU_KEEP, MU_DROP };        /* unknown code */
 enum { MD_NONE, MD_EDI, MD_EDI_FROM, MD_PATTERN, MD_ISO }; /* dates */
 enum { MK_NONE, MK_UPPER, MK_LOWER };
@@ -281,6 +284,9 @@ struct mrule {
     mpath from;
     int has_from;
     const char *value, *dflt, *join, *split;
+    const char *cval; /* MR_CONST: the constant */
+    int cplain;       /* MR_CONST: unquoted in the table: JSON writes
+                         true/false and numbers bare */
     const mcodes *codes;
     int unknown;
     int date;

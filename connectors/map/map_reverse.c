@@ -2,7 +2,8 @@
  * the same table that reads it, so a mapping is written once and serves
  * both directions. Each rule with a source path writes its canonical value
  * there, undoing its transforms (code list, date, unit, decimal mark); a
- * field is written by the first rule that targets it. */
+ * field is written by the first rule that targets it. A `const` rule
+ * writes its constant. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,46 @@ static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
     return rc;
 }
 
+/* Whether text is a JSON number ("-12.5e3"): what a bare `const` writes
+ * unquoted in JSON. */
+static int mv__json_number(const char *p)
+{
+    p += *p == '-';
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        p += strspn(p, "0123456789");
+    else
+        return 0;
+    if (*p == '.' && p[1] >= '0' && p[1] <= '9')
+        p += 1 + strspn(p + 1, "0123456789");
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        if (*p < '0' || *p > '9')
+            return 0;
+        p += strspn(p, "0123456789");
+    }
+    return !*p;
+}
+
+/* {from: P, const: V}: V at P, whatever the record holds (a format's
+ * fixed values: a message type, a version, a JSON event type). In JSON an
+ * unquoted true/false or number is written bare. */
+static int mv__const(mrev *v, const mrule *ru, mscope *s)
+{
+    if (v->dry)
+        return 0;
+    tnode *made = NULL, *leaf = mpath_make(&ru->from, s, v->a, 0, &made);
+    if (!leaf || mv__set(v, leaf, ru->cval, 0))
+        return err_set(v->e, ERR_NOMEM, "out of memory");
+    if (v->json && ru->cplain && (!strcmp(ru->cval, "true") ||
+                                  !strcmp(ru->cval, "false")))
+        leaf->flags |= TN_BOOL;
+    else if (v->json && ru->cplain && mv__json_number(ru->cval))
+        leaf->flags |= TN_NUM;
+    return 0;
+}
+
 static int mv__rules(mrev *v, const mrule *rules, uint32_t n, mscope *s,
                      const void *base, mwritten *w);
 
@@ -362,7 +403,8 @@ static int mv__rules(mrev *v, const mrule *rules, uint32_t n, mscope *s,
     int rc = 0;
     for (uint32_t i = 0; i < n && !rc; i++) {
         rc = rules[i].kind == MR_FIELD ? mv__field(v, &rules[i], s, base, w)
-                                       : mv__each(v, &rules[i], s, base, w);
+             : rules[i].kind == MR_CONST ? mv__const(v, &rules[i], s)
+                                         : mv__each(v, &rules[i], s, base, w);
     }
     return rc;
 }
@@ -441,7 +483,8 @@ static int mv__pass(mrev *v, int pass, mscope *s, const model_record *r,
         if (mv__rooted(ru) != (pass == 1))
             continue;
         rc = ru->kind == MR_FIELD ? mv__field(v, ru, s, r, w)
-                                  : mv__each(v, ru, s, r, w);
+             : ru->kind == MR_CONST ? mv__const(v, ru, s)
+                                    : mv__each(v, ru, s, r, w);
     }
     return rc;
 }

@@ -285,6 +285,161 @@ static void test_first_rule_writes_constants_do_not(void **state)
     has("LOC+91+DEHAM'");
 }
 
+/* ---- constants written back: {from: P, const: V} ---- */
+
+/* "A rule {from: P, const: V} writes V at P": in rule order, with the
+ * path's qualifiers, whatever the record holds. */
+static void test_const_edifact(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: edifact\nkind: waybill\n"
+                     "match:\n  message_type: IFTMIN\nfields:\n"
+                     "  - {from: BGM.1.1, const: \"705\"}\n"
+                     "  - {to: document.number, from: BGM.2.1}\n"
+                     "  - {from: RFF+AAA.1.2, const: X1}\n"
+                     "  - {to: route.origin, from: LOC+5.2.1}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "waybill";
+    r->document.number = "WB1";
+    r->route.origin = "DEHAM";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("BGM+705+WB1'RFF+AAA:X1'LOC+5+DEHAM'");
+    /* read, a const reads nothing: the record comes back as it went */
+    tu_apply(f, written);
+    buf_t diff;
+    buf_init(&diff, 4096);
+    r->source = tu_one(f)->source;
+    if (!model_equal(r, tu_one(f), &diff))
+        fail_msg("differs at %s; written:\n%s", diff.p, written);
+    buf_free(&diff);
+}
+
+static const char *XML_CONSTS =
+    "mapping: t\nformat: xml\nkind: manifest\nmatch:\n  root: Manifest\n"
+    "fields:\n"
+    "  - {from: Head/MessageType, const: MT2101}\n"
+    "  - {to: document.number, from: Head/MessageID}\n"
+    "  - {from: Head/Version, const: \"1.0\"}\n"
+    "  - {from: Head/@schema, const: v2}\n"
+    "  - each: Container\n    to: equipment[]\n    fields:\n"
+    "      - {from: TypeCode, const: CN}\n"
+    "      - {to: number, from: ID}\n";
+
+static void test_const_xml(void **state)
+{
+    fx *f = *state;
+    roundtrip(f, XML_CONSTS,
+              "<Manifest><Head><MessageType>MT2101</MessageType>"
+              "<MessageID>M1</MessageID><Version>1.0</Version></Head>"
+              "<Container><TypeCode>CN</TypeCode><ID>C1</ID></Container>"
+              "<Container><TypeCode>CN</TypeCode><ID>C2</ID></Container>"
+              "</Manifest>\n");
+    has("<MessageType>MT2101</MessageType>");
+    has("<Version>1.0</Version>");
+    has("schema=\"v2\"");
+    assert_true(strstr(written, "MT2101") < strstr(written, "M1"));
+    assert_true(strstr(written, "M1") < strstr(written, "<Version>"));
+    /* once per group instance */
+    const char *c2 = strstr(written, "C2");
+    assert_non_null(c2);
+    assert_non_null(strstr(strstr(written, "C1"), "<TypeCode>CN</TypeCode>"));
+    assert_true(strstr(strstr(written, "C1"), "<TypeCode>CN</TypeCode>") < c2);
+    /* another value in the input is not refused: forward, nothing is read */
+    tu_apply(f, "<Manifest><Head><MessageType>MT9</MessageType>"
+                "<MessageID>M2</MessageID></Head></Manifest>\n");
+    tu_assert_str(tu_one(f)->document.number, "M2");
+    assert_null(f->m->diags);
+}
+
+/* In JSON an unquoted true/false or number is written bare; a quoted
+ * one stays a string. */
+static void test_const_json(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: json\nkind: status\nfields:\n"
+                     "  - {from: eventType, const: EQUIPMENT}\n"
+                     "  - {to: document.number, from: eventID}\n"
+                     "  - {from: isElectronic, const: true}\n"
+                     "  - {from: note, const: \"true\"}\n"
+                     "  - {from: count, const: -2.5e3}\n"
+                     "  - {from: version, const: \"2\"}\n"
+                     "  - {from: code, const: 0012}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "status";
+    r->document.number = "E1";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("\"eventType\":\"EQUIPMENT\"");
+    has("\"isElectronic\":true");
+    has("\"note\":\"true\"");
+    has("\"count\":-2.5e3");
+    has("\"version\":\"2\"");
+    has("\"code\":\"0012\""); /* not a JSON number: a string */
+    assert_true(strstr(written, "EQUIPMENT") < strstr(written, "E1"));
+}
+
+/* A split table's head constant (a path from the root) is the document's:
+ * written once, by the first record; an item's, once per item. */
+static void test_const_split_head_once(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: json\nkind: waybill\n"
+                     "split: shipments\nfields:\n"
+                     "  - {from: /feed, const: TNT}\n"
+                     "  - {from: type, const: S}\n"
+                     "  - {to: document.number, from: ref}\n");
+    codec_msg *m = NULL;
+    err_t e;
+    char *refs[] = {"S1", "S2"};
+    for (int i = 0; i < 2; i++) {
+        model_record *r = model_record_new(&f->a);
+        r->kind = "waybill";
+        r->document.number = refs[i];
+        assert_int_equal(map_reverse(f->d, r, &f->a, &m, &e), 0);
+    }
+    buf_t b;
+    buf_init(&b, sizeof written - 1);
+    const codec_msg *one = m;
+    assert_int_equal(codec_find("json")->write(&one, 1, NULL, &b, &e), 0);
+    snprintf(written, sizeof written, "%s", b.p);
+    buf_free(&b);
+    const char *feed = strstr(written, "\"feed\":\"TNT\"");
+    if (!feed)
+        fail_msg("no feed; written:\n%s", written);
+    if (strstr(feed + strlen("\"feed\""), "\"feed\""))
+        fail_msg("head written twice; written:\n%s", written);
+    const char *s1 = strstr(written, "\"type\":\"S\"");
+    assert_non_null(s1);
+    assert_non_null(strstr(s1 + 1, "\"type\":\"S\""));
+}
+
+/* A derived table's const replaces its base's at the same path; its
+ * others follow. */
+static void test_const_extends(void **state)
+{
+    fx *f = *state;
+    tu_write(f->dir, "base.yaml",
+             "mapping: base\nformat: edifact\nkind: waybill\n"
+             "match:\n  message_type: IFTMIN\nfields:\n"
+             "  - {from: BGM.1.1, const: \"705\"}\n"
+             "  - {to: document.number, from: BGM.2.1}\n"
+             "  - {from: FTX+AAA.4.1, const: BASE}\n");
+    tu_load_table(f, "mapping: t\nextends: base\n"
+                     "match:\n  message_type: IFTMIN\n  sender: X\n"
+                     "fields:\n"
+                     "  - {from: FTX+AAI.4.1, const: MORE}\n"
+                     "  - {from: BGM.1.1, const: \"730\"}\n");
+    assert_int_equal(f->d->nrules, 4);
+    model_record *r = model_record_new(&f->a);
+    r->kind = "waybill";
+    r->document.number = "WB1";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("BGM+730+WB1'FTX+AAA+++BASE'FTX+AAI+++MORE'");
+    assert_null(strstr(written, "705"));
+}
+
 /* ---- XML ---- */
 
 static const char *XML_TABLE =
@@ -411,6 +566,11 @@ int main(void)
         T(test_code_without_local_key),
         T(test_other_kind_refused),
         T(test_first_rule_writes_constants_do_not),
+        T(test_const_edifact),
+        T(test_const_xml),
+        T(test_const_json),
+        T(test_const_split_head_once),
+        T(test_const_extends),
         T(test_xml_roundtrip),
         T(test_csv_roundtrip),
         T(test_csv_roundtrip_blank_cell),

@@ -338,6 +338,18 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
     }
 }
 
+/* A `const` rule reads nothing (it is the reverse direction's); for
+ * --explain, the node holding its constant is its, not "not mapped". */
+static void mr__const_traced(mrun *r, const mrule *ru, const mscope *s)
+{
+    mhit h;
+    if (mpath_present(&ru->from, s, &h) || strcmp(mhit_text(&h), ru->cval))
+        return;
+    map_trace_hit t = {ru->line, ru->to_text, ru->from.text, ru->cval,
+                       h.node, h.leaf, ""};
+    r->trace(r->tctx, &t);
+}
+
 /* ---- groups ---- */
 
 
@@ -423,6 +435,9 @@ void mrun_rules(mrun *r, const mrule *rules, uint32_t n, const mplan *plan,
             int own = i >= MPLAN_MAX_RULES || !(planned >> i & 1);
             mr__field(r, ru, s, base, own ? NULL
                       : got >> i & 1 ? &first[i] : &none);
+        } else if (ru->kind == MR_CONST) {
+            if (r->trace)
+                mr__const_traced(r, ru, s);
         } else {
             meach x = {r, ru, s, base, 0};
             mpath_each(&ru->each, s, mr__instance, &x);

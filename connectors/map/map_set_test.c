@@ -151,6 +151,70 @@ static void test_lint_every_problem_located(void **state)
     assert_non_null(strstr(f->e.msg, ": error: "));
 }
 
+/* {from: P, const: V}: a constant written back; every misuse located. */
+static const char *CONSTS =
+    "mapping: consts\n"
+    "format: edifact\n"
+    "kind: waybill\n"
+    "fields:\n"
+    "  - from: BGM.1.1\n"
+    "    const: \"705\"\n"
+    "    to: document.type\n"
+    "  - const: MT2101\n"
+    "  - from: RFF+AAA.1.2\n"
+    "    const: X\n"
+    "    codes: party_role\n"
+    "  - from: \"#index\"\n"
+    "    const: \"1\"\n"
+    "  - from: FTX+AAA.4.1\n"
+    "    const: \"\"\n"
+    "  - each: NAD\n"
+    "    to: parties[]\n"
+    "    const: Y\n"
+    "    fields:\n"
+    "      - {to: role, from: NAD.1.1}\n";
+
+static void test_lint_const_rules(void **state)
+{
+    fx *f = *state;
+    tu_write(f->dir, "consts.yaml", CONSTS);
+    /* used well, inside groups too, it loads */
+    tu_write(f->dir, "fine.yaml",
+             "mapping: fine\nformat: edifact\nkind: waybill\nfields:\n"
+             "  - {from: BGM.1.1, const: \"705\"}\n"
+             "  - {from: /UNH.2.1, const: IFTMIN}\n"
+             "  - {to: document.number, from: BGM.2.1}\n"
+             "  - each: EQD\n    to: equipment[]\n    fields:\n"
+             "      - {from: EQD.1.1, const: CN}\n"
+             "      - {to: number, from: EQD.2.1}\n");
+    load(f);
+    assert_int_equal(f->rc, ERR_CONFIG);
+    assert_null(map_set_find(f->set, "consts"));
+    const map_def *d = map_set_find(f->set, "fine");
+    assert_non_null(d);
+    assert_int_equal(d->nrules, 4);
+    assert_int_equal(d->rules[0].kind, MR_CONST);
+    assert_null(d->rules[0].field);
+    assert_string_equal(d->rules[0].cval, "705");
+    assert_int_equal(d->rules[3].rules[0].kind, MR_CONST);
+
+    const map_set *s = f->set;
+    tu_assert_problem(s, "consts.yaml", tu_line_of(CONSTS, "to: document.type"),
+                      "drop 'to'");                     /* const with to */
+    tu_assert_problem(s, "consts.yaml", tu_line_of(CONSTS, "const: MT2101"),
+                      "needs 'from'");                  /* const, no from */
+    tu_assert_problem(s, "consts.yaml", tu_line_of(CONSTS, "codes: party_role"),
+                      "'codes' does not go with 'const'");
+    tu_assert_problem(s, "consts.yaml", tu_line_of(CONSTS, "#index"),
+                      "#index");                        /* not a place */
+    tu_assert_problem(s, "consts.yaml", tu_line_of(CONSTS, "const: \"\""),
+                      "needs a value");
+    tu_assert_problem(s, "consts.yaml", tu_line_of(CONSTS, "each: NAD"),
+                      "'each' does not go with 'const'");
+    /* the group with a const: also its to, fields and missing from */
+    assert_int_equal(tu_nproblems(s), 9);
+}
+
 static void test_lint_required_head_keys(void **state)
 {
     fx *f = *state;
@@ -440,6 +504,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_lint_every_problem_located),
+        T(test_lint_const_rules),
         T(test_lint_required_head_keys),
         T(test_lint_broken_yaml_and_code_list),
         T(test_lint_defined_twice_located),
