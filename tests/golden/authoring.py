@@ -815,14 +815,12 @@ def cases(ctl):
     return out
 
 
-def main():
-    args = [a for a in sys.argv[1:] if a != "--doc-output"]
-    ctl = os.path.abspath(args[0]) if args else os.path.join(ROOT, "bin", "eportctl")
-    if "--doc-output" in sys.argv:
-        walk_doc(ctl, print_output=True)
-        return 0
+def report(results):
+    """Print one line per (name, problems) case, its problems indented
+    under a failure; (passed, failed). run.py prints its cases the same
+    way."""
     passed = failed = 0
-    for name, problems in cases(ctl):
+    for name, problems in results:
         if problems:
             failed += 1
             print(f"FAIL {name}")
@@ -831,6 +829,16 @@ def main():
         else:
             passed += 1
             print(f"ok   {name}")
+    return passed, failed
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--doc-output"]
+    ctl = os.path.abspath(args[0]) if args else os.path.join(ROOT, "bin", "eportctl")
+    if "--doc-output" in sys.argv:
+        walk_doc(ctl, print_output=True)
+        return 0
+    passed, failed = report(cases(ctl))
     print(f"authoring: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

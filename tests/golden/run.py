@@ -145,15 +145,8 @@ def main():
         extra += authoring.cases(ctl)
     except Exception as e:  # the authoring checks themselves broke
         extra.append(("authoring tools", [f"{type(e).__name__}: {e}"]))
-    for name, problems in extra:
-        if problems:
-            failed += 1
-            print(f"FAIL {name}")
-            for p in problems:
-                print("     " + p.replace("\n", "\n     "))
-        else:
-            passed += 1
-            print(f"ok   {name}")
+    p, f = authoring.report(extra)
+    passed, failed = passed + p, failed + f
     print(f"golden: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
