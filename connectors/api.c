@@ -36,6 +36,7 @@ static const api_route api__routes[] = {
     {"POST", "/v1/permits/{}/verify", api_permit_verify, API_WRITE,
      "permit_verify"},
     {"GET", "/healthz", api_health, API_OPEN, "healthz"},
+    {"GET", "/readyz", api_ready, API_OPEN, "readyz"},
     {"GET", "/metrics", api_metrics, API_OPEN, "metrics"},
     {"GET", "/v1/federation", api_federation, API_READ, "federation"},
     {"GET", "/v1/alerts", api_alerts, API_READ, "alerts"},

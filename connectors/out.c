@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "model_json.h"
 #include "model_pack.h"
+#include "store_lease.h"
 #include "store_local.h"
 
 #define OUT_ARENA_MAX ((size_t)1 << 30)
@@ -50,6 +51,10 @@ struct out_worker {
     int64_t backoff_ms;
     uint64_t failures;     /* since the last delivery */
     log_gate gate;
+    /* several instances of the node: one delivers (store_lease.h) */
+    char job[OUT_NAME_MAX];
+    int owns;
+    int64_t lease_next_ms, lease_valid_ms;
 };
 
 static int64_t out__now_ms(void)
@@ -274,10 +279,38 @@ static int out__one(out_worker *w, const out_ent *t, err_t *e)
     return 0;
 }
 
+/* Whether this instance delivers for the connector now: each instance
+ * of a node runs the worker, but a local system must get each record
+ * from one of them only (lease "lout.<conn>", renewed every third of
+ * ha.claim_idle_ms). */
+static int out__owns(out_worker *w, err_t *e)
+{
+    int64_t now = out__now_ms(), ttl = w->c->ha.claim_idle_ms;
+    if (now >= w->lease_next_ms) {
+        const char *jobs[1] = {w->job};
+        store_lease_state s;
+        int rc = store_lease_round(w->st, w->c->node.instance, ttl, jobs, 1,
+                                   &s, NULL, e);
+        if (rc < 0)
+            return rc;
+        if ((s != STORE_LEASE_NONE) != w->owns)
+            log_event(LOG_INFO, s ? "job_taken" : "job_given", "job=%s "
+                      "instance=%s", w->job, w->c->node.instance);
+        w->owns = s != STORE_LEASE_NONE;
+        w->lease_next_ms = now + ttl / 3;
+        w->lease_valid_ms = now + ttl - ttl / 3;
+    }
+    return w->owns && now < w->lease_valid_ms;
+}
+
 int out_step(out_worker *w, err_t *e)
 {
     int rc = out__connect(w, e);
     if (rc)
+        return rc;
+    if (!w->job[0])
+        snprintf(w->job, sizeof w->job, "lout.%s", w->cc->name);
+    if ((rc = out__owns(w, e)) <= 0)
         return rc;
     w->n = 0;
     w->full = 0;

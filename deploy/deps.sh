@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libzmq3-dev libmsgpack-dev libssl-dev libsodium-dev openssl \
 libhiredis-dev libyaml-dev libjansson-dev libxml2-dev libmicrohttpd-dev libcurl4-openssl-dev \
-libcmocka-dev redis-server python3 python3-zmq python3-msgpack wrk \
+libcmocka-dev redis-server redis-sentinel python3 python3-zmq python3-msgpack wrk \
 chromium chromium-driver python3-selenium"
 missing=""
 for p in $PKGS; do

@@ -112,6 +112,8 @@ typedef struct cfg_node {
     int role;           /* cfg_role */
     const char *listen; /* ZeroMQ endpoint peers connect to */
     const char *http;   /* HOST:PORT of the HTTP API and metrics */
+    const char *instance; /* this process among the node's instances
+                             (docs/ha.md); default <host>-<listen port> */
 } cfg_node;
 
 typedef struct cfg_pki {
@@ -174,6 +176,11 @@ typedef struct cfg_permits {
 } cfg_permits;
 typedef enum { CFG_PM_WAIT, CFG_PM_REFUSE } cfg_pm_unreachable;
 
+/* Several instances of one node (docs/ha.md). */
+typedef struct cfg_ha {
+    int64_t claim_idle_ms; /* a dead instance's work is taken after this */
+} cfg_ha;
+
 typedef struct cfg_log {
     int level;        /* cfg_log_level */
     const char *file; /* absolute path, or "-" for stderr */
@@ -206,6 +213,7 @@ typedef struct cfg {
     cfg_health health;
     cfg_alerts alerts;
     cfg_permits permits;
+    cfg_ha ha;
     /* internal to config*.c */
     arena_t arena_;
     buf_t problems_;
@@ -291,7 +299,7 @@ typedef enum { CFG_SEC_NODE, CFG_SEC_PKI, CFG_SEC_REDIS, CFG_SEC_MAPPINGS,
                CFG_SEC_PEERS, CFG_SEC_ROUTES, CFG_SEC_DELIVERY,
                CFG_SEC_CONNECTORS, CFG_SEC_CLIENTS, CFG_SEC_API,
                CFG_SEC_LEDGER, CFG_SEC_LOG, CFG_SEC_HEALTH,
-               CFG_SEC_ALERTS, CFG_SEC_PERMITS } cfg_section_id;
+               CFG_SEC_ALERTS, CFG_SEC_PERMITS, CFG_SEC_HA } cfg_section_id;
 
 typedef struct cfg_section {
     const char *name;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The node of section.key when the file gives it, else of section.other,
  * else the section's, else the root: where a problem is best shown. */
@@ -33,6 +34,33 @@ static void cfg__derive_national(cfg *c)
         c->ledger.national = "";
 }
 
+/* node.instance's default: the host name and the listen port, which
+ * differ between two instances (two cannot bind one port on one host)
+ * and stay the same across restarts, so a restarted instance takes its
+ * work back at once (store_lease.h). Another endpoint: a hash of it. */
+static void cfg__default_instance(cfg *c)
+{
+    char host[41] = "host", tail[24], out[72];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789-_.", *p))
+            *p = '_';
+    const char *l = c->node.listen, *colon = strrchr(l, ':');
+    if (colon && colon[1] && strspn(colon + 1, "0123456789") ==
+                                 strlen(colon + 1))
+        snprintf(tail, sizeof tail, "%s", colon + 1);
+    else {
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *p = l; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        snprintf(tail, sizeof tail, "%08" PRIx32, h);
+    }
+    snprintf(out, sizeof out, "%s-%s", host[0] ? host : "host", tail);
+    c->node.instance = cfg__strdup(c, out);
+}
+
 /* Defaults computed from other keys: the Redis prefix from the node id,
  * peers' pinned certificate and CURVE key from the directory of the CA
  * (where deploy/pki writes every node's files). */
@@ -43,6 +71,8 @@ void cfg__derive(cfg *c)
         snprintf(tmp, sizeof tmp, "eport:%s:", c->node.id);
         c->redis.prefix = cfg__strdup(c, tmp);
     }
+    if (!c->node.instance && c->node.listen)
+        cfg__default_instance(c);
     /* pki.ca is absolute once read, so it has a '/' */
     const char *ca = c->pki.ca, *slash = ca ? strrchr(ca, '/') : NULL;
     size_t dirlen = slash == ca ? 1 : (size_t)(slash - ca);

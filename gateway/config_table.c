@@ -3,6 +3,7 @@
  * in config.h; the loader, cfg_dump and the docs table follow. */
 #include "config.h"
 #include "config_int.h"
+#include "store_sentinel.h"
 #include "strict.h"
 
 #include <ctype.h>
@@ -105,11 +106,14 @@ static int digits_upto(const char *s, long max)
 }
 
 /* redis://HOST[:PORT][/DB] (no credentials: they do not belong in a
- * reviewed file) or unix:/ABSOLUTE/PATH. */
+ * reviewed file), unix:/ABSOLUTE/PATH or
+ * sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] (store_sentinel.h). */
 static int check_redis_url(const char *v, char *why, size_t n)
 {
     if (strncmp(v, "unix:/", 6) == 0 && v[6])
         return 0;
+    if (store_sentinel_is(v))
+        return store_sentinel_check(v, why, n) < 0 ? -1 : 0;
     int ok = strncmp(v, "redis://", 8) == 0;
     if (ok) {
         char host[256];
@@ -125,7 +129,7 @@ static int check_redis_url(const char *v, char *why, size_t n)
     }
     if (!ok)
         snprintf(why, n, "'%s' is not redis://HOST[:PORT][/DB] or "
-                 "unix:/PATH", v);
+                 "unix:/PATH or " STORE_SENTINEL_FORM, v);
     return ok ? 0 : -1;
 }
 
@@ -137,6 +141,19 @@ static int check_prefix(const char *v, char *why, size_t n)
     if (!ok)
         snprintf(why, n, "'%s' is not a key prefix (1 to 64 characters, "
                  "no spaces)", v);
+    return ok ? 0 : -1;
+}
+
+/* node.instance: a name usable in Redis keys (store_lease.h). */
+static int check_instance(const char *v, char *why, size_t n)
+{
+    size_t len = strlen(v);
+    int ok = len >= 1 && len <= 64 &&
+             strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789-_.") == len;
+    if (!ok)
+        snprintf(why, n, "'%s' is not an instance name (1 to 64 of A-Z a-z "
+                 "0-9 - _ .)", v);
     return ok ? 0 : -1;
 }
 
@@ -318,6 +335,11 @@ static const cfg_option node_rows[] = {
        "ZeroMQ endpoint this node binds for its peers (host `*`: all)."),
     STR(cfg_node, http, REQ, NULL, check_http, "HOST:PORT",
         "Address of the HTTP API and /metrics."),
+    STR(cfg_node, instance, CFG_F_DERIVED, "<host name>-<listen port>",
+        check_instance, "1-64 of A-Z a-z 0-9 - _ .",
+        "This process among the node's instances sharing one Redis "
+        "(docs/ha.md); must differ between instances and stay the same "
+        "across restarts."),
 };
 
 static const cfg_option pki_rows[] = {
@@ -344,7 +366,10 @@ static const cfg_option pki_rows[] = {
 
 static const cfg_option redis_rows[] = {
     STR(cfg_redis, url, REQ, NULL, check_redis_url,
-        "redis://HOST[:PORT][/DB], unix:/PATH", "Redis holding this node's state."),
+        "redis://HOST[:PORT][/DB], unix:/PATH, "
+        "sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]",
+        "Redis holding this node's state; sentinel://: the primary "
+        "Sentinel names for MASTER, found again after a failover."),
     STR(cfg_redis, prefix, CFG_F_DERIVED, "eport:<node.id>:", check_prefix,
         "1-64 characters, no spaces",
         "Prefix of every key, so several nodes can share one Redis."),
@@ -366,7 +391,7 @@ static const cfg_option peer_rows[] = {
     STR(cfg_peer, region, REQ, NULL, check_region, "2 upper-case letters",
         "The peer's region."),
     EP(cfg_peer, endpoints, CFG_T_ENDPOINTS, REQ,
-       "Where the peer listens; several: instances of one region, tried in turn."),
+       "Where the peer listens; several: instances of one region, used one at a time, the next when one is lost."),
     PATH(cfg_peer, cert, CFG_F_DERIVED, "<dir of pki.ca>/<id>.crt",
          "The peer's certificate, pinned."),
     PATH(cfg_peer, curve_public, CFG_F_DERIVED,
@@ -544,6 +569,13 @@ static const cfg_option permits_rows[] = {
         "before saying it is still queued."),
 };
 
+static const cfg_option ha_rows[] = {
+    INT(cfg_ha, claim_idle_ms, "5000", 500, 600000,
+        "Instances of one node: work an instance owns (a peer's outbox, the "
+        "ledger, local dispatch, permits, resends) passes to another "
+        "instance when the owner has not renewed it this long."),
+};
+
 #define ROWS(r) r, sizeof r / sizeof r[0]
 
 const cfg_section cfg_sections[] = {
@@ -584,6 +616,8 @@ const cfg_section cfg_sections[] = {
     {"permits", CFG_SEC_PERMITS, CFG_S_MAP, ROWS(permits_rows),
      offsetof(cfg, permits), 0, 0,
      "The permit ledger: reservations, unreachable homes (docs/permits.md)."},
+    {"ha", CFG_SEC_HA, CFG_S_MAP, ROWS(ha_rows), offsetof(cfg, ha), 0, 0,
+     "Several instances of one node on one Redis (docs/ha.md)."},
 };
 
 const size_t cfg_nsections = sizeof cfg_sections / sizeof cfg_sections[0];

@@ -335,11 +335,11 @@ static const bad_case bad_cases[] = {
     {"node:\n  id: CQ\n  region: CQ\n  role: provincial\n  lisen: tcp://127.0.0.1:7101\n"
      "  http: 127.0.0.1:8101\n" PKI_OK REDIS_OK,
      "5:10: error: node: unknown key 'lisen' (allowed: id, region, role, listen, "
-     "http); did you mean 'listen'?"},
+     "http, instance); did you mean 'listen'?"},
     {BASE "peer:\n  - id: SC\n",
      "16:3: error: unknown section 'peer' (allowed: node, pki, redis, mappings, "
      "peers, routes, delivery, connectors, clients, api, ledger, log, health, "
-     "alerts, permits); did you mean 'peers'?"},
+     "alerts, permits, ha); did you mean 'peers'?"},
     {BASE PEERS_OK "    port: 7103\n",
      "22:11: error: peers[1]: unknown key 'port' (allowed: id, region, endpoints, "
      "cert, curve_public)"},

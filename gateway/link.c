@@ -118,6 +118,8 @@ static void link__init(link_t *l, const link_conf *c)
     l->hwm = c->hwm;
     l->on_refused = c->on_refused;
     l->refused_ctx = c->refused_ctx;
+    l->on_switch = c->on_switch;
+    l->switch_ctx = c->switch_ctx;
 }
 
 int link_new(const link_conf *c, link_t **out, err_t *e)
@@ -205,7 +207,7 @@ static int link__items(link_t *l, zmq_pollitem_t *it, int *idx, int *base)
 }
 
 /* Serves ZAP and monitors; 1 when a data socket (or the watched fd) is
- * readable. */
+ * readable or a peer went up or down. */
 static int link__serve(link_t *l, const zmq_pollitem_t *it, const int *idx,
                        int n, int base)
 {
@@ -218,7 +220,7 @@ static int link__serve(link_t *l, const zmq_pollitem_t *it, const int *idx,
     }
     for (int k = base; k < n; k += 2) {
         if (it[k + 1].revents & ZMQ_POLLIN)
-            link__mon_read(&l->peers[idx[k]]);
+            data |= link__mon_read(l, idx[k]);
         data |= (it[k].revents & ZMQ_POLLIN) != 0;
     }
     return data;

@@ -16,9 +16,16 @@
  * progresses while the node calls link_wait (its main loop does, all the
  * time). A link_t is not thread-safe.
  *
+ * Endpoints: the several endpoints of a peer are instances of one region
+ * (one Redis between them). Frames of a link are chained (prev/pos), so
+ * the DEALER is connected to one endpoint at a time, never spread over
+ * them: the first, and on losing it the next in list order (wrapping).
+ * See link_peer_add.
+ *
  * Ownership: link_new makes the link_t, link_free releases it. Pointers
- * handed out (link_in's frames, link_recv_ack's data, link_endpoint) are
- * borrowed and valid until the next call named in each comment.
+ * handed out (link_in's frames, link_recv_ack's data, link_endpoint,
+ * link_peer_active) are borrowed and valid until the next call named in
+ * each comment.
  * Functions return 0 (or 1 / an index where said) or a negative ERR_*. */
 #ifndef EPORT_LINK_H
 #define EPORT_LINK_H
@@ -35,6 +42,13 @@
 #define LINK_ALLOW_MAX 256      /* ZAP allow-list rows (key rollovers) */
 #define LINK_RID_MAX 255        /* libzmq's longest routing id */
 #define LINK_REPLY_MAX 4096     /* an answer frame; a link ack is ~30 B */
+/* How long an endpoint of a peer with several may take, from being
+ * dialled, to get past the CURVE handshake before the next is tried:
+ * the handshake is ~4 round trips plus the server's ZAP check, well
+ * under a second between provinces, while an instance whose host is
+ * gone (no RST, SYNs unanswered) would otherwise hold the link until
+ * TCP gives up, minutes later. */
+#define LINK_HANDSHAKE_MS 2000
 #define LINK_ZAP_DOMAIN "eport"
 
 typedef struct link_t link_t;
@@ -43,6 +57,17 @@ typedef struct link_t link_t;
  * key (Z85) and its address as libzmq gives it ("127.0.0.1"). */
 typedef void (*link_refused_fn)(void *ctx, const char *key_z85,
                                 const char *address);
+
+/* Called from link_wait when a peer with several endpoints leaves the one
+ * in use (from) for the next (to), both as given to link_peer_add. why:
+ * "disconnected" (incl. a heartbeat timeout), "connect failed",
+ * "handshake failed", "handshake timeout" or "cannot connect". to is
+ * dialled at once, or after the redial backoff when no endpoint came up
+ * since every one was tried (see link_peer_add). Must not add or drop
+ * peers. */
+typedef void (*link_switch_fn)(void *ctx, int peer, const char *peer_id,
+                               const char *from, const char *to,
+                               const char *why);
 
 typedef struct link_conf {
     const char *self_id;          /* "SC" */
@@ -56,6 +81,8 @@ typedef struct link_conf {
     int hwm;                      /* send/receive HWM of every socket */
     link_refused_fn on_refused;   /* may be NULL */
     void *refused_ctx;
+    link_switch_fn on_switch;     /* may be NULL */
+    void *switch_ctx;
 } link_conf;
 
 /* Context, ZAP handler, ROUTER bound. *out is the caller's (link_free).
@@ -79,9 +106,24 @@ int link_allow(link_t *l, const char *id, const char *curve_public,
 void link_allow_reset(link_t *l);
 
 /* A DEALER to peer id: CURVE client with this node's keys and the peer's
- * server_public (Z85), ZMQ_IMMEDIATE, connected to every endpoint.
+ * server_public (Z85, the same for all its endpoints), ZMQ_IMMEDIATE.
  * Returns its index (0..LINK_PEERS_MAX-1) for the calls below; an index
- * freed by link_peer_drop may be handed out again. */
+ * freed by link_peer_drop may be handed out again.
+ *
+ * It is connected to endpoints[0] only. With one endpoint that is all:
+ * libzmq reconnects after a lost connection, link_wait after a failed
+ * handshake. With several, link_wait moves it to the next endpoint (in
+ * order, after the last the first) when the one in use is lost: its
+ * connection ends (heartbeat timeout included), no connection can be
+ * made (port closed, host unreachable or unknown), its handshake fails,
+ * or it is not past the handshake LINK_HANDSHAKE_MS after being dialled
+ * (a hung instance). The move is immediate (an endpoint is dialled at
+ * most every 100 ms, though, as libzmq reconnects) until every endpoint
+ * has been tried without reaching a handshake; from then each waits the
+ * redial backoff (0.5 s doubling to 10 s, reset by a handshake). Frames queued for the lost connection are dropped; the
+ * peer is down (link_peer_up) until the next endpoint's handshake.
+ * Only endpoints[0] is checked here (ERR_CONFIG if libzmq refuses it);
+ * a later one libzmq refuses is skipped when its turn comes. */
 int link_peer_add(link_t *l, const char *id, const char *const *endpoints,
                   size_t n, const char *server_public, err_t *e);
 /* Closes the DEALER (queued frames dropped). ERR_NOTFOUND for an index
@@ -91,8 +133,11 @@ int link_peer_drop(link_t *l, int peer);
 /* Wait up to timeout_ms (-1: no limit) until the ROUTER or a DEALER has
  * something to read, serving ZAP requests and socket-monitor events in
  * the meantime, and dialling again endpoints whose handshake failed
- * (libzmq does not: after 0.5 s, doubling to 10 s). Returns 0 also when interrupted by a signal (EINTR), so
- * the caller can look at its flags. */
+ * (libzmq does not: after 0.5 s, doubling to 10 s) and moving peers
+ * between their endpoints (link_peer_add). Returns early also when a
+ * peer went up or down, so that a caller checking link_peer_up after
+ * each call sees every change, and 0 also when interrupted by a signal
+ * (EINTR), so the caller can look at its flags. */
 int link_wait(link_t *l, int64_t timeout_ms, err_t *e);
 
 /* Send [hdr, body] on the peer's DEALER without blocking. ERR_AGAIN when
@@ -132,9 +177,17 @@ int link_reply(link_t *l, const unsigned char *rid, size_t rid_len,
 int link_recv_ack(link_t *l, int *peer, const void **data, size_t *n,
                   err_t *e);
 
-/* 1 while the peer's DEALER holds at least one connection past the CURVE
- * handshake, 0 otherwise (or for a bad index). Updated by link_wait. */
+/* 1 while the peer's DEALER holds a connection past the CURVE handshake
+ * (to the endpoint in use), 0 otherwise (or for a bad index). Updated by
+ * link_wait. */
 int link_peer_up(const link_t *l, int peer);
+/* The endpoint in use, as given to link_peer_add: connected, or next to
+ * be dialled after a backoff. NULL for a bad index. Borrowed until
+ * link_peer_drop or link_free. */
+const char *link_peer_active(const link_t *l, int peer);
+/* How many times the peer moved to another endpoint (0 for a bad index
+ * or a peer with one endpoint). */
+uint64_t link_peer_switches(const link_t *l, int peer);
 
 /* Also wake link_wait when fd (not a ZeroMQ socket; -1: none) is
  * readable, e.g. the store's doorbell; link_fd_ready then says 1 once. */
@@ -146,6 +199,8 @@ typedef struct link_stats {
     char zap_last_key[LINK_KEY_Z85_LEN + 1]; /* Z85 of the last refused */
     uint64_t replies_dropped;             /* link_reply found no way */
     uint64_t acks_dropped;                /* malformed DEALER answers */
+    uint64_t endpoint_switches;           /* link_peer_switches, summed
+                                           * over peers ever added */
 } link_stats;
 
 void link_stats_get(const link_t *l, link_stats *out);

@@ -1,6 +1,5 @@
-/* link: the DEALER of each peer, the socket monitor that tells whether
- * its connections are past the CURVE handshake, and redialling after a
- * failed handshake. See link.h. */
+/* link: the DEALER of each peer and its socket monitor; which endpoint
+ * the DEALER uses, and redialling, are link_fail.c's. See link.h. */
 #include "link_int.h"
 
 #include <stdio.h>
@@ -9,16 +8,6 @@
 /* Backoff ceiling of libzmq's own reconnects (after a lost connection):
  * an absent peer is tried at most every 2 s rather than every 100 ms. */
 #define LINK__RECONNECT_MAX_MS 2000
-/* libzmq does not reconnect after a failed handshake (a ZAP refusal is a
- * protocol error that ends the session), so link_wait connects again
- * itself, first after 500 ms, doubling to 10 s: a peer that refuses us
- * (its config not reloaded yet) is retried without flooding its log. */
-#define LINK__REDIAL_FIRST_MS 500
-#define LINK__REDIAL_MAX_MS 10000
-#define LINK__HANDSHAKE_FAILED                                            \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                               \
-     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-
 void link__peer_close(link__peer *p)
 {
     if (p->dealer)
@@ -58,7 +47,7 @@ static int link__mon_start(link_t *l, link__peer *p, err_t *e)
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://link-mon-%u", ++l->mon_gen);
     int ev = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-             LINK__HANDSHAKE_FAILED;
+             ZMQ_EVENT_CONNECT_RETRIED | LINK__HANDSHAKE_FAILED;
     if (zmq_socket_monitor(p->dealer, ep, ev) != 0)
         return err_set(e, ERR_IO, "link peer %s: monitor: %s", p->id,
                        zmq_strerror(zmq_errno()));
@@ -95,9 +84,9 @@ static int link__peer_fill(link__peer *p, const char *id,
                 return err_set(e, ERR_INVALID, "link peer %s: endpoint %s "
                                "listed twice", id, u);
         snprintf(p->ep[k].uri, sizeof p->ep[k].uri, "%s", u);
-        p->ep[k].backoff_ms = LINK__REDIAL_FIRST_MS;
     }
     p->nep = (int)n;
+    p->backoff_ms = LINK__REDIAL_FIRST_MS;
     return 0;
 }
 
@@ -120,10 +109,10 @@ int link_peer_add(link_t *l, const char *id, const char *const *endpoints,
         rc = link__dealer(l, p, srv, e);
     if (!rc) /* before any connect, so that no event is missed */
         rc = link__mon_start(l, p, e);
-    for (int k = 0; !rc && k < p->nep; k++)
-        if (zmq_connect(p->dealer, p->ep[k].uri) != 0)
-            rc = err_set(e, ERR_CONFIG, "link peer %s: connect %s: %s", id,
-                         p->ep[k].uri, zmq_strerror(zmq_errno()));
+    /* one endpoint at a time (link.h); the others when their turn comes */
+    if (!rc && link__dial(p, link__now_ms()) != 0)
+        rc = err_set(e, ERR_CONFIG, "link peer %s: connect %s: %s", id,
+                     p->ep[0].uri, zmq_strerror(zmq_errno()));
     if (rc) {
         link__peer_close(p);
         return rc;
@@ -139,81 +128,27 @@ int link_peer_drop(link_t *l, int peer)
     return 0;
 }
 
-int link_peer_up(const link_t *l, int peer)
+static const link__peer *link__peer_at(const link_t *l, int peer)
 {
     if (peer < 0 || peer >= LINK_PEERS_MAX || !l->peers[peer].dealer)
-        return 0;
-    for (int k = 0; k < l->peers[peer].nep; k++)
-        if (l->peers[peer].ep[k].up)
-            return 1;
-    return 0;
+        return NULL;
+    return &l->peers[peer];
 }
 
-static void link__mon_event(link__peer *p, uint16_t ev, const void *uri,
-                            size_t n)
+int link_peer_up(const link_t *l, int peer)
 {
-    link__ep *ep = NULL;
-    for (int k = 0; k < p->nep && !ep; k++)
-        if (strlen(p->ep[k].uri) == n && memcmp(p->ep[k].uri, uri, n) == 0)
-            ep = &p->ep[k];
-    if (!ep)
-        return;
-    if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-        ep->up = 1;
-        ep->backoff_ms = LINK__REDIAL_FIRST_MS;
-    } else if (ev == ZMQ_EVENT_DISCONNECTED) {
-        ep->up = 0;
-    } else if ((ev & LINK__HANDSHAKE_FAILED) && !ep->redial_at) {
-        ep->up = 0;
-        ep->redial_at = link__now_ms() + ep->backoff_ms;
-        ep->backoff_ms *= 2;
-        if (ep->backoff_ms > LINK__REDIAL_MAX_MS)
-            ep->backoff_ms = LINK__REDIAL_MAX_MS;
-    }
+    const link__peer *p = link__peer_at(l, peer);
+    return p ? p->ep[p->active].up : 0;
 }
 
-/* Each event is two frames: 6 bytes (uint16 event, uint32 value, host
- * order) and the endpoint of the connection it is about. */
-void link__mon_read(link__peer *p)
+const char *link_peer_active(const link_t *l, int peer)
 {
-    zmq_msg_t a, b;
-    zmq_msg_init(&a);
-    zmq_msg_init(&b);
-    while (zmq_msg_recv(&a, p->mon, ZMQ_DONTWAIT) >= 0) {
-        if (!zmq_msg_more(&a) || zmq_msg_recv(&b, p->mon, 0) < 0)
-            continue;
-        uint16_t ev;
-        if (zmq_msg_size(&a) >= sizeof ev) {
-            memcpy(&ev, zmq_msg_data(&a), sizeof ev);
-            link__mon_event(p, ev, zmq_msg_data(&b), zmq_msg_size(&b));
-        }
-    }
-    zmq_msg_close(&a);
-    zmq_msg_close(&b);
+    const link__peer *p = link__peer_at(l, peer);
+    return p ? p->ep[p->active].uri : NULL;
 }
 
-/* Disconnect first: it ends the session, and whatever libzmq might still
- * be retrying, so that one endpoint never holds two connections. */
-static void link__redial_ep(link__peer *p, link__ep *ep)
+uint64_t link_peer_switches(const link_t *l, int peer)
 {
-    ep->redial_at = 0;
-    zmq_disconnect(p->dealer, ep->uri);
-    zmq_connect(p->dealer, ep->uri); /* it worked in link_peer_add */
-}
-
-int64_t link__redial(link_t *l, int64_t now)
-{
-    int64_t next = -1;
-    for (int i = 0; i < LINK_PEERS_MAX; i++) {
-        link__peer *p = &l->peers[i];
-        for (int k = 0; p->dealer && k < p->nep; k++) {
-            link__ep *ep = &p->ep[k];
-            if (ep->redial_at && ep->redial_at <= now)
-                link__redial_ep(p, ep);
-            else if (ep->redial_at &&
-                     (next < 0 || ep->redial_at - now < next))
-                next = ep->redial_at - now;
-        }
-    }
-    return next;
+    const link__peer *p = link__peer_at(l, peer);
+    return p ? p->switches : 0;
 }

@@ -8,6 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <zmq.h>
 
@@ -18,6 +23,8 @@ typedef struct node {
     char pub[41], sec[41];
     int refused;                 /* on_refused calls */
     char refused_key[41];
+    int switched;                /* on_switch calls */
+    char switch_from[256], switch_to[256], switch_why[64];
 } node;
 
 static void on_refused(void *ctx, const char *key, const char *address)
@@ -28,19 +35,45 @@ static void on_refused(void *ctx, const char *key, const char *address)
     assert_string_equal(address, "127.0.0.1");
 }
 
-static void node_up(node *n, const char *id, int64_t max_frame)
+static void on_switch(void *ctx, int peer, const char *id, const char *from,
+                      const char *to, const char *why)
+{
+    node *n = ctx;
+    assert_true(peer >= 0);
+    assert_string_equal(id, "B");
+    n->switched++;
+    snprintf(n->switch_from, sizeof n->switch_from, "%s", from);
+    snprintf(n->switch_to, sizeof n->switch_to, "%s", to);
+    snprintf(n->switch_why, sizeof n->switch_why, "%s", why);
+}
+
+/* A node with the CURVE keys of like (NULL: fresh ones): another instance
+ * of like's region. */
+static void node_up_as(node *n, const char *id, int64_t max_frame,
+                       const node *like)
 {
     memset(n, 0, sizeof *n);
-    assert_int_equal(zmq_curve_keypair(n->pub, n->sec), 0);
+    if (like) {
+        memcpy(n->pub, like->pub, sizeof n->pub);
+        memcpy(n->sec, like->sec, sizeof n->sec);
+    } else {
+        assert_int_equal(zmq_curve_keypair(n->pub, n->sec), 0);
+    }
     link_conf c = {.self_id = id, .listen = "tcp://127.0.0.1:*",
                    .curve_public = n->pub, .curve_secret = n->sec,
                    .heartbeat_ms = 200, .heartbeat_timeout_ms = 1000,
                    .max_frame_bytes = max_frame, .hwm = 1000,
-                   .on_refused = on_refused, .refused_ctx = n};
+                   .on_refused = on_refused, .refused_ctx = n,
+                   .on_switch = on_switch, .switch_ctx = n};
     err_t e;
     if (link_new(&c, &n->l, &e) != 0)
         fail_msg("link_new %s: %s", id, e.msg);
     assert_non_null(strstr(link_endpoint(n->l), "tcp://127.0.0.1:"));
+}
+
+static void node_up(node *n, const char *id, int64_t max_frame)
+{
+    node_up_as(n, id, max_frame, NULL);
 }
 
 static int64_t now_ms(void)
@@ -106,6 +139,105 @@ static int recv_in(node *b, link_in *in, int64_t ms)
     return 0;
 }
 
+/* Serve every node of ns (NULL links skipped) for up to ms, or until
+ * cond (about ns[0]'s peer) holds. Returns cond's last value. */
+static int pump_all(node *const *ns, size_t nn, int peer, int64_t ms,
+                    cond_fn cond)
+{
+    node none = {0};
+    int64_t end = now_ms() + ms;
+    while (now_ms() < end) {
+        if (cond && cond(ns[0], &none, peer))
+            return 1;
+        for (size_t k = 0; k < nn; k++)
+            if (ns[k]->l)
+                assert_int_equal(link_wait(ns[k]->l, 2, NULL), 0);
+    }
+    return cond ? cond(ns[0], &none, peer) : 0;
+}
+
+/* Sends n frames "fNN" from a to peer, retrying ERR_AGAIN for a while. */
+static void send_frames(node *a, int peer, int first, int n)
+{
+    for (int k = first; k < first + n; k++) {
+        char body[8];
+        snprintf(body, sizeof body, "f%02d", k);
+        int64_t end = now_ms() + 2000;
+        int rc;
+        while ((rc = link_send(a->l, peer, "h", 1, body, 3, NULL)) ==
+                   ERR_AGAIN && now_ms() < end)
+            link_wait(a->l, 2, NULL);
+        assert_int_equal(rc, 0);
+    }
+}
+
+/* Reads what n has for ms (serving the others of ns meanwhile), checking
+ * that the frames are "fNN" from first on, in order; returns how many. */
+static int take_frames(node *n, node *const *ns, size_t nn, int first,
+                       int64_t ms)
+{
+    int got = 0;
+    int64_t end = now_ms() + ms;
+    while (now_ms() < end) {
+        link_in in;
+        while (link_recv_in(n->l, &in, NULL) == 1) {
+            char want[8];
+            snprintf(want, sizeof want, "f%02d", first + got++);
+            assert_string_equal(in.peer, "A");
+            assert_int_equal(in.bn, 3);
+            assert_memory_equal(in.body, want, 3);
+        }
+        pump_all(ns, nn, 0, 2, NULL);
+    }
+    return got;
+}
+
+/* A, and B as two instances b1, b2 (one CURVE key) both allowing A: A's
+ * peer B lists b1 then b2 (copied to ep). Returns the peer, up. */
+static int two_instances(node *a, node *b1, node *b2, char ep[2][256])
+{
+    node_up(a, "A", 1 << 20);
+    node_up(b1, "B", 1 << 20);
+    node_up_as(b2, "B", 1 << 20, b1);
+    assert_int_equal(link_allow(b1->l, "A", a->pub, NULL), 0);
+    assert_int_equal(link_allow(b2->l, "A", a->pub, NULL), 0);
+    snprintf(ep[0], 256, "%s", link_endpoint(b1->l));
+    snprintf(ep[1], 256, "%s", link_endpoint(b2->l));
+    const char *eps[2] = {ep[0], ep[1]};
+    err_t e;
+    int p = link_peer_add(a->l, "B", eps, 2, b1->pub, &e);
+    if (p < 0)
+        fail_msg("link_peer_add: %s", e.msg);
+    node *const ns[] = {a, b1, b2};
+    assert_true(pump_all(ns, 3, p, 3000, is_up));
+    return p;
+}
+
+/* A TCP port that accepts connections (the kernel's backlog) and never
+ * says a word: a hung instance. Returns the listening fd. */
+static int silent_port(char *ep, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(ep, n, "tcp://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    return fd;
+}
+
+/* A port nothing listens on: bound by a node, which is then freed. */
+static void closed_port(char *ep, size_t n)
+{
+    node dead;
+    node_up(&dead, "D", 1 << 20);
+    snprintf(ep, n, "%s", link_endpoint(dead.l));
+    link_free(dead.l);
+}
+
 static void test_roundtrip(void **state)
 {
     (void)state;
@@ -142,29 +274,137 @@ static void test_roundtrip(void **state)
     link_free(b.l);
 }
 
-/* One dead endpoint beside a live one: the peer is up through the live
- * one, and frames go there. */
+/* One dead endpoint (port closed) before a live one: the refused connect
+ * moves the peer on at once; it is up through the live one, and frames go
+ * there. */
 static void test_two_endpoints_one_dead(void **state)
 {
     (void)state;
-    node a, b, dead;
+    node a, b;
     node_up(&a, "A", 1 << 20);
     node_up(&b, "B", 1 << 20);
-    node_up(&dead, "D", 1 << 20);
     char gone[256];
-    snprintf(gone, sizeof gone, "%s", link_endpoint(dead.l));
-    link_free(dead.l); /* its port is now closed */
+    closed_port(gone, sizeof gone);
     assert_int_equal(link_allow(b.l, "A", a.pub, NULL), 0);
     const char *ep[2] = {gone, link_endpoint(b.l)};
     int p = link_peer_add(a.l, "B", ep, 2, b.pub, NULL);
     assert_true(p >= 0);
+    assert_string_equal(link_peer_active(a.l, p), gone);
+    int64_t t0 = now_ms();
     assert_true(pump(&a, &b, p, 3000, is_up));
+    assert_true(now_ms() - t0 < LINK_HANDSHAKE_MS); /* not the timeout */
+    assert_string_equal(link_peer_active(a.l, p), ep[1]);
+    assert_int_equal(link_peer_switches(a.l, p), 1);
+    assert_int_equal(a.switched, 1);
+    assert_string_equal(a.switch_from, gone);
+    assert_string_equal(a.switch_to, ep[1]);
+    assert_string_equal(a.switch_why, "connect failed");
     assert_int_equal(link_send(a.l, p, "h", 1, "body", 4, NULL), 0);
     link_in in;
     assert_int_equal(recv_in(&b, &in, 2000), 1);
     assert_memory_equal(in.body, "body", 4);
     link_free(a.l);
     link_free(b.l);
+}
+
+/* (a) Two live instances: one ordered stream, all of it to the first. */
+static void test_two_live_endpoints_first_only(void **state)
+{
+    (void)state;
+    node a, b1, b2;
+    char ep[2][256];
+    int p = two_instances(&a, &b1, &b2, ep);
+    node *const ns[] = {&a, &b1, &b2};
+    pump_all(ns, 3, p, 300, NULL); /* time to reach b2, if it were dialled */
+    assert_string_equal(link_peer_active(a.l, p), ep[0]);
+    send_frames(&a, p, 0, 20);
+    assert_int_equal(take_frames(&b1, ns, 3, 0, 600), 20);
+    assert_int_equal(take_frames(&b2, ns, 3, 0, 200), 0);
+    assert_int_equal(link_peer_switches(a.l, p), 0);
+    assert_int_equal(a.switched, 0);
+    link_free(a.l);
+    link_free(b1.l);
+    link_free(b2.l);
+}
+
+/* (b) The first instance goes away: down, then up on the second, which
+ * gets what is sent from then on. */
+static void test_failover_to_second(void **state)
+{
+    (void)state;
+    node a, b1, b2;
+    char ep[2][256];
+    int p = two_instances(&a, &b1, &b2, ep);
+    node *const ns[] = {&a, &b1, &b2};
+    send_frames(&a, p, 0, 3);
+    assert_int_equal(take_frames(&b1, ns, 3, 0, 300), 3);
+    link_free(b1.l);
+    b1.l = NULL;
+    assert_true(pump_all(ns, 3, p, 3000, is_down));
+    assert_true(pump_all(ns, 3, p, 3000, is_up));
+    assert_string_equal(link_peer_active(a.l, p), ep[1]);
+    assert_int_equal(link_peer_switches(a.l, p), 1);
+    assert_int_equal(a.switched, 1);
+    assert_string_equal(a.switch_from, ep[0]);
+    assert_string_equal(a.switch_to, ep[1]);
+    assert_string_equal(a.switch_why, "disconnected");
+    link_stats st;
+    link_stats_get(a.l, &st);
+    assert_int_equal(st.endpoint_switches, 1);
+    send_frames(&a, p, 3, 5);
+    assert_int_equal(take_frames(&b2, ns, 3, 3, 600), 5);
+    link_free(a.l);
+    link_free(b2.l);
+}
+
+/* (c) The first endpoint accepts TCP but never answers (a hung host):
+ * after LINK_HANDSHAKE_MS the second is used, and gets the frames. */
+static void test_first_endpoint_silent(void **state)
+{
+    (void)state;
+    node a, b;
+    node_up(&a, "A", 1 << 20);
+    node_up(&b, "B", 1 << 20);
+    char hung[64];
+    int fd = silent_port(hung, sizeof hung);
+    assert_int_equal(link_allow(b.l, "A", a.pub, NULL), 0);
+    const char *ep[2] = {hung, link_endpoint(b.l)};
+    int p = link_peer_add(a.l, "B", ep, 2, b.pub, NULL);
+    assert_true(p >= 0);
+    int64_t t0 = now_ms();
+    assert_false(pump(&a, &b, p, LINK_HANDSHAKE_MS - 300, is_up));
+    assert_true(pump(&a, &b, p, 2000, is_up));
+    assert_true(now_ms() - t0 >= LINK_HANDSHAKE_MS);
+    assert_string_equal(a.switch_why, "handshake timeout");
+    assert_string_equal(link_peer_active(a.l, p), ep[1]);
+    node *const ns[] = {&a, &b};
+    send_frames(&a, p, 0, 4);
+    assert_int_equal(take_frames(&b, ns, 2, 0, 500), 4);
+    close(fd);
+    link_free(a.l);
+    link_free(b.l);
+}
+
+/* No endpoint answers: once each was tried, moves wait the backoff
+ * (0.5 s, 1 s, ...) instead of cycling as fast as ports refuse. */
+static void test_all_endpoints_dead_backoff(void **state)
+{
+    (void)state;
+    node a, none = {0};
+    node_up(&a, "A", 1 << 20);
+    char d1[256], d2[256];
+    closed_port(d1, sizeof d1);
+    closed_port(d2, sizeof d2);
+    const char *ep[2] = {d1, d2};
+    char pub[41], sec[41];
+    assert_int_equal(zmq_curve_keypair(pub, sec), 0);
+    int p = link_peer_add(a.l, "B", ep, 2, pub, NULL);
+    assert_true(p >= 0);
+    assert_false(pump(&a, &none, p, 1200, is_up));
+    /* d1->d2, d2->d1 at once; d1->d2 at 0.5 s; the next at 1.5 s */
+    uint64_t n = link_peer_switches(a.l, p);
+    assert_true(n >= 2 && n <= 4);
+    link_free(a.l);
 }
 
 static void test_send_before_up_is_again(void **state)
@@ -253,7 +493,12 @@ static void test_down_when_other_side_freed(void **state)
     b.l = NULL;
     assert_true(pump(&a, &b, p, 3000, is_down));
     assert_int_equal(link_send(a.l, p, "h", 1, "b", 1, NULL), ERR_AGAIN);
+    /* one endpoint: libzmq reconnects to it, no switching */
+    assert_int_equal(link_peer_switches(a.l, p), 0);
+    assert_int_equal(a.switched, 0);
+    assert_non_null(link_peer_active(a.l, p));
     assert_int_equal(link_peer_drop(a.l, p), 0);
+    assert_null(link_peer_active(a.l, p));
     assert_int_equal(link_peer_drop(a.l, p), ERR_NOTFOUND);
     assert_false(link_peer_up(a.l, p));
     link_free(a.l);
@@ -365,6 +610,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_two_endpoints_one_dead),
+        cmocka_unit_test(test_two_live_endpoints_first_only),
+        cmocka_unit_test(test_failover_to_second),
+        cmocka_unit_test(test_first_endpoint_silent),
+        cmocka_unit_test(test_all_endpoints_dead_backoff),
         cmocka_unit_test(test_send_before_up_is_again),
         cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_allow_reset_refuses_new),

@@ -41,7 +41,20 @@
     X(INTAKE_SECONDS, "eport_intake_seconds", HISTOGRAM, "connector",      \
       "Time from a submission's arrival to its durable storage.")          \
     X(DELIVERY_SECONDS, "eport_delivery_seconds", HISTOGRAM, "connector",  \
-      "Time from queueing a record for a local system to its delivery.")
+      "Time from queueing a record for a local system to its delivery.")   \
+    X(HA_JOBS, "eport_ha_jobs_owned", GAUGE, "job",                        \
+      "1 while this instance owns the job (ledger, out.PEER...; "          \
+      "docs/ha.md).")                                                      \
+    X(HA_CLAIMS, "eport_ha_claims_total", COUNTER, "job",                  \
+      "Jobs this instance took over from another instance, by job.")      \
+    X(REDIS_FAILOVERS, "eport_redis_failovers_total", COUNTER, "redis",    \
+      "Times this instance found the Redis primary at a new address.")     \
+    X(REDIS_ROLE, "eport_redis_primary", GAUGE, "redis",                   \
+      "1 while the Redis this instance uses answers as the primary.")      \
+    X(REDIS_REPLICAS, "eport_redis_replicas", GAUGE, "redis",              \
+      "Replicas connected to the Redis primary.")                          \
+    X(REDIS_LAG, "eport_redis_replication_lag_bytes", GAUGE, "redis",      \
+      "How far the furthest-behind replica is, in bytes of the stream.")
 
 #define MET__ID(id, name, type, label, help) MET_##id,
 typedef enum { MET_FAMILIES(MET__ID) MET__COUNT } met_id;

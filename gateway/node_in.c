@@ -76,6 +76,19 @@ static int in__link_last(node *n, node_peer *p)
     return 0;
 }
 
+/* A frame that follows more than we know of: another instance of this
+ * node may have taken the link's frames meanwhile (the sender moved
+ * between instances), so read the position again, once a round, rather
+ * than ask for a resend of what is already stored. */
+static int in__fresh(node *n, node_peer *p, lpos prev)
+{
+    if (lpos_cmp(prev, p->in_chain) <= 0 || p->in_reread == n->in_round)
+        return 0;
+    p->in_reread = n->in_round;
+    p->in_known = 0;
+    return in__link_last(n, p);
+}
+
 /* Take one frame into the batch; 0 when the batch must end here. */
 static int in__take(node *n, in_batch *b, const link_in *in)
 {
@@ -97,7 +110,7 @@ static int in__take(node *n, in_batch *b, const link_in *in)
         in__dlq_raw(n, in, "malformed", e.msg);
         return 1;
     }
-    if (in__link_last(n, p) < 0)
+    if (in__link_last(n, p) < 0 || in__fresh(n, p, prev) < 0)
         return 1; /* not acked: the sender resends */
     in_item *it = &b->items[b->n];
     memset(it, 0, sizeof *it);
@@ -284,6 +297,7 @@ int node_in_drain(node *n)
     link_in in;
     err_t e;
     int more = 1;
+    n->in_round++;
     while (more && link_recv_in(n->link, &in, &e) == 1)
         more = in__take(n, b, &in);
     for (size_t i = 0; i < b->n; i++)

@@ -43,6 +43,8 @@ typedef struct node_peer {
     node_win *win;
     size_t count, nsent, cap, bytes;
     lpos read_upto;            /* last position read from the outbox */
+    lpos safe;                 /* read frames up to here are on the
+                                  replicas (redis.wait_replicas) */
     lpos prev;                 /* what the next frame sent follows */
     lpos acked;                /* the receiver's last, as last acked */
     lpos gap_at;               /* rewound for a gap at this last */
@@ -52,6 +54,8 @@ typedef struct node_peer {
     lpos in_last;              /* last position accepted from it */
     lpos in_chain;             /* what the next frame must follow */
     int in_known;              /* in_last read from Redis */
+    uint64_t in_reread;        /* node_in_drain round in_last was last
+                                  read again for a frame that did not fit */
 } node_peer;
 
 struct node {
@@ -80,6 +84,7 @@ struct node {
     struct node_pm *pm; /* permits (node_permit.c); NULL until first run */
     int pm_wake;        /* permit envelopes were just delivered: look now */
     int pm_busy;        /* the last permit batch was full: poll, don't wait */
+    struct node_ha *ha; /* jobs this instance owns (node_ha.c) */
     struct node_nf *nf; /* notifications for local systems
                            (node_notify.c); NULL until first needed */
     node_reload_fn on_reload; /* node_on_reload's hook, or NULL */
@@ -87,6 +92,7 @@ struct node {
     buf_t sbuf;     /* signed bytes */
     buf_t ebuf;     /* encoded envelopes */
     volatile sig_atomic_t stop, reload;
+    uint64_t in_round; /* node_in_drain rounds */
     int busy;       /* the last inbound round was full: poll, don't wait */
     int lg_busy;    /* the last ledger batch was full: the same */
     int lc_busy;    /* the last local dispatch batch was full: the same */
@@ -154,6 +160,19 @@ void node_ledger_close(node *n);
  * gate looks at ref at its next turn instead of at its next scan. A hint
  * only: the gate reads the receipts from the store. */
 void node_ledger_receipt(node *n, const char *ref, const char *id);
+
+/* node_ha.c: the jobs of a node that one instance at a time does
+ * (store_lease.h): the fixed ones, then peer i's outbox as job
+ * NODE_JOB_FIXED + i. tick renews and takes leases (every third of
+ * ha.claim_idle_ms) and updates the replication gauges; owns says whether
+ * this instance may do job now; release gives everything back (a clean
+ * stop); close frees. */
+enum { NODE_JOB_LEDGER, NODE_JOB_AWAIT, NODE_JOB_REPLAY, NODE_JOB_HEALTH,
+       NODE_JOB_FIXED };
+void node_ha_tick(node *n, int64_t now);
+int node_ha_owns(const node *n, int job);
+void node_ha_release(node *n);
+void node_ha_close(node *n);
 
 /* node_status.c: the peers' status hash for `eportctl peers`, and the
  * gauges of metrics.h (queue depths, links up) and intake's backlog. */

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "store_repl.h"
 
 #define NODE_LOG_GATE_MS 1000 /* a repeated failure: one line a second */
 
@@ -31,7 +32,7 @@ void node_out_free(node_peer *p)
 void node_out_reset(node_peer *p)
 {
     node_out_free(p);
-    p->read_upto = p->prev = p->acked = p->gap_at = lpos_zero;
+    p->read_upto = p->prev = p->acked = p->gap_at = p->safe = lpos_zero;
     p->rto_ms = 0;
 }
 
@@ -98,7 +99,8 @@ static void node__send(node *n, node_peer *p, int64_t now)
     size_t before = p->nsent;
     if (p->nsent == 0 && p->count > 0)
         p->progress_ms = now; /* the resend timer starts with the first */
-    while (p->nsent < p->count) {
+    while (p->nsent < p->count &&
+           lpos_cmp(p->win[p->nsent].pos, p->safe) <= 0) {
         node_win *w = &p->win[p->nsent];
         if (lframe_hdr_encode(p->prev, w->pos, hdr, &hn, &e) < 0 ||
             link_send(n->link, p->link, hdr, hn, w->frame, w->n, &e) < 0)
@@ -122,6 +124,37 @@ static void node__updown(node_peer *p, int up)
     node__rewind(p, p->acked, "reconnect");
 }
 
+/* With redis.wait_replicas, frames read are sent only once the replicas
+ * hold them (store_repl.h: one barrier for every peer's new frames), so
+ * that a Redis failover cannot take back what a peer already has. */
+static void node__safe(node *n)
+{
+    int64_t replicas = n->cfg->redis.wait_replicas;
+    int fresh = 0;
+    for (size_t i = 0; i < n->npeers; i++)
+        fresh |= lpos_cmp(n->peers[i].safe, n->peers[i].read_upto) < 0;
+    if (replicas <= 0 || !fresh) {
+        for (size_t i = 0; i < n->npeers; i++)
+            n->peers[i].safe = n->peers[i].read_upto;
+        return;
+    }
+    lpos upto[LINK_PEERS_MAX];
+    for (size_t i = 0; i < n->npeers && i < LINK_PEERS_MAX; i++)
+        upto[i] = n->peers[i].read_upto;
+    err_t e;
+    static log_gate gate;
+    unsigned long long held;
+    if (store_repl_barrier(n->st, replicas, n->cfg->redis.timeout_ms,
+                           &e) < 0) {
+        if (log_gate_pass(&gate, NODE_LOG_GATE_MS, &held))
+            log_event(LOG_WARN, "replicas", "op=send suppressed=%llu msg=%s",
+                      held, log_q(e.msg));
+        return;
+    }
+    for (size_t i = 0; i < n->npeers && i < LINK_PEERS_MAX; i++)
+        n->peers[i].safe = upto[i];
+}
+
 void node_out_pump(node *n)
 {
     int64_t now = node__now_ms();
@@ -130,10 +163,13 @@ void node_out_pump(node *n)
         if (p->link < 0)
             continue;
         node__updown(p, link_peer_up(n->link, p->link));
-        node__fill(n, p);
-        if (p->up)
-            node__send(n, p, now);
+        if (node_ha_owns(n, NODE_JOB_FIXED + (int)i))
+            node__fill(n, p);
     }
+    node__safe(n);
+    for (size_t i = 0; i < n->npeers; i++)
+        if (n->peers[i].link >= 0 && n->peers[i].up)
+            node__send(n, &n->peers[i], now);
 }
 
 /* Forget the window's frames at or before last: the receiver has them. */

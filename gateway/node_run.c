@@ -84,6 +84,7 @@ static void run__reload(node *n)
                   "redis keys need a restart; keeping the running ones"));
     node_in_settle(n); /* its runs point at the peers about to go */
     node_teardown_links(n);
+    node_ha_close(n); /* its job numbers follow the peers about to go */
     cfg *old = n->cfg;
     n->cfg = c;
     int rc = node_setup_pki(n, &e);
@@ -115,6 +116,26 @@ static void run__drain(node *n)
     }
 }
 
+/* The jobs one instance of the node does at a time (node_ha.c). */
+static void run__jobs(node *n, int64_t now)
+{
+    if (node_ha_owns(n, NODE_JOB_AWAIT))
+        node_await_tick(n, now);
+    if (node_ha_owns(n, NODE_JOB_REPLAY))
+        node_replay_tick(n, now);
+    if (node_ha_owns(n, NODE_JOB_HEALTH))
+        node_health_tick(n, now); /* health feed; the national center */
+    n->lg_busy = n->lc_busy = n->pm_busy = 0;
+    if (!node_ha_owns(n, NODE_JOB_LEDGER)) {
+        n->pm_wake = 0; /* the owner's turn, not ours */
+        return;
+    }
+    n->lg_busy = node_ledger_drain(n, now) == STORE_MV_BATCH;
+    node_ledger_tick(n, now);
+    n->lc_busy = node_local_drain(n, now) == NODE_LOCAL_BATCH;
+    n->pm_busy = node_permit_drain(n, now) == NODE_PERMIT_BATCH;
+}
+
 int node_run(node *n, err_t *e)
 {
     if (n->flags & NODE_OFFLINE)
@@ -130,20 +151,16 @@ int node_run(node *n, err_t *e)
         run__turn(n, run__pending(n) || n->busy || n->lg_busy ||
                          n->lc_busy || n->pm_busy || n->pm_wake ||
                          n->in_flight ? 0 : RUN_IDLE_MS);
+        node_ha_tick(n, node__now_ms());
         node_out_pump(n);
         int64_t now = node__now_ms();
         node_out_timers(n, now);
-        node_await_tick(n, now);
-        node_replay_tick(n, now);
-        node_health_tick(n, now); /* health feed; the national center */
-        n->lg_busy = node_ledger_drain(n, now) == STORE_MV_BATCH;
-        node_ledger_tick(n, now);
-        n->lc_busy = node_local_drain(n, now) == NODE_LOCAL_BATCH;
-        n->pm_busy = node_permit_drain(n, now) == NODE_PERMIT_BATCH;
+        run__jobs(n, now);
         node_status_write(n);
     }
     run__drain(n);
     node_in_settle(n);
+    node_ha_release(n); /* the other instances take over at once */
     log_event(LOG_INFO, "stop", "delivered=%llu forwarded=%llu refused=%llu "
               "receipts=%llu", (unsigned long long)n->delivered,
               (unsigned long long)n->forwarded,

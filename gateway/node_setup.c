@@ -127,6 +127,16 @@ static void node__zap_refused(void *ctx, const char *key, const char *addr)
               log_q(addr));
 }
 
+/* A peer with several endpoints (instances of one region) moved to the
+ * next one: the operator's clue that an instance over there went away. */
+static void node__switched(void *ctx, int peer, const char *peer_id,
+                           const char *from, const char *to, const char *why)
+{
+    (void)ctx, (void)peer;
+    log_event(LOG_WARN, "endpoint_switch", "peer=%s from=%s to=%s why=%s",
+              peer_id, log_q(from), log_q(to), log_q(why));
+}
+
 /* The peer's CURVE key comes from its certificate, where the CA bound it
  * to the node id: a key file alone proves nothing. */
 static int node__peer_link(node *n, node_peer *np, const cfg_peer *cp,
@@ -168,6 +178,7 @@ int node_setup_links(node *n, err_t *e)
         .max_frame_bytes = ENV_MAX_FRAME,
         .hwm = (int)c->delivery.window * 2 + 1000,
         .on_refused = node__zap_refused,
+        .on_switch = node__switched,
     };
     if (rc == 0 && !n->link)
         rc = link_new(&lc, &n->link, e);
@@ -268,6 +279,7 @@ void node_close(node *n)
     if (n->peers)
         node_teardown_links(n);
     node_ledger_close(n);
+    node_ha_close(n);
     free(n->peers);
     link_free(n->link);
     store_wake_close(n->wake);

@@ -88,7 +88,10 @@ void node_status_write(node *n)
     if (now < n->next_status_ms)
         return;
     n->next_status_ms = now + NODE_STATUS_TICK_MS;
+    /* the link's owner (node_ha.c) speaks for it; the others would say
+     * "nothing in flight" */
     for (size_t i = 0; i < n->npeers; i++)
-        status__peer(n, &n->peers[i], now);
+        if (node_ha_owns(n, NODE_JOB_FIXED + (int)i))
+            status__peer(n, &n->peers[i], now);
     status__gauges(n);
 }

@@ -48,10 +48,16 @@ static int st_parse_num(const char **p, long lo, long hi, int *out)
     return 0;
 }
 
-/* redis://HOST[:PORT][/DB] or unix:/PATH into st's fields. */
+/* redis://HOST[:PORT][/DB], unix:/PATH or sentinel://... (store_sentinel.h)
+ * into st's fields. */
 static int st_parse_url(store *st, const char *url, err_t *e)
 {
     st->port = 6379;
+    if (store_sentinel_is(url)) {
+        int rc = store_sentinel_parse(url, &st->sen, e);
+        st->db = st->sen.db;
+        return rc;
+    }
     if (strncmp(url, "unix:", 5) == 0) {
         const char *p = url + 5;
         if (*p == '\0' || strlen(p) >= sizeof st->path)
@@ -64,7 +70,7 @@ static int st_parse_url(store *st, const char *url, err_t *e)
     size_t hl = strncmp(url, "redis://", 8) == 0 ? strcspn(h, ":/") : 0;
     if (hl == 0 || hl >= sizeof st->host)
         return err_set(e, ERR_CONFIG, "redis %s: want redis://HOST[:PORT]"
-                       "[/DB] or unix:/PATH", url);
+                       "[/DB], unix:/PATH or " STORE_SENTINEL_FORM, url);
     memcpy(st->host, h, hl);
     p = h + hl;
     int bad = 0;
@@ -88,6 +94,7 @@ void st_drop(store *st)
         redisFree(st->c);
     st->c = NULL;
     st->owed = 0; /* replies of the old connection never come */
+    st->primary[0] = '\0';
 }
 
 static int st_select(store *st, err_t *e)
@@ -106,23 +113,53 @@ static int st_select(store *st, err_t *e)
     return ok ? 0 : ERR_IO;
 }
 
-static int st_connect(store *st, err_t *e)
+int st_dial(store *st, const char *what, redisContext **out,
+            char addr[STORE_SENTINEL_ADDR_MAX], err_t *e)
 {
-    st_drop(st);
+    if (st->sen.n > 0)
+        return store_sentinel_connect(&st->sen, st->url, what,
+                                      STORE_CONNECT_MS, out, addr, e);
     struct timeval tv = st_tv(STORE_CONNECT_MS);
     redisContext *c = st->path[0]
         ? redisConnectUnixWithTimeout(st->path, tv)
         : redisConnectWithTimeout(st->host, st->port, tv);
     if (!c)
-        return err_set(e, ERR_NOMEM, "redis %s: connect: out of memory",
-                       st->url);
+        return err_set(e, ERR_NOMEM, "redis %s: %s: out of memory", st->url,
+                       what);
     if (c->err) {
-        err_set(e, ERR_IO, "redis %s: connect: %s", st->url, c->errstr);
+        err_set(e, ERR_IO, "redis %s: %s: %s", st->url, what, c->errstr);
         redisFree(c);
         return ERR_IO;
     }
+    if (st->path[0])
+        snprintf(addr, STORE_SENTINEL_ADDR_MAX, "unix:%s", st->path);
+    else
+        snprintf(addr, STORE_SENTINEL_ADDR_MAX, "%s:%d", st->host, st->port);
+    *out = c;
+    return 0;
+}
+
+/* A new connection went to addr: a primary other than the last one's is
+ * a failover. */
+static void st_landed(store *st, const char *addr)
+{
+    if (st->last[0] && strcmp(st->last, addr) != 0)
+        st->failovers++;
+    snprintf(st->last, sizeof st->last, "%s", addr);
+    snprintf(st->primary, sizeof st->primary, "%s", addr);
+}
+
+static int st_connect(store *st, err_t *e)
+{
+    st_drop(st);
+    redisContext *c;
+    char addr[STORE_SENTINEL_ADDR_MAX];
+    int rc = st_dial(st, "connect", &c, addr, e);
+    if (rc < 0)
+        return rc;
     st->c = c;
     st->conn++;
+    st_landed(st, addr);
     if (redisSetTimeout(c, st_tv(st->timeout_ms)) != REDIS_OK ||
         (!st->path[0] && redisEnableKeepAlive(c) != REDIS_OK)) {
         err_set(e, ERR_IO, "redis %s: setting timeouts: %s", st->url,
@@ -168,6 +205,12 @@ void store_close(store *st)
     free(st);
 }
 
+const char *store_primary(const store *st) { return st->primary; }
+
+uint64_t store_failovers(const store *st) { return st->failovers; }
+
+uint64_t store_conn_gen(const store *st) { return st->conn; }
+
 int store_set_timeout(store *st, int64_t ms, err_t *e)
 {
     if (ms < 1 || ms > 600000)
@@ -212,6 +255,31 @@ static int st_io_fail(store *st, const char *what, err_t *e)
     return ERR_IO;
 }
 
+/* The error replies of a server that is not, or not yet, a primary to
+ * use: a replica (the primary moved: a failover), one loading its data,
+ * a replica cut off from its primary. As the reply's code, or quoted in
+ * a script error ("... -READONLY ...", Redis before 7). */
+static const char *const st_moved_codes[] = {"-READONLY ", "-LOADING ",
+                                             "-MASTERDOWN "};
+
+/* The one place replies are looked at for those: the connection is
+ * dropped, so that the next call reconnects and finds the primary again
+ * (through Sentinel). The reply still goes to the caller. */
+static void st_moved(store *st, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ERROR || !r->str)
+        return;
+    for (size_t i = 0; i < sizeof st_moved_codes / sizeof *st_moved_codes;
+         i++) {
+        const char *code = st_moved_codes[i];
+        if (strncmp(r->str, code + 1, strlen(code + 1)) == 0 ||
+            strstr(r->str, code)) {
+            st_drop(st);
+            return;
+        }
+    }
+}
+
 static int st_overflow(store *st, const st_args *a, err_t *e)
 {
     char what[ST_KEY_MAX + 32];
@@ -234,8 +302,10 @@ int st_raw(store *st, const st_args *a, redisReply **out, err_t *e)
     const char *v[ST_ARGS_MAX]; /* hiredis wants a non-const array */
     memcpy(v, a->v, sizeof v);
     *out = redisCommandArgv(st->c, a->n, v, a->l);
-    if (*out)
+    if (*out) {
+        st_moved(st, *out);
         return 0;
+    }
     char what[ST_KEY_MAX + 32];
     st_what(a, what, sizeof what);
     return st_io_fail(st, what, e);
@@ -347,6 +417,7 @@ int st_pipe_reply(store *st, const char *what, redisReply **out, err_t *e)
     if (redisGetReply(st->c, &r) != REDIS_OK || !r)
         return st_io_fail(st, what, e);
     *out = r;
+    st_moved(st, *out);
     return 0;
 }
 

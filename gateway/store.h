@@ -15,8 +15,12 @@
  * - peer link status for eportctl.
  *
  * A store is one connection and is not thread-safe. A transport failure
- * drops the connection and the next call reconnects; every message names
- * the URL. All functions return 0 (or a count) or a negative ERR_*. */
+ * drops the connection and the next call reconnects; so does an error
+ * reply READONLY, LOADING or MASTERDOWN (the server is no longer, or not
+ * yet, the primary). With a sentinel:// URL every connect asks Sentinel
+ * where the primary is (store_sentinel.h), so the store follows it across
+ * a failover. Every message names the URL. All functions return 0 (or a
+ * count) or a negative ERR_*. */
 #ifndef EPORT_STORE_H
 #define EPORT_STORE_H
 
@@ -33,12 +37,24 @@ typedef struct store store;
 #define STORE_CONNECT_MS 2000      /* connect timeout */
 #define STORE_COMMAND_MS 2000      /* default command timeout */
 
-/* Connects to url (redis://HOST[:PORT][/DB] or unix:/PATH); prefix is put
- * before every key (e.g. "eport:CQ:"). *out is owned by the caller and
- * released with store_close. ERR_CONFIG for a bad url or prefix, ERR_IO
- * when Redis cannot be reached. */
+/* Connects to url (redis://HOST[:PORT][/DB], unix:/PATH or
+ * sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB], the primary Sentinel
+ * names for MASTER); prefix is put before every key (e.g. "eport:CQ:").
+ * *out is owned by the caller and released with store_close. ERR_CONFIG
+ * for a bad url or prefix, ERR_IO when Redis cannot be reached (or no
+ * sentinel names a primary whose ROLE is master). */
 int store_open(const char *url, const char *prefix, store **out, err_t *e);
 void store_close(store *st);
+
+/* "host:port" of the Redis primary the store is connected to ("unix:/PATH"
+ * for a unix: URL); "" while disconnected. */
+const char *store_primary(const store *st);
+/* How many times a new connection went to another address than the
+ * connection before it: the primary moved (a Sentinel failover). */
+uint64_t store_failovers(const store *st);
+/* Connections made so far (1 after store_open): when it changes, the
+ * connection was replaced and nothing pending on the old one will come. */
+uint64_t store_conn_gen(const store *st);
 
 /* Timeout of one command (redis.timeout_ms), 1 to 600000 ms. */
 int store_set_timeout(store *st, int64_t ms, err_t *e);

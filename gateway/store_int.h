@@ -7,6 +7,7 @@
 #include <hiredis.h>
 
 #include "store.h"
+#include "store_sentinel.h"
 
 #define ST_GROUP "eportd"       /* the one consumer group of each outbox */
 #define ST_KEY_MAX 256
@@ -20,6 +21,7 @@ enum {
     ST_LUA_MV_SUBMIT, ST_LUA_MV_REFUSE,
     ST_LUA_PM_ISSUE, ST_LUA_PM_APPLY, ST_LUA_PM_EXPIRE, ST_LUA_PM_STATUS,
     ST_LUA_PMQ_ADD, ST_LUA_PMQ_ANSWER, ST_LUA_FAN_SEND, ST_LUA_FAN_ANSWER,
+    ST_LUA_LEASE,
     ST_LUA_N
 };
 typedef struct st_script {
@@ -30,8 +32,15 @@ typedef struct st_script {
 struct store {
     redisContext *c;            /* NULL while disconnected */
     char *url, *prefix;         /* owned copies */
-    char host[256], path[256];  /* path set for unix:, host otherwise */
+    char host[256], path[256];  /* path set for unix:, host for redis:// */
     int port, db;
+    store_sentinel sen;         /* sentinel:// URL: its sentinels (sen.n
+                                   > 0), asked at every connect */
+    char primary[STORE_SENTINEL_ADDR_MAX]; /* where the connection goes,
+                                   "host:port"; "" while disconnected */
+    char last[STORE_SENTINEL_ADDR_MAX]; /* where the last one went */
+    uint64_t failovers;         /* connections that went elsewhere than
+                                   the one before */
     int64_t timeout_ms;
     char sha[ST_LUA_N][41];     /* SCRIPT LOAD results, "" until loaded */
     uint64_t conn;              /* connections made: tells a pending
@@ -59,6 +68,12 @@ void st_arg_b(st_args *a, const void *p, size_t n);
 void st_arg_s(st_args *a, const char *s);
 int64_t st_now_ms(void);
 
+/* A new connection to st's primary (found through the sentinels for a
+ * sentinel:// URL, whose ROLE is then master), with the connect timeout;
+ * addr = "host:port" ("unix:/PATH"). what names it in messages ("connect",
+ * "wake"). The caller frees *out with redisFree. */
+int st_dial(store *st, const char *what, redisContext **out,
+            char addr[STORE_SENTINEL_ADDR_MAX], err_t *e);
 /* Connected, reconnecting if the last command broke the connection. */
 int st_ready(store *st, err_t *e);
 /* Socket timeout = command timeout + extra_ms (a blocking read's wait);
@@ -70,7 +85,10 @@ void st_drop(store *st);
 /* One command. st_raw hands back error replies as replies (BUSYGROUP and
  * NOSCRIPT are not failures to the callers that expect them); st_cmd
  * fails on them and on a reply not of type want (-1: any). The caller
- * frees *out with freeReplyObject. */
+ * frees *out with freeReplyObject. Every reply, here and in st_pipe_reply,
+ * passes st_moved: an error reply READONLY, LOADING or MASTERDOWN (this
+ * server is not, or not yet, a primary to use) drops the connection, so
+ * that the next call finds the primary again. */
 int st_raw(store *st, const st_args *a, redisReply **out, err_t *e);
 int st_check(store *st, const st_args *a, int want, redisReply **out,
              err_t *e);

@@ -3,7 +3,9 @@
  * on <prefix>v1:wake in the same script that queues it; the daemon keeps
  * one more connection subscribed there and puts its socket in its poll,
  * so a new message goes out at once instead of at the next idle poll.
- * A lost notification only delays: the daemon still polls when idle. */
+ * A lost notification only delays: the daemon still polls when idle.
+ * It dials like the store (st_dial: through Sentinel for a sentinel://
+ * URL) and follows the store when the store's primary moves. */
 #include "store_int.h"
 
 #include <stdio.h>
@@ -13,6 +15,8 @@
 struct store_wake {
     store *st;            /* borrowed: url, address, prefix */
     redisContext *c;      /* NULL while disconnected */
+    char addr[STORE_SENTINEL_ADDR_MAX]; /* where c goes */
+    uint64_t gen;         /* the store's connection (st->conn) then */
     char channel[ST_KEY_MAX];
     int64_t next_dial_ms; /* a lost Redis is dialled once a second */
 };
@@ -27,18 +31,11 @@ static void wake__drop(store_wake *w)
 static int wake__dial(store_wake *w, err_t *e)
 {
     store *st = w->st;
-    struct timeval tv = { STORE_CONNECT_MS / 1000,
-                          (STORE_CONNECT_MS % 1000) * 1000 };
-    redisContext *c = st->path[0] ? redisConnectUnixWithTimeout(st->path, tv)
-                                  : redisConnectWithTimeout(st->host,
-                                                            st->port, tv);
-    if (!c || c->err) {
-        err_set(e, ERR_IO, "redis %s: wake: %s", st->url,
-                c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return ERR_IO;
-    }
+    redisContext *c;
+    int rc = st_dial(st, "wake", &c, w->addr, e);
+    if (rc < 0)
+        return rc;
+    w->gen = st->conn;
     redisReply *r = redisCommand(c, "SUBSCRIBE %s", w->channel);
     int ok = r && r->type == REDIS_REPLY_ARRAY;
     if (r)
@@ -81,6 +78,10 @@ void store_wake_close(store_wake *w)
 int store_wake_fd(store_wake *w)
 {
     err_t e;
+    const store *st = w->st;
+    if (w->c && st->conn != w->gen && st->primary[0] &&
+        strcmp(st->primary, w->addr) != 0)
+        wake__drop(w); /* the store reconnected elsewhere since: follow */
     if (!w->c) {
         int64_t now = st_now_ms();
         if (now < w->next_dial_ms)

@@ -66,7 +66,10 @@ def test_double_declaration(fed):
     refs = {d: r.stdout.split()[0].split("=")[1] for d, r in out.items()}
     # the documented tie-break, computed from the declarations themselves
     # (declared time to the ms, ISO text sorts as time; then the reference)
-    keys = {d: (L.trace(fed[d], ref).steps[0]["at"], ref) for d, ref in refs.items()}
+    # (each daemon's ledger applies its own declaration once it runs again)
+    keys = {d: (wait_for(lambda: L.trace(fed[d], ref), 30,
+                         f"{ref} in {d}'s ledger").steps[0]["at"], ref)
+            for d, ref in refs.items()}
     winner_dep = min(keys, key=keys.get)
     win = refs[winner_dep]
     for d, r in refs.items():

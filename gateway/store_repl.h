@@ -1,0 +1,36 @@
+/* store_repl: what Redis replication means to the node. A barrier (is
+ * everything written so far, by anyone, on the replicas?) for the moments
+ * something leaves the node, and the primary's view of its replicas for
+ * /readyz and metrics.
+ *
+ * Why a barrier and not only WAIT after one's own writes: WAIT covers the
+ * writes of its own connection, but the outbound pump sends frames other
+ * connections (the ledger, intake, the other instance) wrote. Replication
+ * is one ordered stream, so a write of ours that the replicas confirm
+ * carries everything written before it: one tiny write and one WAIT make
+ * every entry already read safe to send. */
+#ifndef EPORT_STORE_REPL_H
+#define EPORT_STORE_REPL_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+/* INCR <prefix>v1:barrier, then WAIT replicas timeout_ms, pipelined. 0
+ * when replicas <= 0 (nothing to wait for) or when at least that many
+ * confirmed; ERR_IO (naming how many did) otherwise. */
+int store_repl_barrier(store *st, int64_t replicas, int64_t timeout_ms,
+                       err_t *e);
+
+typedef struct store_repl_info {
+    int primary;        /* 1: role master */
+    int64_t replicas;   /* connected replicas (connected_slaves) */
+    int64_t lag_bytes;  /* the furthest-behind replica's lag, in bytes of
+                           the replication stream; 0 without replicas */
+    int64_t offset;     /* master_repl_offset */
+} store_repl_info;
+
+/* INFO replication of the server st is connected to. */
+int store_repl_info_get(store *st, store_repl_info *out, err_t *e);
+
+#endif
