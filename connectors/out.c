@@ -297,6 +297,9 @@ static int out__owns(out_worker *w, err_t *e)
             log_event(LOG_INFO, s ? "job_taken" : "job_given", "job=%s "
                       "instance=%s", w->job, w->c->node.instance);
         w->owns = s != STORE_LEASE_NONE;
+        met_set(MET_HA_JOBS, w->job, w->owns);
+        if (s == STORE_LEASE_TAKEN)
+            met_add(MET_HA_CLAIMS, w->job, 1);
         w->lease_next_ms = now + ttl / 3;
         w->lease_valid_ms = now + ttl - ttl / 3;
     }

@@ -36,18 +36,28 @@ static int64_t repl__num(const char *info, const char *name)
     return -1;
 }
 
-/* The lowest offset of slaveN:ip=...,offset=...,lag=... lines. */
-static int64_t repl__min_replica_offset(const char *info)
+/* The slaveN:ip=...,state=online,offset=...,lag=... lines: how many are
+ * online and heard from within STORE_REPL_FRESH_S (a replica cut off is
+ * still "connected" until repl-timeout, 60 s by default), and the lowest
+ * offset among those. */
+static int64_t repl__replicas(const char *info, int64_t *lowest)
 {
-    int64_t lo = -1;
-    for (const char *p = strstr(info, "\nslave"); p; p = strstr(p + 1, "\nslave")) {
-        const char *o = strstr(p, ",offset="), *eol = strchr(p + 1, '\n');
-        if (!o || (eol && o > eol))
+    int64_t k = 0, lo = -1;
+    for (const char *p = strstr(info, "\nslave"); p;
+         p = strstr(p + 1, "\nslave")) {
+        const char *eol = strchr(p + 1, '\n');
+        const char *st = strstr(p, ",state=online"), *o = strstr(p, ",offset="),
+                   *lag = strstr(p, ",lag=");
+        if (!st || !o || !lag || (eol && (st > eol || o > eol || lag > eol)))
+            continue;
+        if (strtoll(lag + 5, NULL, 10) > STORE_REPL_FRESH_S)
             continue;
         int64_t v = strtoll(o + 8, NULL, 10);
         lo = lo < 0 || v < lo ? v : lo;
+        k++;
     }
-    return lo;
+    *lowest = lo;
+    return k;
 }
 
 int store_repl_info_get(store *st, store_repl_info *out, err_t *e)
@@ -61,11 +71,10 @@ int store_repl_info_get(store *st, store_repl_info *out, err_t *e)
         return rc;
     const char *t = r->type == REDIS_REPLY_STRING ? r->str : "";
     out->primary = strstr(t, "role:master") != NULL;
-    out->replicas = repl__num(t, "connected_slaves");
     out->offset = repl__num(t, "master_repl_offset");
-    int64_t lo = repl__min_replica_offset(t);
+    int64_t lo;
+    out->replicas = repl__replicas(t, &lo);
     out->lag_bytes = lo >= 0 && out->offset >= lo ? out->offset - lo : 0;
-    out->replicas = out->replicas < 0 ? 0 : out->replicas;
     freeReplyObject(r);
     return 0;
 }

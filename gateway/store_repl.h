@@ -22,9 +22,14 @@
 int store_repl_barrier(store *st, int64_t replicas, int64_t timeout_ms,
                        err_t *e);
 
+/* A replica that has not acknowledged for longer than this (seconds, as
+ * Redis' own min-replicas-max-lag default) is not counted. */
+#define STORE_REPL_FRESH_S 10
+
 typedef struct store_repl_info {
     int primary;        /* 1: role master */
-    int64_t replicas;   /* connected replicas (connected_slaves) */
+    int64_t replicas;   /* replicas online and heard from within
+                           STORE_REPL_FRESH_S */
     int64_t lag_bytes;  /* the furthest-behind replica's lag, in bytes of
                            the replication stream; 0 without replicas */
     int64_t offset;     /* master_repl_offset */

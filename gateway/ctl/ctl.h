@@ -42,6 +42,7 @@ int ctl_submit(int argc, char **argv);   /* ctl_submit.c */
 int ctl_status(int argc, char **argv);   /* ctl_submit.c */
 int ctl_tail(int argc, char **argv);     /* ctl_tail.c */
 int ctl_key(int argc, char **argv);      /* ctl_key.c */
+int ctl_site(int argc, char **argv);     /* ctl_site.c */
 
 /* ---- the movement ledger's commands (ctl_ledger.c) ---- */
 

@@ -40,6 +40,8 @@ static const struct {
     {"tail", ctl_tail, "follow a node's event stream (HTTP)"},
     {"key", ctl_key, "make an API key for a client, or hash one for the "
                      "config"},
+    {"site", ctl_site, "a standby site's Redis: status, promote "
+                       "(docs/ha.md)"},
 };
 
 #define CTL__N (sizeof ctl__cmds / sizeof ctl__cmds[0])
@@ -55,8 +57,9 @@ static void ctl__usage(FILE *f)
           "else key: in that file. --json prints JSON.\n"
           "\nexit status:\n"
           "  0  ok               1  verify found a bad history\n"
-          "  3  the ledger refused (ownership, phase, conflict), or a "
-          "permit's home\n     refused the request\n"
+          "  3  the ledger refused (ownership, phase, conflict), a "
+          "permit's home\n     refused the request, or site promote "
+          "refused (not a replica, the\n     primary may be live)\n"
           " 64  usage           65  input had problems (HTTP 400, 413, 422)\n"
           " 66  input or message not found (HTTP 404)\n"
           " 69  Redis, eportd or its HTTP API not answering\n"
