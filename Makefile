@@ -80,6 +80,16 @@ golden: $(B)/san/bin/eportctl
 test: $(UNIT_BINS) $(B)/san/bin/eportctl $(B)/san/bin/eportd $(FED_BINS)
 	@B=$(B) sh tests/run-all.sh $(B)/san/bin/eportctl $(UNIT_BINS)
 
+# Random faults (kill -9, Redis failovers, frozen processes) on two highly
+# available provinces while records flow (tests/fed/chaos.py); ends with
+# `chaos faults=N messages=M lost=0 duplicated=0`. CHAOS_SEED=N replays a
+# schedule (the first line prints it), CHAOS_SECONDS (300) sets its length.
+.PHONY: chaos
+chaos: $(B)/san/bin/eportctl $(B)/san/bin/eportd
+	@py=python3; [ -x /usr/bin/python3 ] && py=/usr/bin/python3; \
+	EPORTD=$(abspath $(B))/san/bin/eportd EPORTCTL=$(abspath $(B))/san/bin/eportctl \
+	    $$py tests/fed/chaos.py
+
 # keep the objects of test binaries: rebuilding them on every run is waste
 .SECONDARY:
 

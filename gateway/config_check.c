@@ -381,6 +381,16 @@ static void cfg__check_delays(cfg *c)
                      "delivery.heartbeat_timeout_ms: %" PRId64 " must be more "
                      "than heartbeat_ms (%" PRId64 ")", d->heartbeat_timeout_ms,
                      d->heartbeat_ms);
+    /* a round of leases can wait behind one blocked command (a WAIT of
+     * timeout_ms): the lease must outlive that plus the third of it
+     * between rounds, or a node whose replica is slow gives its jobs
+     * away (node_ha.c) */
+    int64_t idle = c->ha.claim_idle_ms, t = c->redis.timeout_ms;
+    if (idle && t && 2 * idle <= 3 * t)
+        cfg__problem(c, cfg__at(c, "ha", "claim_idle_ms", "claim_idle_ms"),
+                     "ha.claim_idle_ms: %" PRId64 " must be more than 1.5 "
+                     "times redis.timeout_ms (%" PRId64 "): a lease must "
+                     "outlive a blocked WAIT", idle, t);
 }
 
 /* A down_after within one interval would show members down between two

@@ -547,6 +547,9 @@ static const bad_case bad_cases[] = {
      "heartbeat_ms (5000)"},
     {BASE "delivery:\n  retry_initial_ms: 500\n  retry_max_ms: 400\n",
      "17:17: error: delivery.retry_max_ms: 400 is less than retry_initial_ms (500)"},
+    {BASE "ha:\n  claim_idle_ms: 3000\n",
+     "16:18: error: ha.claim_idle_ms: 3000 must be more than 1.5 times "
+     "redis.timeout_ms (2000): a lease must outlive a blocked WAIT"},
     /* ledger */
     {BASE "ledger:\n  auto: [release, departure]\n",
      "16:19: error: ledger.auto[1]: 'departure' is not a step (release, "

@@ -236,7 +236,11 @@ static int in__replicated(node *n, in_batch *b)
         return 1;
     /* applied here but not yet safe: no ack, the senders resend and find
      * the frames OLD once the replicas have caught up */
-    log_event(LOG_WARN, "replicas", "msg=%s", log_q(e.msg));
+    static log_gate gate; /* a replica down: a line a second, not a batch */
+    unsigned long long held;
+    if (log_gate_pass(&gate, 1000, &held))
+        log_event(LOG_WARN, "replicas", "op=ack suppressed=%llu msg=%s", held,
+                  log_q(e.msg));
     for (size_t i = 0; i < b->nruns; i++)
         b->runs[i].peer->in_known = 0;
     return 0;

@@ -181,7 +181,8 @@ static void node__drop_upto(node_peer *p, lpos last)
         free(p->win[k].frame);
         k++;
     }
-    memmove(p->win, p->win + k, (p->count - k) * sizeof *p->win);
+    if (k > 0 && k < p->count) /* win is NULL when empty (a reset) */
+        memmove(p->win, p->win + k, (p->count - k) * sizeof *p->win);
     p->count -= k;
     p->nsent = p->nsent > k ? p->nsent - k : 0;
     if (lpos_cmp(p->read_upto, last) < 0)

@@ -67,7 +67,9 @@ int ctl_lg_fail(const char *ref, const err_t *e)
     switch (e->code) {
     case ERR_DENIED: case ERR_PHASE: case ERR_CONFLICT:
         return CTL_REFUSED;
-    case ERR_AGAIN: case ERR_IO:
+    case ERR_AGAIN: /* not applied yet, or a permit still unanswered */
+        return CTL_TEMPFAIL;
+    case ERR_IO:
         return CTL_UNAVAILABLE;
     case ERR_NOMEM:
         return CTL_SOFTWARE;

@@ -3,6 +3,8 @@
 # tools sit beside the checkout) the machine's own limits and the peer
 # parser on the same corpus, so figures can be read as ratios of one run.
 # BENCH_NO_FED=1 skips the federation benchmark (two nodes, ~1 minute),
+# BENCH_NO_HA=1 the highly available ones (federation_ha and failover: two
+# provinces of two instances, Redis primary + replica + 3 Sentinels; ~1 minute),
 # BENCH_NO_CLEARANCE=1 the movement ledger's (three nodes, ~seconds),
 # BENCH_NO_HTTP=1 the HTTP API's (one node and wrk, ~15 s),
 # BENCH_NO_FILEDROP=1 the file drop's (one node, ~5 s),
@@ -18,6 +20,11 @@ done
 # two real nodes (eportd + redis-server each) exchanging signed records
 if [ -z "${BENCH_NO_FED:-}" ]; then
   python3 "$(dirname "$0")/federation.py" || status=1
+fi
+# the same with highly available provinces, and their failover time
+if [ -z "${BENCH_NO_HA:-}" ]; then
+  python3 "$(dirname "$0")/federation_ha.py" || status=1
+  python3 "$(dirname "$0")/failover.py" || status=1
 fi
 # three nodes, the movement ledger taking every step itself (CQ>SN>SH)
 if [ -z "${BENCH_NO_CLEARANCE:-}" ]; then

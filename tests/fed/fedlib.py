@@ -155,6 +155,7 @@ class Redis:
 
     def __init__(self, dir_, name):
         self.dir, self.name, self.port, self.proc = dir_, name, free_port(), None
+        self.args = []  # more redis-server options (tests/fed/halib.py)
         os.makedirs(dir_, exist_ok=True)
 
     @property
@@ -164,7 +165,7 @@ class Redis:
     def start(self):
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-                "--dir", self.dir, "--logfile", "redis.log"]
+                "--dir", self.dir, "--logfile", "redis.log", *self.args]
         self.proc = _spawn(argv, os.path.join(self.dir, "stdout"))
         wait_for(self._pings, 10, f"redis of {self.name} to answer PING")
 
@@ -205,10 +206,11 @@ class Redis:
 class Node:
     """One eportd: its Redis, configuration, log, process and eportctl."""
 
-    def __init__(self, fed, node_id, region):
+    def __init__(self, fed, node_id, region, name=None):
         self.fed, self.id, self.region = fed, node_id, region
+        self.name = name or node_id  # its directory (instances: tests/fed/halib.py)
         self.port, self.http = free_port(), free_port()
-        self.dir = os.path.join(fed.dir, node_id)
+        self.dir = os.path.join(fed.dir, self.name)
         os.makedirs(self.dir)
         self.redis = Redis(os.path.join(self.dir, "redis"), node_id)
         self.conf = os.path.join(self.dir, "node.yaml")
@@ -216,6 +218,10 @@ class Node:
         self.out = os.path.join(self.dir, "eportd.out")  # stdout+stderr
         self.proc = None
         self.peers, self.routes, self.delivery, self.peer_regions = [], {}, {}, {}
+        self.peer_endpoints = {}  # peer id -> [endpoint...]; default: its one
+        # more configuration keys by section ({"node": {"instance": "a"},
+        # "ha": {...}}): added to a section written here, or a new one
+        self.extra = {}
         self.role = "national" if region == "CN" else "provincial"
         self.ledger = {}  # ledger.* keys: national, time_limit_h, auto (list)
         self.permits = {}  # permits.* keys (unreachable, answer_timeout_s...)
@@ -231,18 +237,21 @@ class Node:
             "node:", f"  id: {self.id}", f"  region: {self.region}",
             f"  role: {self.role}", f"  listen: {self.endpoint}",
             f"  http: 127.0.0.1:{self.http}",
+            *self._extra_lines("node"),
             "pki:", f"  ca: {pki}/ca.crt", f"  crl: {pki}/crl.pem",
             f"  cert: {pki}/{self.id}.crt", f"  key: {pki}/{self.id}.key",
             f"  curve_public: {pki}/{self.id}.curve.pub",
             f"  curve_secret: {pki}/{self.id}.curve.key",
             "redis:", f"  url: {self.redis.url}", f'  prefix: "eport:{self.id}:"',
+            *self._extra_lines("redis"),
             "mappings:", f"  dir: {ROOT}/mappings",
             "peers:" if self.peers else "peers: []",
         ]
         for p in self.peers:
             region = self.peer_regions.get(p, self.fed.region_of(p))
+            eps = self.peer_endpoints.get(p) or [self.fed.nodes[p].endpoint]
             lines += [f"  - id: {p}", f"    region: {region}",
-                      f"    endpoints: [{self.fed.nodes[p].endpoint}]"]
+                      f"    endpoints: [{', '.join(eps)}]"]
         lines.append("routes:" if self.routes else "routes: {}")
         lines += [f"  {d}: {via}" for d, via in self.routes.items()]
         lines.append("delivery:" if self.delivery else "delivery: {}")
@@ -256,8 +265,14 @@ class Node:
             lines.append("permits:")
             lines += [f"  {k}: {v}" for k, v in self.permits.items()]
         lines += ["connectors: []", "log:", "  level: info", f"  file: {self.log}"]
+        for sec in self.extra:
+            if sec not in ("node", "redis"):
+                lines += [f"{sec}:", *self._extra_lines(sec)]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    def _extra_lines(self, section):
+        return [f"  {k}: {v}" for k, v in self.extra.get(section, {}).items()]
 
     # ---- the process ------------------------------------------------------
 
