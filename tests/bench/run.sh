@@ -24,7 +24,12 @@ fi
 # the same with highly available provinces, and their failover time
 if [ -z "${BENCH_NO_HA:-}" ]; then
   python3 "$(dirname "$0")/federation_ha.py" || status=1
-  python3 "$(dirname "$0")/failover.py" || status=1
+  # with the shipped settings (deploy/redis/sentinel.conf: down-after
+  # 5000 ms, failover-timeout 60000 ms; ha.claim_idle_ms' default 5000),
+  # which is what the issue's 10 s goal is about
+  HA_DOWN_AFTER_MS=${HA_DOWN_AFTER_MS:-5000} HA_FAILOVER_TIMEOUT_MS=${HA_FAILOVER_TIMEOUT_MS:-60000} \
+  HA_CLAIM_IDLE_MS=${HA_CLAIM_IDLE_MS:-5000} \
+    python3 "$(dirname "$0")/failover.py" || status=1
 fi
 # three nodes, the movement ledger taking every step itself (CQ>SN>SH)
 if [ -z "${BENCH_NO_CLEARANCE:-}" ]; then
