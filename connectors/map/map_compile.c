@@ -323,10 +323,15 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
     const char *split = mcomp_scalar(c, r, "split");
     if (split && !(rc |= mcomp_path(c, r, split, &m->split)))
         m->has_split = 1;
+    static const char *const out_keys[] = {"message_type", "version",
+                                           "agency", "association", NULL};
     const ynode *out = ydoc_get(r, "out");
+    if (out)
+        rc |= mcomp_keys(c, out, out_keys);
     m->out_type = out ? ydoc_str(out, "message_type") : NULL;
     m->out_version = out ? ydoc_str(out, "version") : NULL;
     m->out_agency = out ? ydoc_str(out, "agency") : NULL;
+    m->out_association = out ? ydoc_str(out, "association") : NULL;
     return rc | mc__strict(c, r, m);
 }
 

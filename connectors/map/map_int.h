@@ -339,6 +339,7 @@ struct map_def {
     mrule *own; /* rules compiled from this table's file (to release) */
     uint32_t nown;
     const char *out_type, *out_version, *out_agency; /* reverse meta */
+    const char *out_association; /* UNH 0057 written back (EDIFACT) */
     /* strictness (strict.h): what this table and the tables it extends
      * set (`strictness:`), and that over its kind's defaults, every rule
      * set (what map_def_strict gives) */

@@ -435,6 +435,7 @@ static void mv__meta(const map_def *d, const model_record *r, codec_meta *m)
                  : mv__literal(d->match.version) ? d->match.version
                  : r->source.version;
     m->agency = d->out_agency ? d->out_agency : d->flat ? "UN" : NULL;
+    m->association = d->out_association;
     m->sender = r->source.sender;
     m->recipient = r->source.recipient;
     m->interchange_ref = r->source.interchange_ref;

@@ -315,6 +315,24 @@ static void test_const_edifact(void **state)
     buf_free(&diff);
 }
 
+/* `out: {association: A}` writes UNH 0057 (SMDG22, ITG14: the user
+ * manual the message follows), which no canonical field holds. */
+static void test_out_association(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: edifact\nkind: status\n"
+                     "match:\n  message_type: BAPLIE\n"
+                     "out:\n  message_type: BAPLIE\n  version: \"D:95B\"\n"
+                     "  association: SMDG22\nfields:\n"
+                     "  - {to: document.number, from: BGM.2.1}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "status";
+    r->document.number = "P1";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("+BAPLIE:D:95B:UN:SMDG22'");
+}
+
 static const char *XML_CONSTS =
     "mapping: t\nformat: xml\nkind: manifest\nmatch:\n  root: Manifest\n"
     "fields:\n"
@@ -567,6 +585,7 @@ int main(void)
         T(test_other_kind_refused),
         T(test_first_rule_writes_constants_do_not),
         T(test_const_edifact),
+        T(test_out_association),
         T(test_const_xml),
         T(test_const_json),
         T(test_const_split_head_once),

@@ -232,6 +232,22 @@ static void test_lint_required_head_keys(void **state)
                     tu_problem_at(f->set, "head.yaml", 3, "kind"));
 }
 
+/* `out` takes the envelope's values written back, and nothing else: a
+ * misspelt key would otherwise be ignored without a word. */
+static void test_lint_out_keys(void **state)
+{
+    fx *f = *state;
+    tu_write(f->dir, "out.yaml",
+             "mapping: out\nformat: edifact\nkind: status\n"
+             "match:\n  message_type: BAPLIE\n"
+             "out:\n  message_type: BAPLIE\n  asociation: SMDG22\n"
+             "fields:\n  - to: document.number\n    from: BGM.2.1\n");
+    load(f);
+    assert_int_equal(f->rc, ERR_CONFIG);
+    tu_assert_problem(f->set, "out.yaml", 8, "unknown key 'asociation'");
+    assert_int_equal(tu_nproblems(f->set), 1);
+}
+
 static void test_lint_broken_yaml_and_code_list(void **state)
 {
     fx *f = *state;
@@ -506,6 +522,7 @@ int main(void)
         T(test_lint_every_problem_located),
         T(test_lint_const_rules),
         T(test_lint_required_head_keys),
+        T(test_lint_out_keys),
         T(test_lint_broken_yaml_and_code_list),
         T(test_lint_defined_twice_located),
         T(test_missing_directory),
