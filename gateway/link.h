@@ -188,6 +188,12 @@ const char *link_peer_active(const link_t *l, int peer);
 /* How many times the peer moved to another endpoint (0 for a bad index
  * or a peer with one endpoint). */
 uint64_t link_peer_switches(const link_t *l, int peer);
+/* Move the peer to its next endpoint as if the one in use were lost: the
+ * caller saw it connected but useless (an instance of the peer's node
+ * that acknowledges nothing, cut off from its Redis). 1 when it moved, 0
+ * for a peer with one endpoint (nothing to move to), ERR_INVALID for a
+ * bad index. The switch is reported to on_switch with why. */
+int link_peer_abandon(link_t *l, int peer, const char *why);
 
 /* Also wake link_wait when fd (not a ZeroMQ socket; -1: none) is
  * readable, e.g. the store's doorbell; link_fd_ready then says 1 once. */

@@ -172,3 +172,14 @@ int64_t link__redial(link_t *l, int64_t now)
     }
     return next;
 }
+
+int link_peer_abandon(link_t *l, int peer, const char *why)
+{
+    if (peer < 0 || peer >= LINK_PEERS_MAX || !l->peers[peer].dealer)
+        return ERR_INVALID;
+    link__peer *p = &l->peers[peer];
+    if (p->nep < 2)
+        return 0;
+    link__lost(l, peer, why, link__now_ms());
+    return 1;
+}

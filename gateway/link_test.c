@@ -357,6 +357,30 @@ static void test_failover_to_second(void **state)
     link_free(b2.l);
 }
 
+/* The caller gives up on a live but useless instance (it acks nothing):
+ * the link moves to the second, which gets what is sent from then on; a
+ * peer with one endpoint has nowhere to go. */
+static void test_abandon_live_endpoint(void **state)
+{
+    (void)state;
+    node a, b1, b2;
+    char ep[2][256];
+    int p = two_instances(&a, &b1, &b2, ep);
+    node *const ns[] = {&a, &b1, &b2};
+    assert_true(pump_all(ns, 3, p, 3000, is_up));
+    assert_int_equal(link_peer_abandon(a.l, p, "no acks"), 1);
+    assert_string_equal(a.switch_why, "no acks");
+    assert_string_equal(link_peer_active(a.l, p), ep[1]);
+    assert_true(pump_all(ns, 3, p, 3000, is_up));
+    send_frames(&a, p, 0, 4);
+    assert_int_equal(take_frames(&b2, ns, 3, 0, 600), 4);
+    assert_int_equal(take_frames(&b1, ns, 3, 0, 200), 0);
+    assert_int_equal(link_peer_abandon(a.l, 99, "x"), ERR_INVALID);
+    link_free(a.l);
+    link_free(b1.l);
+    link_free(b2.l);
+}
+
 /* (c) The first endpoint accepts TCP but never answers (a hung host):
  * after LINK_HANDSHAKE_MS the second is used, and gets the frames. */
 static void test_first_endpoint_silent(void **state)
@@ -496,6 +520,9 @@ static void test_down_when_other_side_freed(void **state)
     /* one endpoint: libzmq reconnects to it, no switching */
     assert_int_equal(link_peer_switches(a.l, p), 0);
     assert_int_equal(a.switched, 0);
+    /* and nowhere to move to when the caller gives up on it */
+    assert_int_equal(link_peer_abandon(a.l, p, "no acks"), 0);
+    assert_int_equal(a.switched, 0);
     assert_non_null(link_peer_active(a.l, p));
     assert_int_equal(link_peer_drop(a.l, p), 0);
     assert_null(link_peer_active(a.l, p));
@@ -612,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_two_endpoints_one_dead),
         cmocka_unit_test(test_two_live_endpoints_first_only),
         cmocka_unit_test(test_failover_to_second),
+        cmocka_unit_test(test_abandon_live_endpoint),
         cmocka_unit_test(test_first_endpoint_silent),
         cmocka_unit_test(test_all_endpoints_dead_backoff),
         cmocka_unit_test(test_send_before_up_is_again),

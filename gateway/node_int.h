@@ -22,6 +22,9 @@
 #define NODE_AWAIT_TICK_MS 100
 #define NODE_STATUS_TICK_MS 1000
 #define NODE_DRAIN_MS 2000         /* SIGTERM: time left for acks */
+#define NODE_STALL_MS 5000         /* frames in flight, link up, no ack:
+                                      this long, and the next endpoint of
+                                      the peer is tried (node_out.c) */
 #define NODE_BATCH_ROOTS 4096      /* verified batch roots remembered */
 #define NODE_ONCE_TTL_MS (7LL * 86400000) /* node_submit_as: an id is
                                              refused again this long */
@@ -49,6 +52,7 @@ typedef struct node_peer {
     lpos acked;                /* the receiver's last, as last acked */
     lpos gap_at;               /* rewound for a gap at this last */
     int64_t rto_ms, progress_ms, last_ack_ms, last_receipt_ms;
+    int64_t stall_from;        /* the last ack, or the link coming up */
     uint64_t sent, resent, acks;
     /* inbound */
     lpos in_last;              /* last position accepted from it */

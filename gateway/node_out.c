@@ -118,6 +118,7 @@ static void node__updown(node_peer *p, int up)
     if (up == p->up)
         return;
     p->up = up;
+    p->stall_from = node__now_ms();
     log_event(up ? LOG_INFO : LOG_WARN, up ? "link_up" : "link_down",
               "peer=%s inflight=%zu", p->id, p->nsent);
     /* frames on a dropped connection may be lost: send them again */
@@ -193,7 +194,7 @@ static void node__ack(node *n, node_peer *p, lpos last, int gap)
 {
     int64_t now = node__now_ms();
     p->acks++;
-    p->last_ack_ms = now;
+    p->last_ack_ms = p->stall_from = now;
     if (lpos_cmp(last, p->acked) != 0) {
         err_t e;
         node__drop_upto(p, last);
@@ -235,6 +236,21 @@ void node_out_acks(node *n)
     }
 }
 
+/* Connected, frames in flight, yet no ack for NODE_STALL_MS: the
+ * instance we reach is alive but useless (cut off from its Redis, it
+ * stores nothing and acks nothing). A peer with other endpoints (other
+ * instances of its node) is moved to the next; heartbeats alone would
+ * never notice, the connection being fine. */
+static void node__stalled(node *n, node_peer *p, int64_t now)
+{
+    if (!p->up || p->nsent == 0 || now - p->stall_from < NODE_STALL_MS)
+        return;
+    p->stall_from = now;
+    if (link_peer_abandon(n->link, p->link, "no acks") == 1)
+        log_event(LOG_WARN, "peer_stalled", "peer=%s inflight=%zu "
+                  "since_ms=%d", p->id, p->nsent, NODE_STALL_MS);
+}
+
 void node_out_timers(node *n, int64_t now)
 {
     const cfg_delivery *d = &n->cfg->delivery;
@@ -242,6 +258,8 @@ void node_out_timers(node *n, int64_t now)
         node_peer *p = &n->peers[i];
         if (p->rto_ms == 0)
             p->rto_ms = d->retry_initial_ms;
+        if (p->link >= 0)
+            node__stalled(n, p, now);
         if (p->nsent == 0 || now - p->progress_ms < p->rto_ms)
             continue;
         node__rewind(p, p->acked, "timeout");
