@@ -289,12 +289,26 @@ static int mc__strict(mcomp *c, const ynode *r, map_def *m)
 
 static const char *const mc__formats[] = {"edifact", "xml", "json", "csv",
                                           "fixed", NULL};
+/* zone: the sender's offset from UTC, for times read without one. */
+static int mc__zone(mcomp *c, const ynode *r, map_def *m)
+{
+    const ynode *z = ydoc_get(r, "zone");
+    const char *text = z ? mcomp_scalar(c, r, "zone") : NULL;
+    if (!text)
+        return 0;
+    err_t e;
+    if (xform_zone_parse(text, &m->zone_min, &e))
+        return mcomp_bad(c, z, "%s", e.msg);
+    m->has_zone = 1;
+    return 0;
+}
+
 static int mc__head(mcomp *c, const ynode *r, map_def *m)
 {
     static const char *const keys[] = {"mapping", "description", "extends",
                                        "format", "kind", "match", "codec",
                                        "split", "out", "strictness",
-                                       "fields", NULL};
+                                       "zone", "fields", NULL};
     int rc = mcomp_keys(c, r, keys), dummy;
     m->name = mcomp_scalar(c, r, "mapping");
     m->description = mcomp_scalar(c, r, "description");
@@ -306,6 +320,8 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
         m->copts = m->base->copts;
         m->split = m->base->split;
         m->has_split = m->base->has_split;
+        m->has_zone = m->base->has_zone; /* a variant's own zone replaces */
+        m->zone_min = m->base->zone_min;
     }
     if (!m->name)
         rc |= mcomp_bad(c, r, "'mapping' (the table's name) is required");
@@ -332,6 +348,7 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
     m->out_version = out ? ydoc_str(out, "version") : NULL;
     m->out_agency = out ? ydoc_str(out, "agency") : NULL;
     m->out_association = out ? ydoc_str(out, "association") : NULL;
+    rc |= mc__zone(c, r, m);
     return rc | mc__strict(c, r, m);
 }
 

@@ -340,6 +340,7 @@ struct map_def {
     uint32_t nown;
     const char *out_type, *out_version, *out_agency; /* reverse meta */
     const char *out_association; /* UNH 0057 written back (EDIFACT) */
+    int has_zone, zone_min; /* `zone`: the sender's offset, minutes */
     /* strictness (strict.h): what this table and the tables it extends
      * set (`strictness:`), and that over its kind's defaults, every rule
      * set (what map_def_strict gives) */

@@ -115,6 +115,14 @@ static int mv__date(mrev *v, const mrule *ru, mscope *s, const char *iso,
                     char *out, size_t n)
 {
     const char *used = NULL;
+    char local[XFORM_ISO_MAX];
+    /* the sender's clock: a time with another offset is the same instant
+     * in its zone, since most formats keep only the local digits */
+    if (v->d->has_zone) {
+        if (xform_zone_convert(iso, v->d->zone_min, local, sizeof local, v->e))
+            return v->e->code;
+        iso = local;
+    }
     if (ru->date == MD_PATTERN)
         return xform_iso_to_pattern(ru->date_arg, iso, out, n, v->e);
     if (ru->date == MD_ISO)

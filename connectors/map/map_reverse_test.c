@@ -333,6 +333,34 @@ static void test_out_association(void **state)
     has("+BAPLIE:D:95B:UN:SMDG22'");
 }
 
+/* `zone`: the sender's clock. Read, a 203 time gets the zone; written,
+ * a time in UTC is written as the sender's local digits, and read back
+ * it is the same instant; a date stays a date. */
+static void test_zone_both_ways(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: edifact\nkind: waybill\n"
+                     "zone: \"+08:00\"\nmatch:\n  message_type: IFTMIN\n"
+                     "fields:\n"
+                     "  - {to: document.number, from: BGM.2.1}\n"
+                     "  - {to: document.issued, from: DTM+137.1.2, "
+                     "date: {from: DTM+137.1.3}}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "waybill";
+    r->document.number = "WB1";
+    r->document.issued = "2024-12-31T20:30Z";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("DTM+137:202501010430:203'");
+    tu_apply(f, written);
+    assert_string_equal(tu_one(f)->document.issued, "2025-01-01T04:30+08:00");
+    r->document.issued = "2024-12-31";
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("DTM+137:20241231:102'");
+    tu_apply(f, written);
+    assert_string_equal(tu_one(f)->document.issued, "2024-12-31");
+}
+
 static const char *XML_CONSTS =
     "mapping: t\nformat: xml\nkind: manifest\nmatch:\n  root: Manifest\n"
     "fields:\n"
@@ -586,6 +614,7 @@ int main(void)
         T(test_first_rule_writes_constants_do_not),
         T(test_const_edifact),
         T(test_out_association),
+        T(test_zone_both_ways),
         T(test_const_xml),
         T(test_const_json),
         T(test_const_split_head_once),

@@ -132,6 +132,9 @@ static char *mr__date(mrun *r, const mrule *ru, const mscope *s, mval *v)
         rc = xform_date_pattern(code, v->text, out, sizeof out, &e);
     else
         rc = xform_edi_date(code, v->text, out, sizeof out, &e);
+    /* the format gave no zone: the table says whose clock it was */
+    if (!rc && r->d->has_zone)
+        rc = xform_zone_assume(out, r->d->zone_min, out, sizeof out, &e);
     if (rc) {
         mr__bad(r, &v->hit, &ru->from, rc, "%s", e.msg);
         return NULL;

@@ -248,6 +248,19 @@ static void test_lint_out_keys(void **state)
     assert_int_equal(tu_nproblems(f->set), 1);
 }
 
+static void test_lint_zone(void **state)
+{
+    fx *f = *state;
+    tu_write(f->dir, "zone.yaml",
+             "mapping: zone\nformat: edifact\nkind: status\n"
+             "zone: \"UTC+8\"\n"
+             "fields:\n  - to: document.number\n    from: BGM.2.1\n");
+    load(f);
+    assert_int_equal(f->rc, ERR_CONFIG);
+    tu_assert_problem(f->set, "zone.yaml", 4, "want +hh:mm, -hh:mm or Z");
+    assert_int_equal(tu_nproblems(f->set), 1);
+}
+
 static void test_lint_broken_yaml_and_code_list(void **state)
 {
     fx *f = *state;
@@ -523,6 +536,7 @@ int main(void)
         T(test_lint_const_rules),
         T(test_lint_required_head_keys),
         T(test_lint_out_keys),
+        T(test_lint_zone),
         T(test_lint_broken_yaml_and_code_list),
         T(test_lint_defined_twice_located),
         T(test_missing_directory),

@@ -86,6 +86,18 @@ int xform_pattern_check(const char *pattern, err_t *e);
 int xform_iso_parse(const char *iso, xform_dt *dt, err_t *e);
 int xform_iso_format(const xform_dt *dt, char *out, size_t outsz);
 
+/* The sender's zone (a table's `zone`, xform_zone.c). parse: "+08:00",
+ * "-05:30" or "Z" (hh <= 14) into minutes east of UTC, else ERR_CONFIG.
+ * assume: a date-time without a zone gets this one (reading); convert: a
+ * date-time with a zone is expressed in this one, the same instant
+ * (writing to a format that keeps only local digits). Dates alone, and
+ * in convert local date-times, are left as they are. */
+int xform_zone_parse(const char *text, int *minutes, err_t *e);
+int xform_zone_assume(const char *iso, int minutes, char *out, size_t outsz,
+                      err_t *e);
+int xform_zone_convert(const char *iso, int minutes, char *out, size_t outsz,
+                       err_t *e);
+
 /* Numbers: xs:decimal grammar with the chosen mark ("12", "-1.5", ".5",
  * "5."), optional spaces/tabs around; no grouping, exponent, hex, inf or nan;
  * at most 18 significant digits (leading zeros and trailing fraction zeros

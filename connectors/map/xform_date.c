@@ -8,7 +8,7 @@
 
 /* ---- calendar ---- */
 
-static int xform__dim(int y, int m)
+int xform__dim(int y, int m)
 {
     static const unsigned char days[12] = {31, 28, 31, 30, 31, 30,
                                            31, 31, 30, 31, 30, 31};

@@ -85,4 +85,7 @@ int xform__dig(const char *s, size_t n, size_t *i, int width, int *v);
 /* ISO 8601 text s[0..n) into dt, checked against the calendar. */
 int xform__iso_read(const char *s, size_t n, xform_dt *dt, err_t *e);
 
+/* Days in month m (1-12) of year y, leap years counted. */
+int xform__dim(int y, int m);
+
 #endif

@@ -565,6 +565,57 @@ static void test_case_and_space(void **state)
     assert_string_equal(xform_trim(both), "A B");
 }
 
+/* The sender's zone: parsed, assumed for local times, converted to. */
+static void zone_is(int (*fn)(const char *, int, char *, size_t, err_t *),
+                    const char *in, int min, const char *want)
+{
+    char out[XFORM_ISO_MAX];
+    err_t e = {0};
+    if (fn(in, min, out, sizeof out, &e) != 0)
+        fail_msg("%s at %d: %s", in, min, e.msg);
+    assert_string_equal(out, want);
+}
+
+static void test_zone(void **state)
+{
+    (void)state;
+    int m;
+    err_t e = {0};
+    assert_int_equal(xform_zone_parse("+08:00", &m, &e), 0);
+    assert_int_equal(m, 480);
+    assert_int_equal(xform_zone_parse("-03:30", &m, &e), 0);
+    assert_int_equal(m, -210);
+    assert_int_equal(xform_zone_parse("Z", &m, &e), 0);
+    assert_int_equal(m, 0);
+    const char *bad[] = {"8", "+8:00", "+08", "+15:00", "+08:60", "UTC",
+                         "+08:00 ", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(xform_zone_parse(bad[i], &m, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "+hh:mm"));
+    /* read: local times get the zone; dates and zoned times do not */
+    zone_is(xform_zone_assume, "2024-03-05T14:02", 480,
+            "2024-03-05T14:02+08:00");
+    zone_is(xform_zone_assume, "2024-03-05T14:02:09.120", 0,
+            "2024-03-05T14:02:09.120Z");
+    zone_is(xform_zone_assume, "2024-03-05", 480, "2024-03-05");
+    zone_is(xform_zone_assume, "2024-03-05T14:02-05:00", 480,
+            "2024-03-05T14:02-05:00");
+    /* written: the same instant in the sender's zone, across days,
+     * months, years and a leap day */
+    zone_is(xform_zone_convert, "2024-03-05T06:02Z", 480,
+            "2024-03-05T14:02+08:00");
+    zone_is(xform_zone_convert, "2024-12-31T20:30:15Z", 480,
+            "2025-01-01T04:30:15+08:00");
+    zone_is(xform_zone_convert, "2024-03-01T02:00+08:00", -300,
+            "2024-02-29T13:00-05:00");
+    zone_is(xform_zone_convert, "2023-03-01T01:00+14:00", -720,
+            "2023-02-27T23:00-12:00");
+    zone_is(xform_zone_convert, "2024-03-05T14:02", 0, "2024-03-05T14:02");
+    zone_is(xform_zone_convert, "2024-03-05", 480, "2024-03-05");
+    assert_int_equal(xform_zone_convert("2024-13-01T00:00Z", 0, (char[32]){0},
+                                        32, &e), ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_number_text),
         cmocka_unit_test(test_number_round_trip),
         cmocka_unit_test(test_case_and_space),
+        cmocka_unit_test(test_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
