@@ -41,8 +41,8 @@ typedef struct model_party {
 
 typedef struct model_leg {
     model_num seq;
-    char *mode, *stage, *carrier, *means_id, *means_name, *voyage, *from,
-        *to, *departure, *arrival;
+    char *mode, *stage, *carrier, *means_id, *means_name, *means_flag,
+        *means_call_sign, *voyage, *from, *to, *departure, *arrival;
 } model_leg;
 
 typedef struct model_equipment {
@@ -53,7 +53,8 @@ typedef struct model_equipment {
 
 typedef struct model_goods {
     model_num seq;
-    char *hs_code, *description, *package_type, *marks, *currency, *unit;
+    char *hs_code, *description, *origin_country, *package_type, *marks,
+        *currency, *unit;
     model_num packages, gross_kg, net_kg, volume_m3, quantity, value;
     model_strlist equipment_refs;
 } model_goods;
