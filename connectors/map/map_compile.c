@@ -134,7 +134,7 @@ static int mc__each(mcomp *c, const ynode *n, const model_field *array, mrule *r
 static const char *const mc__rule_keys[] = {
     "to", "from", "value", "default", "join", "split", "codes", "unknown",
     "date", "decimal", "unit", "case", "squeeze", "required", "validate",
-    "when", "each", "members", "fields", "const", NULL};
+    "when", "each", "members", "fields", "const", "bare", NULL};
 
 static int mc__rule_key(const char *k)
 {

@@ -209,6 +209,8 @@ int mcomp_options(mcomp *c, const ynode *n, mrule *r)
         r->squeeze = strcmp(s, "true") == 0;
     if ((s = mcomp_scalar(c, n, "required")))
         r->required = strcmp(s, "true") == 0;
+    if ((s = mcomp_scalar(c, n, "bare")))
+        r->bare = strcmp(s, "true") == 0;
     if ((v = ydoc_get(n, "date")))
         rc |= mc__date(c, v, r);
     if ((v = ydoc_get(n, "unit")))

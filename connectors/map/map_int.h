@@ -302,6 +302,7 @@ struct mrule {
     const char *unit_code;
     int kase, squeeze;
     int required;
+    int bare;         /* JSON: true/false and numbers written unquoted */
     check_fn checks[MAP_MAX_CHECKS];
     const char *check_names[MAP_MAX_CHECKS];
     uint32_t nchecks;

@@ -35,14 +35,15 @@ static int mv__mark(mwritten *w, const model_field *f)
     return 0;
 }
 
-static int mv__set(mrev *v, tnode *leaf, const char *text, int num)
+/* flags: TN_NUM or TN_BOOL, which only JSON writes differently. */
+static int mv__set(mrev *v, tnode *leaf, const char *text, int flags)
 {
     if (!leaf->value && leaf->kids && v->d->flat)
         leaf = leaf->kids; /* a whole EDIFACT element: its first component */
     leaf->value = arena_strdup(v->a, text);
     leaf->vlen = (uint32_t)strlen(text);
-    if (num && v->json)
-        leaf->flags |= TN_NUM;
+    if (v->json)
+        leaf->flags |= flags;
     return leaf->value ? 0 : err_set(v->e, ERR_NOMEM, "out of memory");
 }
 
@@ -230,6 +231,40 @@ static int mv__flag(mrev *v, const mrule *ru, mscope *s, const void *base,
     return 0;
 }
 
+/* Whether text is a JSON number ("-12.5e3"): what a bare `const` writes
+ * unquoted in JSON. */
+static int mv__json_number(const char *p)
+{
+    p += *p == '-';
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        p += strspn(p, "0123456789");
+    else
+        return 0;
+    if (*p == '.' && p[1] >= '0' && p[1] <= '9')
+        p += 1 + strspn(p + 1, "0123456789");
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        if (*p < '0' || *p > '9')
+            return 0;
+        p += strspn(p, "0123456789");
+    }
+    return !*p;
+}
+
+/* How a field rule's text goes into JSON: a number field as a number; with
+ * `bare: true`, true/false as a boolean and a number's text as a number
+ * (DCSA's isShipperOwned through a code list); else a string. */
+static int mv__flags(const mrule *ru, const char *text)
+{
+    if (ru->field->type == MF_NUM)
+        return TN_NUM;
+    if (ru->bare && (!strcmp(text, "true") || !strcmp(text, "false")))
+        return TN_BOOL;
+    return ru->bare && mv__json_number(text) ? TN_NUM : 0;
+}
+
 static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
                      mwritten *w)
 {
@@ -258,32 +293,9 @@ static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
         rc = mv__text(v, ru, s, x, text, sizeof text);
     }
     v->join = ru->join;
-    rc = rc ? rc : mv__write(v, &ru->from, s, text, 0,
-                             ru->field->type == MF_NUM);
+    rc = rc ? rc : mv__write(v, &ru->from, s, text, 0, mv__flags(ru, text));
     v->join = NULL;
     return rc;
-}
-
-/* Whether text is a JSON number ("-12.5e3"): what a bare `const` writes
- * unquoted in JSON. */
-static int mv__json_number(const char *p)
-{
-    p += *p == '-';
-    if (*p == '0')
-        p++;
-    else if (*p >= '1' && *p <= '9')
-        p += strspn(p, "0123456789");
-    else
-        return 0;
-    if (*p == '.' && p[1] >= '0' && p[1] <= '9')
-        p += 1 + strspn(p + 1, "0123456789");
-    if (*p == 'e' || *p == 'E') {
-        p += 1 + (p[1] == '+' || p[1] == '-');
-        if (*p < '0' || *p > '9')
-            return 0;
-        p += strspn(p, "0123456789");
-    }
-    return !*p;
 }
 
 /* {from: P, const: V}: V at P, whatever the record holds (a format's

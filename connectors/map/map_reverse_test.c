@@ -425,6 +425,37 @@ static void test_const_json(void **state)
     assert_true(strstr(written, "EQUIPMENT") < strstr(written, "E1"));
 }
 
+/* `bare: true`: a field's text that is true/false or a number is written
+ * as a JSON boolean or number (DCSA's isShipperOwned through a code
+ * list); other text stays a string, and without it "true" is a string. */
+static void test_bare_json(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: json\nkind: status\nfields:\n"
+                     "  - {to: document.number, from: id}\n"
+                     "  - {to: status.event, from: owned, bare: true}\n"
+                     "  - {to: status.place, from: place, bare: true}\n"
+                     "  - {to: status.equipment, from: flagged}\n"
+                     "  - {to: status.description, from: level, bare: true}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "status";
+    r->document.number = "E1";
+    r->status.event = "false";
+    r->status.place = "CNSHA";
+    r->status.equipment = "true";
+    r->status.description = "12.5";
+    err_t e;
+    assert_int_equal(reverse(f, r, &e), 0);
+    has("\"owned\":false");
+    has("\"place\":\"CNSHA\"");
+    has("\"flagged\":\"true\"");
+    has("\"level\":12.5");
+    /* and read back, the same record */
+    tu_apply(f, written);
+    assert_string_equal(tu_one(f)->status.event, "false");
+    assert_string_equal(tu_one(f)->status.description, "12.5");
+}
+
 /* A split table's head constant (a path from the root) is the document's:
  * written once, by the first record; an item's, once per item. */
 static void test_const_split_head_once(void **state)
@@ -617,6 +648,7 @@ int main(void)
         T(test_zone_both_ways),
         T(test_const_xml),
         T(test_const_json),
+        T(test_bare_json),
         T(test_const_split_head_once),
         T(test_const_extends),
         T(test_xml_roundtrip),
