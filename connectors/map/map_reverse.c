@@ -403,7 +403,10 @@ static int mv__each(mrev *v, const mrule *ru, mscope *s, const void *base,
         if (!t)
             return err_set(v->e, ERR_NOMEM, "out of memory");
         mscope in = {t, t->kids, NULL, k, NULL, s->top, 0, 0};
-        if (v->d->flat)
+        if (ru->each.kind == MP_SELF) { /* the scope itself, as read */
+            in = *s;
+            in.index = k;
+        } else if (v->d->flat)
             in = (mscope){s->parent, t, NULL, k, NULL, s->top, 0, 0};
         mwritten iw = {{0, 0}};
         int rc = mv__rules(v, ru->rules, ru->nrules, &in, el, &iw);

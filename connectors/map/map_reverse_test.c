@@ -590,6 +590,30 @@ static void test_csv_roundtrip_blank_cell(void **state)
 }
 
 /* A split table: one row per record, each written back as one row. */
+/* `each: .` in an EDIFACT split table is the split segment with its
+ * members, both ways: one equipment per EQD, not an empty one, and
+ * written back into that one EQD, not a segment per rule. */
+static void test_edifact_split_self(void **state)
+{
+    fx *f = *state;
+    roundtrip(f, "mapping: t\nformat: edifact\nkind: status\n"
+                 "match:\n  message_type: CODECO\nsplit: EQD\nfields:\n"
+                 "  - {to: document.number, from: /BGM.2.1}\n"
+                 "  - each: .\n    to: equipment[]\n    fields:\n"
+                 "      - {to: number, from: EQD.2.1}\n"
+                 "      - {to: size_type, from: EQD.3.1}\n"
+                 "      - {to: \"seals[]\", from: SEL.1.1}\n",
+              "UNB+UNOA:2+S+R+240305:1402+1'UNH+1+CODECO:D:95B:UN'"
+              "BGM+34+R1+9'EQD+CN+ABCU1234560+22G1'SEL+S1+CA'"
+              "EQD+CN+ABCU7654322+45G1'UNT+6+1'UNZ+1+1'");
+    assert_int_equal(f->k.n, 1); /* the last record, read back */
+    assert_int_equal(f->k.r[0]->equipment.n, 1);
+    assert_string_equal(f->k.r[0]->equipment.v[0].number, "ABCU7654322");
+    assert_string_equal(f->k.r[0]->equipment.v[0].size_type, "45G1");
+    has("EQD++ABCU7654322+45G1'");
+    assert_null(strstr(written, "EQD'"));
+}
+
 static void test_csv_split_roundtrip(void **state)
 {
     fx *f = *state;
@@ -655,6 +679,7 @@ int main(void)
         T(test_csv_roundtrip),
         T(test_csv_roundtrip_blank_cell),
         T(test_csv_split_roundtrip),
+        T(test_edifact_split_self),
         T(test_json_roundtrip),
         T(test_json_split_roundtrip),
     };

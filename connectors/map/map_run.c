@@ -396,7 +396,12 @@ static int mr__instance(void *ctx, const mhit *h)
     tnode *n = (tnode *)h->node;
     const mscope *o = x->outer;
     mscope in = {n, n->kids, NULL, x->index + 1, NULL, o->top, 0, 0};
-    if (x->r->d->flat && o->ix && h->pos < o->ix->n &&
+    if (x->ru->each.kind == MP_SELF) {
+        /* `each: .`: one instance, the scope itself (in EDIFACT a range
+         * of segments, which the node alone would not be) */
+        in = *o;
+        in.index = x->index + 1;
+    } else if (x->r->d->flat && o->ix && h->pos < o->ix->n &&
         o->ix->node[h->pos] == n) {
         uint32_t e = h->pos + 1;
         while (e < o->hi && mr__member_at(x->ru, o->ix, e))
