@@ -231,6 +231,31 @@ static int mv__flag(mrev *v, const mrule *ru, mscope *s, const void *base,
     return 0;
 }
 
+/* A rule read only `when` a condition held: what the record holds came
+ * with it, so writing the value back makes the condition hold too, or the
+ * message would not read the same. `equals` and `in` (its first value)
+ * are written where the path has no value yet (a later rule that writes
+ * there still wins); `exists: true` makes the node. `not`, `exists:
+ * false` and `matches` name no value to write: left alone. */
+static int mv__when(mrev *v, const mcond *c, mscope *s)
+{
+    for (; c; c = c->next) {
+        if (c->op != MC_EQ && c->op != MC_IN && c->op != MC_EXISTS)
+            continue;
+        tnode *made = NULL, *leaf = mpath_make(&c->path, s, v->a, 0, &made);
+        if (!leaf)
+            return err_set(v->e, ERR_NOMEM, "out of memory");
+        const tnode *t = !leaf->value && leaf->kids && v->d->flat
+                             ? leaf->kids : leaf; /* what mv__set fills */
+        if (c->op == MC_EXISTS || (t->value && t->vlen) || !c->nvals ||
+            (!v->d->flat && leaf->kids))
+            continue;
+        if (mv__set(v, leaf, c->vals[0], 0))
+            return v->e->code;
+    }
+    return 0;
+}
+
 /* Whether text is a JSON number ("-12.5e3"): what a bare `const` writes
  * unquoted in JSON. */
 static int mv__json_number(const char *p)
@@ -294,6 +319,8 @@ static int mv__field(mrev *v, const mrule *ru, mscope *s, const void *base,
     }
     v->join = ru->join;
     rc = rc ? rc : mv__write(v, &ru->from, s, text, 0, mv__flags(ru, text));
+    if (!rc && ru->when)
+        rc = mv__when(v, ru->when, s);
     v->join = NULL;
     return rc;
 }

@@ -425,6 +425,28 @@ static void test_const_json(void **state)
     assert_true(strstr(written, "EQUIPMENT") < strstr(written, "E1"));
 }
 
+/* A rule read under `when` writes its condition back with its value
+ * (equals; in: the first), unless the path already holds one; `not`
+ * writes nothing. Read back, the record is the same. */
+static void test_when_written_back(void **state)
+{
+    fx *f = *state;
+    roundtrip(f, "mapping: t\nformat: edifact\nkind: waybill\n"
+                 "match:\n  message_type: IFTMIN\nfields:\n"
+                 "  - {to: document.number, from: BGM.2.1}\n"
+                 "  - {to: route.origin, from: LOC.2.1, "
+                 "when: {path: LOC.1.1, equals: \"5\"}}\n"
+                 "  - {to: route.destination, from: RFF.1.2, "
+                 "when: [{path: RFF.1.1, in: [DST, ZZZ]}, "
+                 "{path: RFF.1.3, not: X}]}\n",
+              "UNB+UNOA:2+S+R+240305:1402+1'UNH+1+IFTMIN:D:04A:UN'"
+              "BGM+705+WB1+9'LOC+5+DEHAM'RFF+DST:NLRTM'UNT+5+1'UNZ+1+1'");
+    has("LOC+5+DEHAM'");
+    has("RFF+DST:NLRTM'");
+    assert_string_equal(f->k.r[0]->route.origin, "DEHAM");
+    assert_string_equal(f->k.r[0]->route.destination, "NLRTM");
+}
+
 /* `bare: true`: a field's text that is true/false or a number is written
  * as a JSON boolean or number (DCSA's isShipperOwned through a code
  * list); other text stays a string, and without it "true" is a string. */
@@ -673,6 +695,7 @@ int main(void)
         T(test_const_xml),
         T(test_const_json),
         T(test_bare_json),
+        T(test_when_written_back),
         T(test_const_split_head_once),
         T(test_const_extends),
         T(test_xml_roundtrip),
