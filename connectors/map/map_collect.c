@@ -134,7 +134,7 @@ int mcollect_first(const mrule *ru, const mscope *s, arena_t *a, mval *v)
 {
     mcursor cur;
     if (!ru->has_from || ru->value || ru->dflt || ru->to_list || ru->join ||
-        mcursor_open(&cur, &ru->from, s))
+        ru->sum || mcursor_open(&cur, &ru->from, s))
         return MCOLLECT_OTHER;
     mfirst f;
     while (mcursor_next(&cur, &v->hit)) {
@@ -152,7 +152,7 @@ int mcollect_rule(mcollect *c, const mrule *ru, const mscope *s, arena_t *a)
     c->a = a;
     c->v = NULL; /* small[] is left uninitialised: filled as kept */
     c->n = c->cap = 0;
-    c->all = ru->to_list || ru->join;
+    c->all = ru->to_list || ru->join || ru->sum;
     c->join = ru->join != NULL;
     if (ru->has_from && ru->from.kind == MP_INDEX) {
         char idx[16], *d = idx + sizeof idx;

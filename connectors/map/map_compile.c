@@ -134,7 +134,7 @@ static int mc__each(mcomp *c, const ynode *n, const model_field *array, mrule *r
 static const char *const mc__rule_keys[] = {
     "to", "from", "value", "default", "join", "split", "codes", "unknown",
     "date", "decimal", "unit", "case", "squeeze", "required", "validate",
-    "when", "each", "members", "fields", "const", "bare", NULL};
+    "when", "each", "members", "fields", "const", "bare", "sum", NULL};
 
 static int mc__rule_key(const char *k)
 {
@@ -203,7 +203,11 @@ static int mc__rule(mcomp *c, const ynode *n, const model_field *array, mrule *r
         rc |= mcomp_bad(c, n, "rule needs 'from' (a source path) or 'value'");
     if (from && !(rc |= mcomp_path(c, n, from, &r->from)))
         r->has_from = 1;
-    return rc | mcomp_options(c, n, r);
+    rc |= mcomp_options(c, n, r);
+    if (r->sum && (!r->field || r->field->type != MF_NUM))
+        rc |= mcomp_bad(c, ydoc_get(n, "sum"), "'sum' adds numbers: '%s' "
+                        "is not a number field", r->to_text);
+    return rc;
 }
 
 static int mc__rules(mcomp *c, const ynode *seq, const model_field *array,

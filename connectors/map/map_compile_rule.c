@@ -211,6 +211,8 @@ int mcomp_options(mcomp *c, const ynode *n, mrule *r)
         r->required = strcmp(s, "true") == 0;
     if ((s = mcomp_scalar(c, n, "bare")))
         r->bare = strcmp(s, "true") == 0;
+    if ((s = mcomp_scalar(c, n, "sum")))
+        r->sum = strcmp(s, "true") == 0;
     if ((v = ydoc_get(n, "date")))
         rc |= mc__date(c, v, r);
     if ((v = ydoc_get(n, "unit")))

@@ -303,6 +303,7 @@ struct mrule {
     int kase, squeeze;
     int required;
     int bare;         /* JSON: true/false and numbers written unquoted */
+    int sum;          /* a number field: every match added up */
     check_fn checks[MAP_MAX_CHECKS];
     const char *check_names[MAP_MAX_CHECKS];
     uint32_t nchecks;

@@ -18,7 +18,7 @@
 static int mp__planned(const mrule *ru)
 {
     return ru->kind == MR_FIELD && ru->has_from && !ru->value && !ru->dflt &&
-           !ru->to_list && !ru->join && ru->from.kind == MP_TREE &&
+           !ru->to_list && !ru->join && !ru->sum && ru->from.kind == MP_TREE &&
            ru->from.direct && !ru->from.rooted;
 }
 

@@ -447,6 +447,25 @@ static void test_when_written_back(void **state)
     assert_string_equal(f->k.r[0]->route.destination, "NLRTM");
 }
 
+/* `sum: true`: every match of a number rule added up, units converted
+ * one by one; without it the first match. */
+static void test_sum(void **state)
+{
+    fx *f = *state;
+    tu_run(f, "mapping: t\nformat: json\nkind: waybill\nfields:\n"
+              "  - {to: document.number, from: id}\n"
+              "  - {to: totals.gross_kg, from: \"items[]/w\", sum: true, "
+              "unit: {table: unit_mass, from: \"items[]/u\"}}\n"
+              "  - {to: totals.packages, from: \"items[]/n\"}\n",
+           "{\"id\": \"W1\", \"items\": [{\"w\": 1.5, \"u\": \"KGM\", "
+           "\"n\": 2}, {\"w\": 2, \"u\": \"KGM\", \"n\": 5}, "
+           "{\"w\": 0.25, \"u\": \"KGM\", \"n\": 7}]}");
+    model_record *r = tu_one(f);
+    assert_true(r->totals.gross_kg.set);
+    assert_true(r->totals.gross_kg.v > 3.7499 && r->totals.gross_kg.v < 3.7501);
+    assert_true(r->totals.packages.v > 1.9 && r->totals.packages.v < 2.1);
+}
+
 /* `bare: true`: a field's text that is true/false or a number is written
  * as a JSON boolean or number (DCSA's isShipperOwned through a code
  * list); other text stays a string, and without it "true" is a string. */
@@ -695,6 +714,7 @@ int main(void)
         T(test_const_xml),
         T(test_const_json),
         T(test_bare_json),
+        T(test_sum),
         T(test_when_written_back),
         T(test_const_split_head_once),
         T(test_const_extends),

@@ -223,6 +223,16 @@ static int mr__number(mrun *r, const mrule *ru, const mscope *s, mval *v,
     return 0;
 }
 
+/* `sum: true`: each match's number added to what the field holds (the
+ * cargo items of one goods line). */
+static void mr__add(mrun *r, const mrule *ru, const mscope *s, mval *v,
+                    model_num *out)
+{
+    model_num one = {0, 0};
+    if (mr__number(r, ru, s, v, &one) == 0 && one.set)
+        *out = (model_num){(out->set ? out->v : 0) + one.v, 1};
+}
+
 static int mr__list(mrun *r, const mrule *ru, mval *v, model_strlist *l)
 {
     err_t e;
@@ -330,7 +340,9 @@ static void mr__field(mrun *r, const mrule *ru, const mscope *s, void *base,
         mval *v = &vals[i];
         if (mr__padded(r, ru, v) || mr__xform(r, ru, s, v) || !v->text)
             continue;
-        if (ru->field->type == MF_NUM)
+        if (ru->field->type == MF_NUM && ru->sum)
+            mr__add(r, ru, s, v, model_num_at(base, ru->field));
+        else if (ru->field->type == MF_NUM)
             mr__number(r, ru, s, v, model_num_at(base, ru->field));
         else if (ru->to_list)
             mr__list(r, ru, v, model_strlist_at(base, ru->field));

@@ -248,6 +248,18 @@ static void test_lint_out_keys(void **state)
     assert_int_equal(tu_nproblems(f->set), 1);
 }
 
+static void test_lint_sum_not_number(void **state)
+{
+    fx *f = *state;
+    tu_write(f->dir, "sum.yaml",
+             "mapping: sum\nformat: json\nkind: waybill\nfields:\n"
+             "  - to: document.number\n    from: id\n    sum: true\n");
+    load(f);
+    assert_int_equal(f->rc, ERR_CONFIG);
+    tu_assert_problem(f->set, "sum.yaml", 7, "not a number field");
+    assert_int_equal(tu_nproblems(f->set), 1);
+}
+
 static void test_lint_zone(void **state)
 {
     fx *f = *state;
@@ -537,6 +549,7 @@ int main(void)
         T(test_lint_required_head_keys),
         T(test_lint_out_keys),
         T(test_lint_zone),
+        T(test_lint_sum_not_number),
         T(test_lint_broken_yaml_and_code_list),
         T(test_lint_defined_twice_located),
         T(test_missing_directory),
