@@ -408,6 +408,8 @@ class Inbox:
 class Fed:
     """A federation in a temporary directory; use as a context manager."""
 
+    log_lines = 15  # of each node's log, shown for a failed test
+
     def __init__(self, topology=LINE, delivery=None, extra_certs=(), ledger=None):
         self.topology, self.extra = topology, list(extra_certs)
         self.ledger = dict(ledger or {})
@@ -465,7 +467,7 @@ class Fed:
         for n in self.nodes.values():
             try:
                 with open(n.out, errors="replace") as f:
-                    bad += [f"{n.id}: {l.rstrip()}" for l in f
+                    bad += [f"{n.name}: {l.rstrip()}" for l in f
                             if "Sanitizer" in l or "runtime error:" in l]
             except FileNotFoundError:
                 pass
@@ -476,8 +478,8 @@ class Fed:
         for n in self.nodes.values():
             if not os.path.exists(n.out):
                 continue  # never started
-            parts.append(f"--- {n.id} log (last lines)\n{_tail(n.log)}"
-                         f"--- {n.id} stdout/stderr\n{_tail(n.out, 8)}")
+            parts.append(f"--- {n.name} log (last lines)\n{_tail(n.log, self.log_lines)}"
+                         f"--- {n.name} stdout/stderr\n{_tail(n.out, 8)}")
         return "".join(parts)
 
     def __exit__(self, et, ev, tb):

@@ -460,6 +460,8 @@ class HAFed(Fed):
     `standby` (a subset of ha) also have a standby site. Other nodes are
     fedlib's (one eportd, one redis-server)."""
 
+    log_lines = 25  # faults take more lines to tell
+
     def __init__(self, topology=PAIR, ha=(), standby=(), wait_replicas=1,
                  claim_idle_ms=CLAIM_IDLE_MS, instances=INSTANCES, replicas=1, **kw):
         super().__init__(topology, **kw)
@@ -584,27 +586,8 @@ class HAFed(Fed):
 
     # ---- what a failure prints -------------------------------------------------
 
-    def sanitizer_reports(self):
-        bad = []
-        for n in self.nodes.values():
-            try:
-                with open(n.out, errors="replace") as f:
-                    bad += [f"{n.name}: {l.rstrip()}" for l in f
-                            if "Sanitizer" in l or "runtime error:" in l]
-            except FileNotFoundError:
-                pass
-        return bad
-
     def logs(self):
-        parts = []
-        for n in self.nodes.values():
-            if not os.path.exists(n.out):
-                continue
-            parts.append(f"--- {n.name} log (last lines)\n{_tail(n.log, 25)}"
-                         f"--- {n.name} stdout/stderr\n{_tail(n.out, 8)}")
-        for prov in self.provinces.values():
-            parts.append(prov.logs())
-        return "".join(parts)
+        return super().logs() + "".join(p.logs() for p in self.provinces.values())
 
     def __exit__(self, et, ev, tb):
         try:
