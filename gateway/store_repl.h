@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store_sentinel.h"
 
 /* INCR <prefix>v1:barrier, then WAIT replicas timeout_ms, pipelined. 0
  * when replicas <= 0 (nothing to wait for) or when at least that many
@@ -25,6 +26,7 @@ int store_repl_barrier(store *st, int64_t replicas, int64_t timeout_ms,
 /* A replica that has not acknowledged for longer than this (seconds, as
  * Redis' own min-replicas-max-lag default) is not counted. */
 #define STORE_REPL_FRESH_S 10
+#define STORE_REPL_MAX 16 /* replicas of one primary looked at */
 
 typedef struct store_repl_info {
     int primary;        /* 1: role master */
@@ -34,6 +36,25 @@ typedef struct store_repl_info {
                            the replication stream; 0 without replicas */
     int64_t offset;     /* master_repl_offset */
 } store_repl_info;
+
+/* ---- INFO replication text (this module is its one reader) ---- */
+
+/* The value of "name:value" into out ("" when absent). */
+void store_repl_str(const char *info, const char *name, char *out,
+                    size_t cap);
+/* The same as an integer; -1 when absent or not a number. */
+int64_t store_repl_num(const char *info, const char *name);
+
+/* A replica of a primary, as the primary's "slaveN:..." line lists it. */
+typedef struct store_repl_replica {
+    char addr[STORE_SENTINEL_ADDR_MAX]; /* "ip:port" */
+    char state[16];                     /* online, wait_bgsave, ... */
+    int64_t offset, lag_s;              /* -1 when not given */
+} store_repl_replica;
+
+/* The primary's replicas into out[0..max); how many were listed. */
+size_t store_repl_replicas(const char *info, store_repl_replica *out,
+                           size_t max);
 
 /* INFO replication of the server st is connected to. */
 int store_repl_info_get(store *st, store_repl_info *out, err_t *e);

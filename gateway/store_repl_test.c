@@ -1,8 +1,9 @@
-/* Unit tests for the replication barrier and the primary's view of its
- * replicas, against a private primary and replica (tests/redis_repl.h):
- * no replicas asked, nothing to wait for; one asked and one in sync, the
- * barrier passes and INFO counts it; the replica gone, the barrier fails
- * naming how many confirmed and the count drops to 0. */
+/* Unit tests for the replication module: the INFO replication reader on
+ * fixed text; then against a private primary and replica
+ * (tests/redis_repl.h): no replicas asked, nothing to wait for; one asked
+ * and one in sync, the barrier passes and INFO counts it; the replica
+ * gone, the barrier fails naming how many confirmed and the count drops
+ * to 0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,6 +85,31 @@ static void test_replica_gone(void **state)
     store_close(st);
 }
 
+/* The INFO reader alone: fields, numbers, and the replicas' lines. */
+static void test_info_text(void **state)
+{
+    (void)state;
+    const char *t = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
+                    "slave0:ip=10.0.0.2,port=6379,state=online,offset=420,"
+                    "lag=0\r\nslave1:ip=10.0.0.3,port=6380,state="
+                    "wait_bgsave,offset=0,lag=31\r\nmaster_repl_offset:"
+                    "431\r\nmaster_link_status:up\r\n";
+    char v[16];
+    store_repl_str(t, "role", v, sizeof v);
+    assert_string_equal(v, "master");
+    store_repl_str(t, "absent", v, sizeof v);
+    assert_string_equal(v, "");
+    assert_int_equal(store_repl_num(t, "master_repl_offset"), 431);
+    assert_int_equal(store_repl_num(t, "master_link_status"), -1);
+    store_repl_replica r[4];
+    assert_int_equal(store_repl_replicas(t, r, 4), 2);
+    assert_string_equal(r[0].addr, "10.0.0.2:6379");
+    assert_string_equal(r[1].state, "wait_bgsave");
+    assert_int_equal(r[0].offset, 420);
+    assert_int_equal(r[1].lag_s, 31);
+    assert_int_equal(store_repl_replicas(t, r, 1), 1); /* capped */
+}
+
 static void test_replica_is_not_primary(void **state)
 {
     (void)state;
@@ -104,6 +130,7 @@ static void test_replica_is_not_primary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_info_text),
         cmocka_unit_test(test_barrier_and_info),
         cmocka_unit_test(test_replica_is_not_primary),
         cmocka_unit_test(test_replica_gone),

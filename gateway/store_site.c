@@ -10,77 +10,7 @@
 #include <string.h>
 
 #include "store_int.h"
-
-/* ---- INFO text ---- */
-
-/* The value of "name:value" in INFO text into out ("" when absent). */
-static void site__str(const char *info, const char *name, char *out,
-                      size_t cap)
-{
-    size_t n = strlen(name);
-    out[0] = '\0';
-    for (const char *p = info; p && *p; p = strchr(p, '\n')) {
-        p += *p == '\n';
-        if (strncmp(p, name, n) == 0 && p[n] == ':') {
-            size_t len = strcspn(p + n + 1, "\r\n");
-            snprintf(out, cap, "%.*s", (int)len, p + n + 1);
-            return;
-        }
-    }
-}
-
-/* The same as an integer; -1 when absent or not a number. */
-static int64_t site__num(const char *info, const char *name)
-{
-    char v[32], *end;
-    site__str(info, name, v, sizeof v);
-    long long x = strtoll(v, &end, 10);
-    return v[0] && *end == '\0' ? (int64_t)x : -1;
-}
-
-/* "key=value" of a "slaveN:ip=...,port=...,state=...,offset=...,lag=..."
- * line (ending at eol) into out. */
-static void site__kv(const char *line, const char *eol, const char *key,
-                     char *out, size_t cap)
-{
-    size_t n = strlen(key);
-    out[0] = '\0';
-    for (const char *p = line; p && p < eol; p = strchr(p, ',')) {
-        p += *p == ',';
-        if (strncmp(p, key, n) == 0 && p[n] == '=') {
-            size_t len = strcspn(p + n + 1, ",\r\n");
-            snprintf(out, cap, "%.*s", (int)len, p + n + 1);
-            return;
-        }
-    }
-}
-
-static void site__replica(const char *line, store_site_replica *r)
-{
-    const char *eol = line + strcspn(line, "\r\n");
-    char ip[STORE_SENTINEL_HOST], port[16], num[32];
-    site__kv(line, eol, "ip", ip, sizeof ip);
-    site__kv(line, eol, "port", port, sizeof port);
-    snprintf(r->addr, sizeof r->addr, "%s:%s", ip, port);
-    site__kv(line, eol, "state", r->state, sizeof r->state);
-    site__kv(line, eol, "offset", num, sizeof num);
-    r->offset = num[0] ? strtoll(num, NULL, 10) : -1;
-    site__kv(line, eol, "lag", num, sizeof num);
-    r->lag_s = num[0] ? strtoll(num, NULL, 10) : -1;
-}
-
-/* A primary's "slaveN:..." lines. */
-static void site__replicas(const char *info, store_site_state *s)
-{
-    const char *p = info;
-    while (s->nreplicas < STORE_SITE_REPLICAS &&
-           (p = strstr(p, "\nslave")) != NULL) {
-        p++;
-        size_t d = strspn(p + 5, "0123456789");
-        if (d > 0 && p[5 + d] == ':')
-            site__replica(p + 6 + d, &s->replicas[s->nreplicas++]);
-    }
-}
+#include "store_repl.h"
 
 /* ---- the server's own view ---- */
 
@@ -104,15 +34,15 @@ static int site__role(store *st, store_site_state *s, err_t *e)
 static void site__link(const char *t, store_site_state *s)
 {
     char host[STORE_SENTINEL_HOST], port[16];
-    site__str(t, "master_host", host, sizeof host);
-    site__str(t, "master_port", port, sizeof port);
+    store_repl_str(t, "master_host", host, sizeof host);
+    store_repl_str(t, "master_port", port, sizeof port);
     if (host[0])
         snprintf(s->master, sizeof s->master, "%s:%s", host, port);
-    site__str(t, "master_link_status", s->link, sizeof s->link);
-    s->last_io_s = site__num(t, "master_last_io_seconds_ago");
-    s->down_s = site__num(t, "master_link_down_since_seconds");
-    s->sync = site__num(t, "master_sync_in_progress") == 1;
-    s->slave_offset = site__num(t, "slave_repl_offset");
+    store_repl_str(t, "master_link_status", s->link, sizeof s->link);
+    s->last_io_s = store_repl_num(t, "master_last_io_seconds_ago");
+    s->down_s = store_repl_num(t, "master_link_down_since_seconds");
+    s->sync = store_repl_num(t, "master_sync_in_progress") == 1;
+    s->slave_offset = store_repl_num(t, "slave_repl_offset");
 }
 
 static int site__replication(store *st, store_site_state *s, err_t *e)
@@ -124,10 +54,11 @@ static int site__replication(store *st, store_site_state *s, err_t *e)
     if (rc < 0)
         return rc;
     const char *t = r->str;
-    s->master_offset = site__num(t, "master_repl_offset");
+    s->master_offset = store_repl_num(t, "master_repl_offset");
     if (s->replica)
         site__link(t, s);
-    site__replicas(t, s);
+    s->nreplicas = (int)store_repl_replicas(t, s->replicas,
+                                            STORE_SITE_REPLICAS);
     freeReplyObject(r);
     return 0;
 }
@@ -174,8 +105,8 @@ static void site__primary_reply(redisContext *c, store_site_state *s)
                  r && r->type == REDIS_REPLY_ERROR ? r->str
                  : r ? "unexpected reply" : c->errstr);
     } else {
-        site__str(r->str, "role", s->primary_role, sizeof s->primary_role);
-        s->primary_offset = site__num(r->str, "master_repl_offset");
+        store_repl_str(r->str, "role", s->primary_role, sizeof s->primary_role);
+        s->primary_offset = store_repl_num(r->str, "master_repl_offset");
         if (s->primary_offset >= 0 && s->slave_offset >= 0)
             s->lag_bytes = s->primary_offset - s->slave_offset;
     }

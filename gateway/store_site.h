@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store_repl.h"
 #include "store_sentinel.h"
 
 #define STORE_SITE_REPLICAS 8      /* replicas of a primary reported */
@@ -37,11 +38,7 @@
                                       primary is asked for its offset */
 
 /* A replica of a primary, as the primary's INFO lists it. */
-typedef struct store_site_replica {
-    char addr[STORE_SENTINEL_ADDR_MAX]; /* "ip:port" */
-    char state[16];                     /* online, wait_bgsave, ... */
-    int64_t offset, lag_s;              /* -1 when not given */
-} store_site_replica;
+typedef store_repl_replica store_site_replica;
 
 /* What the server says about its replication, and v1:site. Numbers are -1
  * when unknown (not a replica, not given by this Redis). */
