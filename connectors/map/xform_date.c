@@ -354,7 +354,7 @@ static int xform__iso_frac(const char *s, size_t n, size_t *i, xform_dt *dt)
     return k >= 1 && k <= 9;
 }
 
-static int xform__iso_zone(const char *s, size_t n, size_t *i, xform_dt *dt)
+int xform__iso_zone(const char *s, size_t n, size_t *i, xform_dt *dt)
 {
     int h, m;
     if (*i == n)

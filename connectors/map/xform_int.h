@@ -85,6 +85,9 @@ int xform__dig(const char *s, size_t n, size_t *i, int width, int *v);
 /* ISO 8601 text s[0..n) into dt, checked against the calendar. */
 int xform__iso_read(const char *s, size_t n, xform_dt *dt, err_t *e);
 
+/* The zone of ISO text at s[*i..n): none (*i == n), 'Z' or +hh:mm/-hh:mm
+ * into dt, *i moved past it; 0 when malformed (hh is checked later). */
+int xform__iso_zone(const char *s, size_t n, size_t *i, xform_dt *dt);
 /* Days in month m (1-12) of year y, leap years counted. */
 int xform__dim(int y, int m);
 

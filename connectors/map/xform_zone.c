@@ -6,7 +6,6 @@
  * date alone has no zone either way. */
 #include "xform.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "xform_int.h"
@@ -28,18 +27,16 @@ static void zone__step(xform_dt *dt, int dir)
 
 int xform_zone_parse(const char *text, int *minutes, err_t *e)
 {
-    int h = 0, m = 0, n = 0;
-    if (text && strcmp(text, "Z") == 0) {
-        *minutes = 0;
+    xform_dt dt = {0};
+    size_t i = 0, n = text ? strlen(text) : 0;
+    /* an ISO date-time's zone, alone: the same reader as the times' */
+    if (n && xform__iso_zone(text, n, &i, &dt) && i == n &&
+        dt.zoff / 60 <= 14) {
+        *minutes = dt.zsign == '-' ? -dt.zoff : dt.zoff;
         return 0;
     }
-    if (!text || (text[0] != '+' && text[0] != '-') ||
-        sscanf(text + 1, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 ||
-        text[6] != '\0' || h > 14 || m > 59)
-        return err_set(e, ERR_CONFIG, "zone '%s': want +hh:mm, -hh:mm or Z "
-                       "(an offset from UTC, e.g. +08:00)", text ? text : "");
-    *minutes = (text[0] == '-' ? -1 : 1) * (h * 60 + m);
-    return 0;
+    return err_set(e, ERR_CONFIG, "zone '%s': want +hh:mm, -hh:mm or Z "
+                   "(an offset from UTC, e.g. +08:00)", text ? text : "");
 }
 
 static void zone__set(xform_dt *dt, int minutes)
