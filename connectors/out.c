@@ -300,8 +300,8 @@ static int out__owns(out_worker *w, err_t *e)
         met_set(MET_HA_JOBS, w->job, w->owns);
         if (s == STORE_LEASE_TAKEN)
             met_add(MET_HA_CLAIMS, w->job, 1);
-        w->lease_next_ms = now + ttl / 3;
-        w->lease_valid_ms = now + ttl - ttl / 3;
+        w->lease_next_ms = store_lease_next_round(now, ttl);
+        w->lease_valid_ms = store_lease_acts_until(now, ttl);
     }
     return w->owns && now < w->lease_valid_ms;
 }

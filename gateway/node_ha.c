@@ -97,7 +97,7 @@ static void ha__apply(node *n, struct node_ha *h, const store_lease_state *s,
         met_set(MET_HA_JOBS, h->names[k], has);
         h->st[job] = s[k];
     }
-    h->valid_until = sent_at + idle - idle / 3;
+    h->valid_until = store_lease_acts_until(sent_at, idle);
 }
 
 /* Every job is lost at once (Redis out of reach for too long). */
@@ -180,7 +180,7 @@ void node_ha_tick(node *n, int64_t now)
     ha__info(n, h, now);
     if (now < h->next_ms)
         return;
-    h->next_ms = now + n->cfg->ha.claim_idle_ms / 3;
+    h->next_ms = store_lease_next_round(now, n->cfg->ha.claim_idle_ms);
     ha__round(n, h, now);
 }
 

@@ -28,6 +28,20 @@
 
 #define STORE_LEASE_JOBS_MAX 48
 
+/* The one timing rule of every holder: a round every third of ttl, and
+ * acting on what a round gave only until two thirds of ttl after it was
+ * sent (a round delayed by one third still renews in time; one delayed
+ * longer stops the holder before its lease can pass to another). */
+static inline int64_t store_lease_next_round(int64_t sent_ms, int64_t ttl)
+{
+    return sent_ms + ttl / 3;
+}
+
+static inline int64_t store_lease_acts_until(int64_t sent_ms, int64_t ttl)
+{
+    return sent_ms + ttl - ttl / 3;
+}
+
 /* A job's state after a round. */
 typedef enum {
     STORE_LEASE_NONE = 0,  /* another instance has it, or it is free */
