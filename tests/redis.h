@@ -283,7 +283,7 @@ static inline void test_redis_kill(pid_t pid)
         ;
 }
 
-/* Removes dir and the files in it (no subdirectories). */
+/* Removes dir and the files in it (and empty directories a test made). */
 static inline void test_redis_rmdir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -292,7 +292,8 @@ static inline void test_redis_rmdir(const char *dir)
     while (d && (en = readdir(d)))
         if (strcmp(en->d_name, ".") && strcmp(en->d_name, "..")) {
             snprintf(path, sizeof path, "%s/%s", dir, en->d_name);
-            unlink(path);
+            if (unlink(path) < 0)
+                rmdir(path);
         }
     if (d)
         closedir(d);

@@ -16,8 +16,6 @@
 #ifndef EPORT_TESTS_REDIS_REPL_H
 #define EPORT_TESTS_REDIS_REPL_H
 
-#include <dirent.h>
-
 #include "redis.h"
 
 typedef struct trepl_pair {
@@ -27,60 +25,19 @@ typedef struct trepl_pair {
     char purl[64], rurl[64];   /* "redis://127.0.0.1:PORT" */
 } trepl_pair;
 
-/* In the child: output to /dev/null, then redis-server on port with its
- * files in dir, a replica of 127.0.0.1:primary_port when that is > 0,
- * reading (and rewriting, on CONFIG REWRITE) the file conf. */
-static inline void trepl_exec(const char *conf, const char *dir, int port,
-                              int primary_port)
-{
-    char p[16], mp[16];
-    snprintf(p, sizeof p, "%d", port);
-    snprintf(mp, sizeof mp, "%d", primary_port);
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    const char *argv[] = {"redis-server", conf, "--port", p, "--bind",
-                          "127.0.0.1", "--save", "", "--appendonly", "no",
-                          "--daemonize", "no", "--dir", dir,
-                          "--repl-diskless-sync-delay", "0", "--replicaof",
-                          "127.0.0.1", mp, NULL};
-    if (primary_port <= 0)
-        argv[16] = NULL;
-    execvp(argv[0], (char *const *)argv);
-    _exit(127);
-}
-
 /* dir/redis-PORT.conf: the file of the server on port. */
 static inline void trepl_conf(const char *dir, int port, char out[512])
 {
     snprintf(out, 512, "%s/redis-%d.conf", dir, port);
 }
 
-/* Waits (at most 5 s) until the server child on port answers PING: 0
- * with *pid, or -1 (it died, or never answered: stopped). */
-static inline int trepl__await(pid_t child, int port, pid_t *pid)
-{
-    for (int i = 0; i < 100; i++) { /* 100 x 50 ms = 5 s */
-        if (test_redis_pings(port)) {
-            *pid = child;
-            return 0;
-        }
-        if (waitpid(child, NULL, WNOHANG) == child)
-            return -1;
-        nanosleep(&(struct timespec){0, 50000000}, NULL);
-    }
-    test_redis_stop(child);
-    return -1;
-}
-
-/* Starts one server (trepl_exec) on a free port, its file made empty:
- * 0 with *port and *pid once it answers PING, or -1. */
+/* Starts one server on a free port, its files and its config file (made
+ * empty, for CONFIG REWRITE) in dir, a replica of 127.0.0.1:primary_port
+ * when that is > 0: 0 with *port and *pid once it answers PING, or -1. */
 static inline int trepl_server(const char *dir, int primary_port, int *port,
                                pid_t *pid)
 {
-    char conf[512];
+    char conf[512], p[16], mp[16];
     *pid = -1;
     if ((*port = test_redis_free_port()) <= 0)
         return -1;
@@ -88,12 +45,15 @@ static inline int trepl_server(const char *dir, int primary_port, int *port,
     FILE *f = fopen(conf, "w");
     if (!f || fclose(f) != 0)
         return -1;
-    pid_t child = fork();
-    if (child < 0)
-        return -1;
-    if (child == 0)
-        trepl_exec(conf, dir, *port, primary_port);
-    return trepl__await(child, *port, pid);
+    snprintf(p, sizeof p, "%d", *port);
+    snprintf(mp, sizeof mp, "%d", primary_port);
+    char *argv[] = {"redis-server", conf, "--port", p, "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--daemonize", "no",
+                    "--dir", (char *)dir, "--repl-diskless-sync-delay", "0",
+                    "--replicaof", "127.0.0.1", mp, NULL};
+    if (primary_port <= 0)
+        argv[16] = NULL;
+    return test_redis_spawn(argv, *port, pid);
 }
 
 /* Does the INFO replication of the server on port contain needle? */
@@ -124,11 +84,7 @@ static inline int trepl_wait(int port, const char *needle, int ms)
 /* Kills pid at once (a machine lost) and marks it stopped. */
 static inline void trepl_kill(pid_t *pid)
 {
-    if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
+    test_redis_kill(*pid);
     *pid = -1;
 }
 
@@ -137,19 +93,8 @@ static inline void trepl_stop(trepl_pair *p)
     test_redis_stop(p->rpid);
     test_redis_stop(p->ppid);
     p->rpid = p->ppid = -1;
-    DIR *d = p->dir[0] ? opendir(p->dir) : NULL;
-    struct dirent *en;
-    char path[512];
-    while (d && (en = readdir(d)))
-        if (strcmp(en->d_name, ".") && strcmp(en->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", p->dir, en->d_name);
-            if (unlink(path) < 0)
-                rmdir(path); /* an empty directory a test made */
-        }
-    if (d)
-        closedir(d);
     if (p->dir[0])
-        rmdir(p->dir);
+        test_redis_rmdir(p->dir);
     p->dir[0] = '\0';
 }
 
