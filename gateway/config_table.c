@@ -3,6 +3,7 @@
  * in config.h; the loader, cfg_dump and the docs table follow. */
 #include "config.h"
 #include "config_int.h"
+#include "model.h"
 #include "store_sentinel.h"
 #include "strict.h"
 
@@ -230,11 +231,15 @@ static int check_out_event(const char *v, char *why, size_t n)
     return check_among(v, evs, "an out event", why, n);
 }
 
+/* The model's kinds (model_kinds[], the one list) and "*" for any. */
 static int check_kind(const char *v, char *why, size_t n)
 {
-    static const char *const kinds[] = {"waybill", "manifest", "declaration",
-                                        "response", "status", "permit", "*",
-                                        NULL};
+    const char *kinds[16];
+    size_t k = 0;
+    for (; model_kinds[k] && k + 2 < sizeof kinds / sizeof kinds[0]; k++)
+        kinds[k] = model_kinds[k];
+    kinds[k++] = "*";
+    kinds[k] = NULL;
     return check_among(v, kinds, "a record kind", why, n);
 }
 

@@ -515,7 +515,7 @@ static const bad_case bad_cases[] = {
     {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
      "  - {id: a, connector: rail, kinds: [waybill, invoice]}\n",
      "17:47: error: clients[0].kinds[1]: 'invoice' is not a record kind "
-     "(waybill, manifest, declaration, response, status, permit, *)"},
+     "(waybill, manifest, declaration, response, status, permit, order, payment, *)"},
     {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
      "  - {id: a, connector: rail, parties: ['CQ RAIL']}\n",
      "17:40: error: clients[0].parties[0]: 'CQ RAIL' is not a party id (1 "

@@ -18,7 +18,9 @@
 #include "buf.h"
 #include "err.h"
 
-#define MODEL_VERSION 1
+/* The newest version this node reads and writes; it reads every version
+ * from 1 (docs/model.md, "Versioning"). */
+#define MODEL_VERSION 2
 
 /* Caps so that no input makes a record grow without bound. */
 #define MODEL_MAX_ITEMS 10000 /* per array */
@@ -35,8 +37,8 @@ typedef struct model_strlist {
 } model_strlist;
 
 typedef struct model_party {
-    char *role, *name, *id, *id_agency, *country, *street, *city, *postcode,
-        *contact, *phone, *email;
+    char *role, *name, *id, *id_agency, *id_type, *account, *country,
+        *street, *city, *postcode, *contact, *phone, *email;
 } model_party;
 
 typedef struct model_leg {
@@ -53,9 +55,10 @@ typedef struct model_equipment {
 
 typedef struct model_goods {
     model_num seq;
-    char *hs_code, *description, *origin_country, *package_type, *marks,
-        *currency, *unit;
-    model_num packages, gross_kg, net_kg, volume_m3, quantity, value;
+    char *item_no, *hs_code, *description, *item_name, *spec,
+        *origin_country, *package_type, *marks, *currency, *unit;
+    model_num packages, gross_kg, net_kg, volume_m3, quantity, unit_price,
+        value;
     model_strlist equipment_refs;
 } model_goods;
 
@@ -89,12 +92,21 @@ typedef struct model_record {
     MODEL__ARRAY(model_goods) goods;
     MODEL__ARRAY(model_citation) permits;
     struct {
-        model_num packages, gross_kg, goods_items, equipment_count;
+        model_num packages, gross_kg, net_kg, goods_items, equipment_count;
     } totals;
     struct {
         char *reference, *office, *procedure, *status, *status_text,
             *decision_time;
     } customs;
+    /* Cross-border e-commerce (version 2; docs/model.md, "Cross-border
+     * e-commerce"): the keys that tie a parcel's order, payment, waybill
+     * and inventory list together, and the order's amounts. */
+    struct {
+        char *order_no, *logistics_no, *payment_no, *guid, *direction,
+            *app_status, *port_code, *bill_no, *currency, *reason;
+        model_num goods_value, freight, insured_fee, discount, tax_total,
+            paid;
+    } cbec;
     struct {
         char *event, *time, *place, *description, *equipment;
     } status;

@@ -1,6 +1,7 @@
 /* model_pack: the writer of the msgpack form of a record; the reader,
  * model_unpack, is model_unpack.c. */
 #include "model_pack.h"
+#include "model_version.h"
 
 #include <msgpack.h>
 #include <string.h>
@@ -53,7 +54,7 @@ int model_pack(const model_record *r, buf_t *out, err_t *e)
     msgpack_packer_init(&pk, out, mp__write);
     int rc = mp__rc(msgpack_pack_array(&pk, 2));
     if (!rc)
-        rc = mp__rc(msgpack_pack_uint32(&pk, MODEL_VERSION));
+        rc = mp__rc(msgpack_pack_uint32(&pk, model_version_of(r)));
     if (!rc)
         rc = model_emit(r, &mp__emitter, &pk);
     if (rc)

@@ -314,7 +314,7 @@ static void test_validate(void **state)
     r->kind = "invoice";
     assert_int_equal(model_validate(r, &e), ERR_CODE);
     assert_non_null(strstr(e.msg, "'invoice'"));
-    assert_non_null(strstr(e.msg, "status or permit"));
+    assert_non_null(strstr(e.msg, "permit, order or payment"));
     r->kind = "Waybill"; /* case matters */
     assert_int_equal(model_validate(r, &e), ERR_CODE);
     r->kind = "waybill";

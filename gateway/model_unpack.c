@@ -15,6 +15,7 @@
  * "malformed" or "trailing bytes"; only then is it read as a record, in
  * the same order with the same messages as the object walk was. */
 #include "model_pack.h"
+#include "model_version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -393,11 +394,12 @@ static int mu__root(mu *c, model_record **out)
     if (!ok || map.type != MU_MAP)
         return err_set(c->e, ERR_INVALID,
                        "msgpack: record must be [version, map]");
-    if (ver.u != MODEL_VERSION)
+    if (ver.u < MODEL_VERSION_MIN || ver.u > MODEL_VERSION)
         return err_set(c->e, ERR_UNSUPPORTED,
                        "msgpack: record version %llu not supported "
-                       "(this node reads %d)",
-                       (unsigned long long)ver.u, MODEL_VERSION);
+                       "(this node reads %d to %d)",
+                       (unsigned long long)ver.u, MODEL_VERSION_MIN,
+                       MODEL_VERSION);
     model_record *r = model_record_new(c->a);
     if (!r)
         return err_set(c->e, ERR_NOMEM, "msgpack: out of memory");

@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "model_pack.h"
+#include "model_version.h"
 
 /* ---- the reference: the msgpack-c reader as it was ---- */
 static int ref__read_obj(const msgpack_object *o, void *base, model_obj obj,
@@ -154,11 +155,12 @@ static int ref__read_root(const msgpack_object *root, arena_t *a,
         return err_set(e, ERR_INVALID,
                        "msgpack: record must be [version, map]");
     uint64_t ver = root->via.array.ptr[0].via.u64;
-    if (ver != MODEL_VERSION)
+    if (ver < MODEL_VERSION_MIN || ver > MODEL_VERSION)
         return err_set(e, ERR_UNSUPPORTED,
                        "msgpack: record version %llu not supported "
-                       "(this node reads %d)",
-                       (unsigned long long)ver, MODEL_VERSION);
+                       "(this node reads %d to %d)",
+                       (unsigned long long)ver, MODEL_VERSION_MIN,
+                       MODEL_VERSION);
     model_record *r = model_record_new(a);
     if (!r)
         return err_set(e, ERR_NOMEM, "msgpack: out of memory");
@@ -432,6 +434,9 @@ static void test_versions(void **state)
     arena_t *a = *state;
     assert_int_equal(same(a, "\x92\xd0\x01\x80", 4), 0); /* int8 1 */
     assert_int_equal(same(a, "\x92\xcf\0\0\0\0\0\0\0\x01\x80", 11), 0);
+    assert_int_equal(same(a, "\x92\x02\x80", 3), 0); /* every version read */
+    assert_int_equal(same(a, "\x92\x03\x80", 3), ERR_UNSUPPORTED);
+    assert_int_equal(same(a, "\x92\x00\x80", 3), ERR_UNSUPPORTED);
     assert_int_equal(same(a, "\x92\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x80",
                           11), ERR_UNSUPPORTED);
     assert_int_equal(same(a, "\x92\xd0\xff\x80", 4), ERR_INVALID);

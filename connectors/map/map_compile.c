@@ -333,7 +333,7 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
         rc |= mcomp_bad(c, r, "'format' must be edifact, xml, json, csv or fixed");
     if (!m->kind || mcomp_enum(c, r, m->kind, model_kinds, &dummy))
         rc |= mcomp_bad(c, r, "'kind' must be waybill, manifest, declaration, "
-                      "response, status or permit");
+                      "response, status, permit, order or payment");
     m->flat = m->format && strcmp(m->format, "edifact") == 0;
     const ynode *v;
     if ((v = ydoc_get(r, "match")))
