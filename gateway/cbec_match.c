@@ -75,6 +75,14 @@ int cbec_doc_of(const model_record *r)
 
 /* ---- reading a path ---- */
 
+const model_party *cbec_party(const model_record *r, const char *role)
+{
+    for (uint32_t i = 0; i < r->parties.n; i++)
+        if (r->parties.v[i].role && strcmp(r->parties.v[i].role, role) == 0)
+            return &r->parties.v[i];
+    return NULL;
+}
+
 /* The party of path's role ("parties[role=R].f") and its field row; NULL
  * when path names no party or the record has none of that role. */
 static void *cm__party(const model_record *r, const char *path,
@@ -84,19 +92,14 @@ static void *cm__party(const model_record *r, const char *path,
     if (strncmp(path, pre, sizeof pre - 1) != 0)
         return NULL;
     const char *role = path + sizeof pre - 1, *end = strchr(role, ']');
-    char fpath[64];
-    if (!end || end[1] != '.')
+    char fpath[64], rname[32];
+    if (!end || end[1] != '.' || (size_t)(end - role) >= sizeof rname)
         return NULL;
+    snprintf(rname, sizeof rname, "%.*s", (int)(end - role), role);
     snprintf(fpath, sizeof fpath, "parties[].%s", end + 2);
     if (!(*f = model_field_find(fpath)))
         return NULL;
-    for (uint32_t i = 0; i < r->parties.n; i++) {
-        const char *pr = r->parties.v[i].role;
-        if (pr && strlen(pr) == (size_t)(end - role) &&
-            strncmp(pr, role, (size_t)(end - role)) == 0)
-            return &r->parties.v[i];
-    }
-    return NULL;
+    return (void *)cbec_party(r, rname);
 }
 
 /* The value at path: *s for strings, *num (and 1) for numbers; 0 when

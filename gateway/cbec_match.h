@@ -32,6 +32,9 @@ int cbec_doc_of(const model_record *r);
 /* "order", "payment", "waybill", "inventory". */
 const char *cbec_doc_name(cbec_doc d);
 
+/* The first party of role in r, or NULL (borrowed from r). */
+const model_party *cbec_party(const model_record *r, const char *role);
+
 typedef struct cbec_set {
     const model_record *doc[CBEC__DOCS]; /* NULL: not (yet) there */
 } cbec_set;

@@ -390,6 +390,9 @@ static void cfg__list(cfg *c, const cfg_section *s, const ynode *n)
     } else if (s->id == CFG_SEC_CLIENTS) {
         c->clients = (cfg_client *)items;
         c->nclients = i;
+    } else if (s->id == CFG_SEC_CBEC_ROUTES) {
+        c->cbec_routes = (cfg_cbec_route *)items;
+        c->ncbec_routes = i;
     } else {
         c->connectors = (cfg_connector *)items;
         c->nconnectors = i;
@@ -446,7 +449,8 @@ static void cfg__section(cfg *c, const cfg_section *s, const ynode *n)
 static void cfg__walk(cfg *c)
 {
     const ynode *root = c->doc.root;
-    const char *names[16];
+    const char *names[CFG_SECTIONS_MAX];
+    _Static_assert(CFG_SEC_HA < CFG_SECTIONS_MAX, "names[] holds them all");
     for (size_t i = 0; i < cfg_nsections; i++)
         names[i] = cfg_sections[i].name;
     if (!root || root->type != YD_MAP) {

@@ -176,6 +176,25 @@ typedef struct cfg_permits {
 } cfg_permits;
 typedef enum { CFG_PM_WAIT, CFG_PM_REFUSE } cfg_pm_unreachable;
 
+/* Cross-border e-commerce (docs/cbec.md): where a parcel's documents
+ * are matched and how. */
+typedef struct cfg_cbec {
+    const char *clearing;     /* node matching documents no route names;
+                                 NULL: this node */
+    int64_t match_timeout_s;  /* an incomplete set expires after this */
+    int64_t tolerance_fen;    /* amounts may differ by this many hundredths */
+} cfg_cbec;
+
+/* One row of cbec_routes: documents it names are matched at node. Each
+ * row sets one of customs (a prefix of the inventory list's
+ * customs.office or cbec.port_code), platform, carrier (party ids) or
+ * order_prefix (of cbec.order_no). */
+typedef struct cfg_cbec_route {
+    const ynode *node_;
+    const char *customs, *platform, *carrier, *order_prefix;
+    const char *node;
+} cfg_cbec_route;
+
 /* Several instances of one node (docs/ha.md). */
 typedef struct cfg_ha {
     int64_t claim_idle_ms; /* a dead instance's work is taken after this */
@@ -213,6 +232,9 @@ typedef struct cfg {
     cfg_health health;
     cfg_alerts alerts;
     cfg_permits permits;
+    cfg_cbec cbec;
+    cfg_cbec_route *cbec_routes;
+    size_t ncbec_routes;
     cfg_ha ha;
     /* internal to config*.c */
     arena_t arena_;
@@ -299,7 +321,10 @@ typedef enum { CFG_SEC_NODE, CFG_SEC_PKI, CFG_SEC_REDIS, CFG_SEC_MAPPINGS,
                CFG_SEC_PEERS, CFG_SEC_ROUTES, CFG_SEC_DELIVERY,
                CFG_SEC_CONNECTORS, CFG_SEC_CLIENTS, CFG_SEC_API,
                CFG_SEC_LEDGER, CFG_SEC_LOG, CFG_SEC_HEALTH,
-               CFG_SEC_ALERTS, CFG_SEC_PERMITS, CFG_SEC_HA } cfg_section_id;
+               CFG_SEC_ALERTS, CFG_SEC_PERMITS, CFG_SEC_CBEC,
+               CFG_SEC_CBEC_ROUTES, CFG_SEC_HA } cfg_section_id;
+
+#define CFG_SECTIONS_MAX 32
 
 typedef struct cfg_section {
     const char *name;

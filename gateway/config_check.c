@@ -406,8 +406,36 @@ static void cfg__check_health(cfg *c)
                      h->interval_ms);
 }
 
+/* A node documents are sent to for matching: this one, or one the
+ * node can reach. */
+static void cfg__check_reach(cfg *c, const ynode *at, const char *where,
+                             const char *id)
+{
+    if (id && (!c->node.id || strcmp(id, c->node.id)) && !cfg_next_hop(c, id))
+        cfg__problem(c, at, "%s: '%s' is neither this node, a peer nor a "
+                     "node routes lead to", where, id);
+}
+
+static void cfg__check_cbec(cfg *c)
+{
+    char where[64];
+    cfg__check_reach(c, cfg__at(c, "cbec", "clearing", "clearing"), "cbec.clearing",
+                     c->cbec.clearing);
+    for (size_t i = 0; i < c->ncbec_routes; i++) {
+        const cfg_cbec_route *r = &c->cbec_routes[i];
+        int n = !!r->customs + !!r->platform + !!r->carrier + !!r->order_prefix;
+        if (n != 1)
+            cfg__problem(c, r->node_, "cbec_routes[%zu]: give exactly one of "
+                         "customs, platform, carrier, order_prefix (found %d)",
+                         i, n);
+        snprintf(where, sizeof where, "cbec_routes[%zu].node", i);
+        cfg__check_reach(c, ydoc_get(r->node_, "node"), where, r->node);
+    }
+}
+
 void cfg__check(cfg *c)
 {
+    cfg__check_cbec(c);
     cfg__check_peers(c);
     cfg__check_routes(c);
     cfg__check_names(c);

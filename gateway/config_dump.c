@@ -176,6 +176,8 @@ int cfg_dump(const cfg *c, buf_t *out)
             dump_list(&w, s, (const char *)c->connectors, c->nconnectors);
         } else if (s->id == CFG_SEC_CLIENTS) {
             dump_list(&w, s, (const char *)c->clients, c->nclients);
+        } else if (s->id == CFG_SEC_CBEC_ROUTES) {
+            dump_list(&w, s, (const char *)c->cbec_routes, c->ncbec_routes);
         } else {
             dw_printf(&w, "%s:\n", s->name);
             for (size_t r = 0; r < s->nrows; r++)

@@ -489,7 +489,8 @@ static const cfg_option client_rows[] = {
         "SHA-256 of its API key (`eportctl key hash KEY`); not set: no "
         "key (a filedrop's client)."),
     LIST(cfg_client, kinds, check_kind,
-         "waybill, manifest, declaration, response, status, *",
+         "waybill, manifest, declaration, response, status, permit, order, "
+         "payment, *",
          "Record kinds it may send; `*`: any; empty: none."),
     LIST(cfg_client, parties, check_party, "party ids, *",
          "Parties it may send for (parties[].id or source.sender of a "
@@ -574,6 +575,32 @@ static const cfg_option permits_rows[] = {
         "before saying it is still queued."),
 };
 
+static const cfg_option cbec_rows[] = {
+    STR(cfg_cbec, clearing, 0, NULL, cfg_check_node_id, "2-16 of A-Z 0-9 -",
+        "Cross-border e-commerce documents that no cbec_routes row names are "
+        "matched at this node; not set: here."),
+    INT(cfg_cbec, match_timeout_s, "86400", 1, 2592000,
+        "A parcel's set still missing a document (or not corrected) this "
+        "long after its first document expires."),
+    INT(cfg_cbec, tolerance_fen, "1", 0, 100000000,
+        "Amounts of a parcel's documents may differ by this many hundredths "
+        "of their currency (分)."),
+};
+
+static const cfg_option cbec_route_rows[] = {
+    STR(cfg_cbec_route, customs, 0, NULL, NULL, "a customs code or its prefix",
+        "Inventory lists whose customs.office (or cbec.port_code) starts with "
+        "this (`80`: the Chongqing customs district)."),
+    STR(cfg_cbec_route, platform, 0, NULL, NULL, "a party id",
+        "Documents of this e-commerce platform (parties[role=platform].id)."),
+    STR(cfg_cbec_route, carrier, 0, NULL, NULL, "a party id",
+        "Documents of this logistics company (parties[role=carrier].id)."),
+    STR(cfg_cbec_route, order_prefix, 0, NULL, NULL, "text",
+        "Documents whose order number starts with this."),
+    STR(cfg_cbec_route, node, REQ, NULL, cfg_check_node_id, "2-16 of A-Z 0-9 -",
+        "The node that matches them (docs/cbec.md)."),
+};
+
 static const cfg_option ha_rows[] = {
     INT(cfg_ha, claim_idle_ms, "5000", 500, 600000,
         "Instances of one node: work an instance owns (a peer's outbox, the "
@@ -621,6 +648,13 @@ const cfg_section cfg_sections[] = {
     {"permits", CFG_SEC_PERMITS, CFG_S_MAP, ROWS(permits_rows),
      offsetof(cfg, permits), 0, 0,
      "The permit ledger: reservations, unreachable homes (docs/permits.md)."},
+    {"cbec", CFG_SEC_CBEC, CFG_S_MAP, ROWS(cbec_rows), offsetof(cfg, cbec),
+     0, 0, "Cross-border e-commerce: where and how a parcel's order, payment, "
+     "waybill and inventory list are matched (docs/cbec.md)."},
+    {"cbec_routes", CFG_SEC_CBEC_ROUTES, CFG_S_LIST, ROWS(cbec_route_rows), 0,
+     sizeof(cfg_cbec_route), 0,
+     "Which node matches which cross-border e-commerce documents, first "
+     "row that fits (docs/cbec.md)."},
     {"ha", CFG_SEC_HA, CFG_S_MAP, ROWS(ha_rows), offsetof(cfg, ha), 0, 0,
      "Several instances of one node on one Redis (docs/ha.md)."},
 };

@@ -339,7 +339,7 @@ static const bad_case bad_cases[] = {
     {BASE "peer:\n  - id: SC\n",
      "16:3: error: unknown section 'peer' (allowed: node, pki, redis, mappings, "
      "peers, routes, delivery, connectors, clients, api, ledger, log, health, "
-     "alerts, permits, ha); did you mean 'peers'?"},
+     "alerts, permits, cbec, cbec_routes, ha); did you mean 'peers'?"},
     {BASE PEERS_OK "    port: 7103\n",
      "22:11: error: peers[1]: unknown key 'port' (allowed: id, region, endpoints, "
      "cert, curve_public)"},
@@ -533,6 +533,18 @@ static const bad_case bad_cases[] = {
     {BASE "connectors: [{name: rail, type: http}]\nclients:\n"
      "  - {id: a, connector: rail, strict: [bom], lenient: [dates, bom]}\n",
      "17:54: error: clients[0].lenient: 'bom' is also in clients[0].strict"},
+    /* cbec */
+    {BASE PEERS_OK "cbec_routes:\n  - {customs: '80', platform: P1, node: SC}\n",
+     "23:5: error: cbec_routes[0]: give exactly one of customs, platform, "
+     "carrier, order_prefix (found 2)"},
+    {BASE PEERS_OK "cbec_routes:\n  - {customs: '80', node: SH}\n",
+     "23:27: error: cbec_routes[0].node: 'SH' is neither this node, a peer "
+     "nor a node routes lead to"},
+    {BASE PEERS_OK "cbec:\n  clearing: SH\n",
+     "23:13: error: cbec.clearing: 'SH' is neither this node, a peer nor a "
+     "node routes lead to"},
+    {BASE "cbec_routes:\n  - {platform: P1}\n",
+     "16:5: error: cbec_routes[0]: missing required key 'node'"},
     /* api */
     {BASE "api:\n  public_reads: yes\n",
      "16:17: error: api.public_reads: 'yes' is not one of false, true"},
