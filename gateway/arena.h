@@ -73,5 +73,8 @@ void *arena_zalloc(arena_t *a, size_t n);
 /* NUL-terminated copy of s[0..n). */
 char *arena_strndup(arena_t *a, const char *s, size_t n);
 char *arena_strdup(arena_t *a, const char *s);
+/* printf into the arena; NULL when it does not fit. */
+char *arena_printf(arena_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -183,6 +183,18 @@ static void test_strndup(void **state)
     arena_free(&a);
 }
 
+/* printf into the arena, and NULL past its cap. */
+static void test_printf(void **state)
+{
+    (void)state;
+    arena_t a;
+    arena_init(&a, 64);
+    char *p = arena_printf(&a, "order %s: %d documents", "CQ1", 4);
+    assert_string_equal(p, "order CQ1: 4 documents");
+    assert_null(arena_printf(&a, "%80s", "too long for the cap"));
+    arena_free(&a);
+}
+
 /* A reservation takes nothing until committed, commits only what was
  * used, moves to a fresh block when the current one is short, and is
  * refused past the cap like an allocation. */
@@ -223,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_zalloc_zeroes_reused_memory),
         cmocka_unit_test(test_strndup),
         cmocka_unit_test(test_reserve_commit),
+        cmocka_unit_test(test_printf),
     };
     return cmocka_run_group_tests_name("gateway/arena", tests, NULL, NULL);
 }

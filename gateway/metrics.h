@@ -54,7 +54,13 @@
     X(REDIS_REPLICAS, "eport_redis_replicas", GAUGE, "redis",              \
       "Replicas connected to the Redis primary.")                          \
     X(REDIS_LAG, "eport_redis_replication_lag_bytes", GAUGE, "redis",      \
-      "How far the furthest-behind replica is, in bytes of the stream.")
+      "How far the furthest-behind replica is, in bytes of the stream.")   \
+    X(CBEC_SETS, "eport_cbec_sets_total", COUNTER, "state",                \
+      "Cross-border e-commerce parcels' sets decided here, by state "       \
+      "(matched, mismatched, expired; docs/cbec.md).")                      \
+    X(CBEC_DOCS, "eport_cbec_documents_total", COUNTER, "outcome",         \
+      "Cross-border e-commerce documents taken here, by outcome "           \
+      "(attached, same, duplicate, conflict, parked, closed, forwarded).")
 
 #define MET__ID(id, name, type, label, help) MET_##id,
 typedef enum { MET_FAMILIES(MET__ID) MET__COUNT } met_id;

@@ -86,6 +86,8 @@ struct node {
     struct node_lc *lc; /* local records' dispatch (node_local.c); NULL
                            until first run */
     struct node_pm *pm; /* permits (node_permit.c); NULL until first run */
+    struct node_cb *cb; /* cross-border e-commerce (node_cbec.c); NULL
+                           until first run */
     int pm_wake;        /* permit envelopes were just delivered: look now */
     int pm_busy;        /* the last permit batch was full: poll, don't wait */
     struct node_ha *ha; /* jobs this instance owns (node_ha.c) */

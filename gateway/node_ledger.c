@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ledger.h"
+#include "node_cbec.h"
 #include "node_ledger_int.h"
 #include "log.h"
 #include "mvact.h"
@@ -223,6 +224,7 @@ static int nl__open(node *n)
 void node_ledger_close(node *n)
 {
     node_local_close(n);
+    node_cbec_close(n);
     node_notify_close(n);
     node_permit_close(n);
     if (!n->lg)

@@ -15,6 +15,9 @@
  *            itinerary derived from its route (mvact_declare_local);
  *   issue    a record of kind permit opens (or changes the status of)
  *            its ledger here, its home (node_permit_issue);
+ *   cbec     a cross-border e-commerce document (an order, a payment, a
+ *            parcel waybill, an inventory list) joins its parcel's set here,
+ *            or goes to the node that matches it (node_cbec.h);
  *   fanout   a record of a connector with `fanout` goes to every agency
  *            of its kind's fan-out rule, a response of an agency's
  *            connector updates that agency's status (node_fanout.h);
@@ -39,10 +42,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbec_match.h"
 #include "log.h"
 #include "model.h"
 #include "model_pack.h"
 #include "mvact.h"
+#include "node_cbec.h"
 #include "node_fanout.h"
 #include "node_permit.h"
 #include "store_ldoc.h"
@@ -307,6 +312,35 @@ static int lc__issue(node *n, err_t *e)
     return 0;
 }
 
+/* ---- cross-border e-commerce documents (node_cbec.h) ---- */
+
+static int lc__cbec(node *n, err_t *e)
+{
+    struct node_lc *lc = n->lc;
+    for (size_t i = 0; i < lc->k; i++) {
+        lc_item *it = &lc->items[i];
+        node_cbec_res o;
+        if (!it->r || cbec_doc_of(it->r) < 0 || !strcmp(it->status, "refused"))
+            continue;
+        int rc = node_cbec_local(n, it->id, it->rec, it->len, it->r, &lc->a,
+                                 &o, e);
+        if (rc < 0 && lc__transient(rc))
+            return rc;
+        if (rc < 0) {
+            it->status = "refused", it->detail = lc__str(&lc->a, "%s", e->msg);
+        } else if (!strcmp(o.state, "conflict") || !strcmp(o.state, "closed")) {
+            it->status = "refused", it->detail = o.detail;
+        } else if (o.dest) {
+            it->status = "forwarded", it->dests = o.dest, it->detail = o.detail;
+            memcpy(it->fwd, o.fwd, sizeof it->fwd);
+        } else {
+            it->status = "attached", it->detail = o.detail;
+            buf_printf(&it->refs, "%s%s", it->refs.len ? " " : "", o.order_no);
+        }
+    }
+    return 0;
+}
+
 /* ---- transport documents and declarations ---- */
 
 static int lc__is(const lc_item *it, const char *kind)
@@ -556,6 +590,8 @@ static int lc__batch(node *n, err_t *e)
         rc = lc__attach(n, e);
     if (rc == 0)
         rc = lc__issue(n, e);
+    if (rc == 0)
+        rc = lc__cbec(n, e);
     if (rc == 0)
         rc = lc__remember(n, e);
     if (rc == 0)

@@ -12,6 +12,7 @@
 
 #include "fdir_node.h"
 #include "log.h"
+#include "node_cbec.h"
 #include "node_permit.h"
 #include "store_mv.h"
 
@@ -133,6 +134,7 @@ static void run__jobs(node *n, int64_t now)
     n->lg_busy = node_ledger_drain(n, now) == STORE_MV_BATCH;
     node_ledger_tick(n, now);
     n->lc_busy = node_local_drain(n, now) == NODE_LOCAL_BATCH;
+    n->lc_busy |= node_cbec_drain(n, now) == NODE_CBEC_BATCH;
     n->pm_busy = node_permit_drain(n, now) == NODE_PERMIT_BATCH;
 }
 

@@ -298,3 +298,25 @@ int store_cbec_expire(store *st, int64_t now_ms, size_t max,
     freeReplyObject(r);
     return rc < 0 ? rc : got;
 }
+
+/* ---- where the reading of v1:in stands ---- */
+
+int store_cbec_inpos(store *st, store_pos *out, err_t *e)
+{
+    char key[ST_KEY_MAX];
+    int rc = st_key(st, key, "cb:inpos", NULL, e);
+    return rc < 0 ? rc : st_pos_get(st, key, out, e);
+}
+
+int store_cbec_inpos_set(store *st, store_pos p, err_t *e)
+{
+    char key[ST_KEY_MAX], id[STORE_ID_MAX];
+    int rc = st_key(st, key, "cb:inpos", NULL, e);
+    store_pos_format(p, id);
+    st_args a = {0};
+    st_arg_s(&a, "SET"), st_arg_s(&a, key), st_arg_s(&a, id);
+    redisReply *r;
+    if (rc == 0 && (rc = st_cmd(st, &a, REDIS_REPLY_STATUS, &r, e)) == 0)
+        freeReplyObject(r);
+    return rc;
+}

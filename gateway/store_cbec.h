@@ -19,6 +19,8 @@
  *   v1:cb:lno:<waybill no> str  the order number of the set whose
  *                               inventory list names that waybill
  *   v1:cb:due             zset  order numbers of open sets by time limit
+ *   v1:cb:inpos           str   v1:in read up to here for documents peers
+ *                               sent to be matched here
  *
  * Sets and their lno keys are kept STORE_CBEC_KEEP_MS after their last
  * change. The matching itself is cbec_match's; this module keeps what it
@@ -105,5 +107,10 @@ typedef int (*store_cbec_expired_fn)(void *ctx, const char *order_no,
                                      const char *why, err_t *e);
 int store_cbec_expire(store *st, int64_t now_ms, size_t max,
                       store_cbec_expired_fn fn, void *ctx, err_t *e);
+
+/* Where this node's reading of v1:in for cbec documents stands
+ * (v1:cb:inpos): [0,0] before the first. */
+int store_cbec_inpos(store *st, store_pos *out, err_t *e);
+int store_cbec_inpos_set(store *st, store_pos p, err_t *e);
 
 #endif

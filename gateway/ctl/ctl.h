@@ -97,6 +97,13 @@ int ctl_records(const ctl_inputs *in, const char *mappings_dir,
  * Prints the problem and returns a CTL_* code, CTL_OK on success. */
 int ctl_node_open(const char *config, node **out);
 
+/* The configuration's Redis, and nothing else of the node (no PKI, no
+ * daemon): *c for cfg_free, *st for store_close. Prints the problem and
+ * returns a CTL_* code, CTL_OK on success. */
+struct cfg;
+struct store;
+int ctl_store_open(const char *config, struct cfg **c, struct store **st);
+
 /* ---- a node's HTTP API (ctl_http.c, libcurl) ----
  * Where: --node URL, else $EPORT_NODE, else `node:` in the user's file
  * ($XDG_CONFIG_HOME, else ~/.config, /eport/config.yaml), else

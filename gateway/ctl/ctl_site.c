@@ -46,28 +46,6 @@ static int site__args(int argc, char **argv, site_args *a)
     return CTL_USAGE;
 }
 
-/* The configuration's Redis, and nothing else of the node. */
-static int site__open(const char *config, cfg **c, store **st)
-{
-    err_t e;
-    if (!config) {
-        fprintf(stderr, "eportctl: error: --config FILE is required\n");
-        return CTL_USAGE;
-    }
-    if (cfg_load(config, c, &e) < 0) {
-        fputs(*c ? cfg_problems(*c) : e.msg, stderr);
-        if (!*c)
-            fputc('\n', stderr);
-        return CTL_CONFIG;
-    }
-    if (store_open((*c)->redis.url, (*c)->redis.prefix, st, &e) < 0 ||
-        store_set_timeout(*st, (*c)->redis.timeout_ms, &e) < 0) {
-        fprintf(stderr, "eportctl: error: %s\n", e.msg);
-        return e.code == ERR_IO ? CTL_UNAVAILABLE : CTL_CONFIG;
-    }
-    return CTL_OK;
-}
-
 /* ---- printing ---- */
 
 static void site__time(int64_t ms, char out[32])
@@ -270,7 +248,7 @@ int ctl_site(int argc, char **argv)
         return rc < 0 ? CTL_OK : rc;
     cfg *c = NULL;
     store *st = NULL;
-    rc = site__open(a.config, &c, &st);
+    rc = ctl_store_open(a.config, &c, &st);
     if (rc == CTL_OK)
         rc = !strcmp(a.pos[0], "promote") ? site__promote(&a, c, st)
                                           : site__status(c, st);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "config.h"
+#include "store.h"
 
 int ctl_read_file(const char *path, buf_t *b, err_t *e)
 {
@@ -76,6 +78,27 @@ int ctl_node_open(const char *config, node **out)
         return CTL_CONFIG;
     }
     if (node_open(c, NODE_OFFLINE, out, &e) < 0) {
+        fprintf(stderr, "eportctl: error: %s\n", e.msg);
+        return e.code == ERR_IO ? CTL_UNAVAILABLE : CTL_CONFIG;
+    }
+    return CTL_OK;
+}
+
+int ctl_store_open(const char *config, cfg **c, store **st)
+{
+    err_t e;
+    if (!config) {
+        fprintf(stderr, "eportctl: error: --config FILE is required\n");
+        return CTL_USAGE;
+    }
+    if (cfg_load(config, c, &e) < 0) {
+        fputs(*c ? cfg_problems(*c) : e.msg, stderr);
+        if (!*c)
+            fputc('\n', stderr);
+        return CTL_CONFIG;
+    }
+    if (store_open((*c)->redis.url, (*c)->redis.prefix, st, &e) < 0 ||
+        store_set_timeout(*st, (*c)->redis.timeout_ms, &e) < 0) {
         fprintf(stderr, "eportctl: error: %s\n", e.msg);
         return e.code == ERR_IO ? CTL_UNAVAILABLE : CTL_CONFIG;
     }

@@ -6,6 +6,7 @@
 #include "ctl.h"
 
 int ctl_permits(int argc, char **argv); /* ctl_permits.c */
+int ctl_cbec(int argc, char **argv);    /* ctl_cbec.c */
 
 static const struct {
     const char *name;
@@ -33,6 +34,8 @@ static const struct {
                            "first"},
     {"permits", ctl_permits, "the permit ledger: list, show, verify, "
                              "reserve, history, issue, suspend..."},
+    {"cbec", ctl_cbec, "a cross-border e-commerce parcel's order, payment, "
+                       "waybill and inventory list: matched? (docs/cbec.md)"},
     {"submit", ctl_submit, "send a local-format file through a node's HTTP "
                            "API (prints the message ids)"},
     {"status", ctl_status, "what became of a submitted message, and its "

@@ -1,0 +1,321 @@
+/* node_cbec: cross-border e-commerce documents at a node (see
+ * node_cbec.h). A set's verdict is decided on what the set holds when it
+ * is read and recorded only if nothing was attached since; otherwise it
+ * is read and decided again, so two documents of one parcel taken at once
+ * (a local one and a peer's, or two instances) always end with the
+ * verdict of the set as it is. */
+#include "node_cbec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbec_match.h"
+#include "cbec_route.h"
+#include "log.h"
+#include "metrics.h"
+#include "model_pack.h"
+#include "msgid.h"
+#include "store_cbec.h"
+
+#define CB_ARENA_MAX (64u << 20)
+#define CB_POLL_MS 50       /* v1:in read at least this often */
+#define CB_EXPIRE_MS 1000   /* time limits looked at this often */
+#define CB_EXPIRE_BATCH 256
+#define CB_TRIES 8          /* reads of a set that keeps changing */
+#define CB_WHY_MAX 2048
+
+struct node_cb {
+    arena_t a;              /* one entry of v1:in */
+    store_pos pos;          /* v1:cb:inpos as last saved */
+    int pos_known;
+    int64_t next_poll_ms, next_expire_ms;
+};
+
+static const char *const cb__outcomes[] = {"attached", "same", "duplicate",
+                                           "conflict", "parked", "closed"};
+
+/* ---- checking a set ---- */
+
+static int cb__unpack(const store_cbec_set *s, arena_t *a, cbec_set *out,
+                      err_t *e)
+{
+    memset(out, 0, sizeof *out);
+    for (int d = 0; d < CBEC__DOCS; d++) {
+        model_record *r;
+        if (!s->doc[d].rec)
+            continue;
+        if (model_unpack(s->doc[d].rec, s->doc[d].len, a, &r, e) < 0)
+            return err_wrap(e, "cbec: order %s: %s %s", s->order_no,
+                            cbec_doc_name((cbec_doc)d), s->doc[d].id);
+        out->doc[d] = r;
+    }
+    return 0;
+}
+
+/* The verdict's why: the mismatches, or what is still awaited. */
+static void cb__why(const cbec_verdict *v, char *why, size_t n)
+{
+    char missing[64];
+    if (v->n) {
+        cbec_verdict_text(v, why, n);
+        return;
+    }
+    cbec_missing_text(v->present, missing, sizeof missing);
+    snprintf(why, n, "%s%s", missing[0] ? "awaiting " : "", missing);
+}
+
+/* The set as it stands, checked and its verdict recorded (*s read, v). */
+static int cb__decide(node *n, store_cbec_set *s, cbec_verdict *v, char *why,
+                      arena_t *a, err_t *e)
+{
+    cbec_opts o = {(double)n->cfg->cbec.tolerance_fen / 100.0};
+    cbec_set cs;
+    int rc = cb__unpack(s, a, &cs, e);
+    if (rc < 0)
+        return rc;
+    cbec_match(&cs, &o, v);
+    cb__why(v, why, CB_WHY_MAX);
+    return store_cbec_settle(n->st, s->order_no, s->n, cbec_verdict_state(v),
+                             why, node__now_ms(), e);
+}
+
+static int cb__closed(const store_cbec_set *s)
+{
+    return !strcmp(s->state, "expired") || !strcmp(s->state, "withdrawn");
+}
+
+static int cb__check(node *n, const char *order_no, arena_t *a,
+                     node_cbec_res *out, err_t *e)
+{
+    char *why = arena_alloc(a, CB_WHY_MAX);
+    if (!why)
+        return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    for (int t = 0; t < CB_TRIES; t++) {
+        store_cbec_set s;
+        cbec_verdict v;
+        int rc = store_cbec_get(n->st, order_no, a, &s, e);
+        if (rc == 0 && cb__closed(&s)) {
+            out->state = s.state, out->detail = s.why;
+            return 0;
+        }
+        if (rc == 0 && (rc = cb__decide(n, &s, &v, why, a, e)) == 1) {
+            out->state = cbec_verdict_state(&v), out->detail = why;
+            if (strcmp(s.state, out->state) && strcmp(out->state, "awaiting"))
+                met_add(MET_CBEC_SETS, out->state, 1);
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return err_set(e, ERR_AGAIN, "cbec: the set of order %s kept changing "
+                   "while it was checked", order_no);
+}
+
+/* ---- taking a document ---- */
+
+static void cb__stopped(const store_cbec_res *res, cbec_doc d,
+                        const char *key, arena_t *a, node_cbec_res *out)
+{
+    if (res->outcome == STORE_CBEC_PARKED) {
+        out->state = "parked";
+        out->detail = arena_printf(a, "waybill %s waits for the inventory "
+                                   "list naming it", key);
+    } else if (res->outcome == STORE_CBEC_CONFLICT) {
+        out->state = "conflict";
+        out->detail = arena_printf(a, "order %s has another %s (record %s): "
+                                   "send a change to replace it", res->order_no,
+                                   cbec_doc_name(d), res->other);
+    } else {
+        out->state = "closed";
+        out->detail = arena_printf(a, "order %s is closed: %s", res->order_no,
+                                   res->other ? res->other : "");
+    }
+}
+
+static int cb__put(const model_record *r, cbec_doc d, const char *id,
+                   const void *rec, size_t len, store_cbec_put *p, err_t *e)
+{
+    const char *key = d == CBEC_WAYBILL ? r->cbec.logistics_no : r->cbec.order_no;
+    if (!key)
+        return err_set(e, ERR_REQUIRED, "cbec: %s %s has no %s",
+                       cbec_doc_name(d), id, d == CBEC_WAYBILL
+                       ? "cbec.logistics_no (waybill number)"
+                       : "cbec.order_no (order number)");
+    *p = (store_cbec_put){d, key, id,
+                          d == CBEC_INVENTORY ? r->cbec.logistics_no : NULL,
+                          rec, len, r->document.function &&
+                          !strcmp(r->document.function, "change")};
+    return 0;
+}
+
+int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
+                   const model_record *r, arena_t *a, node_cbec_res *out,
+                   err_t *e)
+{
+    int d = cbec_doc_of(r);
+    store_cbec_put p;
+    store_cbec_res res;
+    memset(out, 0, sizeof *out);
+    if (d < 0)
+        return err_set(e, ERR_INVALID, "cbec: record %s is no order, payment, "
+                       "parcel waybill or inventory list", id);
+    int rc = cb__put(r, (cbec_doc)d, id, rec, len, &p, e);
+    if (rc == 0)
+        rc = store_cbec_attach(n->st, &p, node__now_ms(),
+                               n->cfg->cbec.match_timeout_s * 1000, a, &res, e);
+    if (rc < 0)
+        return rc;
+    met_add(MET_CBEC_DOCS, cb__outcomes[res.outcome], 1);
+    out->order_no = res.order_no;
+    if (res.outcome >= STORE_CBEC_CONFLICT)
+        cb__stopped(&res, (cbec_doc)d, p.key, a, out);
+    else if ((rc = cb__check(n, res.order_no, a, out, e)) < 0)
+        return rc;
+    log_event(LOG_INFO, "cbec_document", "id=%s doc=%s order=%s outcome=%s "
+              "state=%s detail=%s", id, cbec_doc_name((cbec_doc)d),
+              out->order_no, cb__outcomes[res.outcome], out->state,
+              log_q(out->detail ? out->detail : ""));
+    return 0;
+}
+
+/* The id a document is sent under to dest: derived from its own, so a
+ * dispatch done again after a crash sends it once. */
+static int cb__fwd_id(const char *id, const char *dest, char *out, err_t *e)
+{
+    uint64_t ms;
+    char k[160];
+    if (msgid_parse(id, &ms, e) < 0)
+        return err_wrap(e, "cbec: local message %s", id);
+    int len = snprintf(k, sizeof k, "eport cbec %s %s", id, dest);
+    return msgid_derive(ms, k, (size_t)len, out, e);
+}
+
+int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
+                    const model_record *r, arena_t *a, node_cbec_res *out,
+                    err_t *e)
+{
+    int row, dup = 0;
+    const char *dest = cbec_route(n->cfg, r, &row);
+    if (!strcmp(dest, n->cfg->node.id))
+        return node_cbec_take(n, id, rec, len, r, a, out, e);
+    memset(out, 0, sizeof *out);
+    int rc = cb__fwd_id(id, dest, out->fwd, e);
+    const void *p[1] = {rec};
+    const char *ids[1] = {out->fwd};
+    if (rc == 0)
+        rc = node_submit_as(n, "record", &dest, 1, NULL, p, &len, 1, ids,
+                            &dup, e);
+    if (rc < 0)
+        return rc;
+    met_add(MET_CBEC_DOCS, "forwarded", 1);
+    out->order_no = r->cbec.order_no, out->state = "forwarded", out->dest = dest;
+    out->detail = row >= 0 ? arena_printf(a, "matched at %s (cbec_routes[%d])",
+                                          dest, row)
+                           : arena_printf(a, "matched at %s (cbec.clearing)", dest);
+    return 0;
+}
+
+/* ---- documents peers sent, and time limits ---- */
+
+typedef struct cb_rd {
+    node *n;
+    store_pos done;   /* the last entry dealt with */
+} cb_rd;
+
+static int cb__transient(int rc)
+{
+    return rc == ERR_IO || rc == ERR_NOMEM || rc == ERR_AGAIN;
+}
+
+static int cb__entry(void *ctx, store_pos pos, const char *id,
+                     const char *origin, const void *frame, size_t nb,
+                     err_t *e)
+{
+    cb_rd *rd = ctx;
+    arena_t *a = &rd->n->cb->a;
+    env *v;
+    model_record *r;
+    node_cbec_res o;
+    err_t de;
+    arena_reset(a);
+    if (env_decode(frame, nb, a, &v, &de) == 0 && !strcmp(v->type, "record") &&
+        model_unpack((const char *)v->payload, v->payload_len, a, &r, &de) == 0 &&
+        cbec_doc_of(r) >= 0) {
+        int rc = node_cbec_take(rd->n, id, v->payload, v->payload_len, r, a,
+                                &o, e);
+        if (rc < 0 && cb__transient(rc))
+            return rc; /* read again from here next turn */
+        if (rc < 0)
+            log_event(LOG_WARN, "cbec_refused", "id=%s origin=%s msg=%s", id,
+                      origin, log_q(e->msg));
+    }
+    rd->done = pos;
+    return 0;
+}
+
+static int cb__expired(void *ctx, const char *order_no, const char *why,
+                       err_t *e)
+{
+    (void)ctx, (void)e;
+    met_add(MET_CBEC_SETS, "expired", 1);
+    log_event(LOG_WARN, "cbec_expired", "order=%s why=%s", order_no, log_q(why));
+    return 0;
+}
+
+static int cb__in(node *n, err_t *e)
+{
+    struct node_cb *cb = n->cb;
+    if (!cb->pos_known && store_cbec_inpos(n->st, &cb->pos, e) < 0)
+        return e->code;
+    cb->pos_known = 1;
+    cb_rd rd = {n, cb->pos};
+    int got = store_in_after(n->st, cb->pos, NODE_CBEC_BATCH, cb__entry, &rd, e);
+    int moved = store_pos_cmp(rd.done, cb->pos) > 0;
+    err_t se;
+    if (moved && store_cbec_inpos_set(n->st, rd.done, &se) == 0)
+        cb->pos = rd.done; /* else read again: taking twice is harmless */
+    return got;
+}
+
+static struct node_cb *cb__get(node *n)
+{
+    if (!n->cb && (n->cb = calloc(1, sizeof *n->cb)))
+        arena_init(&n->cb->a, CB_ARENA_MAX);
+    return n->cb;
+}
+
+int node_cbec_drain(node *n, int64_t now)
+{
+    struct node_cb *cb = cb__get(n);
+    err_t e;
+    int got = 0;
+    if (!cb)
+        return 0;
+    if (now >= cb->next_poll_ms) {
+        cb->next_poll_ms = now + CB_POLL_MS;
+        if ((got = cb__in(n, &e)) < 0) {
+            log_event(LOG_ERROR, "cbec_in", "msg=%s", log_q(e.msg));
+            cb->pos_known = 0;
+            got = 0;
+        }
+        if (got == NODE_CBEC_BATCH)
+            cb->next_poll_ms = now;
+    }
+    if (now >= cb->next_expire_ms) {
+        cb->next_expire_ms = now + CB_EXPIRE_MS;
+        if (store_cbec_expire(n->st, now, CB_EXPIRE_BATCH, cb__expired, NULL,
+                              &e) < 0)
+            log_event(LOG_ERROR, "cbec_expire", "msg=%s", log_q(e.msg));
+    }
+    return got;
+}
+
+void node_cbec_close(node *n)
+{
+    if (!n->cb)
+        return;
+    arena_free(&n->cb->a);
+    free(n->cb);
+    n->cb = NULL;
+}

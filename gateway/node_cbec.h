@@ -1,0 +1,44 @@
+/* node_cbec: cross-border e-commerce documents at a node (docs/cbec.md).
+ * A document a local system hands in goes to the node that matches its
+ * parcel (cbec_route): kept here, or sent there as a signed record under
+ * an id derived from its own, so it is sent once whatever happens. At
+ * the matching node each document joins its parcel's set (store_cbec),
+ * the set is checked (cbec_match) and the verdict recorded; documents
+ * peers sent are read from v1:in, and sets past their time limit
+ * expire, in the loop of the instance that owns the ledger. */
+#ifndef EPORT_NODE_CBEC_H
+#define EPORT_NODE_CBEC_H
+
+#include "model.h"
+#include "node_int.h"
+
+/* What became of a document: state is the set's (awaiting, matched,
+ * mismatched), or what stopped it (parked, conflict, closed), or
+ * "forwarded" to dest (fwd: the envelope id); detail says why, in the
+ * arena. */
+typedef struct node_cbec_res {
+    const char *order_no, *state, *detail, *dest;
+    char fwd[MSGID_LEN + 1];
+} node_cbec_res;
+
+/* A local system's document (record id, its msgpack rec/len and r): kept
+ * here or forwarded (see above). A failure of the store or the link
+ * returns its error (try again later); a document the set refuses is not
+ * a failure (out->state says so). */
+int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
+                    const model_record *r, arena_t *a, node_cbec_res *out,
+                    err_t *e);
+
+/* The document joins its set here and the set is checked. */
+int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
+                   const model_record *r, arena_t *a, node_cbec_res *out,
+                   err_t *e);
+
+/* One turn: documents peers delivered (a batch of v1:in), then, at most
+ * once a second, sets past their time limit. Returns how many entries of
+ * v1:in it read. */
+#define NODE_CBEC_BATCH 128
+int node_cbec_drain(node *n, int64_t now);
+void node_cbec_close(node *n);
+
+#endif

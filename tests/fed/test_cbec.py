@@ -1,0 +1,213 @@
+"""Cross-border e-commerce: a parcel's four documents matched across
+regions (issue #12, docs/cbec.md) on real eportd processes and Redis, the
+line SC - CQ - SH (SC and SH reach each other through CQ).
+
+Every node routes parcels cleared by the Chongqing customs district to CQ
+(cbec_routes: customs 80, order numbers CQ..., the logistics company), and
+every node has an HTTP connector for the parties' CEB XML. Parcel A of the
+CEB samples (order CEB311, payment CEB411, waybill CEB511, inventory list
+CEB621) is sent as 24 parcels, one per order of arrival of the four
+documents, each document to another node than the one before (SH, SC, CQ
+in turn): every set ends matched at CQ, with each document once, whatever
+the order and wherever it came in. Then: a payment whose amount differs
+(mismatched, the field named, the buyer's identity number never shown
+whole); the same document twice and a duplicate under another id (no
+change); a conflicting order refused until sent as a change; an order
+alone past the time limit (expired, naming what never came) and a late
+payment refused; `eportctl cbec status` and GET /v1/cbec/{orderNo} agree."""
+import http.client
+import itertools
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from connlib import client, configure  # noqa: E402
+from fedlib import LINE, ROOT, Fed, check, port_open, wait_for  # noqa: E402
+from fedrun import Group, main  # noqa: E402
+
+KEY = "test-key-cbec-parties-000000001"
+SAMPLES = os.path.join(ROOT, "mappings", "samples")
+DOCS = {  # the four documents of parcel A, as its parties send them
+    "order": os.path.join(SAMPLES, "ceb311-order", "cq-jd-parcel-a.xml"),
+    "payment": os.path.join(SAMPLES, "ceb411-payment", "cq-tenpay-parcel-a-signed.xml"),
+    "waybill": os.path.join(SAMPLES, "ceb511-waybill", "cq-parcel-a-yto.xml"),
+    "inventory": os.path.join(SAMPLES, "ceb621-inventory", "cq-jd-parcel-a.xml"),
+}
+ORDER_NO, WAYBILL_NO, PAY_NO = "CQJD2026112400017", "YT8800123456781", "4200002026112400017"
+ID_NUMBER = "500103199203154426"
+LIMIT_S = 4  # the match time limit, short for the expiry test
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def parcel(n):
+    """Parcel A's documents as parcel n: its own order, waybill and payment
+    numbers (same length, so nothing else moves)."""
+    order, wb, pay = f"CQJD2026119{n:06d}", f"YT88001{n:08d}", f"42000020261199{n:05d}"
+    out = {}
+    for doc, path in DOCS.items():
+        out[doc] = (read(path).replace(ORDER_NO, order).replace(WAYBILL_NO, wb)
+                    .replace(PAY_NO, pay))
+    return order, out
+
+
+def configure_all(fed):
+    routes = ("cbec_routes:\n  - {customs: '80', node: CQ}\n"
+              "  - {order_prefix: CQ, node: CQ}\n  - {carrier: '5001980022', node: CQ}\n")
+    for n in fed.nodes.values():
+        configure(n, [{"name": "ceb", "type": "http"}], [client("parties", "ceb", KEY)])
+        with open(n.conf, "a") as f:
+            f.write(routes)
+            if n.id == "CQ":
+                f.write(f"cbec:\n  match_timeout_s: {LIMIT_S}\n")
+
+
+def make():
+    return Fed(LINE)
+
+
+def start(fed):
+    configure_all(fed)
+    fed.start_all()
+    for n in fed.nodes.values():
+        wait_for(lambda: port_open(n.http), 15, f"{n.id}'s HTTP API")
+
+
+def api(node, method, path, data=None):
+    c = http.client.HTTPConnection("127.0.0.1", node.http, timeout=30)
+    c.request(method, path, data, {"Authorization": f"Bearer {KEY}",
+                                   "Content-Type": "application/xml"})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(raw or b"{}")
+    except ValueError:
+        return r.status, {"raw": raw.decode(errors="replace")}
+
+
+def send(node, xml):
+    """POSTs one CEB message; its message id."""
+    status, j = api(node, "POST", "/v1/messages", xml.encode())
+    check(status == 202, f"POST to {node.id}: {status} {j}")
+    return j["messages"][0]["id"]
+
+
+def message(node, mid, want=None):
+    """The message's status at node once dispatched (status in want)."""
+    def done():
+        status, j = api(node, "GET", f"/v1/messages/{mid}")
+        ok = status == 200 and j.get("status") not in (None, "accepted")
+        return j if ok and (not want or j["status"] in want) else None
+    return wait_for(done, 20, f"message {mid} dispatched at {node.id}")
+
+
+def cbec_set(node, order):
+    status, j = api(node, "GET", f"/v1/cbec/{order}")
+    return j if status == 200 else None
+
+
+def state_is(node, order, want):
+    def ok():
+        j = cbec_set(node, order)
+        return j if j and j["state"] == want else None
+    return wait_for(ok, 30, f"set {order} {want} at {node.id} "
+                    f"(now {cbec_set(node, order)})")
+
+
+# ---- tests -------------------------------------------------------------------
+
+
+def test_every_order_three_nodes(fed):
+    """24 parcels, one per order of arrival of the four documents; the
+    documents of one parcel come in at SH, SC and CQ in turn."""
+    nodes = [fed["SH"], fed["SC"], fed["CQ"]]
+    parcels = []
+    for i, perm in enumerate(itertools.permutations(DOCS)):
+        order, docs = parcel(i + 1)
+        for k, doc in enumerate(perm):
+            node = nodes[(i + k) % 3]
+            mid = send(node, docs[doc])
+            st = message(node, mid)
+            want = "attached" if node.id == "CQ" else "forwarded"
+            check(st["status"] == want, f"{doc} of {order} at {node.id}: {st}")
+        parcels.append(order)
+    cq = fed["CQ"]
+    for order in parcels:
+        j = state_is(cq, order, "matched")
+        docs = j["documents"]
+        check(all(docs[d] and docs[d]["id"] for d in DOCS), f"{order}: {docs}")
+        check(j["why"] == "" and j["logistics_no"].startswith("YT88001"), f"{order}: {j}")
+    for node in (fed["SH"], fed["SC"]):  # nothing is matched where it came in
+        check(cbec_set(node, parcels[0]) is None, f"{node.id} holds a set of {parcels[0]}")
+    text = cq.ctl("cbec", "status", parcels[0], "--config", cq.conf).stdout
+    check("state matched\n" in text and "inventory " in text, f"eportctl cbec status:\n{text}")
+    js = json.loads(cq.ctl("cbec", "status", parcels[0], "--json", "--config", cq.conf).stdout)
+    check(js == cbec_set(cq, parcels[0]), f"eportctl --json {js} vs HTTP {cbec_set(cq, parcels[0])}")
+
+
+def test_mismatch_named(fed):
+    """A payment for less than the order: mismatched, the field named; the
+    identity number appears nowhere whole (CQ's log, the set's why)."""
+    order, docs = parcel(101)
+    pay = docs["payment"].replace("<ceb:amountPaid>509.14<", "<ceb:amountPaid>500.00<")
+    check(pay != docs["payment"], "the sample's amountPaid is 509.14")
+    payer = pay.replace(ID_NUMBER, "500103199203154434")  # another person
+    send(fed["SC"], docs["order"])
+    send(fed["SH"], payer)
+    j = state_is(fed["CQ"], order, "mismatched")
+    check("payment: cbec.paid: order says 509.14, payment says 500" in j["why"], j["why"])
+    check("5001**********4434" in j["why"] and "500103199203154434" not in j["why"], j["why"])
+    check(ID_NUMBER not in fed["CQ"].log_text(), "identity number in CQ's log")
+
+
+def test_once_and_changes(fed):
+    """The same message twice, the same document under another message id,
+    a conflicting order, then that order as a change (appType 2)."""
+    cq = fed["CQ"]
+    order, docs = parcel(102)
+    send(cq, docs["order"])
+    state_is(cq, order, "awaiting")
+    st = message(cq, send(cq, docs["order"]))  # a retry: another message id
+    check(st["status"] == "attached", f"duplicate: {st}")
+    j = cbec_set(cq, order)
+    check(j["documents"]["order"] and j["state"] == "awaiting" and
+          j["why"] == "awaiting payment, waybill, inventory", f"after the duplicate: {j}")
+    other = docs["order"].replace("<ceb:freight>0.00</ceb:freight>", "<ceb:freight>5.00</ceb:freight>")
+    check(other != docs["order"], "the sample's freight is 0.00")
+    st = message(cq, send(cq, other))
+    check(st["status"] == "refused" and "send a change" in st.get("detail", ""),
+          f"conflicting order: {st}")
+    change = other.replace("<ceb:appType>1</ceb:appType>", "<ceb:appType>2</ceb:appType>")
+    check(change != other, "the sample's appType is 1")
+    first = cbec_set(cq, order)["documents"]["order"]["id"]
+    message(cq, send(cq, change))
+    j = cbec_set(cq, order)
+    check(j["documents"]["order"]["id"] != first, f"the change replaced the order: {j}")
+
+
+def test_expiry(fed):
+    """An order alone: expired after the time limit, naming what never
+    came; a payment after that is refused with the reason."""
+    cq = fed["CQ"]
+    order, docs = parcel(103)
+    send(fed["SH"], docs["order"])
+    state_is(cq, order, "awaiting")
+    j = state_is(cq, order, "expired")
+    check(j["why"] == "time limit passed with no payment, waybill, inventory", j["why"])
+    st = message(cq, send(cq, docs["payment"]))
+    check(st["status"] == "refused" and "is closed: time limit passed" in st.get("detail", ""),
+          f"late payment: {st}")
+    check(cbec_set(cq, order)["documents"]["payment"] is None, "the late payment was kept")
+
+
+if __name__ == "__main__":
+    sys.exit(main([Group(make, start, [
+        test_every_order_three_nodes, test_mismatch_named, test_once_and_changes,
+        test_expiry])]))
