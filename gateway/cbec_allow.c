@@ -1,0 +1,203 @@
+#include "cbec_allow.h"
+
+#include <math.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ydoc.h"
+
+#define CA_LIMITS_FILE "codes/cbec_limits.yaml"
+#define CA_REGIONS_FILE "codes/cn_id_region.yaml"
+#define CA_ARENA (1u << 20)
+
+/* ---- the code lists ---- */
+
+static const ynode *ca__codes(const ydoc *d, err_t *e)
+{
+    const ynode *c = d->root ? ydoc_get(d->root, "codes") : NULL;
+    if (!c || c->type != YD_MAP) {
+        ydoc_err(d, c ? c : d->root, e, ERR_CONFIG, "a code list needs 'codes'");
+        return NULL;
+    }
+    return c;
+}
+
+/* A whole number of yuan, as thousandths. */
+static int ca__yuan(const ydoc *d, const ynode *k, uint64_t *out, err_t *e)
+{
+    char *end;
+    unsigned long long v = k && k->type == YD_SCALAR ? strtoull(k->value, &end, 10) : 0;
+    if (!k || k->type != YD_SCALAR || !k->value[0] || *end || v == 0 ||
+        v > 1000000000ULL)
+        return ydoc_err(d, k ? k : d->root, e, ERR_CONFIG, "%s: want a whole "
+                        "number of yuan (1 to 1000000000)", k ? k->key : "limit");
+    *out = (uint64_t)v * 1000;
+    return 0;
+}
+
+static int ca__limits(const ydoc *d, cbec_limits *l, err_t *e)
+{
+    const ynode *c = ca__codes(d, e);
+    if (!c)
+        return e->code;
+    int rc = ca__yuan(d, ydoc_get(c, "per_transaction"), &l->per_tx, e);
+    return rc ? rc : ca__yuan(d, ydoc_get(c, "per_year"), &l->per_year, e);
+}
+
+static int ca__regions(const ydoc *d, cbec_limits *l, err_t *e)
+{
+    const ynode *c = ca__codes(d, e);
+    if (!c)
+        return e->code;
+    for (const ynode *k = c->kids; k; k = k->next) {
+        int ok = strlen(k->key) == 2 && k->key[0] >= '0' && k->key[0] <= '9' &&
+                 k->key[1] >= '0' && k->key[1] <= '9' && k->type == YD_SCALAR &&
+                 strlen(k->value) == 2 && k->value[0] >= 'A' &&
+                 k->value[0] <= 'Z' && k->value[1] >= 'A' && k->value[1] <= 'Z';
+        if (!ok || l->nregions == CBEC_REGIONS_MAX)
+            return ydoc_err(d, k, e, ERR_CONFIG, "%s: want two digits: a "
+                            "region of 2 upper-case letters (at most %d rows)",
+                            k->key, CBEC_REGIONS_MAX);
+        memcpy(l->prefix[l->nregions], k->key, 3);
+        memcpy(l->region[l->nregions++], k->value, 3);
+    }
+    return 0;
+}
+
+static int ca__load(const char *dir, const char *file, cbec_limits *l,
+                    int (*fn)(const ydoc *, cbec_limits *, err_t *), err_t *e)
+{
+    char path[4096];
+    arena_t a;
+    ydoc d;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    arena_init(&a, CA_ARENA);
+    int rc = ydoc_load_file(path, &a, &d, e);
+    if (rc == 0)
+        rc = fn(&d, l, e);
+    arena_free(&a);
+    return rc;
+}
+
+int cbec_limits_load(const char *mappings_dir, cbec_limits *out, err_t *e)
+{
+    memset(out, 0, sizeof *out);
+    int rc = ca__load(mappings_dir, CA_LIMITS_FILE, out, ca__limits, e);
+    return rc ? rc : ca__load(mappings_dir, CA_REGIONS_FILE, out, ca__regions, e);
+}
+
+const char *cbec_home_of(const cbec_limits *l, const char *id)
+{
+    for (size_t i = 0; id && strlen(id) >= 2 && i < l->nregions; i++)
+        if (!strncmp(id, l->prefix[i], 2))
+            return l->region[i];
+    return NULL;
+}
+
+/* ---- the key and the hash ---- */
+
+int cbec_key_load(const char *path, unsigned char *key, size_t *n, err_t *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(e, ERR_IO, "%s: cannot read the identity key", path);
+    size_t k = fread(key, 1, CBEC_KEY_MAX, f);
+    int more = fgetc(f) != EOF;
+    fclose(f);
+    if (k < CBEC_KEY_MIN || more)
+        return err_set(e, ERR_CONFIG, "%s: the identity key must be %d to %d "
+                       "bytes (openssl rand 32 > FILE)", path, CBEC_KEY_MIN,
+                       CBEC_KEY_MAX);
+    *n = k;
+    return 0;
+}
+
+int cbec_id_hash(const unsigned char *key, size_t klen, const char *id,
+                 char out[CBEC_HASH_HEX + 1], err_t *e)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdn = 0;
+    if (!HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)id,
+              strlen(id), md, &mdn) || mdn < CBEC_HASH_HEX / 2)
+        return err_set(e, ERR_INVALID, "cbec: cannot hash an identity number");
+    for (int i = 0; i < CBEC_HASH_HEX / 2; i++)
+        snprintf(out + 2 * i, 3, "%02X", md[i]);
+    return 0;
+}
+
+/* ---- allowance ids ---- */
+
+void cbec_allow_id(const char *home, int year, const char *hash,
+                   char out[CBEC_ALLOW_ID_MAX])
+{
+    snprintf(out, CBEC_ALLOW_ID_MAX, "%.2s-ALW%04d-%.32s", home, year, hash);
+}
+
+int cbec_allow_parse(const char *id, char home[3], int *year,
+                     char hash[CBEC_HASH_HEX + 1])
+{
+    if (strlen(id) != 11 + CBEC_HASH_HEX || strncmp(id + 2, "-ALW", 4) ||
+        id[10] != '-')
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (id[6 + i] < '0' || id[6 + i] > '9')
+            return -1;
+    for (int i = 0; i < CBEC_HASH_HEX; i++)
+        if (!strchr("0123456789ABCDEF", id[11 + i]) || !id[11 + i])
+            return -1;
+    memcpy(home, id, 2), home[2] = '\0';
+    *year = atoi(id + 6);
+    memcpy(hash, id + 11, CBEC_HASH_HEX + 1);
+    return 0;
+}
+
+/* ---- amounts and the ledger ---- */
+
+static uint64_t ca__k(double v)
+{
+    return v > 0 ? (uint64_t)llround(v * 1000) : 0;
+}
+
+int cbec_amount(const model_record *r, uint64_t *out, err_t *e)
+{
+    const char *cur = r->cbec.currency;
+    if (!cur || strcmp(cur, "CNY"))
+        return err_set(e, ERR_INVALID, "cbec: the inventory list's amounts are "
+                       "in %s: the allowance is counted in CNY", cur ? cur : "no currency");
+    if (!r->goods.n)
+        return err_set(e, ERR_INVALID, "cbec: the inventory list has no goods");
+    uint64_t t = ca__k(r->cbec.freight.v) + ca__k(r->cbec.insured_fee.v);
+    for (uint32_t i = 0; i < r->goods.n; i++)
+        t += ca__k(r->goods.v[i].value.v);
+    *out = t;
+    return 0;
+}
+
+int cbec_allow_permit(const char *id, const cbec_limits *l, arena_t *a,
+                      pm_permit *out, err_t *e)
+{
+    char home[3], hash[CBEC_HASH_HEX + 1], from[16], to[16];
+    int year;
+    if (cbec_allow_parse(id, home, &year, hash) < 0)
+        return err_set(e, ERR_INVALID, "cbec: '%s' is no allowance id", id);
+    memset(out, 0, sizeof *out);
+    snprintf(from, sizeof from, "%04d-01-01", year);
+    snprintf(to, sizeof to, "%04d-12-31", year);
+    int rc = pmrec_time(from, 0, &out->from_ms, e);
+    if (rc == 0)
+        rc = pmrec_time(to, 1, &out->to_ms, e);
+    out->id = arena_strdup(a, id);
+    out->number = out->id ? out->id + 3 : NULL;
+    out->holder_id = arena_strdup(a, hash);
+    out->region = arena_strdup(a, home);
+    if (rc || !out->id || !out->holder_id || !out->region)
+        return rc ? rc : err_set(e, ERR_NOMEM, "cbec: out of memory");
+    out->kind = "cbec_allowance", out->usage = "value", out->status = "valid";
+    out->authority = "CBEC";
+    out->lines[0] = (pm_line){.line = 1, .currency = "CNY", .value = l->per_year};
+    out->nlines = 1;
+    return 0;
+}
