@@ -376,12 +376,16 @@ static tnode *mv__instance(mrev *v, const mrule *ru, mscope *s, uint32_t i)
 
 /* Whether element el carries the constants this group sets (a group for
  * NAD+CZ sets role consignor): several groups may fill one array, and each
- * writes back only its own elements. */
+ * writes back only its own elements. Only unconditional constants count:
+ * one under a `when` ({to: id_agency, value: USCC, when: ...}) is what the
+ * element was read to be when its condition held, derived from the
+ * source, not what makes it the group's; two of them on one field, or an
+ * element holding neither, must not leave the group's element unwritten. */
 static int mv__belongs(const mrule *ru, const void *el)
 {
     for (uint32_t i = 0; i < ru->nrules; i++) {
         const mrule *k = &ru->rules[i];
-        if (k->kind != MR_FIELD || k->has_from || !k->value ||
+        if (k->kind != MR_FIELD || k->has_from || !k->value || k->when ||
             k->field->type != MF_STR)
             continue;
         const char *x = *model_str_at((void *)el, k->field);

@@ -599,6 +599,140 @@ static void test_xml_roundtrip(void **state)
     has("<RoleCode>CN</RoleCode>");
 }
 
+/* ---- group membership: unconditional constants only ---- */
+
+/* Two groups fill parties[]: a carrier's id_agency is a constant under a
+ * `when` (CN_CUSTOMS for a 10-character code, USCC for an 18-character
+ * credit code), read from the form of its code, as in the CEB tables. */
+static const char *CARRIER_TABLE =
+    "mapping: t\nformat: xml\nkind: waybill\n"
+    "match:\n  root: Waybill\nfields:\n"
+    "  - {to: document.number, from: ID}\n"
+    "  - each: Carrier\n    to: parties[]\n    fields:\n"
+    "      - {to: role, value: carrier}\n"
+    "      - {to: id, from: Code}\n"
+    "      - {to: name, from: Name}\n"
+    "      - {to: id_agency, value: CN_CUSTOMS, "
+    "when: {path: Code, matches: \"^[0-9A-Z]{10}$\"}}\n"
+    "      - {to: id_agency, value: USCC, when: {path: Code, matches: "
+    "\"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$\"}}\n"
+    "  - each: Consignee\n    to: parties[]\n    fields:\n"
+    "      - {to: role, value: consignee}\n"
+    "      - {to: name, from: Name}\n";
+
+/* A constant under a `when` is a conditional value, not a membership
+ * criterion: a carrier holding either id_agency, or none, is written back
+ * by the carrier group (before, no element could hold both constants and
+ * every carrier was dropped, silently); the constants themselves are not
+ * written; read back, the record is the same. */
+static void test_conditional_constant_not_membership(void **state)
+{
+    fx *f = *state;
+    roundtrip(f, CARRIER_TABLE,
+              "<?xml version=\"1.0\"?>\n<Waybill><ID>WB1</ID>\n"
+              "<Carrier><Code>3120980025</Code><Name>Customs Reg Co</Name>"
+              "</Carrier>\n"
+              "<Carrier><Code>91310000MA1FL8XQ30</Code><Name>Credit Code Co"
+              "</Name></Carrier>\n"
+              "<Carrier><Name>No Code Co</Name></Carrier>\n"
+              "<Consignee><Name>Buyer</Name></Consignee>\n</Waybill>\n");
+    const model_record *r = f->k.r[0];
+    assert_int_equal(r->parties.n, 4);
+    tu_assert_str(r->parties.v[0].id_agency, "CN_CUSTOMS");
+    tu_assert_str(r->parties.v[1].id_agency, "USCC");
+    assert_null(r->parties.v[2].id_agency);
+    tu_assert_str(r->parties.v[2].role, "carrier");
+    tu_assert_str(r->parties.v[3].role, "consignee");
+    has("<Carrier><Code>3120980025</Code><Name>Customs Reg Co</Name>"
+        "</Carrier>");
+    has("<Carrier><Code>91310000MA1FL8XQ30</Code><Name>Credit Code Co"
+        "</Name></Carrier>");
+    has("<Carrier><Name>No Code Co</Name></Carrier>");
+    has("<Consignee><Name>Buyer</Name></Consignee>");
+    assert_null(strstr(written, "CN_CUSTOMS"));
+    assert_null(strstr(written, "USCC"));
+}
+
+static model_party *add_party(fx *f, model_record *r, const char *role,
+                              const char *name, const char *id,
+                              const char *agency)
+{
+    err_t e;
+    model_party *p = model_array_append(&f->a, r,
+                                        model_field_find("parties"), &e);
+    assert_non_null(p);
+    p->role = (char *)role;
+    p->name = (char *)name;
+    p->id = (char *)id;
+    p->id_agency = (char *)agency;
+    return p;
+}
+
+/* The unconditional constant still decides: an element without role
+ * carrier is not the carrier group's, whatever conditional value it
+ * holds (a seller with CN_CUSTOMS, a party with no role), and a consignee
+ * holding an id_agency goes out through the consignee group. A
+ * conditional constant is read-only in effect: a carrier whose id_agency
+ * disagrees with its code is written, and reads back as its code says. */
+static void test_conditional_constant_unconditional_decides(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, CARRIER_TABLE);
+    model_record *r = model_record_new(&f->a);
+    r->kind = "waybill";
+    r->document.number = "WB2";
+    add_party(f, r, "seller", "Seller Co", "3120980099", "CN_CUSTOMS");
+    add_party(f, r, NULL, "Roleless Co", "91310000MA1FL8XQ31", "USCC");
+    add_party(f, r, "consignee", "Buyer", NULL, "USCC");
+    add_party(f, r, "carrier", "Odd Co", "3120980025", "USCC");
+    err_t e;
+    if (reverse(f, r, &e))
+        fail_msg("map_reverse: %s", e.msg);
+    assert_null(strstr(written, "Seller Co"));
+    assert_null(strstr(written, "3120980099"));
+    assert_null(strstr(written, "Roleless Co"));
+    assert_null(strstr(written, "91310000MA1FL8XQ31"));
+    has("<Consignee><Name>Buyer</Name></Consignee>");
+    has("<Carrier><Code>3120980025</Code><Name>Odd Co</Name></Carrier>");
+    assert_null(strstr(written, "<Carrier><Name>Buyer"));
+    tu_apply(f, written);
+    const model_record *back = tu_one(f);
+    assert_int_equal(back->parties.n, 2);
+    tu_assert_str(back->parties.v[0].role, "carrier");
+    tu_assert_str(back->parties.v[0].id_agency, "CN_CUSTOMS");
+    tu_assert_str(back->parties.v[1].role, "consignee");
+    assert_null(back->parties.v[1].id_agency);
+}
+
+/* Unchanged for unconditional constants: every one must be held. A group
+ * setting role and kind unconditionally takes only elements holding
+ * both; a conditional constant beside them changes nothing. */
+static void test_unconditional_constants_all_held(void **state)
+{
+    fx *f = *state;
+    tu_load_table(f, "mapping: t\nformat: xml\nkind: waybill\n"
+                     "match:\n  root: Waybill\nfields:\n"
+                     "  - each: Agent\n    to: parties[]\n    fields:\n"
+                     "      - {to: role, value: carrier}\n"
+                     "      - {to: id_agency, value: CN_CUSTOMS}\n"
+                     "      - {to: id_agency, value: USCC, "
+                     "when: {path: Code, exists: true}}\n"
+                     "      - {to: name, from: Name}\n");
+    model_record *r = model_record_new(&f->a);
+    r->kind = "waybill";
+    add_party(f, r, "carrier", "Both Co", NULL, "CN_CUSTOMS");
+    add_party(f, r, "carrier", "Credit Co", NULL, "USCC");
+    add_party(f, r, "carrier", "None Co", NULL, NULL);
+    add_party(f, r, "seller", "Seller Co", NULL, "CN_CUSTOMS");
+    err_t e;
+    if (reverse(f, r, &e))
+        fail_msg("map_reverse: %s", e.msg);
+    has("<Agent><Name>Both Co</Name></Agent>");
+    assert_null(strstr(written, "Credit Co"));
+    assert_null(strstr(written, "None Co"));
+    assert_null(strstr(written, "Seller Co"));
+}
+
 /* ---- CSV ---- */
 
 static const char *CSV_ROWS =
@@ -719,6 +853,9 @@ int main(void)
         T(test_const_split_head_once),
         T(test_const_extends),
         T(test_xml_roundtrip),
+        T(test_conditional_constant_not_membership),
+        T(test_conditional_constant_unconditional_decides),
+        T(test_unconditional_constants_all_held),
         T(test_csv_roundtrip),
         T(test_csv_roundtrip_blank_cell),
         T(test_csv_split_roundtrip),
