@@ -14,9 +14,26 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "store.h"
 #include "store_cbec.h"
 
-json_t *cbview_set_json_new(const store_cbec_set *s);
-int cbview_set_text(const store_cbec_set *s, buf_t *out);
+/* What the set draws on its buyer's allowance, as this node knows it:
+ * the draw (permit id and amount, or why none), the request's state and
+ * the home's answer (code, what is left in CNY). Absent for a set that
+ * drew nothing (not matched, or no cbec.id_key). */
+typedef struct cbview_allow {
+    const char *draw, *state, *code, *text;
+    uint64_t left;       /* thousandths of CNY; with has_left */
+    int has_left;
+} cbview_allow;
+/* Reads the request of s (store_pmq.h) into out; 0, or 1 when s drew
+ * nothing, or < 0 (Redis). Strings in a. */
+int cbview_allow_load(store *st, const store_cbec_set *s, arena_t *a,
+                      cbview_allow *out, err_t *e);
+
+/* al: the allowance as cbview_allow_load read it, or NULL. */
+json_t *cbview_set_json_new(const store_cbec_set *s, const cbview_allow *al);
+int cbview_set_text(const store_cbec_set *s, const cbview_allow *al,
+                    buf_t *out);
 
 #endif

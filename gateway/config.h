@@ -183,6 +183,8 @@ typedef struct cfg_cbec {
                                  NULL: this node */
     int64_t match_timeout_s;  /* an incomplete set expires after this */
     int64_t tolerance_fen;    /* amounts may differ by this many hundredths */
+    const char *id_key;       /* the federation's key for identity hashes
+                                 (absolute); NULL: no allowance drawn */
 } cfg_cbec;
 
 /* One row of cbec_routes: documents it names are matched at node. Each

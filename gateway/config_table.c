@@ -585,6 +585,10 @@ static const cfg_option cbec_rows[] = {
     INT(cfg_cbec, tolerance_fen, "1", 0, 100000000,
         "Amounts of a parcel's documents may differ by this many hundredths "
         "of their currency (分)."),
+    PATH(cfg_cbec, id_key, 0, NULL,
+         "The federation's key (32 to 256 bytes, the same on every node) for "
+         "the keyed hash that names a buyer's annual allowance; not set: "
+         "matched parcels draw no allowance."),
 };
 
 static const cfg_option cbec_route_rows[] = {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cbec_allow.h"
 #include "cbec_match.h"
 #include "cbec_route.h"
 #include "log.h"
@@ -17,6 +19,8 @@
 #include "model_pack.h"
 #include "msgid.h"
 #include "store_cbec.h"
+#include "store_pm.h"
+#include "store_pmq.h"
 
 #define CB_ARENA_MAX (64u << 20)
 #define CB_POLL_MS 50       /* v1:in read at least this often */
@@ -30,10 +34,94 @@ struct node_cb {
     store_pos pos;          /* v1:cb:inpos as last saved */
     int pos_known;
     int64_t next_poll_ms, next_expire_ms;
+    int allow_loaded;       /* limits and key read (1), or failed (-1) */
+    cbec_limits limits;
+    unsigned char key[CBEC_KEY_MAX];
+    size_t klen;
 };
 
 static const char *const cb__outcomes[] = {"attached", "same", "duplicate",
                                            "conflict", "parked", "closed"};
+
+/* ---- the buyer's annual allowance (cbec_allow.h) ---- */
+
+static struct node_cb *cb__get(node *n);
+
+/* The limits and the key, read once; 0 when there is nothing to draw
+ * (no cbec.id_key), 1 when ready, < 0 (logged once) when unreadable. */
+static int cb__allow_ready(node *n, struct node_cb *cb)
+{
+    err_t e;
+    if (!n->cfg->cbec.id_key)
+        return 0;
+    if (!cb->allow_loaded) {
+        int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &e);
+        if (rc == 0)
+            rc = cbec_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e);
+        cb->allow_loaded = rc ? -1 : 1;
+        if (rc)
+            log_event(LOG_ERROR, "cbec_allowance", "msg=%s", log_q(e.msg));
+    }
+    return cb->allow_loaded;
+}
+
+/* The year (China Standard Time) of ms. */
+static int cb__year(int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000 + 8 * 3600);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return tm.tm_year + 1900;
+}
+
+/* What the matched set draws: its amount, and the allowance's id. */
+static const char *cb__allow_what(struct node_cb *cb, const model_record *inv,
+                                  char id[CBEC_ALLOW_ID_MAX], uint64_t *amt,
+                                  arena_t *a, err_t *e)
+{
+    const model_party *b = cbec_party(inv, "buyer");
+    const char *home = b && b->id ? cbec_home_of(&cb->limits, b->id) : NULL;
+    char hash[CBEC_HASH_HEX + 1];
+    if (!home)
+        return b && b->id ? "no allowance drawn: no region keeps allowances "
+                            "of this identity number's province"
+                          : "no allowance drawn: the inventory list names no "
+                            "buyer's identity number";
+    if (cbec_amount(inv, amt, e) < 0)
+        return arena_printf(a, "no allowance drawn: %s", e->msg);
+    if (*amt > cb->limits.per_tx)
+        return arena_printf(a, "refused: %.2f CNY is over the per-transaction "
+                            "limit of %.2f", (double)*amt / 1000,
+                            (double)cb->limits.per_tx / 1000);
+    if (cbec_id_hash(cb->key, cb->klen, b->id, hash, e) < 0)
+        return e->msg;
+    cbec_allow_id(home, cb__year(node__now_ms()), hash, id);
+    return NULL;
+}
+
+/* The matched set's draw on its buyer's allowance, queued for the
+ * permit loop (store_pmq) under an id derived from the set, so that it is
+ * asked once. */
+static int cb__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
+                     arena_t *a, err_t *e)
+{
+    struct node_cb *cb = cb__get(n);
+    char id[CBEC_ALLOW_ID_MAX], rid[MSGID_LEN + 1], k[160];
+    uint64_t amt = 0;
+    if (!cb || cb__allow_ready(n, cb) <= 0)
+        return 0;
+    const char *why = cb__allow_what(cb, cs->doc[CBEC_INVENTORY], id, &amt, a, e);
+    if (why)
+        return store_cbec_allow_set(n->st, s->order_no, NULL, why, e);
+    pm_req q = {.op = PM_OP_RESERVE, .permit = id, .key = s->order_no,
+                .lines = {{0, 0, amt}}, .nlines = 1, .at_ms = (uint64_t)node__now_ms()};
+    int len = snprintf(k, sizeof k, "eport cbec allowance %s", s->order_no);
+    int rc = msgid_derive((uint64_t)s->first, k, (size_t)len, rid, e);
+    if (rc == 0 && (rc = store_pmq_add(n->st, rid, &q, NULL, node__now_ms(), e)) >= 0)
+        rc = store_cbec_allow_set(n->st, s->order_no, rid,
+                                  arena_printf(a, "%s %.2f CNY", id, (double)amt / 1000), e);
+    return rc;
+}
 
 /* ---- checking a set ---- */
 
@@ -66,15 +154,14 @@ static void cb__why(const cbec_verdict *v, char *why, size_t n)
 }
 
 /* The set as it stands, checked and its verdict recorded (*s read, v). */
-static int cb__decide(node *n, store_cbec_set *s, cbec_verdict *v, char *why,
-                      arena_t *a, err_t *e)
+static int cb__decide(node *n, store_cbec_set *s, cbec_set *cs,
+                      cbec_verdict *v, char *why, arena_t *a, err_t *e)
 {
     cbec_opts o = {(double)n->cfg->cbec.tolerance_fen / 100.0};
-    cbec_set cs;
-    int rc = cb__unpack(s, a, &cs, e);
+    int rc = cb__unpack(s, a, cs, e);
     if (rc < 0)
         return rc;
-    cbec_match(&cs, &o, v);
+    cbec_match(cs, &o, v);
     cb__why(v, why, CB_WHY_MAX);
     return store_cbec_settle(n->st, s->order_no, s->n, cbec_verdict_state(v),
                              why, node__now_ms(), e);
@@ -93,16 +180,22 @@ static int cb__check(node *n, const char *order_no, arena_t *a,
         return err_set(e, ERR_NOMEM, "cbec: out of memory");
     for (int t = 0; t < CB_TRIES; t++) {
         store_cbec_set s;
+        cbec_set cs;
         cbec_verdict v;
         int rc = store_cbec_get(n->st, order_no, a, &s, e);
         if (rc == 0 && cb__closed(&s)) {
             out->state = s.state, out->detail = s.why;
             return 0;
         }
-        if (rc == 0 && (rc = cb__decide(n, &s, &v, why, a, e)) == 1) {
+        if (rc == 0 && (rc = cb__decide(n, &s, &cs, &v, why, a, e)) == 1) {
             out->state = cbec_verdict_state(&v), out->detail = why;
             if (strcmp(s.state, out->state) && strcmp(out->state, "awaiting"))
                 met_add(MET_CBEC_SETS, out->state, 1);
+            /* the verdict is recorded: a crash now leaves the allowance
+             * undrawn, which the next document or a retry draws (the
+             * request id is derived from the set) */
+            if (!strcmp(out->state, "matched") && !s.arid)
+                return cb__allow(n, &s, &cs, a, e);
             return 0;
         }
         if (rc < 0)
@@ -318,4 +411,55 @@ void node_cbec_close(node *n)
     arena_free(&n->cb->a);
     free(n->cb);
     n->cb = NULL;
+}
+
+/* ---- at a buyer's home ---- */
+
+int node_cbec_is_allowance(const char *permit)
+{
+    char home[3], hash[CBEC_HASH_HEX + 1];
+    int year;
+    return permit && cbec_allow_parse(permit, home, &year, hash) == 0;
+}
+
+/* Opens ledger id here (it is this node's region's, unchecked otherwise:
+ * the request went to the wrong home and is answered unknown-permit). */
+static int cb__open_one(node *n, struct node_cb *cb, const char *id,
+                        err_t *e)
+{
+    pm_permit p;
+    char pe[ERR_MSG_MAX];
+    if (strncmp(id, n->cfg->node.region, 2))
+        return 0;
+    int rc = cbec_allow_permit(id, &cb->limits, &cb->a, &p, e);
+    if (rc == 0 && (rc = store_pm_issue(n->st, &p, NULL, 0, node__now_ms(),
+                                        NULL, e)) == ERR_CONFLICT) {
+        /* opened with another year's limit: the ledger stands as it is */
+        snprintf(pe, sizeof pe, "%s", e->msg);
+        log_event(LOG_WARN, "cbec_allowance", "id=%s msg=%s", id, log_q(pe));
+        rc = 0;
+    }
+    return rc;
+}
+
+int node_cbec_allow_open(node *n, const store_pm_op *ops, size_t k, err_t *e)
+{
+    struct node_cb *cb = cb__get(n);
+    if (!cb)
+        return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    if (!cb->limits.per_year) { /* the home needs no key: only limits */
+        err_t le;
+        int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &le);
+        if (rc < 0)
+            return err_set(e, rc, "%s", le.msg);
+    }
+    arena_reset(&cb->a);
+    for (size_t i = 0; i < k; i++) {
+        if (i && !strcmp(ops[i].q->permit, ops[i - 1].q->permit))
+            continue;
+        int rc = cb__open_one(n, cb, ops[i].q->permit, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }

@@ -39,6 +39,21 @@ int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
  * v1:in it read. */
 #define NODE_CBEC_BATCH 128
 int node_cbec_drain(node *n, int64_t now);
+
+/* ---- at a buyer's home (node_permit.c): the allowance ledgers ---- */
+
+/* How long a parcel's draw is held unconfirmed before it lapses. */
+#define NODE_CBEC_HOLD_MS (400LL * 86400000)
+
+/* 1 when permit id names a buyer's allowance (cbec_allow.h). */
+int node_cbec_is_allowance(const char *permit);
+
+/* Opens the allowance ledgers that ops[0..n) (all on allowances) name
+ * and this node keeps, unless they are open: each with its year's limit.
+ * Opening one again changes nothing. */
+struct store_pm_op;
+int node_cbec_allow_open(node *n, const struct store_pm_op *ops, size_t k,
+                         err_t *e);
 void node_cbec_close(node *n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "node_cbec.h"
 #include "store_pm.h"
 #include "store_pmq.h"
 
@@ -134,6 +135,18 @@ int np_answer_local(node *n, const char *const *rids, pm_ans *ans, size_t k,
 
 /* ---- this node as the home: apply, answer ---- */
 
+/* The length of the run of ops from ops[0] of one sort (buyers'
+ * allowances or not), at most STORE_PM_BATCH. */
+static size_t np__run(const store_pm_op *ops, size_t k)
+{
+    int allow = node_cbec_is_allowance(ops[0].q->permit);
+    size_t m = 1;
+    while (m < k && m < STORE_PM_BATCH &&
+           node_cbec_is_allowance(ops[m].q->permit) == allow)
+        m++;
+    return m;
+}
+
 static int np__apply(node *n, np_req **rq, size_t k, pm_ans *out, err_t *e)
 {
     store_pm_op *ops = arena_zalloc(&n->pm->a, (k ? k : 1) * sizeof *ops);
@@ -142,10 +155,16 @@ static int np__apply(node *n, np_req **rq, size_t k, pm_ans *out, err_t *e)
     for (size_t i = 0; i < k; i++)
         ops[i] = (store_pm_op){rq[i]->q, rq[i]->rid, rq[i]->by};
     int64_t now = node__now_ms(), ttl = n->cfg->permits.reserve_ttl_s * 1000;
-    for (size_t i = 0; i < k; i += STORE_PM_BATCH) {
-        size_t m = k - i < STORE_PM_BATCH ? k - i : STORE_PM_BATCH;
-        if (store_pm_apply(n->st, ops + i, m, now, ttl, &n->pm->a, out + i,
-                           e) < 0)
+    for (size_t i = 0, m; i < k; i += m) {
+        m = np__run(ops + i, k - i);
+        int allow = node_cbec_is_allowance(ops[i].q->permit);
+        /* a buyer's allowance is opened on first use; what a parcel holds
+         * stays held until its release confirms or its withdrawal
+         * returns it */
+        if (allow && node_cbec_allow_open(n, ops + i, m, e) < 0)
+            return e->code;
+        if (store_pm_apply(n->st, ops + i, m, now, allow ? NODE_CBEC_HOLD_MS : ttl,
+                           &n->pm->a, out + i, e) < 0)
             return ERR_IO;
     }
     return 0;

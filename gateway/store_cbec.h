@@ -12,7 +12,10 @@
  *                               inventory list's waybill number), per
  *                               document d (order payment waybill
  *                               inventory): id:<d>, rec:<d> (canonical
- *                               msgpack), at:<d> (ms)
+ *                               msgpack), at:<d> (ms); the buyer's
+ *                               allowance: arid (the reserve request's
+ *                               id, store_pmq.h), allow (its permit id
+ *                               and amount, or why none is drawn)
  *   v1:cb:wb:<waybill no> hash  v=1, id, rec, at: a waybill whose
  *                               inventory list has not come yet; TTL the
  *                               match time limit
@@ -85,6 +88,7 @@ typedef struct store_cbec_doc {
 
 typedef struct store_cbec_set {
     const char *order_no, *state, *why, *lno;
+    const char *arid, *allow;  /* the allowance: request id, what (or NULL) */
     int64_t first, due, upd, n, done;
     store_cbec_doc doc[CBEC__DOCS];
 } store_cbec_set;
@@ -107,6 +111,12 @@ typedef int (*store_cbec_expired_fn)(void *ctx, const char *order_no,
                                      const char *why, err_t *e);
 int store_cbec_expire(store *st, int64_t now_ms, size_t max,
                       store_cbec_expired_fn fn, void *ctx, err_t *e);
+
+/* Records what the matched set of order_no draws on the buyer's
+ * allowance: rid the reserve request queued (NULL: none), what its
+ * permit id and amount, or why nothing is drawn. */
+int store_cbec_allow_set(store *st, const char *order_no, const char *rid,
+                         const char *what, err_t *e);
 
 /* Where this node's reading of v1:in for cbec documents stands
  * (v1:cb:inpos): [0,0] before the first. */

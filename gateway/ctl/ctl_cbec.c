@@ -15,19 +15,19 @@
 
 #define CBEC_USAGE "eportctl cbec status ORDERNO --config FILE [--json]"
 
-static int cb__print(const store_cbec_set *s, int json)
+static int cb__print(const store_cbec_set *s, const cbview_allow *al, int json)
 {
     buf_t b;
     buf_init(&b, 1 << 20);
     int rc = 0;
     if (json) {
-        json_t *o = cbview_set_json_new(s);
+        json_t *o = cbview_set_json_new(s, al);
         char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
         rc = t ? buf_printf(&b, "%s\n", t) : ERR_NOMEM;
         free(t);
         json_decref(o);
     } else {
-        rc = cbview_set_text(s, &b);
+        rc = cbview_set_text(s, al, &b);
     }
     if (rc == 0 && b.len && fwrite(b.p, 1, b.len, stdout) != b.len)
         rc = ERR_IO;
@@ -57,11 +57,14 @@ int ctl_cbec(int argc, char **argv)
     store_cbec_set s;
     err_t e;
     if ((rc = ctl_store_open(config, &c, &st)) == CTL_OK) {
+        cbview_allow al;
         int src = store_cbec_get(st, pos[1], &a, &s, &e);
+        if (src == 0)
+            src = cbview_allow_load(st, &s, &a, &al, &e) < 0 ? ERR_IO : 0;
         if (src < 0)
             fprintf(stderr, "eportctl: error: %s\n", e.msg);
         rc = src == ERR_NOTFOUND ? CTL_NOINPUT : src == ERR_INVALID ? CTL_USAGE
-           : src < 0 ? CTL_UNAVAILABLE : cb__print(&s, json);
+           : src < 0 ? CTL_UNAVAILABLE : cb__print(&s, &al, json);
     }
     arena_free(&a);
     store_close(st);

@@ -15,12 +15,12 @@ whole); the same document twice and a duplicate under another id (no
 change); a conflicting order refused until sent as a change; an order
 alone past the time limit (expired, naming what never came) and a late
 payment refused; `eportctl cbec status` and GET /v1/cbec/{orderNo} agree."""
+import concurrent.futures
 import http.client
 import itertools
 import json
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +38,7 @@ DOCS = {  # the four documents of parcel A, as its parties send them
 }
 ORDER_NO, WAYBILL_NO, PAY_NO = "CQJD2026112400017", "YT8800123456781", "4200002026112400017"
 ID_NUMBER = "500103199203154426"
+BUYER2 = "500112199607083026"  # another buyer of Chongqing
 LIMIT_S = 4  # the match time limit, short for the expiry test
 
 
@@ -46,26 +47,44 @@ def read(path):
         return f.read()
 
 
-def parcel(n):
-    """Parcel A's documents as parcel n: its own order, waybill and payment
-    numbers (same length, so nothing else moves)."""
-    order, wb, pay = f"CQJD2026119{n:06d}", f"YT88001{n:08d}", f"42000020261199{n:05d}"
+# What a region's parcels are cleared by: its customs district's offices
+# and logistics company (parcel A's, made that region's).
+REGION = {"CQ": ("8013", "5001980022"), "SC": ("7901", "5101980022"),
+          "SH": ("2249", "3101980022")}
+
+
+def parcel(n, region="CQ"):
+    """Parcel A's documents as parcel n cleared in region: its own order,
+    waybill and payment numbers (same length, so nothing else moves), its
+    region's customs office and logistics company."""
+    order = f"{region}JD2026119{n:06d}"
+    wb, pay = f"YT88001{n:08d}", f"42000020261199{n:05d}"
+    office, carrier = REGION[region]
     out = {}
     for doc, path in DOCS.items():
         out[doc] = (read(path).replace(ORDER_NO, order).replace(WAYBILL_NO, wb)
-                    .replace(PAY_NO, pay))
+                    .replace(PAY_NO, pay).replace(">8013<", f">{office}<")
+                    .replace("5001980022", carrier))
     return order, out
 
 
 def configure_all(fed):
-    routes = ("cbec_routes:\n  - {customs: '80', node: CQ}\n"
-              "  - {order_prefix: CQ, node: CQ}\n  - {carrier: '5001980022', node: CQ}\n")
+    """Every node: the parties' connector, the same routes (each region's
+    customs district, order prefix and logistics company to its node) and
+    the federation's identity key."""
+    routes = "cbec_routes:\n" + "".join(
+        f"  - {{customs: '{REGION[r][0][:2]}', node: {r}}}\n"
+        f"  - {{order_prefix: {r}, node: {r}}}\n"
+        f"  - {{carrier: '{REGION[r][1]}', node: {r}}}\n" for r in REGION)
+    key = os.path.join(fed.dir, "cbec-id.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
     for n in fed.nodes.values():
         configure(n, [{"name": "ceb", "type": "http"}], [client("parties", "ceb", KEY)])
         with open(n.conf, "a") as f:
-            f.write(routes)
+            f.write(routes + f"cbec:\n  id_key: {key}\n")
             if n.id == "CQ":
-                f.write(f"cbec:\n  match_timeout_s: {LIMIT_S}\n")
+                f.write(f"  match_timeout_s: {LIMIT_S}\n")
 
 
 def make():
@@ -192,6 +211,57 @@ def test_once_and_changes(fed):
     check(j["documents"]["order"]["id"] != first, f"the change replaced the order: {j}")
 
 
+def allowance(node, order):
+    """The set's allowance once the home has answered."""
+    def answered():
+        j = cbec_set(node, order)
+        a = j and j.get("allowance")
+        return a if a and a.get("request") == "answered" else None
+    return wait_for(answered, 60, f"the allowance answer for {order} at {node.id} "
+                    f"(now {cbec_set(node, order)})")
+
+
+def test_allowance_three_regions(fed):
+    """One buyer (identity number 50..., home CQ) clears 120 parcels of
+    485 CNY at once in SC, CQ and SH, 40 each, against the ¥26,000 year:
+    exactly 53 draws are reserved (25,705), the others refused
+    `insufficient`, whatever region asked first. The ledger at CQ is named
+    by the keyed hash; the number is in no node's Redis under that name
+    nor in the home's ledger."""
+    jobs = []
+    for k, region in enumerate(("SC", "CQ", "SH")):
+        for i in range(40):  # a buyer of her own: the others drew already
+            order, docs = parcel(200 + 40 * k + i, region)
+            jobs.append((region, (order, {d: x.replace(ID_NUMBER, BUYER2)
+                                          for d, x in docs.items()})))
+
+    def clear(job):
+        region, (order, docs) = job
+        for doc in ("order", "payment", "waybill", "inventory"):
+            send(fed[region], docs[doc])
+        return region, order
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        done = list(pool.map(clear, jobs))
+    answers = {}
+    for region, order in done:
+        state_is(fed[region], order, "matched")
+        answers[order] = allowance(fed[region], order)
+    ok = [o for o, a in answers.items() if a["answer"] == "ok"]
+    refused = {a["answer"] for a in answers.values() if a["answer"] != "ok"}
+    check(len(ok) == 53 and refused == {"insufficient"},
+          f"{len(ok)} draws reserved (want 53), others {refused}")
+    draws = {a["draw"].split()[0] for a in answers.values()}
+    check(len(draws) == 1 and draws.pop().startswith("CQ-ALW"), f"one ledger: {draws}")
+    pid = answers[ok[0]]["draw"].split()[0]
+    check(BUYER2 not in pid, pid)
+    show = json.loads(fed["CQ"].ctl("permits", "show", pid, "--json",
+                                    "--config", fed["CQ"].conf).stdout)
+    text = json.dumps(show)
+    check("25705" in text and BUYER2 not in text, f"the home's ledger: {text[:600]}")
+    lefts = sorted(float(a["left_cny"]) for o, a in answers.items() if o in ok)
+    check(lefts[0] == 295.0, f"left after the last draw: {lefts[0]} (want 295.00)")
+
+
 def test_expiry(fed):
     """An order alone: expired after the time limit, naming what never
     came; a payment after that is refused with the reason."""
@@ -210,4 +280,4 @@ def test_expiry(fed):
 if __name__ == "__main__":
     sys.exit(main([Group(make, start, [
         test_every_order_three_nodes, test_mismatch_named, test_once_and_changes,
-        test_expiry])]))
+        test_allowance_three_regions, test_expiry])]))
