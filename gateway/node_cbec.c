@@ -205,6 +205,92 @@ static int cb__check(node *n, const char *order_no, arena_t *a,
                    "while it was checked", order_no);
 }
 
+/* ---- withdrawals and customs' answers: the set closes ---- */
+
+typedef enum cb_act { CB_ACT_NONE, CB_ACT_WITHDRAW, CB_ACT_RECEIPT } cb_act;
+
+static cb_act cb__act_of(const model_record *r)
+{
+    int decl = r->kind && !strcmp(r->kind, "declaration");
+    if (decl && r->document.type && !strcmp(r->document.type, "withdrawal_request") &&
+        r->cbec.order_no)
+        return CB_ACT_WITHDRAW;
+    if (r->kind && !strcmp(r->kind, "response") && r->cbec.direction &&
+        r->document.number && r->customs.status)
+        return CB_ACT_RECEIPT; /* an inventory list's, by its number */
+    return CB_ACT_NONE;
+}
+
+int node_cbec_is_ours(const model_record *r)
+{
+    return cbec_doc_of(r) >= 0 || cb__act_of(r) != CB_ACT_NONE;
+}
+
+/* The allowance draw of order_no confirmed or cancelled at its home,
+ * asked once (the request id is derived from the draw's). */
+static int cb__settle_draw(node *n, const char *order_no, const char *arid,
+                           pm_op op, arena_t *a, err_t *e)
+{
+    store_cbec_set s;
+    char rid[MSGID_LEN + 1], k[160], permit[CBEC_ALLOW_ID_MAX];
+    uint64_t ms;
+    int rc = store_cbec_get(n->st, order_no, a, &s, e);
+    if (rc < 0 || !s.allow || sscanf(s.allow, "%47s", permit) != 1)
+        return rc;
+    int len = snprintf(k, sizeof k, "eport cbec allowance %s %s", pm_op_name(op), order_no);
+    if ((rc = msgid_parse(arid, &ms, e)) == 0 &&
+        (rc = msgid_derive(ms, k, (size_t)len, rid, e)) == 0) {
+        pm_req q = {.op = op, .permit = permit, .key = order_no,
+                    .at_ms = (uint64_t)node__now_ms()};
+        rc = store_pmq_add(n->st, rid, &q, NULL, node__now_ms(), e);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Closes the set of order_no as state; out says what happened. */
+static int cb__close(node *n, const char *order_no, const char *state,
+                     const char *why, pm_op draw, arena_t *a,
+                     node_cbec_res *out, err_t *e)
+{
+    store_cbec_closed c;
+    int rc = store_cbec_close(n->st, order_no, state, why, node__now_ms(), a, &c, e);
+    if (rc < 0)
+        return rc;
+    out->order_no = order_no;
+    if (!c.closed) {
+        out->state = "closed";
+        out->detail = c.was ? arena_printf(a, "order %s is %s: it cannot be %s",
+                                           order_no, c.was, state)
+                            : arena_printf(a, "no set of order %s here", order_no);
+        return 0;
+    }
+    out->state = state, out->detail = why;
+    met_add(MET_CBEC_SETS, state, 1);
+    return c.arid ? cb__settle_draw(n, order_no, c.arid, draw, a, e) : 0;
+}
+
+static int cb__act(node *n, cb_act act, const model_record *r, arena_t *a,
+                   node_cbec_res *out, err_t *e)
+{
+    const char *order = r->cbec.order_no;
+    if (act == CB_ACT_WITHDRAW)
+        return cb__close(n, order, "withdrawn", arena_printf(a, "withdrawn: %s",
+                         r->cbec.reason ? r->cbec.reason : "no reason given"),
+                         PM_OP_CANCEL, a, out, e);
+    int rc = store_cbec_by_cop(n->st, r->document.number, a, &order, e);
+    if (rc < 0)
+        return rc;
+    const char *st = r->customs.status, *txt = r->customs.status_text;
+    if (!strcmp(st, "released") || !strcmp(st, "rejected"))
+        return cb__close(n, order, st, arena_printf(a, "customs: %s%s%s", st,
+                         txt ? ": " : "", txt ? txt : ""),
+                         !strcmp(st, "released") ? PM_OP_CONFIRM : PM_OP_CANCEL,
+                         a, out, e);
+    out->order_no = order, out->state = "noted";
+    out->detail = arena_printf(a, "customs: %s", st);
+    return 0;
+}
+
 /* ---- taking a document ---- */
 
 static void cb__stopped(const store_cbec_res *res, cbec_doc d,
@@ -238,7 +324,8 @@ static int cb__put(const model_record *r, cbec_doc d, const char *id,
     *p = (store_cbec_put){d, key, id,
                           d == CBEC_INVENTORY ? r->cbec.logistics_no : NULL,
                           rec, len, r->document.function &&
-                          !strcmp(r->document.function, "change")};
+                          !strcmp(r->document.function, "change"),
+                          d == CBEC_INVENTORY ? r->document.number : NULL};
     return 0;
 }
 
@@ -250,6 +337,15 @@ int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
     store_cbec_put p;
     store_cbec_res res;
     memset(out, 0, sizeof *out);
+    cb_act act = d < 0 ? cb__act_of(r) : CB_ACT_NONE;
+    if (act != CB_ACT_NONE) {
+        int rc = cb__act(n, act, r, a, out, e);
+        if (rc == 0)
+            log_event(LOG_INFO, "cbec_act", "id=%s order=%s state=%s detail=%s",
+                      id, out->order_no ? out->order_no : "-", out->state,
+                      log_q(out->detail ? out->detail : ""));
+        return rc;
+    }
     if (d < 0)
         return err_set(e, ERR_INVALID, "cbec: record %s is no order, payment, "
                        "parcel waybill or inventory list", id);
@@ -334,7 +430,7 @@ static int cb__entry(void *ctx, store_pos pos, const char *id,
     arena_reset(a);
     if (env_decode(frame, nb, a, &v, &de) == 0 && !strcmp(v->type, "record") &&
         model_unpack((const char *)v->payload, v->payload_len, a, &r, &de) == 0 &&
-        cbec_doc_of(r) >= 0) {
+        node_cbec_is_ours(r)) {
         int rc = node_cbec_take(rd->n, id, v->payload, v->payload_len, r, a,
                                 &o, e);
         if (rc < 0 && cb__transient(rc))

@@ -13,9 +13,10 @@
 #include "node_int.h"
 
 /* What became of a document: state is the set's (awaiting, matched,
- * mismatched), or what stopped it (parked, conflict, closed), or
- * "forwarded" to dest (fwd: the envelope id); detail says why, in the
- * arena. */
+ * mismatched; withdrawn, released, rejected when it closed the set,
+ * noted for another customs answer), or what stopped it (parked,
+ * conflict, closed), or "forwarded" to dest (fwd: the envelope id);
+ * detail says why, in the arena. */
 typedef struct node_cbec_res {
     const char *order_no, *state, *detail, *dest;
     char fwd[MSGID_LEN + 1];
@@ -29,7 +30,13 @@ int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
                     const model_record *r, arena_t *a, node_cbec_res *out,
                     err_t *e);
 
-/* The document joins its set here and the set is checked. */
+/* 1 when r is this module's: a document of a set, a withdrawal or a
+ * customs answer to an inventory list. */
+int node_cbec_is_ours(const model_record *r);
+
+/* The document joins its set here and the set is checked; a withdrawal
+ * closes the set (its allowance draw cancelled at the home), customs'
+ * release confirms the draw, a refusal cancels it. */
 int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
                    const model_record *r, arena_t *a, node_cbec_res *out,
                    err_t *e);

@@ -42,7 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cbec_match.h"
 #include "log.h"
 #include "model.h"
 #include "model_pack.h"
@@ -320,7 +319,7 @@ static int lc__cbec(node *n, err_t *e)
     for (size_t i = 0; i < lc->k; i++) {
         lc_item *it = &lc->items[i];
         node_cbec_res o;
-        if (!it->r || cbec_doc_of(it->r) < 0 || !strcmp(it->status, "refused"))
+        if (!it->r || !node_cbec_is_ours(it->r) || !strcmp(it->status, "refused"))
             continue;
         int rc = node_cbec_local(n, it->id, it->rec, it->len, it->r, &lc->a,
                                  &o, e);

@@ -13,8 +13,8 @@
 _Static_assert(STORE_CBEC_KEEP_MS == 2592000000LL, "CB_KEEP_TEXT");
 
 /* ARGV: 1 base "<prefix>v1:cb:", 2 doc, 3 key, 4 id, 5 rec, 6 lno or "",
- * 7 now, 8 limit ms, 9 "1" replace. Returns {outcome, order no, n or
- * "", other}. A waybill goes to the set whose inventory list named it,
+ * 7 now, 8 limit ms, 9 "1" replace, 10 cop (the inventory list's own
+ * number) or "". Returns {outcome, order no, n or "", other}. A waybill goes to the set whose inventory list named it,
  * else waits under wb:; an inventory list naming a waiting waybill takes
  * it into its set. */
 static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
@@ -46,7 +46,11 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "end\n"
     "local set = base .. 'set:' .. key\n"
     "local st = redis.call('HGET', set, 'state')\n"
-    "if st == 'expired' or st == 'withdrawn' then\n"
+    "if redis.call('HGET', set, 'id:' .. doc) == id then\n"
+    "  return {'same', key, redis.call('HGET', set, 'n') or '0', id}\n"
+    "end\n"
+    "if st == 'expired' or st == 'withdrawn' or st == 'released' or"
+    " st == 'rejected' then\n"
     "  return {'closed', key, '', redis.call('HGET', set, 'why') or st}\n"
     "end\n"
     "local how, was = same(set, ':' .. doc)\n"
@@ -59,6 +63,9 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "  redis.call('ZADD', base .. 'due', now + lim, key)\n"
     "end\n"
     "redis.call('HSET', set, 'id:' .. doc, id, 'rec:' .. doc, rec, 'at:' .. doc, now)\n"
+    "if doc == 'inventory' and ARGV[10] ~= '' then\n"
+    "  redis.call('SET', base .. 'cop:' .. ARGV[10], key, 'PX', lim + keep)\n"
+    "end\n"
     "if doc == 'inventory' and lno ~= '' then\n"
     "  redis.call('HSET', set, 'lno', lno)\n"
     "  redis.call('SET', base .. 'lno:' .. lno, key, 'PX', keep)\n"
@@ -80,7 +87,8 @@ static const st_script st_lua_cb_settle = {ST_LUA_CB_SETTLE,
     "local set = ARGV[1] .. 'set:' .. ARGV[2]\n"
     "local st = redis.call('HGET', set, 'state')\n"
     "if redis.call('HGET', set, 'n') ~= ARGV[3] or st == 'expired'"
-    " or st == 'withdrawn' then return 0 end\n"
+    " or st == 'withdrawn' or st == 'released' or st == 'rejected' then"
+    " return 0 end\n"
     "redis.call('HSET', set, 'state', ARGV[4], 'why', ARGV[5], 'upd', ARGV[6],"
     " 'done', ARGV[3])\n"
     "if ARGV[4] == 'matched' then\n"
@@ -119,6 +127,22 @@ static const st_script st_lua_cb_expire = {ST_LUA_CB_EXPIRE,
     "  end\n"
     "end\n"
     "return out\n"};
+
+/* ARGV: 1 base, 2 order no, 3 new state (withdrawn released rejected), 4
+ * why, 5 now. A set closes once: withdrawn only before release; released
+ * and rejected only once matched. Returns {1 closed now or 0 not, the
+ * state it was in, its arid}. */
+static const st_script st_lua_cb_close = {ST_LUA_CB_CLOSE,
+    "local set = ARGV[1] .. 'set:' .. ARGV[2]\n"
+    "local st = redis.call('HGET', set, 'state')\n"
+    "local arid = redis.call('HGET', set, 'arid') or ''\n"
+    "if not st then return {0, '', ''} end\n"
+    "local ok = (ARGV[3] == 'withdrawn' and (st == 'awaiting' or st == 'matched'"
+    " or st == 'mismatched')) or (ARGV[3] ~= 'withdrawn' and st == 'matched')\n"
+    "if not ok then return {0, st, arid} end\n"
+    "redis.call('HSET', set, 'state', ARGV[3], 'why', ARGV[4], 'upd', ARGV[5])\n"
+    "redis.call('ZREM', ARGV[1] .. 'due', ARGV[2])\n"
+    "return {1, st, arid}\n"};
 
 static int cb__name(store *st, const char *what, const char *v, err_t *e)
 {
@@ -181,6 +205,7 @@ int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
     st_arg_s(&g, p->key), st_arg_s(&g, p->id), st_arg_b(&g, p->rec, p->len);
     st_arg_s(&g, p->lno ? p->lno : ""), st_arg_s(&g, now), st_arg_s(&g, lim);
     st_arg_s(&g, p->replace ? "1" : "0");
+    st_arg_s(&g, p->cop && st_name_ok(p->cop) ? p->cop : "");
     redisReply *r;
     if ((rc = st_eval(st, &st_lua_cb_attach, &g, &r, e)) < 0)
         return rc;
@@ -314,6 +339,54 @@ int store_cbec_allow_set(store *st, const char *order_no, const char *rid,
     if (rc == 0 && (rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e)) == 0)
         freeReplyObject(r);
     return rc;
+}
+
+int store_cbec_close(store *st, const char *order_no, const char *state,
+                     const char *why, int64_t now_ms, arena_t *a,
+                     store_cbec_closed *out, err_t *e)
+{
+    char base[ST_KEY_MAX], now[24];
+    int rc = cb__name(st, "order number", order_no, e);
+    if (rc < 0)
+        return rc;
+    snprintf(base, sizeof base, "%sv1:cb:", st->prefix);
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    st_args g = {.what = "cbec close"};
+    st_arg_s(&g, "EVALSHA"), st_arg_s(&g, ""), st_arg_s(&g, "0");
+    st_arg_s(&g, base), st_arg_s(&g, order_no), st_arg_s(&g, state);
+    st_arg_s(&g, why ? why : ""), st_arg_s(&g, now);
+    redisReply *r;
+    if ((rc = st_eval(st, &st_lua_cb_close, &g, &r, e)) < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
+        rc = err_set(e, ERR_IO, "redis %s: cbec close: unexpected reply", st->url);
+    else {
+        const char *was = cb__str(a, r->element[1]), *arid = cb__str(a, r->element[2]);
+        out->closed = (int)r->element[0]->integer;
+        out->was = was && was[0] ? was : NULL;
+        out->arid = arid && arid[0] ? arid : NULL;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int store_cbec_by_cop(store *st, const char *cop, arena_t *a,
+                      const char **order_no, err_t *e)
+{
+    char key[ST_KEY_MAX];
+    int rc = cb__name(st, "inventory list number", cop, e);
+    if (rc == 0)
+        rc = st_key(st, key, "cb:cop", cop, e);
+    st_args g = {0};
+    st_arg_s(&g, "GET"), st_arg_s(&g, key);
+    redisReply *r;
+    if (rc < 0 || (rc = st_cmd(st, &g, -1, &r, e)) < 0)
+        return rc;
+    *order_no = cb__str(a, r);
+    freeReplyObject(r);
+    return *order_no ? 0 : err_set(e, ERR_NOTFOUND, "cbec: no inventory list "
+                                   "%s here", cop);
 }
 
 /* ---- where the reading of v1:in stands ---- */

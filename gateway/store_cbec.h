@@ -6,9 +6,10 @@
  * peer's and a local system's) never lose one another.
  *
  *   v1:cb:set:<order no>  hash  v=1, state (awaiting matched mismatched
- *                               expired withdrawn), why, first, due, upd
- *                               (ms), n (attaches so far), done (the n
- *                               the state was decided for), lno (the
+ *                               expired withdrawn released rejected),
+ *                               why, first, due, upd (ms), n (attaches
+ *                               so far), done (the n the state was
+ *                               decided for), lno (the
  *                               inventory list's waybill number), per
  *                               document d (order payment waybill
  *                               inventory): id:<d>, rec:<d> (canonical
@@ -21,6 +22,9 @@
  *                               match time limit
  *   v1:cb:lno:<waybill no> str  the order number of the set whose
  *                               inventory list names that waybill
+ *   v1:cb:cop:<number>    str   the order number of the set whose
+ *                               inventory list has that number (copNo:
+ *                               customs' receipts name it)
  *   v1:cb:due             zset  order numbers of open sets by time limit
  *   v1:cb:inpos           str   v1:in read up to here for documents peers
  *                               sent to be matched here
@@ -56,6 +60,7 @@ typedef struct store_cbec_put {
     const void *rec;
     size_t len;
     int replace;
+    const char *cop;   /* the inventory list's own number, or NULL */
 } store_cbec_put;
 
 typedef enum store_cbec_outcome {
@@ -111,6 +116,23 @@ typedef int (*store_cbec_expired_fn)(void *ctx, const char *order_no,
                                      const char *why, err_t *e);
 int store_cbec_expire(store *st, int64_t now_ms, size_t max,
                       store_cbec_expired_fn fn, void *ctx, err_t *e);
+
+/* Closes the set of order_no as state (withdrawn: before release;
+ * released, rejected: customs' answer to a matched set) with why;
+ * out->closed 1 when it did, else 0 (out->was says what it is). The
+ * allowance draw's request id, if any, in out->arid. */
+typedef struct store_cbec_closed {
+    int closed;
+    const char *was, *arid;
+} store_cbec_closed;
+int store_cbec_close(store *st, const char *order_no, const char *state,
+                     const char *why, int64_t now_ms, arena_t *a,
+                     store_cbec_closed *out, err_t *e);
+
+/* The order number of the set whose inventory list is number cop;
+ * ERR_NOTFOUND when none here. */
+int store_cbec_by_cop(store *st, const char *cop, arena_t *a,
+                      const char **order_no, err_t *e);
 
 /* Records what the matched set of order_no draws on the buyer's
  * allowance: rid the reserve request queued (NULL: none), what its

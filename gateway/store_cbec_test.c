@@ -20,7 +20,7 @@ static store_cbec_res put(store *st, cbec_doc d, const char *key,
                           const char *id, const char *rec, const char *lno,
                           int replace, int64_t now)
 {
-    store_cbec_put p = {d, key, id, lno, rec, strlen(rec), replace};
+    store_cbec_put p = {d, key, id, lno, rec, strlen(rec), replace, NULL};
     store_cbec_res r;
     err_t e = {0};
     if (store_cbec_attach(st, &p, now, LIMIT, &g_a, &r, &e))
@@ -146,11 +146,55 @@ static void test_settle_and_expire(void **state)
     store_close(st);
 }
 
+/* Withdrawn before release, released or rejected only once matched;
+ * customs' receipts find the set by the inventory list's number. */
+static void test_close(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "c5:");
+    err_t e = {0};
+    store_cbec_put p = {CBEC_INVENTORY, "ORD7", "i7", "YT7", "inv", 3, 0, "COP7"};
+    store_cbec_res r;
+    store_cbec_closed c;
+    const char *order = NULL;
+    assert_int_equal(store_cbec_attach(st, &p, 1000, LIMIT, &g_a, &r, &e), 0);
+    assert_int_equal(store_cbec_by_cop(st, "COP7", &g_a, &order, &e), 0);
+    assert_string_equal(order, "ORD7");
+    assert_int_equal(store_cbec_by_cop(st, "COP8", &g_a, &order, &e), ERR_NOTFOUND);
+    /* awaiting: not released, but may be withdrawn */
+    assert_int_equal(store_cbec_close(st, "ORD7", "released", "", 2000, &g_a, &c, &e), 0);
+    assert_int_equal(c.closed, 0);
+    assert_string_equal(c.was, "awaiting");
+    assert_int_equal(store_cbec_settle(st, "ORD7", 1, "matched", "", 2000, &e), 1);
+    assert_int_equal(store_cbec_allow_set(st, "ORD7", "01KN0000000000000000000000",
+                                          "CQ-ALW2026-X 1.00 CNY", &e), 0);
+    assert_int_equal(store_cbec_close(st, "ORD7", "released", "800", 3000, &g_a, &c, &e), 0);
+    assert_int_equal(c.closed, 1);
+    assert_string_equal(c.was, "matched");
+    assert_string_equal(c.arid, "01KN0000000000000000000000");
+    /* closed: once; a withdrawal after release is refused; documents
+     * again are the same, new ones closed */
+    assert_int_equal(store_cbec_close(st, "ORD7", "withdrawn", "", 4000, &g_a, &c, &e), 0);
+    assert_int_equal(c.closed, 0);
+    assert_string_equal(c.was, "released");
+    assert_int_equal(put(st, CBEC_INVENTORY, "ORD7", "i7", "inv", "YT7", 0, 5000).outcome,
+                     STORE_CBEC_SAME);
+    assert_int_equal(put(st, CBEC_ORDER, "ORD7", "m7", "o", NULL, 0, 5000).outcome,
+                     STORE_CBEC_CLOSED);
+    store_cbec_set s = get(st, "ORD7");
+    assert_string_equal(s.state, "released");
+    assert_string_equal(s.allow, "CQ-ALW2026-X 1.00 CNY");
+    assert_int_equal(store_cbec_close(st, "NONE", "withdrawn", "", 1, &g_a, &c, &e), 0);
+    assert_int_equal(c.closed, 0);
+    assert_null(c.was);
+    store_close(st);
+}
+
 static void test_bad_names(void **state)
 {
     (void)state;
     store *st = stu_open(g_url, "c4:");
-    store_cbec_put p = {CBEC_ORDER, "ORD 1", "m1", NULL, "o", 1, 0};
+    store_cbec_put p = {CBEC_ORDER, "ORD 1", "m1", NULL, "o", 1, 0, NULL};
     store_cbec_res r;
     store_cbec_set s;
     err_t e = {0};
@@ -181,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_once_and_conflicts),
         cmocka_unit_test(test_waybill_joins),
         cmocka_unit_test(test_settle_and_expire),
+        cmocka_unit_test(test_close),
         cmocka_unit_test(test_bad_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,8 +37,13 @@ DOCS = {  # the four documents of parcel A, as its parties send them
     "inventory": os.path.join(SAMPLES, "ceb621-inventory", "cq-jd-parcel-a.xml"),
 }
 ORDER_NO, WAYBILL_NO, PAY_NO = "CQJD2026112400017", "YT8800123456781", "4200002026112400017"
+COP_NO = "YGT621CQ2611240017"  # the inventory list's own number
+RELEASE = os.path.join(SAMPLES, "ceb622-inventory-receipt", "cq-jd-parcel-a-released.xml")
+WITHDRAWAL = os.path.join(SAMPLES, "ceb623-withdrawal", "cq-tmall-parcel-b-cancelled.xml")
+WITHDRAWN_ORDER = "CQTM2026112400233"  # the one that sample withdraws
 ID_NUMBER = "500103199203154426"
 BUYER2 = "500112199607083026"  # another buyer of Chongqing
+BUYER3 = "500102198808081230"  # and a third
 LIMIT_S = 4  # the match time limit, short for the expiry test
 
 
@@ -53,6 +58,11 @@ REGION = {"CQ": ("8013", "5001980022"), "SC": ("7901", "5101980022"),
           "SH": ("2249", "3101980022")}
 
 
+def cop(n):
+    """Parcel n's inventory list number (as long as the sample's)."""
+    return f"YGT621CQ26119{n:05d}"
+
+
 def parcel(n, region="CQ"):
     """Parcel A's documents as parcel n cleared in region: its own order,
     waybill and payment numbers (same length, so nothing else moves), its
@@ -63,7 +73,8 @@ def parcel(n, region="CQ"):
     out = {}
     for doc, path in DOCS.items():
         out[doc] = (read(path).replace(ORDER_NO, order).replace(WAYBILL_NO, wb)
-                    .replace(PAY_NO, pay).replace(">8013<", f">{office}<")
+                    .replace(PAY_NO, pay).replace(COP_NO, cop(n))
+                    .replace(">8013<", f">{office}<")
                     .replace("5001980022", carrier))
     return order, out
 
@@ -262,6 +273,46 @@ def test_allowance_three_regions(fed):
     check(lefts[0] == 295.0, f"left after the last draw: {lefts[0]} (want 295.00)")
 
 
+def draws(node, pid):
+    """The value balance of allowance pid at its home, in CNY strings."""
+    doc = json.loads(node.ctl("permits", "show", pid, "--json", "--config", node.conf).stdout)
+    b0 = [b for b in doc["view"]["balances"] if b["line"] == 0]
+    check(len(b0) == 1, f"{pid}: {doc}")
+    return b0[0]["value"]
+
+
+def test_release_and_withdrawal(fed):
+    """Two matched parcels of one buyer, both drawn on her allowance:
+    customs release the first (its draw is confirmed at the home), the
+    second is withdrawn (its draw returned); withdrawing the released one
+    is refused."""
+    cq = fed["CQ"]
+    orders, ans = [], None
+    for n in (301, 302):
+        order, docs = parcel(n)
+        for d in DOCS:
+            send(cq, docs[d].replace(ID_NUMBER, BUYER3))
+        state_is(cq, order, "matched")
+        ans = allowance(cq, order)
+        check(ans["answer"] == "ok", f"draw of {order}: {ans}")
+        orders.append(order)
+    pid = ans["draw"].split()[0]
+    check(draws(cq, pid)["reserved"] == "970", f"two draws held: {draws(cq, pid)}")
+    st = message(cq, send(cq, read(RELEASE).replace(COP_NO, cop(301))))
+    check(st["status"] == "attached" and "released" in st.get("detail", ""), f"release: {st}")
+    state_is(cq, orders[0], "released")
+    st = message(cq, send(cq, read(WITHDRAWAL).replace(WITHDRAWN_ORDER, orders[1])))
+    check(st["status"] == "attached", f"withdrawal: {st}")
+    j = state_is(cq, orders[1], "withdrawn")
+    check(j["why"] == "withdrawn: 消费者取消订单", j["why"])
+    wait_for(lambda: draws(cq, pid) == {"total": "26000", "used": "485", "reserved": "0",
+                                        "left": "25515"},
+             20, f"one draw confirmed, one returned (now {draws(cq, pid)})")
+    st = message(cq, send(cq, read(WITHDRAWAL).replace(WITHDRAWN_ORDER, orders[0])))
+    check(st["status"] == "refused" and "is released" in st.get("detail", ""),
+          f"withdrawal after release: {st}")
+
+
 def test_expiry(fed):
     """An order alone: expired after the time limit, naming what never
     came; a payment after that is refused with the reason."""
@@ -280,4 +331,4 @@ def test_expiry(fed):
 if __name__ == "__main__":
     sys.exit(main([Group(make, start, [
         test_every_order_three_nodes, test_mismatch_named, test_once_and_changes,
-        test_allowance_three_regions, test_expiry])]))
+        test_allowance_three_regions, test_release_and_withdrawal, test_expiry])]))
