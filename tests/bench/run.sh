@@ -8,7 +8,8 @@
 # BENCH_NO_CLEARANCE=1 the movement ledger's (three nodes, ~seconds),
 # BENCH_NO_HTTP=1 the HTTP API's (one node and wrk, ~15 s),
 # BENCH_NO_FILEDROP=1 the file drop's (one node, ~5 s),
-# BENCH_NO_PERMITS=1 the permit ledger's (two nodes, ~15 s).
+# BENCH_NO_PERMITS=1 the permit ledger's (two nodes, ~15 s),
+# BENCH_NO_CBEC=1 cross-border e-commerce clearance's (two nodes and wrk, ~15 s).
 # Every figure is one line: `bench NAME key=value ...`.
 set -u
 B=${B:-build}
@@ -46,6 +47,10 @@ fi
 # two nodes: remote verify-and-reserve against one permit home
 if [ -z "${BENCH_NO_PERMITS:-}" ]; then
   python3 "$(dirname "$0")/permits.py" || status=1
+fi
+# two nodes: parcels' four CEB documents cleared, allowance drawn at the home
+if [ -z "${BENCH_NO_CBEC:-}" ]; then
+  python3 "$(dirname "$0")/cbec.py" || status=1
 fi
 shared=../shared
 if [ -x "$shared/limits/run" ] && [ -z "${BENCH_NO_LIMITS:-}" ]; then
