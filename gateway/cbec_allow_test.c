@@ -14,6 +14,7 @@
 
 #include "cbec_allow.h"
 #include "model_json.h"
+#include "model_test_util.h"
 
 static void test_code_lists(void **state)
 {
@@ -64,15 +65,6 @@ static void test_ids(void **state)
                                       home, &year, hash), -1);
 }
 
-static model_record *rec(arena_t *a, const char *json)
-{
-    model_record *r = NULL;
-    err_t e;
-    if (model_json_read(json, strlen(json), a, &r, &e))
-        fail_msg("fixture: %s", e.msg);
-    return r;
-}
-
 static void test_amount_and_ledger(void **state)
 {
     (void)state;
@@ -80,7 +72,7 @@ static void test_amount_and_ledger(void **state)
     arena_init(&a, 1 << 20);
     err_t e;
     uint64_t t;
-    model_record *r = rec(&a, "{\"kind\":\"declaration\",\"goods\":[{\"value\":396},"
+    model_record *r = mtu_rec(&a, "{\"kind\":\"declaration\",\"goods\":[{\"value\":396},"
                               "{\"value\":89.5}],\"cbec\":{\"currency\":\"CNY\","
                               "\"freight\":10,\"insured_fee\":0.25}}");
     assert_int_equal(cbec_amount(r, &t, &e), 0);

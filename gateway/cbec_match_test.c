@@ -12,6 +12,7 @@
 
 #include "cbec_match.h"
 #include "model_json.h"
+#include "model_test_util.h"
 
 #define PLATFORM "{\"role\":\"platform\",\"id\":\"5001960011\"}"
 #define SELLER "{\"role\":\"seller\",\"id\":\"5001960011\"}"
@@ -44,30 +45,6 @@ static const char INVENTORY[] =
     "\"cbec\":{\"order_no\":\"CQJD2026112400017\","
     "\"logistics_no\":\"YT8800123456781\",\"currency\":\"CNY\",\"freight\":0}}";
 
-static int setup(void **state)
-{
-    arena_t *a = malloc(sizeof *a);
-    arena_init(a, 1 << 22);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    arena_free(*state);
-    free(*state);
-    return 0;
-}
-
-static model_record *rec(arena_t *a, const char *json)
-{
-    model_record *r = NULL;
-    err_t e;
-    if (model_json_read(json, strlen(json), a, &r, &e))
-        fail_msg("fixture: %s", e.msg);
-    return r;
-}
-
 /* json with its first `from` replaced by `to`. */
 static model_record *rec_with(arena_t *a, const char *json, const char *from,
                               const char *to)
@@ -77,13 +54,13 @@ static model_record *rec_with(arena_t *a, const char *json, const char *from,
     assert_non_null(at);
     snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - json), json, to,
              at + strlen(from));
-    return rec(a, buf);
+    return mtu_rec(a, buf);
 }
 
 static cbec_set full(arena_t *a)
 {
-    cbec_set s = {{rec(a, ORDER), rec(a, PAYMENT), rec(a, WAYBILL),
-                   rec(a, INVENTORY)}};
+    cbec_set s = {{mtu_rec(a, ORDER), mtu_rec(a, PAYMENT), mtu_rec(a, WAYBILL),
+                   mtu_rec(a, INVENTORY)}};
     return s;
 }
 
@@ -104,9 +81,9 @@ static void test_doc_of(void **state)
     cbec_set s = full(a);
     for (int d = 0; d < CBEC__DOCS; d++)
         assert_int_equal(cbec_doc_of(s.doc[d]), d);
-    assert_int_equal(cbec_doc_of(rec(a, "{\"kind\":\"waybill\",\"document\":"
+    assert_int_equal(cbec_doc_of(mtu_rec(a, "{\"kind\":\"waybill\",\"document\":"
                                         "{\"type\":\"rail_waybill\"}}")), -1);
-    assert_int_equal(cbec_doc_of(rec(a, "{\"kind\":\"declaration\",\"document\":"
+    assert_int_equal(cbec_doc_of(mtu_rec(a, "{\"kind\":\"declaration\",\"document\":"
                                         "{\"type\":\"withdrawal_request\"}}")), -1);
     assert_string_equal(cbec_doc_name(CBEC_INVENTORY), "inventory");
 }
@@ -125,7 +102,7 @@ static void test_matched(void **state)
 static void test_awaiting(void **state)
 {
     arena_t *a = *state;
-    cbec_set s = {{rec(a, ORDER), NULL, NULL, rec(a, INVENTORY)}};
+    cbec_set s = {{mtu_rec(a, ORDER), NULL, NULL, mtu_rec(a, INVENTORY)}};
     cbec_verdict v;
     char text[64];
     cbec_match(&s, NULL, &v);
@@ -141,7 +118,7 @@ static void test_awaiting(void **state)
 static void test_early_payment_mismatch(void **state)
 {
     arena_t *a = *state;
-    cbec_set s = {{rec(a, ORDER), rec_with(a, PAYMENT, "\"paid\":509.14",
+    cbec_set s = {{mtu_rec(a, ORDER), rec_with(a, PAYMENT, "\"paid\":509.14",
                                            "\"paid\":500"), NULL, NULL}};
     cbec_verdict v;
     char text[256];
@@ -247,7 +224,7 @@ static void test_many(void **state)
         snprintf(inv + strlen(inv), sizeof inv - strlen(inv),
                  "%s{\"item_no\":\"X%d\",\"quantity\":1,\"value\":0}", i ? "," : "", i);
     strcat(inv, "]}");
-    cbec_set s = {{rec(a, ORDER), NULL, NULL, rec(a, inv)}};
+    cbec_set s = {{mtu_rec(a, ORDER), NULL, NULL, mtu_rec(a, inv)}};
     cbec_verdict v;
     char text[8192];
     cbec_match(&s, NULL, &v);
@@ -272,5 +249,5 @@ int main(void)
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_many),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, mtu_arena_setup, mtu_arena_teardown);
 }

@@ -11,15 +11,7 @@
 
 #include "cbec_route.h"
 #include "model_json.h"
-
-static model_record *rec(arena_t *a, const char *json)
-{
-    model_record *r = NULL;
-    err_t e;
-    if (model_json_read(json, strlen(json), a, &r, &e))
-        fail_msg("fixture: %s", e.msg);
-    return r;
-}
+#include "model_test_util.h"
 
 static cfg_cbec_route rows[] = {
     {.customs = "80", .node = "CQ"},
@@ -41,32 +33,32 @@ static void test_route(void **state)
     int row;
     /* an inventory list by its customs office, or its port */
     const char *inv = "{\"kind\":\"declaration\",\"customs\":{\"office\":\"8013\"}}";
-    assert_string_equal(cbec_route(&c, rec(&a, inv), &row), "CQ");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, inv), &row), "CQ");
     assert_int_equal(row, 0);
     const char *port = "{\"kind\":\"declaration\",\"cbec\":{\"port_code\":\"2249\"}}";
-    assert_string_equal(cbec_route(&c, rec(&a, port), &row), "SH");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, port), &row), "SH");
     assert_int_equal(row, 1);
     /* the first row that fits wins: customs before platform */
     const char *both = "{\"kind\":\"declaration\",\"customs\":{\"office\":\"8003\"},"
                        "\"parties\":[{\"role\":\"platform\",\"id\":\"3301961234\"}]}";
-    assert_string_equal(cbec_route(&c, rec(&a, both), &row), "CQ");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, both), &row), "CQ");
     const char *order = "{\"kind\":\"order\",\"parties\":[{\"role\":\"seller\","
                         "\"id\":\"3301961234\"},{\"role\":\"platform\",\"id\":"
                         "\"3301961234\"}]}";
-    assert_string_equal(cbec_route(&c, rec(&a, order), &row), "SC");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, order), &row), "SC");
     assert_int_equal(row, 2);
     const char *wb = "{\"kind\":\"waybill\",\"parties\":[{\"role\":\"carrier\","
                      "\"id\":\"5001980033\"}]}";
-    assert_string_equal(cbec_route(&c, rec(&a, wb), &row), "SN");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, wb), &row), "SN");
     const char *pay = "{\"kind\":\"payment\",\"cbec\":{\"order_no\":\"SHJD0001\"}}";
-    assert_string_equal(cbec_route(&c, rec(&a, pay), &row), "SH");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, pay), &row), "SH");
     assert_int_equal(row, 4);
     /* nothing fits: cbec.clearing, else this node */
     const char *none = "{\"kind\":\"payment\",\"cbec\":{\"order_no\":\"X1\"}}";
-    assert_string_equal(cbec_route(&c, rec(&a, none), &row), "SC");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, none), &row), "SC");
     assert_int_equal(row, -1);
     c.cbec.clearing = "CQ";
-    assert_string_equal(cbec_route(&c, rec(&a, none), &row), "CQ");
+    assert_string_equal(cbec_route(&c, mtu_rec(&a, none), &row), "CQ");
     arena_free(&a);
 }
 

@@ -12,23 +12,9 @@
 #include <cmocka.h>
 
 #include "model_json.h"
+#include "model_test_util.h"
 #include "model_pack.h"
 #include "model_version.h"
-
-static int setup(void **state)
-{
-    arena_t *a = malloc(sizeof *a);
-    arena_init(a, 1 << 22);
-    *state = a;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    arena_free(*state);
-    free(*state);
-    return 0;
-}
 
 static model_party *party(arena_t *a, model_record *r, const char *role)
 {
@@ -172,5 +158,5 @@ int main(void)
         cmocka_unit_test(test_v2_kinds_validate),
         cmocka_unit_test(test_v2_round_trip),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, mtu_arena_setup, mtu_arena_teardown);
 }

@@ -27,7 +27,7 @@ Binaries: the release build (bin/, env EPORTD, EPORTCTL override) and wrk
 (env WRK). Env: BENCH_CBEC_SECONDS (10), BENCH_CBEC_CONNS (32),
 BENCH_CBEC_WRK_THREADS (1). Python stdlib only; `bench cbec_clear
 skipped: why` when something is missing; exit 1 on a failed check."""
-import json
+import hashlib
 import os
 import re
 import shutil
@@ -71,7 +71,7 @@ def templates(d):
 
 
 def configure(fed, idkey):
-    h = __import__("hashlib").sha256(KEY.encode()).hexdigest()
+    h = hashlib.sha256(KEY.encode()).hexdigest()
     for node in fed.nodes.values():
         with open(node.conf) as f:
             text = f.read()

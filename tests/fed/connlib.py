@@ -14,6 +14,7 @@ read back from its Redis, and a webhook target that can be down.
 Python stdlib only (the ZeroMQ tests import zmq and msgpack themselves).
 """
 import hashlib
+import http.client
 import http.server
 import json
 import os
@@ -64,6 +65,20 @@ def configure(node, connectors, clients=(), api=None):
     check("connectors: []\n" in text, f"{node.conf}: no 'connectors: []' to replace")
     with open(node.conf, "w") as f:
         f.write(text.replace("connectors: []\n", block))
+
+
+def api(node, method, path, key, data=None, headers=None):
+    """One request to node's HTTP API with API key key: (status, the JSON
+    answer, or {"raw": text} when it is not JSON)."""
+    c = http.client.HTTPConnection("127.0.0.1", node.http, timeout=30)
+    c.request(method, path, data, {"Authorization": f"Bearer {key}", **(headers or {})})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(raw or b"{}")
+    except ValueError:
+        return r.status, {"raw": raw.decode(errors="replace")}
 
 
 def start(node):

@@ -16,7 +16,6 @@ change); a conflicting order refused until sent as a change; an order
 alone past the time limit (expired, naming what never came) and a late
 payment refused; `eportctl cbec status` and GET /v1/cbec/{orderNo} agree."""
 import concurrent.futures
-import http.client
 import itertools
 import json
 import os
@@ -24,6 +23,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import connlib  # noqa: E402
 from connlib import client, configure  # noqa: E402
 from fedlib import LINE, ROOT, Fed, check, port_open, wait_for  # noqa: E402
 from fedrun import Group, main  # noqa: E402
@@ -110,16 +110,7 @@ def start(fed):
 
 
 def api(node, method, path, data=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.http, timeout=30)
-    c.request(method, path, data, {"Authorization": f"Bearer {KEY}",
-                                   "Content-Type": "application/xml"})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(raw or b"{}")
-    except ValueError:
-        return r.status, {"raw": raw.decode(errors="replace")}
+    return connlib.api(node, method, path, KEY, data, {"Content-Type": "application/xml"})
 
 
 def send(node, xml):

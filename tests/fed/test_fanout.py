@@ -22,7 +22,6 @@ webhook down for a while (the others get their copies at once, border
 its own once it is back, nothing lost or doubled); and the node killed -9
 right after submissions are accepted: one copy each. The combined status
 is checked at every step over HTTP and with `eportctl status`."""
-import http.client
 import json
 import os
 import re
@@ -33,7 +32,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from connlib import Target, client, configure, drop, files, start  # noqa: E402
+from connlib import Target, api, client, configure, drop, files, start  # noqa: E402
 from fedlib import EPORTCTL, ROOT, Fed, check, free_port, wait_for  # noqa: E402
 from fedrun import Group, main  # noqa: E402
 
@@ -201,18 +200,6 @@ def setup(fed):
     Ctx.url = f"http://127.0.0.1:{sh.http}"
     Ctx.home = d("home")  # no user's eportctl file here
     os.makedirs(Ctx.home)
-
-
-def api(node, method, path, key, data=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", node.http, timeout=30)
-    c.request(method, path, data, {"Authorization": f"Bearer {key}", **(headers or {})})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(raw or b"{}")
-    except ValueError:
-        return r.status, {"raw": raw.decode(errors="replace")}
 
 
 def post(node, path, key, data):
