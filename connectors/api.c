@@ -35,6 +35,8 @@ static const api_route api__routes[] = {
      "permit_history"},
     {"POST", "/v1/permits/{}/verify", api_permit_verify, API_WRITE,
      "permit_verify"},
+    {"GET", "/v1/cbec/allowances/{}", api_cbec_allowance, API_READ,
+     "cbec_allowance"},
     {"GET", "/v1/cbec/{}", api_cbec, API_READ, "cbec"},
     {"GET", "/healthz", api_health, API_OPEN, "healthz"},
     {"GET", "/readyz", api_ready, API_OPEN, "readyz"},

@@ -173,6 +173,7 @@ enum MHD_Result api_permit(api_req *q);
 enum MHD_Result api_permit_history(api_req *q);
 enum MHD_Result api_permit_verify(api_req *q);
 enum MHD_Result api_cbec(api_req *q);         /* api_cbec.c */
+enum MHD_Result api_cbec_allowance(api_req *q);
 enum MHD_Result api_health(api_req *q);       /* api_ops.c */
 enum MHD_Result api_ready(api_req *q);        /* api_ops.c */
 enum MHD_Result api_metrics(api_req *q);

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <time.h>
+
+#include "cbec_allow.h"
 #include "ledger_query.h"
 #include "pmwire.h"
 #include "store_pmq.h"
@@ -114,4 +117,29 @@ int cbview_set_text(const store_cbec_set *s, const cbview_allow *al,
     if (!rc && al && al->has_left)
         rc = buf_printf(out, "allowance_left %.2f CNY\n", (double)al->left / 1000);
     return rc;
+}
+
+int cbview_year_now(void)
+{
+    time_t t = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return tm.tm_year + 1900;
+}
+
+int cbview_allowance_load(store *st, const char *region, const char *home,
+                          const char *hash, int year, arena_t *a,
+                          pmview_show *out, err_t *e)
+{
+    char id[CBEC_ALLOW_ID_MAX], h[3], hx[CBEC_HASH_HEX + 1];
+    int y;
+    cbec_allow_id(home ? home : region, year, hash ? hash : "", id);
+    if (!hash || cbec_allow_parse(id, h, &y, hx) < 0 || strcmp(hx, hash))
+        return err_set(e, ERR_INVALID, "cbec: an identity hash is 32 upper-case "
+                       "hex characters (eportctl cbec allowance --id NUMBER "
+                       "computes it)");
+    char *copy = arena_strdup(a, id);
+    if (!copy)
+        return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    return pmview_show_load(st, region, copy, 0, 0, a, out, e);
 }

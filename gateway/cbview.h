@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "pmview.h"
 #include "store.h"
 #include "store_cbec.h"
 
@@ -30,6 +31,17 @@ typedef struct cbview_allow {
  * nothing, or < 0 (Redis). Strings in a. */
 int cbview_allow_load(store *st, const store_cbec_set *s, arena_t *a,
                       cbview_allow *out, err_t *e);
+
+/* The allowance ledger of the buyer whose identity hash is hash (32
+ * upper-case hex, cbec_allow.h) for year, as the home keeps it: at its
+ * home (region, this node's) the ledger, elsewhere the newest answer this
+ * node holds (pmview.h). ERR_INVALID for a malformed hash. */
+int cbview_allowance_load(store *st, const char *region, const char *home,
+                          const char *hash, int year, arena_t *a,
+                          pmview_show *out, err_t *e);
+
+/* The current year in China Standard Time (what a ledger is opened for). */
+int cbview_year_now(void);
 
 /* al: the allowance as cbview_allow_load read it, or NULL. */
 json_t *cbview_set_json_new(const store_cbec_set *s, const cbview_allow *al);

@@ -262,6 +262,19 @@ def test_allowance_three_regions(fed):
     check("25705" in text and BUYER2 not in text, f"the home's ledger: {text[:600]}")
     lefts = sorted(float(a["left_cny"]) for o, a in answers.items() if o in ok)
     check(lefts[0] == 295.0, f"left after the last draw: {lefts[0]} (want 295.00)")
+    # the operator's view: by the number (hashed where it is typed) or the hash
+    cq = fed["CQ"]
+    by_id = cq.ctl("cbec", "allowance", "--id", BUYER2, "--json", "--config", cq.conf).stdout
+    check(BUYER2 not in by_id and json.loads(by_id)["permit"] == pid, by_id[:300])
+    h = pid.split("-")[-1]
+    st, j = api(cq, "GET", f"/v1/cbec/allowances/{h}")
+    check(st == 200 and j["source"] == "ledger" and j == json.loads(by_id), f"{st} {j}")
+    st, j = api(fed["SC"], "GET", f"/v1/cbec/allowances/{h}")  # not its home
+    check(st == 404, f"SC keeps no allowances of Chongqing buyers: {st} {j}")
+    st, j = api(fed["SC"], "GET", f"/v1/cbec/allowances/{h}?home=CQ")
+    check(st == 200 and j["source"] == "answer", f"SC's newest answer from CQ: {st} {j}")
+    st, j = api(cq, "GET", "/v1/cbec/allowances/not-a-hash")
+    check(st == 400 and "32 upper-case hex" in json.dumps(j), f"{st} {j}")
 
 
 def draws(node, pid):
