@@ -2,7 +2,9 @@
 its fixed loopback ports, with this build's eportd (EPORTD):
 
     demo        it comes up and prints the four scenario lines, each
-                `released exactly once verify=ok`, within DEMO_S;
+                `released exactly once verify=ok`, and the cross-border
+                e-commerce parcel's line (matched, allowance drawn),
+                within DEMO_S;
     demo-alert  SC killed (kill -9): the national center's GET /v1/alerts
                 shows node_down for SC within the rule's time; SC started
                 again (run.py --start-node SC): the alert clears;
@@ -46,6 +48,10 @@ DEMO_S = 180          # up, fed and reported
 STOP_S = 60
 SHOT = os.path.join(ROOT, "docs", "dashboard.png")
 LINE = re.compile(r"^scenario (\S+) ref=(\S+) regions=(\S+) released exactly once verify=ok$")
+# parcel A's four documents handed in at four nodes, matched at CQ, its
+# buyer's allowance drawn (¥26,000 - 485)
+CBEC_LINE = ("cbec parcel CQJD2026112400017 matched at CQ (order at SH, payment at SC, "
+             "waybill at CQ, inventory at SN) allowance=ok left=25515.00 CNY")
 
 
 class Failed(Exception):
@@ -186,6 +192,8 @@ def test_demo(d):
     check(set(got) == set(SCENARIOS), f"scenarios reported: {sorted(got)}, "
           f"wanted {list(SCENARIOS)}")
     check(last.strip() == "dashboard: http://127.0.0.1:8105/", f"dashboard line: {last}")
+    cbec = [ln for ln in d.lines if ln.startswith("cbec ")]
+    check(cbec == [CBEC_LINE], f"the cross-border e-commerce line: {cbec}")
     sys.stderr.write(f"demo: up and reported in {time.monotonic() - t0:.1f} s\n")
     return got
 
