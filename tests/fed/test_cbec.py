@@ -224,26 +224,42 @@ def allowance(node, order):
 
 
 def test_allowance_three_regions(fed):
-    """One buyer (identity number 50..., home CQ) clears 120 parcels of
-    485 CNY at once in SC, CQ and SH, 40 each, against the ¥26,000 year:
-    exactly 53 draws are reserved (25,705), the others refused
-    `insufficient`, whatever region asked first. The ledger at CQ is named
-    by the keyed hash; the number is in no node's Redis under that name
-    nor in the home's ledger."""
-    jobs = []
-    for k, region in enumerate(("SC", "CQ", "SH")):
-        for i in range(40):  # a buyer of her own: the others drew already
-            order, docs = parcel(200 + 40 * k + i, region)
-            jobs.append((region, (order, {d: x.replace(ID_NUMBER, BUYER2)
-                                          for d, x in docs.items()})))
+    """One buyer (identity number 50..., home CQ) clears 1,000 parcels of
+    485 CNY at once in SC, CQ and SH against the ¥26,000 year, while CQ,
+    the home, is cut off (frozen, SIGSTOP) as SC and SH clear theirs: their
+    draws wait for it and are answered once it is back. Exactly 53 draws
+    are reserved (25,705), the others refused `insufficient`, whatever
+    region asked first. The ledger at CQ is named by the keyed hash; the
+    number is neither in its name nor in the home's ledger."""
+    regions = ("SC", "CQ", "SH")
+    jobs = {r: [] for r in regions}
+    for i in range(1000):  # a buyer of her own: the others drew already
+        region = regions[i % 3]
+        order, docs = parcel(1000 + i, region)
+        jobs[region].append((region, (order, {d: x.replace(ID_NUMBER, BUYER2)
+                                              for d, x in docs.items()})))
 
     def clear(job):
         region, (order, docs) = job
         for doc in ("order", "payment", "waybill", "inventory"):
             send(fed[region], docs[doc])
         return region, order
+
+    def drawn(region, order):
+        return (cbec_set(fed[region], order).get("allowance") or {}).get("request")
+    cq = fed["CQ"]
+    cq.pause()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            done = list(pool.map(clear, jobs["SC"] + jobs["SH"]))
+        for region, order in done:
+            state_is(fed[region], order, "matched")
+        early = [o for r, o in done if drawn(r, o) == "answered"]
+        check(not early, f"{len(early)} draws answered while the home was cut off")
+    finally:
+        cq.resume()
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        done = list(pool.map(clear, jobs))
+        done += list(pool.map(clear, jobs["CQ"]))
     answers = {}
     for region, order in done:
         state_is(fed[region], order, "matched")
