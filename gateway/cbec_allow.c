@@ -11,6 +11,7 @@
 
 #define CA_LIMITS_FILE "codes/cbec_limits.yaml"
 #define CA_REGIONS_FILE "codes/cn_id_region.yaml"
+#define CA_RATES_FILE "codes/cbec_tax_rates.yaml"
 #define CA_ARENA (1u << 20)
 
 /* ---- the code lists ---- */
@@ -38,13 +39,60 @@ static int ca__yuan(const ydoc *d, const ynode *k, uint64_t *out, err_t *e)
     return 0;
 }
 
+/* A whole number lo..hi into *out. */
+static int ca__uint(const ydoc *d, const ynode *k, uint32_t lo, uint32_t hi,
+                    uint32_t *out, err_t *e)
+{
+    char *end;
+    unsigned long v = k && k->type == YD_SCALAR ? strtoul(k->value, &end, 10) : 0;
+    if (!k || k->type != YD_SCALAR || !k->value[0] || *end || v < lo || v > hi)
+        return ydoc_err(d, k ? k : d->root, e, ERR_CONFIG, "%s: want a whole "
+                        "number from %u to %u", k ? k->key : "value", lo, hi);
+    *out = (uint32_t)v;
+    return 0;
+}
+
 static int ca__limits(const ydoc *d, cbec_limits *l, err_t *e)
+{
+    const ynode *c = ca__codes(d, e), *o;
+    if (!c)
+        return e->code;
+    int rc = ca__yuan(d, ydoc_get(c, "per_transaction"), &l->per_tx, e);
+    if (rc == 0)
+        rc = ca__yuan(d, ydoc_get(c, "per_year"), &l->per_year, e);
+    if (rc == 0)
+        rc = ca__uint(d, ydoc_get(c, "tax_share"), 0, 100, &l->tax_share, e);
+    if (rc == 0 && (o = ydoc_get(c, "over_limit")) && o->type == YD_SCALAR &&
+        (!strcmp(o->value, "refuse") || !strcmp(o->value, "general_trade")))
+        l->over_general = !strcmp(o->value, "general_trade");
+    else if (rc == 0)
+        rc = ydoc_err(d, o ? o : c, e, ERR_CONFIG, "over_limit: want refuse or "
+                      "general_trade");
+    return rc;
+}
+
+/* "VAT CONSUMPTION" in percent; consumption below 100. */
+static int ca__rates(const ydoc *d, cbec_limits *l, err_t *e)
 {
     const ynode *c = ca__codes(d, e);
     if (!c)
         return e->code;
-    int rc = ca__yuan(d, ydoc_get(c, "per_transaction"), &l->per_tx, e);
-    return rc ? rc : ca__yuan(d, ydoc_get(c, "per_year"), &l->per_year, e);
+    for (const ynode *k = c->kids; k; k = k->next) {
+        cbec_rate *r = &l->rates[l->nrates];
+        int all = !strcmp(k->key, "*"), len = (int)strlen(k->key);
+        int ok = all || (len >= 1 && len <= 10);
+        for (int i = 0; !all && ok && i < len; i++)
+            ok = k->key[i] >= '0' && k->key[i] <= '9';
+        char tail;
+        if (!ok || l->nrates == CBEC_RATES_MAX || k->type != YD_SCALAR ||
+            sscanf(k->value, "%u %u %c", &r->vat, &r->cons, &tail) != 2 ||
+            r->vat > 100 || r->cons >= 100)
+            return ydoc_err(d, k, e, ERR_CONFIG, "%s: want an HS code prefix (or "
+                            "*): \"VAT CONSUMPTION\" in percent", k->key);
+        snprintf(r->hs, sizeof r->hs, "%s", all ? "" : k->key);
+        l->nrates++;
+    }
+    return 0;
 }
 
 static int ca__regions(const ydoc *d, cbec_limits *l, err_t *e)
@@ -86,7 +134,9 @@ int cbec_limits_load(const char *mappings_dir, cbec_limits *out, err_t *e)
 {
     memset(out, 0, sizeof *out);
     int rc = ca__load(mappings_dir, CA_LIMITS_FILE, out, ca__limits, e);
-    return rc ? rc : ca__load(mappings_dir, CA_REGIONS_FILE, out, ca__regions, e);
+    if (rc == 0)
+        rc = ca__load(mappings_dir, CA_REGIONS_FILE, out, ca__regions, e);
+    return rc ? rc : ca__load(mappings_dir, CA_RATES_FILE, out, ca__rates, e);
 }
 
 const char *cbec_home_of(const cbec_limits *l, const char *id)
@@ -173,6 +223,57 @@ int cbec_amount(const model_record *r, uint64_t *out, err_t *e)
     for (uint32_t i = 0; i < r->goods.n; i++)
         t += ca__k(r->goods.v[i].value.v);
     *out = t;
+    return 0;
+}
+
+/* The rates of the longest prefix of hs that has a row ("" for none). */
+static const cbec_rate *ca__rate(const cbec_limits *l, const char *hs)
+{
+    const cbec_rate *best = NULL;
+    for (size_t i = 0; i < l->nrates; i++) {
+        size_t n = strlen(l->rates[i].hs);
+        if ((!best || n > strlen(best->hs)) && (!n || (hs && !strncmp(hs, l->rates[i].hs, n))))
+            best = &l->rates[i];
+    }
+    return best;
+}
+
+/* A line's tax in millionths of CNY: value v of goods worth sum in all,
+ * with extra (freight, insurance) shared by value, at rate r and share:
+ * v (sum + extra) / sum * (cons + vat) / (100 - cons) * share / 100 (the
+ * consumption tax is levied on the price with the tax in it, VAT on the
+ * price with the consumption tax), exact in 128 bits. */
+static uint64_t ca__line_tax(uint64_t v, uint64_t sum, uint64_t extra,
+                             const cbec_rate *r, uint32_t share)
+{
+    unsigned __int128 num = (unsigned __int128)v * (sum + extra) *
+                            (r->cons + r->vat) * share * 1000;
+    unsigned __int128 den = (unsigned __int128)sum * (100 - r->cons) * 100;
+    return (uint64_t)(num / den);
+}
+
+int cbec_tax(const cbec_limits *l, const model_record *inv, uint32_t share,
+             uint64_t *out, err_t *e)
+{
+    uint64_t sum = 0, micro = 0, all;
+    int rc = cbec_amount(inv, &all, e);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < inv->goods.n; i++)
+        sum += ca__k(inv->goods.v[i].value.v);
+    if (!sum) {
+        *out = 0;
+        return 0;
+    }
+    for (uint32_t i = 0; i < inv->goods.n; i++) {
+        const cbec_rate *r = ca__rate(l, inv->goods.v[i].hs_code);
+        if (!r)
+            return err_set(e, ERR_CONFIG, "cbec: no tax rate for HS code %s "
+                           "(code list cbec_tax_rates has no row for it, nor *)",
+                           inv->goods.v[i].hs_code ? inv->goods.v[i].hs_code : "-");
+        micro += ca__line_tax(ca__k(inv->goods.v[i].value.v), sum, all - sum, r, share);
+    }
+    *out = (micro + 5000) / 10000 * 10; /* to the fen, half up */
     return 0;
 }
 

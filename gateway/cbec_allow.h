@@ -31,14 +31,31 @@
 #define CBEC_KEY_MIN 32       /* bytes of the federation's key, at least */
 #define CBEC_KEY_MAX 256
 
+#define CBEC_RATES_MAX 256
+
+/* One row of the tax rates: an HS code prefix ("" for "*") and its
+ * statutory VAT and consumption tax, in percent. */
+typedef struct cbec_rate {
+    char hs[11];
+    uint32_t vat, cons;
+} cbec_rate;
+
 typedef struct cbec_limits {
     uint64_t per_tx, per_year;            /* thousandths of CNY */
+    uint32_t tax_share;                   /* percent of the statutory taxes
+                                             due within the limits */
+    int over_general;                     /* over the per-transaction limit:
+                                             taxed as general trade (1) or
+                                             refused (0) */
     char prefix[CBEC_REGIONS_MAX][3], region[CBEC_REGIONS_MAX][3];
     size_t nregions;
+    cbec_rate rates[CBEC_RATES_MAX];
+    size_t nrates;
 } cbec_limits;
 
-/* <mappings_dir>/codes/cbec_limits.yaml and cn_id_region.yaml into out;
- * ERR_CONFIG "file:line:col: error: ..." when either is wrong. */
+/* <mappings_dir>/codes/cbec_limits.yaml, cn_id_region.yaml and
+ * cbec_tax_rates.yaml into out; ERR_CONFIG "file:line:col: error: ..."
+ * when one is wrong. */
 int cbec_limits_load(const char *mappings_dir, cbec_limits *out, err_t *e);
 
 /* The region keeping the allowance of the holder of identity number id,
@@ -64,6 +81,14 @@ int cbec_allow_parse(const char *id, char home[3], int *year,
  * goods values plus its freight and insurance (完税价格), in thousandths
  * of CNY. ERR_INVALID when it is in another currency or has no goods. */
 int cbec_amount(const model_record *inventory, uint64_t *out, err_t *e);
+
+/* The VAT and consumption tax of the inventory list's goods at share
+ * percent of the statutory rates (docs/cbec.md, "Tax"): each line's value
+ * plus its share of the freight and insurance, at the rates of the
+ * longest matching HS prefix; in thousandths of CNY, rounded to the fen.
+ * ERR_INVALID as cbec_amount; ERR_CONFIG when no rate applies. */
+int cbec_tax(const cbec_limits *l, const model_record *inventory,
+             uint32_t share, uint64_t *out, err_t *e);
 
 /* The ledger the home opens for allowance id (cbec_allow_parse's form):
  * kind cbec_allowance, usage value, valid through its year (China

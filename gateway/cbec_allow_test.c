@@ -25,6 +25,9 @@ static void test_code_lists(void **state)
         fail_msg("%s", e.msg);
     assert_int_equal(l.per_tx, 5000000);    /* ¥5,000 */
     assert_int_equal(l.per_year, 26000000); /* ¥26,000 */
+    assert_int_equal(l.tax_share, 70);
+    assert_int_equal(l.over_general, 0);
+    assert_true(l.nrates >= 2);
     assert_string_equal(cbec_home_of(&l, "500103199203154426"), "CQ");
     assert_string_equal(cbec_home_of(&l, "510107198510273911"), "SC");
     assert_null(cbec_home_of(&l, "110101199001011237"));
@@ -96,6 +99,44 @@ static void test_amount_and_ledger(void **state)
     arena_free(&a);
 }
 
+/* Parcel A (no consumption tax, VAT 13 %, at 70 %: the order's taxTotal
+ * 44.14), freight shared by value, consumption tax on the taxed price,
+ * the longest prefix winning, and a code no row covers. */
+static void test_tax(void **state)
+{
+    (void)state;
+    arena_t a;
+    arena_init(&a, 1 << 20);
+    cbec_limits l;
+    err_t e;
+    uint64_t t;
+    assert_int_equal(cbec_limits_load("mappings", &l, &e), 0);
+    model_record *r = mtu_rec(&a, "{\"kind\":\"declaration\",\"goods\":[{\"hs_code\":"
+        "\"1901101000\",\"value\":396},{\"hs_code\":\"2106909090\",\"value\":89}],"
+        "\"cbec\":{\"currency\":\"CNY\",\"freight\":0}}");
+    assert_int_equal(cbec_tax(&l, r, l.tax_share, &t, &e), 0);
+    assert_int_equal(t, 44140);
+    assert_int_equal(cbec_tax(&l, r, 100, &t, &e), 0); /* general trade */
+    assert_int_equal(t, 63050);
+    /* 360 of cosmetics and 10 of freight: 370 x 13 % x 70 % = 33.67 */
+    r = mtu_rec(&a, "{\"kind\":\"declaration\",\"goods\":[{\"hs_code\":"
+        "\"3304990099\",\"value\":360}],\"cbec\":{\"currency\":\"CNY\",\"freight\":10}}");
+    assert_int_equal(cbec_tax(&l, r, 70, &t, &e), 0);
+    assert_int_equal(t, 33670);
+    /* perfume 100 (15 % consumption): 100 x 28 / 85 x 70 % = 23.06; wine
+     * 100 (10 %): 100 x 23 / 90 x 70 % = 17.89; together 40.95 */
+    r = mtu_rec(&a, "{\"kind\":\"declaration\",\"goods\":[{\"hs_code\":"
+        "\"3303000000\",\"value\":100},{\"hs_code\":\"2204210000\",\"value\":100}],"
+        "\"cbec\":{\"currency\":\"CNY\"}}");
+    assert_int_equal(cbec_tax(&l, r, 70, &t, &e), 0);
+    assert_int_equal(t, 40950);
+    l.nrates = 1; /* only the first row: 0401 milk, no "*" for the rest */
+    snprintf(l.rates[0].hs, sizeof l.rates[0].hs, "0401");
+    assert_int_equal(cbec_tax(&l, r, 70, &t, &e), ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "HS code 3303000000"));
+    arena_free(&a);
+}
+
 static void test_key_file(void **state)
 {
     (void)state;
@@ -126,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_amount_and_ledger),
+        cmocka_unit_test(test_tax),
         cmocka_unit_test(test_key_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

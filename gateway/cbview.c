@@ -85,6 +85,8 @@ json_t *cbview_set_json_new(const store_cbec_set *s, const cbview_allow *al)
         json_object_set_new(o, "logistics_no", json_string(s->lno));
     if (o && al && al->draw)
         json_object_set_new(o, "allowance", cbv__allow(al));
+    if (o && s->tax)
+        json_object_set_new(o, "tax", json_string(s->tax));
     return o;
 }
 
@@ -116,6 +118,8 @@ int cbview_set_text(const store_cbec_set *s, const cbview_allow *al,
                         al->code ? " " : "", al->code ? al->code : "");
     if (!rc && al && al->has_left)
         rc = buf_printf(out, "allowance_left %.2f CNY\n", (double)al->left / 1000);
+    if (!rc && s->tax)
+        rc = buf_printf(out, "tax %s\n", s->tax);
     return rc;
 }
 

@@ -47,22 +47,23 @@ static const char *const cb__outcomes[] = {"attached", "same", "duplicate",
 
 static struct node_cb *cb__get(node *n);
 
-/* The limits and the key, read once; 0 when there is nothing to draw
- * (no cbec.id_key), 1 when ready, < 0 (logged once) when unreadable. */
+/* The limits (code lists) and the key, read once: CB_LIMITS and, with
+ * cbec.id_key, CB_KEY; 0 (logged once) when the limits are unreadable. */
+enum { CB_LIMITS = 1, CB_KEY = 2 };
 static int cb__allow_ready(node *n, struct node_cb *cb)
 {
     err_t e;
-    if (!n->cfg->cbec.id_key)
-        return 0;
     if (!cb->allow_loaded) {
         int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &e);
-        if (rc == 0)
-            rc = cbec_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e);
-        cb->allow_loaded = rc ? -1 : 1;
+        cb->allow_loaded = rc ? -1 : CB_LIMITS;
+        if (rc == 0 && n->cfg->cbec.id_key) {
+            if ((rc = cbec_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e)) == 0)
+                cb->allow_loaded |= CB_KEY;
+        }
         if (rc)
             log_event(LOG_ERROR, "cbec_allowance", "msg=%s", log_q(e.msg));
     }
-    return cb->allow_loaded;
+    return cb->allow_loaded < 0 ? 0 : cb->allow_loaded;
 }
 
 /* The year (China Standard Time) of ms. */
@@ -74,52 +75,80 @@ static int cb__year(int64_t ms)
     return tm.tm_year + 1900;
 }
 
-/* What the matched set draws: its amount, and the allowance's id. */
-static const char *cb__allow_what(struct node_cb *cb, const model_record *inv,
+/* What the matched set draws: its amount, and the allowance's id; or
+ * why it draws nothing. over: the amount is over the per-transaction
+ * limit. */
+static const char *cb__allow_what(struct node_cb *cb, int ready,
+                                  const model_record *inv,
                                   char id[CBEC_ALLOW_ID_MAX], uint64_t *amt,
-                                  arena_t *a, err_t *e)
+                                  int *over, arena_t *a, err_t *e)
 {
     const model_party *b = cbec_party(inv, "buyer");
     const char *home = b && b->id ? cbec_home_of(&cb->limits, b->id) : NULL;
     char hash[CBEC_HASH_HEX + 1];
+    if (cbec_amount(inv, amt, e) < 0)
+        return arena_printf(a, "no allowance drawn: %s", e->msg);
+    if ((*over = *amt > cb->limits.per_tx))
+        return arena_printf(a, "%s: %.2f CNY is over the per-transaction limit "
+                            "of %.2f", cb->limits.over_general
+                            ? "general trade, no allowance drawn" : "refused",
+                            (double)*amt / 1000, (double)cb->limits.per_tx / 1000);
+    if (!(ready & CB_KEY))
+        return "no allowance drawn: cbec.id_key is not set";
     if (!home)
         return b && b->id ? "no allowance drawn: no region keeps allowances "
                             "of this identity number's province"
                           : "no allowance drawn: the inventory list names no "
                             "buyer's identity number";
-    if (cbec_amount(inv, amt, e) < 0)
-        return arena_printf(a, "no allowance drawn: %s", e->msg);
-    if (*amt > cb->limits.per_tx)
-        return arena_printf(a, "refused: %.2f CNY is over the per-transaction "
-                            "limit of %.2f", (double)*amt / 1000,
-                            (double)cb->limits.per_tx / 1000);
     if (cbec_id_hash(cb->key, cb->klen, b->id, hash, e) < 0)
         return e->msg;
     cbec_allow_id(home, cb__year(node__now_ms()), hash, id);
     return NULL;
 }
 
-/* The matched set's draw on its buyer's allowance, queued for the
- * permit loop (store_pmq) under an id derived from the set, so that it is
- * asked once. */
+/* The tax of the matched parcel (docs/cbec.md, "Tax"): at the share of
+ * the limits within them, in full as general trade above them, none when
+ * it is refused. */
+static const char *cb__tax(struct node_cb *cb, const model_record *inv,
+                           int over, arena_t *a)
+{
+    uint64_t t;
+    err_t e;
+    if (over && !cb->limits.over_general)
+        return NULL;
+    if (cbec_tax(&cb->limits, inv, over ? 100 : cb->limits.tax_share, &t, &e) < 0)
+        return arena_printf(a, "not assessed: %s", e.msg);
+    return over ? arena_printf(a, "%.2f CNY (general trade: VAT and consumption "
+                               "tax in full; duty per the tariff)", (double)t / 1000)
+                : arena_printf(a, "%.2f CNY (%u%% of VAT and consumption tax, duty 0)",
+                               (double)t / 1000, cb->limits.tax_share);
+}
+
+/* The matched set's tax, and its draw on its buyer's allowance, queued
+ * for the permit loop (store_pmq) under an id derived from the set, so
+ * that it is asked once. */
 static int cb__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
                      arena_t *a, err_t *e)
 {
     struct node_cb *cb = cb__get(n);
     char id[CBEC_ALLOW_ID_MAX], rid[MSGID_LEN + 1], k[160];
     uint64_t amt = 0;
-    if (!cb || cb__allow_ready(n, cb) <= 0)
+    int over = 0, ready = cb ? cb__allow_ready(n, cb) : 0;
+    if (!ready)
         return 0;
-    const char *why = cb__allow_what(cb, cs->doc[CBEC_INVENTORY], id, &amt, a, e);
+    const model_record *inv = cs->doc[CBEC_INVENTORY];
+    const char *why = cb__allow_what(cb, ready, inv, id, &amt, &over, a, e);
+    const char *tax = cb__tax(cb, inv, over, a);
     if (why)
-        return store_cbec_allow_set(n->st, s->order_no, NULL, why, e);
+        return store_cbec_allow_set(n->st, s->order_no, NULL, why, tax, e);
     pm_req q = {.op = PM_OP_RESERVE, .permit = id, .key = s->order_no,
                 .lines = {{0, 0, amt}}, .nlines = 1, .at_ms = (uint64_t)node__now_ms()};
     int len = snprintf(k, sizeof k, "eport cbec allowance %s", s->order_no);
     int rc = msgid_derive((uint64_t)s->first, k, (size_t)len, rid, e);
     if (rc == 0 && (rc = store_pmq_add(n->st, rid, &q, NULL, node__now_ms(), e)) >= 0)
         rc = store_cbec_allow_set(n->st, s->order_no, rid,
-                                  arena_printf(a, "%s %.2f CNY", id, (double)amt / 1000), e);
+                                  arena_printf(a, "%s %.2f CNY", id, (double)amt / 1000),
+                                  tax, e);
     return rc;
 }
 
@@ -543,7 +572,7 @@ int node_cbec_allow_open(node *n, const store_pm_op *ops, size_t k, err_t *e)
     struct node_cb *cb = cb__get(n);
     if (!cb)
         return err_set(e, ERR_NOMEM, "cbec: out of memory");
-    if (!cb->limits.per_year) { /* the home needs no key: only limits */
+    if (!cb->limits.per_year) { /* the home needs only the limits */
         err_t le;
         int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &le);
         if (rc < 0)

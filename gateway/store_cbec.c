@@ -225,12 +225,13 @@ static int64_t cb__num(const redisReply *v)
 static int cb__field(const redisReply *f, const redisReply *v, arena_t *a,
                      store_cbec_set *out)
 {
-    static const char *const strs[] = {"state", "why", "lno", "arid", "allow"};
+    static const char *const strs[] = {"state", "why", "lno", "arid", "allow",
+                                       "tax"};
     const char **sdst[] = {&out->state, &out->why, &out->lno, &out->arid,
-                           &out->allow};
+                           &out->allow, &out->tax};
     static const char *const nums[] = {"first", "due", "upd", "n", "done"};
     int64_t *ndst[] = {&out->first, &out->due, &out->upd, &out->n, &out->done};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (!strcmp(f->str, strs[i]))
             return (*sdst[i] = cb__str(a, v)) ? 0 : ERR_NOMEM;
     for (int i = 0; i < 5; i++)
@@ -326,7 +327,7 @@ int store_cbec_expire(store *st, int64_t now_ms, size_t max,
 }
 
 int store_cbec_allow_set(store *st, const char *order_no, const char *rid,
-                         const char *what, err_t *e)
+                         const char *what, const char *tax, err_t *e)
 {
     char key[ST_KEY_MAX];
     int rc = cb__name(st, "order number", order_no, e);
@@ -335,6 +336,8 @@ int store_cbec_allow_set(store *st, const char *order_no, const char *rid,
     st_args a = {0};
     st_arg_s(&a, "HSET"), st_arg_s(&a, key), st_arg_s(&a, "allow");
     st_arg_s(&a, what), st_arg_s(&a, "arid"), st_arg_s(&a, rid ? rid : "");
+    if (tax)
+        st_arg_s(&a, "tax"), st_arg_s(&a, tax);
     redisReply *r;
     if (rc == 0 && (rc = st_cmd(st, &a, REDIS_REPLY_INTEGER, &r, e)) == 0)
         freeReplyObject(r);

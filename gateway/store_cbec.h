@@ -16,7 +16,8 @@
  *                               msgpack), at:<d> (ms); the buyer's
  *                               allowance: arid (the reserve request's
  *                               id, store_pmq.h), allow (its permit id
- *                               and amount, or why none is drawn)
+ *                               and amount, or why none is drawn), tax
+ *                               (the tax assessed)
  *   v1:cb:wb:<waybill no> hash  v=1, id, rec, at: a waybill whose
  *                               inventory list has not come yet; TTL the
  *                               match time limit
@@ -94,6 +95,7 @@ typedef struct store_cbec_doc {
 typedef struct store_cbec_set {
     const char *order_no, *state, *why, *lno;
     const char *arid, *allow;  /* the allowance: request id, what (or NULL) */
+    const char *tax;           /* the tax assessed, or NULL */
     int64_t first, due, upd, n, done;
     store_cbec_doc doc[CBEC__DOCS];
 } store_cbec_set;
@@ -136,9 +138,10 @@ int store_cbec_by_cop(store *st, const char *cop, arena_t *a,
 
 /* Records what the matched set of order_no draws on the buyer's
  * allowance: rid the reserve request queued (NULL: none), what its
- * permit id and amount, or why nothing is drawn. */
+ * permit id and amount, or why nothing is drawn; and tax, the tax
+ * assessed (NULL: none). */
 int store_cbec_allow_set(store *st, const char *order_no, const char *rid,
-                         const char *what, err_t *e);
+                         const char *what, const char *tax, err_t *e);
 
 /* Where this node's reading of v1:in for cbec documents stands
  * (v1:cb:inpos): [0,0] before the first. */

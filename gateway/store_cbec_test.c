@@ -167,7 +167,7 @@ static void test_close(void **state)
     assert_string_equal(c.was, "awaiting");
     assert_int_equal(store_cbec_settle(st, "ORD7", 1, "matched", "", 2000, &e), 1);
     assert_int_equal(store_cbec_allow_set(st, "ORD7", "01KN0000000000000000000000",
-                                          "CQ-ALW2026-X 1.00 CNY", &e), 0);
+                                          "CQ-ALW2026-X 1.00 CNY", "0.09 CNY", &e), 0);
     assert_int_equal(store_cbec_close(st, "ORD7", "released", "800", 3000, &g_a, &c, &e), 0);
     assert_int_equal(c.closed, 1);
     assert_string_equal(c.was, "matched");
@@ -184,6 +184,7 @@ static void test_close(void **state)
     store_cbec_set s = get(st, "ORD7");
     assert_string_equal(s.state, "released");
     assert_string_equal(s.allow, "CQ-ALW2026-X 1.00 CNY");
+    assert_string_equal(s.tax, "0.09 CNY");
     assert_int_equal(store_cbec_close(st, "NONE", "withdrawn", "", 1, &g_a, &c, &e), 0);
     assert_int_equal(c.closed, 0);
     assert_null(c.was);

@@ -165,6 +165,9 @@ def test_every_order_three_nodes(fed):
         docs = j["documents"]
         check(all(docs[d] and docs[d]["id"] for d in DOCS), f"{order}: {docs}")
         check(j["why"] == "" and j["logistics_no"].startswith("YT88001"), f"{order}: {j}")
+        # the order's taxTotal: 485 x 13 % VAT x 70 % (code lists cbec_tax_rates, cbec_limits)
+        check(j.get("tax") == "44.14 CNY (70% of VAT and consumption tax, duty 0)",
+              f"{order}: tax {j.get('tax')}")
     for node in (fed["SH"], fed["SC"]):  # nothing is matched where it came in
         check(cbec_set(node, parcels[0]) is None, f"{node.id} holds a set of {parcels[0]}")
     text = cq.ctl("cbec", "status", parcels[0], "--config", cq.conf).stdout
