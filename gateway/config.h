@@ -185,6 +185,9 @@ typedef struct cfg_cbec {
     int64_t tolerance_fen;    /* amounts may differ by this many hundredths */
     const char *id_key;       /* the federation's key for identity hashes
                                  (absolute); NULL: no allowance drawn */
+    const char *data_key;     /* this node's key sealing parcels'
+                                 documents at rest; NULL: kept plain */
+    const char *data_key_old; /* the key before a rotation: opens only */
 } cfg_cbec;
 
 /* One row of cbec_routes: documents it names are matched at node. Each

@@ -589,6 +589,12 @@ static const cfg_option cbec_rows[] = {
          "The federation's key (32 to 256 bytes, the same on every node) for "
          "the keyed hash that names a buyer's annual allowance; not set: "
          "matched parcels draw no allowance."),
+    PATH(cfg_cbec, data_key, 0, NULL,
+         "This node's key (32 bytes) sealing the documents of parcels' sets "
+         "at rest in Redis (AES-256-GCM); not set: they are kept plain."),
+    PATH(cfg_cbec, data_key_old, 0, NULL,
+         "After a rotation of data_key, the key before it: it opens what it "
+         "sealed (until those sets are gone) and seals nothing."),
 };
 
 static const cfg_option cbec_route_rows[] = {

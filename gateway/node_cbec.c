@@ -13,6 +13,7 @@
 
 #include "cbec_allow.h"
 #include "cbec_match.h"
+#include "cbec_seal.h"
 #include "cbec_route.h"
 #include "log.h"
 #include "metrics.h"
@@ -38,6 +39,8 @@ struct node_cb {
     cbec_limits limits;
     unsigned char key[CBEC_KEY_MAX];
     size_t klen;
+    int seal_loaded;        /* data keys read (1), or not yet (0) */
+    cbec_seal_keys seal;
 };
 
 static const char *const cb__outcomes[] = {"attached", "same", "duplicate",
@@ -152,17 +155,43 @@ static int cb__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
     return rc;
 }
 
+/* ---- documents sealed at rest (cbec_seal.h) ---- */
+
+/* The data keys, read once; NULL when none is configured. */
+static const cbec_seal_keys *cb__seal_keys(node *n, err_t *e)
+{
+    struct node_cb *cb = cb__get(n);
+    if (!cb)
+        return NULL;
+    if (!cb->seal_loaded) {
+        err_t le;
+        int rc = cbec_seal_load(n->cfg->cbec.data_key, n->cfg->cbec.data_key_old,
+                                &cb->seal, &le);
+        cb->seal_loaded = rc ? 0 : 1; /* a key file put right is read next time */
+        if (rc) {
+            log_event(LOG_ERROR, "cbec_seal", "msg=%s", log_q(le.msg));
+            err_set(e, rc, "%s", le.msg);
+        }
+    }
+    return cb->seal_loaded > 0 && (cb->seal.has_cur || cb->seal.has_old)
+               ? &cb->seal : NULL;
+}
+
 /* ---- checking a set ---- */
 
-static int cb__unpack(const store_cbec_set *s, arena_t *a, cbec_set *out,
-                      err_t *e)
+static int cb__unpack(node *n, const store_cbec_set *s, arena_t *a,
+                      cbec_set *out, err_t *e)
 {
+    const cbec_seal_keys *k = cb__seal_keys(n, e);
     memset(out, 0, sizeof *out);
     for (int d = 0; d < CBEC__DOCS; d++) {
         model_record *r;
-        if (!s->doc[d].rec)
+        const void *p = s->doc[d].rec;
+        size_t pn = s->doc[d].len;
+        if (!p)
             continue;
-        if (model_unpack(s->doc[d].rec, s->doc[d].len, a, &r, e) < 0)
+        if ((k && cbec_open(k, p, pn, a, &p, &pn, e) < 0) ||
+            model_unpack(p, pn, a, &r, e) < 0)
             return err_wrap(e, "cbec: order %s: %s %s", s->order_no,
                             cbec_doc_name((cbec_doc)d), s->doc[d].id);
         out->doc[d] = r;
@@ -187,7 +216,7 @@ static int cb__decide(node *n, store_cbec_set *s, cbec_set *cs,
                       cbec_verdict *v, char *why, arena_t *a, err_t *e)
 {
     cbec_opts o = {(double)n->cfg->cbec.tolerance_fen / 100.0};
-    int rc = cb__unpack(s, a, cs, e);
+    int rc = cb__unpack(n, s, a, cs, e);
     if (rc < 0)
         return rc;
     cbec_match(cs, &o, v);
@@ -379,6 +408,12 @@ int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
         return err_set(e, ERR_INVALID, "cbec: record %s is no order, payment, "
                        "parcel waybill or inventory list", id);
     int rc = cb__put(r, (cbec_doc)d, id, rec, len, &p, e);
+    const cbec_seal_keys *k = rc == 0 ? cb__seal_keys(n, e) : NULL;
+    if (rc == 0 && n->cfg->cbec.data_key && !(k && k->has_cur))
+        rc = err_set(e, ERR_AGAIN, "cbec: cbec.data_key cannot be read: "
+                     "documents wait rather than be kept unsealed");
+    if (rc == 0 && k && k->has_cur)
+        rc = cbec_seal(k, rec, len, a, &p.rec, &p.len, e);
     if (rc == 0)
         rc = store_cbec_attach(n->st, &p, node__now_ms(),
                                n->cfg->cbec.match_timeout_s * 1000, a, &res, e);

@@ -265,12 +265,14 @@ def make_pki():
         run_tool([pki, "issue", nid, "--region", region], f"deploy/pki issue {nid}")
     run_tool([pki, "directory", "--members", os.path.join(ROOT, "conf", "federation.txt")],
              "deploy/pki directory")
-    idkey = os.path.join(ROOT, "pki", "cbec-id.key")  # cbec.id_key of every node
-    if not os.path.exists(idkey):
-        with open(os.open(idkey, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-            f.write(os.urandom(32))
+    # cbec.id_key (the same on every node) and each node's cbec.data_key
+    for name in ["cbec-id.key"] + [f"{n}.data.key" for n in NODES if n != "NC"]:
+        path = os.path.join(ROOT, "pki", name)
+        if not os.path.exists(path):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                f.write(os.urandom(32))
     say("demo: PKI in pki/ (CA, certificates of NC CQ SC SN SH, signed directory, "
-        "identity key)")
+        "identity and data keys)")
 
 
 def start_redis():

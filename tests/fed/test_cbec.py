@@ -94,8 +94,11 @@ def configure_all(fed):
         configure(n, [{"name": "ceb", "type": "http"}], [client("parties", "ceb", KEY)])
         with open(n.conf, "a") as f:
             f.write(routes + f"cbec:\n  id_key: {key}\n")
-            if n.id == "CQ":
-                f.write(f"  match_timeout_s: {LIMIT_S}\n")
+            if n.id == "CQ":  # and CQ seals its sets' documents at rest
+                data = os.path.join(fed.dir, "cq-data.key")
+                with open(data, "wb") as k:
+                    k.write(os.urandom(32))
+                f.write(f"  match_timeout_s: {LIMIT_S}\n  data_key: {data}\n")
 
 
 def make():
@@ -189,6 +192,33 @@ def test_mismatch_named(fed):
     check("payment: cbec.paid: order says 509.14, payment says 500" in j["why"], j["why"])
     check("5001**********4434" in j["why"] and "500103199203154434" not in j["why"], j["why"])
     check(ID_NUMBER not in fed["CQ"].log_text(), "identity number in CQ's log")
+
+
+def test_sealed_at_rest(fed):
+    """CQ (cbec.data_key) keeps its sets' documents sealed: no value under
+    its v1:cb: keys holds an identity number, a buyer's name or phone,
+    while SC, which seals nothing, holds them in the clear; the sets still
+    match (every-order-three-nodes) and the same document twice is still
+    a duplicate (once-and-changes)."""
+    def values(node):
+        out = []
+        for k in node.redis.cmd("KEYS", f"eport:{node.id}:v1:cb:*"):
+            t = node.redis.cmd("TYPE", k)
+            t = t.decode() if isinstance(t, bytes) else t
+            if t == "hash":
+                out += node.redis.cmd("HGETALL", k)
+            elif t == "string":
+                out.append(node.redis.cmd("GET", k))
+        return b"\0".join(v for v in out if isinstance(v, bytes))
+    cq = values(fed["CQ"])
+    check(cq and b"CQJD20261190" in cq, "CQ holds sets")
+    for secret in (ID_NUMBER, "李晓梅", "13983012345"):
+        check(secret.encode() not in cq, f"{secret} in the clear in CQ's sets")
+    order, docs = parcel(104, "SC")
+    for d in DOCS:
+        send(fed["SC"], docs[d])
+    state_is(fed["SC"], order, "matched")
+    check(ID_NUMBER.encode() in values(fed["SC"]), "SC seals nothing: the number is there")
 
 
 def test_once_and_changes(fed):
@@ -353,5 +383,6 @@ def test_expiry(fed):
 
 if __name__ == "__main__":
     sys.exit(main([Group(make, start, [
-        test_every_order_three_nodes, test_mismatch_named, test_once_and_changes,
+        test_every_order_three_nodes, test_mismatch_named, test_sealed_at_rest,
+        test_once_and_changes,
         test_allowance_three_regions, test_release_and_withdrawal, test_expiry])]))
