@@ -149,20 +149,28 @@ const char *cbec_home_of(const cbec_limits *l, const char *id)
 
 /* ---- the key and the hash ---- */
 
-int cbec_key_load(const char *path, unsigned char *key, size_t *n, err_t *e)
+int cbec_key_load(const char *path, const char *what, size_t min, size_t max,
+                  unsigned char *key, size_t *n, err_t *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return err_set(e, ERR_IO, "%s: cannot read the identity key", path);
-    size_t k = fread(key, 1, CBEC_KEY_MAX, f);
+        return err_set(e, ERR_IO, "%s: cannot read the %s", path, what);
+    size_t k = fread(key, 1, max, f);
     int more = fgetc(f) != EOF;
     fclose(f);
-    if (k < CBEC_KEY_MIN || more)
-        return err_set(e, ERR_CONFIG, "%s: the identity key must be %d to %d "
-                       "bytes (openssl rand 32 > FILE)", path, CBEC_KEY_MIN,
-                       CBEC_KEY_MAX);
+    if (k < min || more)
+        return min == max
+                   ? err_set(e, ERR_CONFIG, "%s: the %s is exactly %zu bytes "
+                             "(openssl rand %zu > FILE)", path, what, min, min)
+                   : err_set(e, ERR_CONFIG, "%s: the %s must be %zu to %zu "
+                             "bytes (openssl rand 32 > FILE)", path, what, min, max);
     *n = k;
     return 0;
+}
+
+int cbec_id_key_load(const char *path, unsigned char *key, size_t *n, err_t *e)
+{
+    return cbec_key_load(path, "identity key", CBEC_KEY_MIN, CBEC_KEY_MAX, key, n, e);
 }
 
 int cbec_id_hash(const unsigned char *key, size_t klen, const char *id,

@@ -62,9 +62,13 @@ int cbec_limits_load(const char *mappings_dir, cbec_limits *out, err_t *e);
  * or NULL when no row names its first two digits. */
 const char *cbec_home_of(const cbec_limits *l, const char *id);
 
-/* The federation's key from path (raw bytes, CBEC_KEY_MIN to
- * CBEC_KEY_MAX); *n its length. */
-int cbec_key_load(const char *path, unsigned char *key, size_t *n, err_t *e);
+/* A key file (raw bytes, min to max of them, max <= CBEC_KEY_MAX) into
+ * key, *n its length; what names it in messages ("identity key").
+ * cbec_id_key_load: the federation's identity key (CBEC_KEY_MIN to
+ * CBEC_KEY_MAX bytes). */
+int cbec_key_load(const char *path, const char *what, size_t min, size_t max,
+                  unsigned char *key, size_t *n, err_t *e);
+int cbec_id_key_load(const char *path, unsigned char *key, size_t *n, err_t *e);
 
 /* The keyed hash of identity number id: 32 upper-case hex characters. */
 int cbec_id_hash(const unsigned char *key, size_t klen, const char *id,

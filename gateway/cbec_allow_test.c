@@ -148,16 +148,16 @@ static void test_key_file(void **state)
     unsigned char key[CBEC_KEY_MAX];
     size_t n;
     err_t e;
-    assert_int_equal(cbec_key_load(path, key, &n, &e), ERR_CONFIG);
+    assert_int_equal(cbec_id_key_load(path, key, &n, &e), ERR_CONFIG);
     FILE *f = fopen(path, "wb");
     for (int i = 0; i < 32; i++)
         fputc(i, f);
     fclose(f);
-    assert_int_equal(cbec_key_load(path, key, &n, &e), 0);
+    assert_int_equal(cbec_id_key_load(path, key, &n, &e), 0);
     assert_int_equal(n, 32);
     assert_int_equal(key[31], 31);
     unlink(path);
-    assert_int_equal(cbec_key_load(path, key, &n, &e), ERR_IO);
+    assert_int_equal(cbec_id_key_load(path, key, &n, &e), ERR_IO);
 }
 
 int main(void)

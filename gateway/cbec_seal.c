@@ -2,24 +2,17 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "cbec_allow.h"
 
 #define CS_MAGIC "EPS1"
 
 static int cs__read_key(const char *path, unsigned char key[CBEC_SEAL_KEY],
                         err_t *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, ERR_IO, "%s: cannot read the data key", path);
-    size_t n = fread(key, 1, CBEC_SEAL_KEY, f);
-    int more = fgetc(f) != EOF;
-    fclose(f);
-    if (n != CBEC_SEAL_KEY || more)
-        return err_set(e, ERR_CONFIG, "%s: a data key is exactly %d bytes "
-                       "(openssl rand 32 > FILE)", path, CBEC_SEAL_KEY);
-    return 0;
+    size_t n;
+    return cbec_key_load(path, "data key", CBEC_SEAL_KEY, CBEC_SEAL_KEY, key, &n, e);
 }
 
 int cbec_seal_load(const char *cur, const char *old, cbec_seal_keys *k,

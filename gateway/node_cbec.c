@@ -60,7 +60,7 @@ static int cb__allow_ready(node *n, struct node_cb *cb)
         int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &e);
         cb->allow_loaded = rc ? -1 : CB_LIMITS;
         if (rc == 0 && n->cfg->cbec.id_key) {
-            if ((rc = cbec_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e)) == 0)
+            if ((rc = cbec_id_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e)) == 0)
                 cb->allow_loaded |= CB_KEY;
         }
         if (rc)

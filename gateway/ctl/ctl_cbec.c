@@ -80,7 +80,7 @@ static int cb__hash_of(const cfg *c, const char *number, char hash[CBEC_HASH_HEX
     if (!c->cbec.id_key)
         return err_set(e, ERR_CONFIG, "cbec.id_key is not set: --id needs the "
                        "federation's identity key (or give --id-hash)");
-    int rc = cbec_key_load(c->cbec.id_key, key, &klen, e);
+    int rc = cbec_id_key_load(c->cbec.id_key, key, &klen, e);
     if (rc == 0)
         rc = cbec_limits_load(c->mappings.dir, &l, e);
     if (rc == 0)
