@@ -108,8 +108,10 @@ int map_apply_traced(const map_def *d, codec_batch *b, codec_msg *m,
 /* Build the local message for record r (reverse direction) in arena a.
  * ERR_INVALID when r's kind is not the table's (`kind:`).
  * Set *out to NULL first; for a table with `split`, a non-NULL *out is a
- * message made by an earlier call, and r becomes one more item of it (one
- * manifest document, one CSV file, one JSON feed). */
+ * message made by an earlier call (the very pointer it set: where the
+ * next records go is kept beside it), and r becomes one more item of it
+ * (one manifest document, one CSV file, one JSON feed), between the
+ * records before it and the document's trailer. */
 int map_reverse(const map_def *d, const model_record *r, arena_t *a,
                 codec_msg **out, err_t *e);
 /* Whether the table splits its input into several records. */

@@ -356,6 +356,38 @@ static int mc__head(mcomp *c, const ynode *r, map_def *m)
     return rc | mc__strict(c, r, m);
 }
 
+/* Whether a rule has a path from the root: the document's, above a split
+ * record. */
+static int mc__rooted(const mrule *ru)
+{
+    return ru->kind == MR_EACH ? ru->each.rooted
+                               : ru->has_from && ru->from.rooted;
+}
+
+/* Whether a rule writes inside a split record: a path not from the root
+ * (`.` too). A `value` without `from`, and `#index`, write nothing. */
+static int mc__inside(const mrule *ru)
+{
+    const mpath *p = ru->kind == MR_EACH ? &ru->each : &ru->from;
+    if (ru->kind == MR_FIELD && !ru->has_from)
+        return 0;
+    return (p->kind == MP_TREE || p->kind == MP_SELF) && !p->rooted;
+}
+
+/* The table orders the document: the rules from the root that it states
+ * after its last rule inside the record are the trailer, written back
+ * after a split table's records (CEB's BaseTransfer after the Orders);
+ * the others are the head, before them. A table with no rule inside the
+ * record has no trailer. */
+static void mc__trailer(mrule *rules, uint32_t n)
+{
+    uint32_t i = n;
+    while (i > 0 && !mc__inside(&rules[i - 1]))
+        i--;
+    for (; i > 0 && i < n; i++)
+        rules[i].trailer = mc__rooted(&rules[i]);
+}
+
 /* A derived table runs its base's rules, in the base's order, with each
  * rule replaced by the derived one that targets the same field or array,
  * or for a `const` rule the same path as written (so a variant states
@@ -376,6 +408,7 @@ static int mc__inherit(mcomp *c, map_def *m)
                 (m->rules[j].kind != MR_CONST ||
                  strcmp(m->rules[j].from.text, b->rules[i].from.text) == 0)) {
                 all[n] = m->rules[j];
+                all[n].trailer = b->rules[i].trailer; /* where it stood */
                 used[j] = 1;
                 break;
             }
@@ -412,6 +445,8 @@ int map_compile(const ydoc *d, const map_set *s, arena_t *a, map_def **out,
         rc |= mc__rules(&c, f, NULL, &m->rules, &m->nrules);
     m->own = m->rules;
     m->nown = m->nrules;
+    if (!rc) /* judged in the file that states them */
+        mc__trailer(m->rules, m->nrules);
     if (!rc && m->base)
         rc = mc__inherit(&c, m);
     if (!rc)

@@ -310,6 +310,11 @@ struct mrule {
     regex_t *pattern;
     const char *pattern_text;
     mcond *when;
+    /* A rule with a path from the root that its table states after the
+     * last rule inside the record: in a split table, written back after
+     * the records (the document's trailer), not before them (its head).
+     * A derived table's rule that replaces a base's keeps its place. */
+    int trailer;
     /* MR_EACH */
     mpath each;
     const char **members;

@@ -500,10 +500,22 @@ static void mv__meta(const map_def *d, const model_record *r, codec_meta *m)
         m->ns = r->source.version; /* read from the namespace (map_run.c) */
 }
 
+/* A message as map_reverse makes it: for a split table, later calls add
+ * records to it, and what they need to know of the document is kept
+ * beside it (*out points at m, the first member: the caller hands back
+ * what an earlier call made). */
+typedef struct mvdoc {
+    codec_msg m;
+    tnode *holder;  /* the node the records' elements are children of */
+    tnode *trailer; /* its first child written by the trailer, or NULL */
+    tnode *before;  /* the child just before the trailer: the last record's */
+} mvdoc;
+
 static codec_msg *mv__message(const map_def *d, const model_record *r,
                               arena_t *a)
 {
-    codec_msg *m = arena_zalloc(a, sizeof *m);
+    mvdoc *doc = arena_zalloc(a, sizeof *doc);
+    codec_msg *m = doc ? &doc->m : NULL;
     const char *rn = mv__root_name(d);
     if (!m || !(m->root = tree_new(a, rn ? rn : "", NULL)))
         return NULL;
@@ -525,17 +537,22 @@ static int mv__rooted(const mrule *ru)
                                : ru->has_from && ru->from.rooted;
 }
 
-/* Rules reading the document's head (paths from the root) run before the
- * split item is made, so the head comes first in the document, as in a
- * WCO manifest; the next records find it there. pass 1 runs those, pass 2
- * the rest. */
+enum { MV_HEAD, MV_RECORD, MV_TRAILER };
+
+/* One part of a split record's rules: the document's head (rules from
+ * the root), the record's own, or the document's trailer (rules from the
+ * root the table states after every rule inside the record: mrule
+ * trailer, map_compile.c). */
 static int mv__pass(mrev *v, int pass, mscope *s, const model_record *r,
                     mwritten *w)
 {
     int rc = 0;
     for (uint32_t i = 0; i < v->d->nrules && !rc; i++) {
         const mrule *ru = &v->d->rules[i];
-        if (mv__rooted(ru) != (pass == 1))
+        int part = !mv__rooted(ru) ? MV_RECORD
+                   : ru->trailer   ? MV_TRAILER
+                                   : MV_HEAD;
+        if (part != pass)
             continue;
         rc = ru->kind == MR_FIELD ? mv__field(v, ru, s, r, w)
              : ru->kind == MR_CONST ? mv__const(v, ru, s)
@@ -544,27 +561,85 @@ static int mv__pass(mrev *v, int pass, mscope *s, const model_record *r,
     return rc;
 }
 
-static int mv__split(mrev *v, codec_msg *m, const model_record *r,
-                     int first)
+/* The node whose children the split path's items are: the element the
+ * steps before the first one made anew lead to (the root for `Order`,
+ * Declaration for `Declaration/Consignment`). It exists: the first item
+ * was just made under it. */
+static tnode *mv__holder(mrev *v, mscope *s)
 {
+    const mpath *p = &v->d->split;
+    uint32_t from = p->nsteps ? p->nsteps - 1 : 0;
+    for (uint32_t si = 0; si < p->nsteps; si++)
+        if (p->steps[si].list)
+            from = si;
+    if (p->kind != MP_TREE || !from)
+        return s->parent;
+    mpath pre = *p;
+    pre.nsteps = from;
+    pre.elem = pre.comp = 0;
+    tnode *made = NULL;
+    return mpath_make(&pre, s, v->a, 0, &made) ? made : NULL;
+}
+
+/* A later record was written at the end of the holder, after the
+ * trailer (what follows old): it goes before the trailer. */
+static void mv__before_trailer(mvdoc *doc, tnode *old)
+{
+    tnode *h = doc->holder, *run = old ? old->next : NULL, *end = h->last;
+    if (!doc->trailer || !run)
+        return;
+    old->next = NULL;
+    h->last = old;
+    end->next = doc->trailer;
+    doc->before->next = run;
+    doc->before = end;
+}
+
+/* A split record: its document's head (paths from the root) is written
+ * before the record's own node, its trailer after, as the table orders
+ * them; the next records find them there, and go between the last record
+ * and the trailer. */
+static int mv__split(mrev *v, mvdoc *doc, const model_record *r, int first)
+{
+    codec_msg *m = &doc->m;
     mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root, 0, 0};
     mwritten w = {{0, 0}};
-    /* the head is the document's, written once, by its first record:
-     * later records repeat it (list fields would be written again), so
-     * for them the head's rules only claim their fields and elements */
+    /* the head and the trailer are the document's, written once, by its
+     * first record: later records repeat them (list fields would be
+     * written again), so for them those rules only claim their fields
+     * and elements */
     v->dry = !first;
-    int rc = mv__pass(v, 1, &s, r, &w);
+    int rc = mv__pass(v, MV_HEAD, &s, r, &w);
     v->dry = 0;
-    tnode *item = NULL;
+    tnode *old = first ? NULL : doc->holder->last, *item = NULL;
     if (!rc && (!mpath_make(&v->d->split, &s, v->a, 1, &item) || !item))
+        rc = err_set(v->e, ERR_NOMEM, "out of memory");
+    if (!rc && first && !(doc->holder = mv__holder(v, &s)))
         rc = err_set(v->e, ERR_NOMEM, "out of memory");
     if (rc)
         return rc;
     if (v->json)
         item->flags |= TN_LIST | TN_OBJ; /* a feed's items are an array */
-    s = v->d->flat ? (mscope){m->root, item, NULL, 1, NULL, m->root, 0, 0}
-                   : (mscope){item, item->kids, NULL, 1, NULL, m->root, 0, 0};
-    return mv__pass(v, 2, &s, r, &w);
+    mscope in = v->d->flat
+                    ? (mscope){m->root, item, NULL, 1, NULL, m->root, 0, 0}
+                    : (mscope){item, item->kids, NULL, 1, NULL, m->root, 0, 0};
+    rc = mv__pass(v, MV_RECORD, &in, r, &w);
+    if (!first) {
+        /* (what a record refused part way through left stays among the
+         * records, as it did before there were trailers) */
+        mv__before_trailer(doc, old);
+        v->dry = 1;
+        rc = rc ? rc : mv__pass(v, MV_TRAILER, &s, r, &w);
+        v->dry = 0;
+        return rc;
+    }
+    if (rc)
+        return rc;
+    tnode *last = doc->holder->last;
+    rc = mv__pass(v, MV_TRAILER, &s, r, &w);
+    doc->trailer = last ? last->next : NULL;
+    doc->before = doc->trailer ? last : NULL;
+    return rc;
 }
 
 int map_reverse(const map_def *d, const model_record *r, arena_t *a,
@@ -583,7 +658,7 @@ int map_reverse(const map_def *d, const model_record *r, arena_t *a,
     mrev v = {d, a, e, strcmp(d->format, "json") == 0, {0}, NULL, 0};
     int rc;
     if (d->has_split) {
-        rc = mv__split(&v, m, r, first);
+        rc = mv__split(&v, (mvdoc *)m, r, first);
     } else {
         mscope s = {m->root, m->root->kids, NULL, 1, NULL, m->root, 0, 0};
         mwritten w = {{0, 0}};

@@ -832,6 +832,183 @@ static void test_json_split_roundtrip(void **state)
     has("shipments");
 }
 
+/* ---- a split table's head and trailer ---- */
+
+/* Forward input with table, then every record back into one document (a
+ * split table's records are items of one); the text in `written`. */
+static void reverse_all(fx *f, const char *table, const char *input)
+{
+    tu_run(f, table, input);
+    if (f->rc || !f->k.n)
+        fail_msg("forward: rc %d, %zu records; diags:\n%s", f->rc, f->k.n,
+                 tu_diags(f->m));
+    tu_recs recs = f->k;
+    codec_msg *m = NULL;
+    err_t e;
+    for (size_t i = 0; i < recs.n; i++)
+        if (map_reverse(f->d, recs.r[i], &f->a, &m, &e))
+            fail_msg("map_reverse of record %zu: %s", i + 1, e.msg);
+    const codec_ops *ops = codec_find(map_def_format(f->d));
+    buf_t b;
+    buf_init(&b, sizeof written - 1);
+    const codec_msg *one = m;
+    if (ops->write(&one, 1, map_def_codec_opts(f->d), &b, &e))
+        fail_msg("%s write: %s", ops->name, e.msg);
+    snprintf(written, sizeof written, "%s", b.p ? b.p : "");
+    buf_free(&b);
+}
+
+/* Rules from the root that come after every rule inside the record are
+ * the document's trailer: written once, after all the records (CEB's
+ * BaseTransfer after its Orders), the way the document was read. */
+static void test_split_trailer_after_records(void **state)
+{
+    fx *f = *state;
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<Msg guid=\"G1\"><Order><Head><no>A</no></Head></Order>"
+        "<Order><Head><no>B</no></Head></Order>"
+        "<Order><Head><no>C</no></Head></Order>"
+        "<Transfer><code>X1</code><mode>DXP</mode></Transfer></Msg>\n";
+    reverse_all(f, "mapping: t\nformat: xml\nkind: waybill\n"
+                   "match:\n  root: Msg\nsplit: Order\nfields:\n"
+                   "  - {to: source.interchange_ref, from: /@guid}\n"
+                   "  - {to: document.number, from: Head/no}\n"
+                   "  - {to: document.type, value: order}\n"
+                   "  - {to: source.sender, from: /Transfer/code}\n"
+                   "  - {from: /Transfer/mode, const: DXP}\n",
+                doc);
+    assert_string_equal(written, doc);
+    tu_apply(f, written); /* and it reads as it did */
+    assert_int_equal(f->k.n, 3);
+    assert_string_equal(f->k.r[2]->document.number, "C");
+    assert_string_equal(f->k.r[2]->source.sender, "X1");
+}
+
+/* Rules from the root before the last rule inside the record are the
+ * head, written before the records as they always were: first in the
+ * table, or between rules of the record (a WCO manifest's head after the
+ * consignment's number). */
+static void test_split_head_before_records(void **state)
+{
+    fx *f = *state;
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<Msg><Transfer><code>X1</code><mode>DXP</mode></Transfer>"
+        "<Office>O1</Office>"
+        "<Order><no>A</no><from>CNCKG</from></Order>"
+        "<Order><no>B</no><from>CNSHA</from></Order></Msg>\n";
+    reverse_all(f, "mapping: t\nformat: xml\nkind: waybill\n"
+                   "match:\n  root: Msg\nsplit: Order\nfields:\n"
+                   "  - {to: source.sender, from: /Transfer/code}\n"
+                   "  - {from: /Transfer/mode, const: DXP}\n"
+                   "  - {to: document.number, from: no}\n"
+                   "  - {to: customs.office, from: /Office}\n"
+                   "  - {to: route.origin, from: from}\n",
+                doc);
+    assert_string_equal(written, doc);
+}
+
+/* The records' own parent may be deeper than the root: the trailer goes
+ * after them inside it, and what the trailer writes at the root after
+ * that element. */
+static void test_split_trailer_nested(void **state)
+{
+    fx *f = *state;
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<Manifest><Head><Office>O1</Office></Head><Declaration>"
+        "<Consignment><ID>A</ID></Consignment>"
+        "<Consignment><ID>B</ID></Consignment>"
+        "<Consignment><ID>C</ID></Consignment>"
+        "<Total><Ref>R1</Ref></Total></Declaration>"
+        "<Sender>X1</Sender></Manifest>\n";
+    reverse_all(f, "mapping: t\nformat: xml\nkind: manifest\n"
+                   "match:\n  root: Manifest\n"
+                   "split: Declaration/Consignment\nfields:\n"
+                   "  - {to: customs.office, from: /Head/Office}\n"
+                   "  - {to: document.number, from: ID}\n"
+                   "  - {to: customs.reference, from: /Declaration/Total/Ref}\n"
+                   "  - {to: source.sender, from: /Sender}\n",
+                doc);
+    assert_string_equal(written, doc);
+}
+
+/* A table that extends another is judged in the file that states each
+ * rule: the rules it adds inside the record (after the base's) leave the
+ * base's trailer a trailer, a rule replacing one of the trailer's stays
+ * there, and a rule from the root it adds before its own rules inside
+ * the record is head. */
+static void test_split_trailer_extends(void **state)
+{
+    fx *f = *state;
+    tu_write(f->dir, "base.yaml",
+             "mapping: base\nformat: xml\nkind: waybill\n"
+             "match:\n  root: Msg\nsplit: Order\nfields:\n"
+             "  - {to: document.number, from: no}\n"
+             "  - {to: source.sender, from: /Transfer/code}\n"
+             "  - {from: /Transfer/mode, const: DXP}\n");
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<Msg><Office>O1</Office>"
+        "<Order><no>A</no><from>CNCKG</from></Order>"
+        "<Order><no>B</no><from>CNSHA</from></Order>"
+        "<Transfer><code>X1</code><mode>DXP</mode></Transfer></Msg>\n";
+    reverse_all(f, "mapping: t\nextends: base\n"
+                   "match:\n  root: Msg\nfields:\n"
+                   "  - {from: /Transfer/mode, const: DXP}\n"
+                   "  - {to: customs.office, from: /Office}\n"
+                   "  - {to: route.origin, from: from}\n",
+                doc);
+    assert_string_equal(written, doc);
+}
+
+/* JSON: the trailer's members follow the array of records. */
+static void test_split_trailer_json(void **state)
+{
+    fx *f = *state;
+    reverse_all(f, "mapping: t\nformat: json\nkind: waybill\n"
+                   "split: shipments\nfields:\n"
+                   "  - {from: /feed, const: TNT}\n"
+                   "  - {to: document.number, from: ref}\n"
+                   "  - {to: source.sender, from: /sender}\n",
+                "{\"feed\": \"TNT\", \"shipments\": [{\"ref\": \"S1\"}, "
+                "{\"ref\": \"S2\"}, {\"ref\": \"S3\"}], \"sender\": \"X1\"}\n");
+    const char *feed = strstr(written, "\"feed\"");
+    const char *s3 = strstr(written, "\"S3\"");
+    const char *sender = strstr(written, "\"sender\"");
+    if (!feed || !s3 || !sender || !(feed < strstr(written, "\"S1\"")) ||
+        !(s3 < sender) || strstr(sender + 1, "\"sender\""))
+        fail_msg("not feed, S1..S3, sender once; written:\n%s", written);
+    tu_apply(f, written);
+    assert_int_equal(f->k.n, 3);
+    assert_string_equal(f->k.r[1]->document.number, "S2");
+    assert_string_equal(f->k.r[1]->source.sender, "X1");
+}
+
+/* EDIFACT: the trailer's segments (a control total after the groups)
+ * follow the last record's group. */
+static void test_split_trailer_edifact(void **state)
+{
+    fx *f = *state;
+    reverse_all(f, "mapping: t\nformat: edifact\nkind: status\n"
+                   "match:\n  message_type: CODECO\nsplit: EQD\nfields:\n"
+                   "  - {to: document.number, from: /BGM.2.1}\n"
+                   "  - each: .\n    members: [SEL]\n"
+                   "    to: equipment[]\n    fields:\n"
+                   "      - {to: number, from: EQD.2.1}\n"
+                   "      - {to: \"seals[]\", from: SEL.1.1}\n"
+                   "  - {to: totals.equipment_count, from: /CNT+16.1.2}\n",
+                "UNB+UNOA:2+S+R+240305:1402+1'UNH+1+CODECO:D:95B:UN'"
+                "BGM+34+R1+9'EQD+CN+ABCU1234560'SEL+S1'"
+                "EQD+CN+ABCU7654322'SEL+S2'CNT+16:2'UNT+8+1'UNZ+1+1'");
+    has("BGM++R1'EQD++ABCU1234560'SEL+S1'EQD++ABCU7654322'SEL+S2'"
+        "CNT+16:2'UNT+8+1'");
+    tu_apply(f, written);
+    assert_int_equal(f->k.n, 2);
+    assert_string_equal(f->k.r[1]->equipment.v[0].seals.v[0], "S2");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
@@ -862,6 +1039,12 @@ int main(void)
         T(test_edifact_split_self),
         T(test_json_roundtrip),
         T(test_json_split_roundtrip),
+        T(test_split_trailer_after_records),
+        T(test_split_head_before_records),
+        T(test_split_trailer_nested),
+        T(test_split_trailer_extends),
+        T(test_split_trailer_json),
+        T(test_split_trailer_edifact),
     };
     return cmocka_run_group_tests_name("map_reverse", tests, NULL, NULL);
 }
