@@ -1,6 +1,6 @@
 /* pmwire: the permit operations between nodes (docs/permits.md): a
  * request any node sends a permit's home (verify, reserve, confirm,
- * cancel), and the home's answer. Each is the payload of a signed
+ * cancel, return), and the home's answer. Each is the payload of a signed
  * federation envelope: PM_REQ_TYPE from the requester to the home,
  * PM_ANS_TYPE back, so the home's signature vouches for every answer and
  * the requester keeps it as evidence (the movement's history).
@@ -63,7 +63,9 @@
     X(VERIFY, 1, "verify")   /* valid? balances; changes nothing */        \
     X(RESERVE, 2, "reserve") /* hold amounts under key (idempotent) */     \
     X(CONFIRM, 3, "confirm") /* the reservation becomes a write-off */     \
-    X(CANCEL, 4, "cancel")   /* the reservation is returned */
+    X(CANCEL, 4, "cancel")   /* the reservation is returned */           \
+    X(RETURN, 5, "return")   /* part of a write-off given back (goods     \
+                                returned after release) */
 
 typedef enum pm_op {
 #define PM__OPENUM(name, num, text) PM_OP_##name = num,

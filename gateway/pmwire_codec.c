@@ -255,9 +255,10 @@ int pm_req_validate(const pm_req *q, err_t *e)
     if (!q->key && q->op != PM_OP_VERIFY)
         return pm__bad(e, f, "key", 0, "required for %s",
                        pm_op_name(q->op));
-    if (!q->nlines && q->op == PM_OP_RESERVE)
-        return pm__bad(e, f, "lines", 0, "required for reserve (what to "
-                       "hold)");
+    if (!q->nlines && (q->op == PM_OP_RESERVE || q->op == PM_OP_RETURN))
+        return pm__bad(e, f, "lines", 0, "required for %s (what to %s)",
+                       pm_op_name(q->op), q->op == PM_OP_RESERVE ? "hold"
+                                                                 : "give back");
     return 0;
 }
 

@@ -137,7 +137,7 @@ static void roundtrip_ans(const pm_ans *a)
 static void test_names(void **state)
 {
     (void)state;
-    const char *ops[] = {NULL, "verify", "reserve", "confirm", "cancel"};
+    const char *ops[] = {NULL, "verify", "reserve", "confirm", "cancel", "return"};
     pm_op op;
     for (int i = 1; i < PM_OP_END; i++) {
         assert_string_equal(pm_op_name((pm_op)i), ops[i]);
@@ -145,6 +145,7 @@ static void test_names(void **state)
         assert_int_equal(op, i);
     }
     assert_int_equal(PM_OP_CANCEL, 4); /* stored: never renumbered */
+    assert_int_equal(PM_OP_RETURN, 5);
     assert_string_equal(pm_op_name((pm_op)0), "?");
     assert_string_equal(pm_op_name(PM_OP_END), "?");
     assert_int_equal(pm_op_parse("Verify", &op), ERR_CODE);
@@ -685,7 +686,7 @@ static void test_rules_req(void **state)
     q.op = (pm_op)0;
     bad_req(&q, "key \"op\": unknown operation 0");
     q.op = PM_OP_END;
-    bad_req(&q, "key \"op\": unknown operation 5");
+    bad_req(&q, "key \"op\": unknown operation 6");
     q = reserve();
     q.permit = NULL;
     bad_req(&q, "key \"permit\": required");
@@ -779,7 +780,7 @@ static void test_rules_ans(void **state)
     bad_ans(&a, "key \"req\": message id: 24 characters, want 26");
     a = answer();
     a.op = PM_OP_END;
-    bad_ans(&a, "key \"op\": unknown operation 5");
+    bad_ans(&a, "key \"op\": unknown operation 6");
     a = answer();
     a.permit = "XX";
     bad_ans(&a, "key \"permit\": permit id 'XX'");

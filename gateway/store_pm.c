@@ -197,8 +197,6 @@ int store_pm_expire(store *st, int64_t now_ms, size_t max, err_t *e)
 
 /* ---- operations ---- */
 
-static const char *pm__op_names[] = {"", "verify", "reserve", "confirm",
-                                     "cancel"};
 
 /* Why q is a bad request (into why), or 0. Amounts and their sums stay
  * within 2^53 so that the script's sums are exact. */
@@ -224,7 +222,8 @@ static int pm__req_bad(const pm_req *q, err_t *why)
  * what a retry under the same key is compared with. */
 static void pm__lines_arg(pm_av *a, const pm_req *q)
 {
-    uint32_t ord[PM_LINES_MAX], n = q->op == PM_OP_RESERVE ? q->nlines : 0;
+    uint32_t ord[PM_LINES_MAX];
+    uint32_t n = q->op == PM_OP_RESERVE || q->op == PM_OP_RETURN ? q->nlines : 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t j = i;
         for (; j > 0 && q->lines[ord[j - 1]].line > q->lines[i].line; j--)
@@ -244,7 +243,7 @@ static void pm__lines_arg(pm_av *a, const pm_req *q)
 static void pm__op_args(pm_av *a, const store_pm_op *op)
 {
     const pm_req *q = op->q;
-    store_pm__av_s(a, pm__op_names[q->op]), store_pm__av_s(a, q->permit);
+    store_pm__av_s(a, pm_op_name(q->op)), store_pm__av_s(a, q->permit);
     store_pm__av_s(a, q->key), pm__lines_arg(a, q);
     store_pm__av_s(a, q->holder), store_pm__av_s(a, op->req_id);
     store_pm__av_s(a, op->by);

@@ -21,7 +21,8 @@
  *   v1:pm:<id>:r:<key>  hash  v=1, a reservation: st (reserved confirmed
  *                             cancelled expired), lines "<line>:<qty>:
  *                             <value>[,...]", by (requesting node), req
- *                             (request id), holder, at, exp, done (ms)
+ *                             (request id), holder, at, exp, done (ms),
+ *                             ret (what was given back since, as lines)
  *   v1:pm:<id>:h        stream the permit's history, oldest first: v=1,
  *                             op (issue verify reserve confirm cancel
  *                             expire suspend revoke reinstate), key, by
@@ -126,6 +127,12 @@ typedef struct store_pm_op {
  * - cancel: reserved -> cancelled (returned), ok; cancelled: ok;
  *   confirmed: already-confirmed; expired: ok (nothing held), rsv
  *   expired; none: no-reservation.
+ * - return: part of a confirmed reservation given back (goods returned
+ *   after release): its amounts leave the used balance, ok; more than
+ *   the reservation wrote off, all returns under key counted, is
+ *   bad-request; a reservation still held is bad-request (cancel it);
+ *   cancelled / expired: reservation-cancelled / -expired; none:
+ *   no-reservation. The returns are kept beside it (ret).
  * - verify changes nothing but its history entry: the code a reserve
  *   would meet now from status and validity (revoked, suspended,
  *   not-yet-valid, expired) or exhausted, else ok; with a key, rsv.

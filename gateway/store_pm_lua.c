@@ -171,9 +171,12 @@
     "    if t[1] ~= '0' then bs[2] = '0' end\n"                             \
     "    for _, b in ipairs(bs) do\n"                                       \
     "      local B = p.b[b]\n"                                              \
-    "      local k = how == 'hold' and 1 or -1\n"                           \
-    "      B.qr, B.vr = B.qr + k * t[2], B.vr + k * t[3]\n"                 \
+    "      if how ~= 'unuse' then\n"                                     \
+    "        local k = how == 'hold' and 1 or -1\n"                         \
+    "        B.qr, B.vr = B.qr + k * t[2], B.vr + k * t[3]\n"               \
+    "      end\n"                                                         \
     "      if how == 'use' then B.qu, B.vu = B.qu + t[2], B.vu + t[3] end\n"\
+    "      if how == 'unuse' then B.qu, B.vu = B.qu - t[2], B.vu - t[3] end\n"\
     "    end\n"                                                             \
     "  end\n"                                                               \
     "  if how == 'hold' then p.uses = p.uses + 1\n"                         \
@@ -318,6 +321,36 @@ const st_script st_lua_pm_apply = {ST_LUA_PM_APPLY,
     "  if not r then return 'no-reservation', '' end\n"
     "  if r.st == 'reserved' then settle(p, key, r, 'confirmed', 'use') end\n"
     "  return CF[r.st], '', r\n"
+    "end\n"
+    "local function sums(d)\n"
+    "  local s = {}\n"
+    "  for _, t in ipairs(d or {}) do\n"
+    "    local x = s[t[1]] or {0, 0}\n"
+    "    s[t[1]] = {x[1] + t[2], x[2] + t[3]}\n"
+    "  end\n"
+    "  return s\n"
+    "end\n"
+    "OPS['return'] = function(p, key, lines)\n"
+    "  local r = rsv(p, key)\n"
+    "  if not r then return 'no-reservation', '' end\n"
+    "  if r.st == 'reserved' then return 'bad-request', 'the draw is held,"
+    " not written off: cancel it instead', r end\n"
+    "  if r.st ~= 'confirmed' then return RS[r.st], '', r end\n"
+    "  local d, c, t = draws(p, lines)\n"
+    "  if not d then return c, t, r end\n"
+    "  local k = rkey(p, key)\n"
+    "  local prev = redis.call('HGET', k, 'ret') or ''\n"
+    "  local drawn, back = sums(draws(p, r.lines)), sums(draws(p, prev))\n"
+    "  for b, x in pairs(sums(d)) do\n"
+    "    local w, y = drawn[b] or {0, 0}, back[b] or {0, 0}\n"
+    "    if y[1] + x[1] > w[1] or y[2] + x[2] > w[2] then\n"
+    "      return 'bad-request', 'returns more than was written off under '"
+    " .. key, r\n"
+    "    end\n"
+    "  end\n"
+    "  move(p, d, 'unuse')\n"
+    "  redis.call('HSET', k, 'ret', prev == '' and lines or prev .. ',' .. lines)\n"
+    "  return 'ok', '', r\n"
     "end\n"
     "function OPS.cancel(p, key)\n"
     "  local r = rsv(p, key)\n"

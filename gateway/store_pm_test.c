@@ -429,6 +429,47 @@ static void test_confirm_cancel(void **state)
     store_close(st);
 }
 
+/* Part of a write-off given back (goods returned after release): never
+ * more than was written off under the key, however many returns; a held
+ * draw is cancelled instead, and nothing is returned under a key that
+ * holds nothing. */
+static void test_return(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "pr:");
+    arena_t a;
+    arena_init(&a, 1 << 22);
+    pm_permit p;
+    mk(&p, "CQ-RT", "quantity", 1, Q1, NULL);
+    issue_ok(st, &p);
+    one(st, rq(PM_OP_RESERVE, "CQ-RT", "A", 0, 100000, 0), T0, &a);
+    pm_ans x = one(st, rq(PM_OP_RETURN, "CQ-RT", "A", 0, 10000, 0), T0, &a);
+    assert_int_equal(x.code, PM_C_BAD_REQUEST);
+    assert_non_null(strstr(x.text, "cancel it instead"));
+    one(st, rq(PM_OP_CONFIRM, "CQ-RT", "A", 0, 0, 0), T0, &a);
+    x = one(st, rq(PM_OP_RETURN, "CQ-RT", "A", 0, 30000, 0), T0, &a);
+    assert_int_equal(x.code, PM_C_OK);
+    assert_string_equal(x.rsv, "confirmed");
+    assert_left(&x, "0:430000:0"); /* 500000 - 100000 + 30000 */
+    store_pm_view v = view(st, "CQ-RT", T0, &a);
+    assert_int_equal(v.bal[0].qty_used, 70000);
+    x = one(st, rq(PM_OP_RETURN, "CQ-RT", "A", 0, 70001, 0), T0, &a);
+    assert_int_equal(x.code, PM_C_BAD_REQUEST);
+    assert_non_null(strstr(x.text, "more than was written off under A"));
+    x = one(st, rq(PM_OP_RETURN, "CQ-RT", "A", 0, 70000, 0), T0, &a);
+    assert_int_equal(x.code, PM_C_OK);
+    assert_left(&x, "0:500000:0");
+    assert_int_equal(code1(st, rq(PM_OP_RETURN, "CQ-RT", "A", 0, 1, 0), T0, &a),
+                     PM_C_BAD_REQUEST);
+    assert_int_equal(code1(st, rq(PM_OP_RETURN, "CQ-RT", "Z", 0, 1, 0), T0, &a),
+                     PM_C_NO_RESERVATION);
+    v = view(st, "CQ-RT", T0, &a);
+    assert_int_equal(v.bal[0].qty_used, 0);
+    assert_int_equal(v.bal[0].qty_rsv, 0);
+    arena_free(&a);
+    store_close(st);
+}
+
 /* A reservation lapses at its expiry: the loop returns it once, and an
  * operation that meets it first does the same. */
 static void test_expiry(void **state)
@@ -801,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_exhaustion),
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_confirm_cancel),
+        cmocka_unit_test(test_return),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_per_line_and_value),
         cmocka_unit_test(test_single_use),
