@@ -4,24 +4,17 @@
  * is read and decided again, so two documents of one parcel taken at once
  * (a local one and a peer's, or two instances) always end with the
  * verdict of the set as it is. */
-#include "node_cbec.h"
+#include "node_cbec_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cbec_allow.h"
-#include "cbec_match.h"
-#include "cbec_seal.h"
 #include "cbec_route.h"
 #include "log.h"
 #include "metrics.h"
 #include "model_pack.h"
 #include "msgid.h"
-#include "store_cbec.h"
-#include "store_pm.h"
-#include "store_pmq.h"
 
 #define CB_ARENA_MAX (64u << 20)
 #define CB_POLL_MS 50       /* v1:in read at least this often */
@@ -30,137 +23,17 @@
 #define CB_TRIES 8          /* reads of a set that keeps changing */
 #define CB_WHY_MAX 2048
 
-struct node_cb {
-    arena_t a;              /* one entry of v1:in */
-    store_pos pos;          /* v1:cb:inpos as last saved */
-    int pos_known;
-    int64_t next_poll_ms, next_expire_ms;
-    int allow_loaded;       /* limits and key read (1), or failed (-1) */
-    cbec_limits limits;
-    unsigned char key[CBEC_KEY_MAX];
-    size_t klen;
-    int seal_loaded;        /* data keys read (1), or not yet (0) */
-    cbec_seal_keys seal;
-};
+
 
 static const char *const cb__outcomes[] = {"attached", "same", "duplicate",
                                            "conflict", "parked", "closed"};
-
-/* ---- the buyer's annual allowance (cbec_allow.h) ---- */
-
-static struct node_cb *cb__get(node *n);
-
-/* The limits (code lists) and the key, read once: CB_LIMITS and, with
- * cbec.id_key, CB_KEY; 0 (logged once) when the limits are unreadable. */
-enum { CB_LIMITS = 1, CB_KEY = 2 };
-static int cb__allow_ready(node *n, struct node_cb *cb)
-{
-    err_t e;
-    if (!cb->allow_loaded) {
-        int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &e);
-        cb->allow_loaded = rc ? -1 : CB_LIMITS;
-        if (rc == 0 && n->cfg->cbec.id_key) {
-            if ((rc = cbec_id_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e)) == 0)
-                cb->allow_loaded |= CB_KEY;
-        }
-        if (rc)
-            log_event(LOG_ERROR, "cbec_allowance", "msg=%s", log_q(e.msg));
-    }
-    return cb->allow_loaded < 0 ? 0 : cb->allow_loaded;
-}
-
-/* The year (China Standard Time) of ms. */
-static int cb__year(int64_t ms)
-{
-    time_t t = (time_t)(ms / 1000 + 8 * 3600);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm.tm_year + 1900;
-}
-
-/* What the matched set draws: its amount, and the allowance's id; or
- * why it draws nothing. over: the amount is over the per-transaction
- * limit. */
-static const char *cb__allow_what(struct node_cb *cb, int ready,
-                                  const model_record *inv,
-                                  char id[CBEC_ALLOW_ID_MAX], uint64_t *amt,
-                                  int *over, arena_t *a, err_t *e)
-{
-    const model_party *b = cbec_party(inv, "buyer");
-    const char *home = b && b->id ? cbec_home_of(&cb->limits, b->id) : NULL;
-    char hash[CBEC_HASH_HEX + 1];
-    if (cbec_amount(inv, amt, e) < 0)
-        return arena_printf(a, "no allowance drawn: %s", e->msg);
-    if ((*over = *amt > cb->limits.per_tx))
-        return arena_printf(a, "%s: %.2f CNY is over the per-transaction limit "
-                            "of %.2f", cb->limits.over_general
-                            ? "general trade, no allowance drawn" : "refused",
-                            (double)*amt / 1000, (double)cb->limits.per_tx / 1000);
-    if (!(ready & CB_KEY))
-        return "no allowance drawn: cbec.id_key is not set";
-    if (!home)
-        return b && b->id ? "no allowance drawn: no region keeps allowances "
-                            "of this identity number's province"
-                          : "no allowance drawn: the inventory list names no "
-                            "buyer's identity number";
-    if (cbec_id_hash(cb->key, cb->klen, b->id, hash, e) < 0)
-        return e->msg;
-    cbec_allow_id(home, cb__year(node__now_ms()), hash, id);
-    return NULL;
-}
-
-/* The tax of the matched parcel (docs/cbec.md, "Tax"): at the share of
- * the limits within them, in full as general trade above them, none when
- * it is refused. */
-static const char *cb__tax(struct node_cb *cb, const model_record *inv,
-                           int over, arena_t *a)
-{
-    uint64_t t;
-    err_t e;
-    if (over && !cb->limits.over_general)
-        return NULL;
-    if (cbec_tax(&cb->limits, inv, over ? 100 : cb->limits.tax_share, &t, &e) < 0)
-        return arena_printf(a, "not assessed: %s", e.msg);
-    return over ? arena_printf(a, "%.2f CNY (general trade: VAT and consumption "
-                               "tax in full; duty per the tariff)", (double)t / 1000)
-                : arena_printf(a, "%.2f CNY (%u%% of VAT and consumption tax, duty 0)",
-                               (double)t / 1000, cb->limits.tax_share);
-}
-
-/* The matched set's tax, and its draw on its buyer's allowance, queued
- * for the permit loop (store_pmq) under an id derived from the set, so
- * that it is asked once. */
-static int cb__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
-                     arena_t *a, err_t *e)
-{
-    struct node_cb *cb = cb__get(n);
-    char id[CBEC_ALLOW_ID_MAX], rid[MSGID_LEN + 1], k[160];
-    uint64_t amt = 0;
-    int over = 0, ready = cb ? cb__allow_ready(n, cb) : 0;
-    if (!ready)
-        return 0;
-    const model_record *inv = cs->doc[CBEC_INVENTORY];
-    const char *why = cb__allow_what(cb, ready, inv, id, &amt, &over, a, e);
-    const char *tax = cb__tax(cb, inv, over, a);
-    if (why)
-        return store_cbec_allow_set(n->st, s->order_no, NULL, why, tax, e);
-    pm_req q = {.op = PM_OP_RESERVE, .permit = id, .key = s->order_no,
-                .lines = {{0, 0, amt}}, .nlines = 1, .at_ms = (uint64_t)node__now_ms()};
-    int len = snprintf(k, sizeof k, "eport cbec allowance %s", s->order_no);
-    int rc = msgid_derive((uint64_t)s->first, k, (size_t)len, rid, e);
-    if (rc == 0 && (rc = store_pmq_add(n->st, rid, &q, NULL, node__now_ms(), e)) >= 0)
-        rc = store_cbec_allow_set(n->st, s->order_no, rid,
-                                  arena_printf(a, "%s %.2f CNY", id, (double)amt / 1000),
-                                  tax, e);
-    return rc;
-}
 
 /* ---- documents sealed at rest (cbec_seal.h) ---- */
 
 /* The data keys, read once; NULL when none is configured. */
 static const cbec_seal_keys *cb__seal_keys(node *n, err_t *e)
 {
-    struct node_cb *cb = cb__get(n);
+    struct node_cb *cb = node_cbec__get(n);
     if (!cb)
         return NULL;
     if (!cb->seal_loaded) {
@@ -179,7 +52,7 @@ static const cbec_seal_keys *cb__seal_keys(node *n, err_t *e)
 
 /* ---- checking a set ---- */
 
-static int cb__unpack(node *n, const store_cbec_set *s, arena_t *a,
+int node_cbec__unpack(node *n, const store_cbec_set *s, arena_t *a,
                       cbec_set *out, err_t *e)
 {
     const cbec_seal_keys *k = cb__seal_keys(n, e);
@@ -216,7 +89,7 @@ static int cb__decide(node *n, store_cbec_set *s, cbec_set *cs,
                       cbec_verdict *v, char *why, arena_t *a, err_t *e)
 {
     cbec_opts o = {(double)n->cfg->cbec.tolerance_fen / 100.0};
-    int rc = cb__unpack(n, s, a, cs, e);
+    int rc = node_cbec__unpack(n, s, a, cs, e);
     if (rc < 0)
         return rc;
     cbec_match(cs, &o, v);
@@ -253,7 +126,7 @@ static int cb__check(node *n, const char *order_no, arena_t *a,
              * undrawn, which the next document or a retry draws (the
              * request id is derived from the set) */
             if (!strcmp(out->state, "matched") && !s.arid)
-                return cb__allow(n, &s, &cs, a, e);
+                return node_cbec__allow(n, &s, &cs, a, e);
             return 0;
         }
         if (rc < 0)
@@ -263,90 +136,9 @@ static int cb__check(node *n, const char *order_no, arena_t *a,
                    "while it was checked", order_no);
 }
 
-/* ---- withdrawals and customs' answers: the set closes ---- */
-
-typedef enum cb_act { CB_ACT_NONE, CB_ACT_WITHDRAW, CB_ACT_RECEIPT } cb_act;
-
-static cb_act cb__act_of(const model_record *r)
-{
-    int decl = r->kind && !strcmp(r->kind, "declaration");
-    if (decl && r->document.type && !strcmp(r->document.type, "withdrawal_request") &&
-        r->cbec.order_no)
-        return CB_ACT_WITHDRAW;
-    if (r->kind && !strcmp(r->kind, "response") && r->cbec.direction &&
-        r->document.number && r->customs.status)
-        return CB_ACT_RECEIPT; /* an inventory list's, by its number */
-    return CB_ACT_NONE;
-}
-
 int node_cbec_is_ours(const model_record *r)
 {
-    return cbec_doc_of(r) >= 0 || cb__act_of(r) != CB_ACT_NONE;
-}
-
-/* The allowance draw of order_no confirmed or cancelled at its home,
- * asked once (the request id is derived from the draw's). */
-static int cb__settle_draw(node *n, const char *order_no, const char *arid,
-                           pm_op op, arena_t *a, err_t *e)
-{
-    store_cbec_set s;
-    char rid[MSGID_LEN + 1], k[160], permit[CBEC_ALLOW_ID_MAX];
-    uint64_t ms;
-    int rc = store_cbec_get(n->st, order_no, a, &s, e);
-    if (rc < 0 || !s.allow || sscanf(s.allow, "%47s", permit) != 1)
-        return rc;
-    int len = snprintf(k, sizeof k, "eport cbec allowance %s %s", pm_op_name(op), order_no);
-    if ((rc = msgid_parse(arid, &ms, e)) == 0 &&
-        (rc = msgid_derive(ms, k, (size_t)len, rid, e)) == 0) {
-        pm_req q = {.op = op, .permit = permit, .key = order_no,
-                    .at_ms = (uint64_t)node__now_ms()};
-        rc = store_pmq_add(n->st, rid, &q, NULL, node__now_ms(), e);
-    }
-    return rc < 0 ? rc : 0;
-}
-
-/* Closes the set of order_no as state; out says what happened. */
-static int cb__close(node *n, const char *order_no, const char *state,
-                     const char *why, pm_op draw, arena_t *a,
-                     node_cbec_res *out, err_t *e)
-{
-    store_cbec_closed c;
-    int rc = store_cbec_close(n->st, order_no, state, why, node__now_ms(), a, &c, e);
-    if (rc < 0)
-        return rc;
-    out->order_no = order_no;
-    if (!c.closed) {
-        out->state = "closed";
-        out->detail = c.was ? arena_printf(a, "order %s is %s: it cannot be %s",
-                                           order_no, c.was, state)
-                            : arena_printf(a, "no set of order %s here", order_no);
-        return 0;
-    }
-    out->state = state, out->detail = why;
-    met_add(MET_CBEC_SETS, state, 1);
-    return c.arid ? cb__settle_draw(n, order_no, c.arid, draw, a, e) : 0;
-}
-
-static int cb__act(node *n, cb_act act, const model_record *r, arena_t *a,
-                   node_cbec_res *out, err_t *e)
-{
-    const char *order = r->cbec.order_no;
-    if (act == CB_ACT_WITHDRAW)
-        return cb__close(n, order, "withdrawn", arena_printf(a, "withdrawn: %s",
-                         r->cbec.reason ? r->cbec.reason : "no reason given"),
-                         PM_OP_CANCEL, a, out, e);
-    int rc = store_cbec_by_cop(n->st, r->document.number, a, &order, e);
-    if (rc < 0)
-        return rc;
-    const char *st = r->customs.status, *txt = r->customs.status_text;
-    if (!strcmp(st, "released") || !strcmp(st, "rejected"))
-        return cb__close(n, order, st, arena_printf(a, "customs: %s%s%s", st,
-                         txt ? ": " : "", txt ? txt : ""),
-                         !strcmp(st, "released") ? PM_OP_CONFIRM : PM_OP_CANCEL,
-                         a, out, e);
-    out->order_no = order, out->state = "noted";
-    out->detail = arena_printf(a, "customs: %s", st);
-    return 0;
+    return cbec_doc_of(r) >= 0 || node_cbec__is_act(r);
 }
 
 /* ---- taking a document ---- */
@@ -395,9 +187,8 @@ int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
     store_cbec_put p;
     store_cbec_res res;
     memset(out, 0, sizeof *out);
-    cb_act act = d < 0 ? cb__act_of(r) : CB_ACT_NONE;
-    if (act != CB_ACT_NONE) {
-        int rc = cb__act(n, act, r, a, out, e);
+    if (d < 0 && node_cbec__is_act(r)) {
+        int rc = node_cbec__act(n, r, a, out, e);
         if (rc == 0)
             log_event(LOG_INFO, "cbec_act", "id=%s order=%s state=%s detail=%s",
                       id, out->order_no ? out->order_no : "-", out->state,
@@ -531,7 +322,7 @@ static int cb__in(node *n, err_t *e)
     return got;
 }
 
-static struct node_cb *cb__get(node *n)
+struct node_cb *node_cbec__get(node *n)
 {
     if (!n->cb && (n->cb = calloc(1, sizeof *n->cb)))
         arena_init(&n->cb->a, CB_ARENA_MAX);
@@ -540,7 +331,7 @@ static struct node_cb *cb__get(node *n)
 
 int node_cbec_drain(node *n, int64_t now)
 {
-    struct node_cb *cb = cb__get(n);
+    struct node_cb *cb = node_cbec__get(n);
     err_t e;
     int got = 0;
     if (!cb)
@@ -573,53 +364,3 @@ void node_cbec_close(node *n)
     n->cb = NULL;
 }
 
-/* ---- at a buyer's home ---- */
-
-int node_cbec_is_allowance(const char *permit)
-{
-    char home[3], hash[CBEC_HASH_HEX + 1];
-    int year;
-    return permit && cbec_allow_parse(permit, home, &year, hash) == 0;
-}
-
-/* Opens ledger id here (it is this node's region's, unchecked otherwise:
- * the request went to the wrong home and is answered unknown-permit). */
-static int cb__open_one(node *n, struct node_cb *cb, const char *id,
-                        err_t *e)
-{
-    pm_permit p;
-    char pe[ERR_MSG_MAX];
-    if (strncmp(id, n->cfg->node.region, 2))
-        return 0;
-    int rc = cbec_allow_permit(id, &cb->limits, &cb->a, &p, e);
-    if (rc == 0 && (rc = store_pm_issue(n->st, &p, NULL, 0, node__now_ms(),
-                                        NULL, e)) == ERR_CONFLICT) {
-        /* opened with another year's limit: the ledger stands as it is */
-        snprintf(pe, sizeof pe, "%s", e->msg);
-        log_event(LOG_WARN, "cbec_allowance", "id=%s msg=%s", id, log_q(pe));
-        rc = 0;
-    }
-    return rc;
-}
-
-int node_cbec_allow_open(node *n, const store_pm_op *ops, size_t k, err_t *e)
-{
-    struct node_cb *cb = cb__get(n);
-    if (!cb)
-        return err_set(e, ERR_NOMEM, "cbec: out of memory");
-    if (!cb->limits.per_year) { /* the home needs only the limits */
-        err_t le;
-        int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &le);
-        if (rc < 0)
-            return err_set(e, rc, "%s", le.msg);
-    }
-    arena_reset(&cb->a);
-    for (size_t i = 0; i < k; i++) {
-        if (i && !strcmp(ops[i].q->permit, ops[i - 1].q->permit))
-            continue;
-        int rc = cb__open_one(n, cb, ops[i].q->permit, e);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
