@@ -41,6 +41,7 @@ COP_NO = "YGT621CQ2611240017"  # the inventory list's own number
 RELEASE = os.path.join(SAMPLES, "ceb622-inventory-receipt", "cq-jd-parcel-a-released.xml")
 WITHDRAWAL = os.path.join(SAMPLES, "ceb623-withdrawal", "cq-tmall-parcel-b-cancelled.xml")
 WITHDRAWN_ORDER = "CQTM2026112400233"  # the one that sample withdraws
+RETURN = os.path.join(SAMPLES, "ceb625-return", "cq-jd-parcel-a-damaged.xml")  # 1 of 2 tins
 ID_NUMBER = "500103199203154426"
 BUYER2 = "500112199607083026"  # another buyer of Chongqing
 BUYER3 = "500102198808081230"  # and a third
@@ -338,7 +339,8 @@ def test_release_and_withdrawal(fed):
     """Two matched parcels of one buyer, both drawn on her allowance:
     customs release the first (its draw is confirmed at the home), the
     second is withdrawn (its draw returned); withdrawing the released one
-    is refused."""
+    is refused; part of the released one comes back (CEB625) and what it
+    was worth is given back to her allowance, once."""
     cq = fed["CQ"]
     orders, ans = [], None
     for n in (301, 302):
@@ -364,6 +366,20 @@ def test_release_and_withdrawal(fed):
     st = message(cq, send(cq, read(WITHDRAWAL).replace(WITHDRAWN_ORDER, orders[0])))
     check(st["status"] == "refused" and "is released" in st.get("detail", ""),
           f"withdrawal after release: {st}")
+    # one of the two tins of formula (396 for 2) comes back: 198 given back,
+    # once however often the same return is sent
+    ret = read(RETURN).replace(ORDER_NO, orders[0])
+    for _ in range(2):
+        st = message(cq, send(cq, ret))
+        check(st["status"] == "attached" and "worth 198.00 CNY" in st.get("detail", ""),
+              f"return: {st}")
+    wait_for(lambda: draws(cq, pid)["used"] == "287", 20,
+             f"198 given back of the 485 written off (now {draws(cq, pid)})")
+    st = message(cq, send(cq, read(RETURN).replace(ORDER_NO, orders[1])))
+    check(st["status"] == "refused" and "only goods released" in st.get("detail", ""),
+          f"return of a withdrawn parcel: {st}")
+    check(draws(cq, pid) == {"total": "26000", "used": "287", "reserved": "0",
+                             "left": "25713"}, f"at the end: {draws(cq, pid)}")
 
 
 def test_expiry(fed):
