@@ -97,6 +97,12 @@ int ctl_records(const ctl_inputs *in, const char *mappings_dir,
  * Prints the problem and returns a CTL_* code, CTL_OK on success. */
 int ctl_node_open(const char *config, node **out);
 
+/* What a command prints: j (taken; may be NULL) as one line of JSON,
+ * else the text in b (may be NULL); b is freed. CTL_OK, CTL_IOERR when
+ * stdout fails, CTL_SOFTWARE out of memory. */
+struct json_t;
+int ctl_print(struct json_t *j, buf_t *b);
+
 /* The configuration's Redis, and nothing else of the node (no PKI, no
  * daemon): *c for cfg_free, *st for store_close. Prints the problem and
  * returns a CTL_* code, CTL_OK on success. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cbec_allow.h"
 #include "cbview.h"
@@ -32,25 +33,6 @@ typedef struct cb_args {
     int npos, json;
 } cb_args;
 
-/* buf's text to stdout, as a CTL_* code. */
-static int cb__out(buf_t *b, int rc)
-{
-    if (rc == 0 && b->len && fwrite(b->p, 1, b->len, stdout) != b->len)
-        rc = ERR_IO;
-    buf_free(b);
-    return rc == 0 ? CTL_OK : rc == ERR_IO ? CTL_IOERR : CTL_SOFTWARE;
-}
-
-/* o (owned) as one line of JSON into b. */
-static int cb__json(json_t *o, buf_t *b)
-{
-    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int rc = t ? buf_printf(b, "%s\n", t) : ERR_NOMEM;
-    free(t);
-    json_decref(o);
-    return rc;
-}
-
 static int cb__status(store *st, const cb_args *o, arena_t *a)
 {
     store_cbec_set s;
@@ -66,8 +48,13 @@ static int cb__status(store *st, const cb_args *o, arena_t *a)
                                                                     : CTL_UNAVAILABLE;
     }
     buf_init(&b, 1 << 20);
-    return cb__out(&b, o->json ? cb__json(cbview_set_json_new(&s, &al), &b)
-                               : cbview_set_text(&s, &al, &b));
+    if (o->json)
+        return ctl_print(cbview_set_json_new(&s, &al), &b);
+    if (cbview_set_text(&s, &al, &b)) {
+        buf_free(&b);
+        return CTL_SOFTWARE;
+    }
+    return ctl_print(NULL, &b);
 }
 
 /* The hash (and home) of --id NUMBER, with the configuration's key. */
@@ -103,15 +90,20 @@ static int cb__allowance(store *st, const cfg *c, const cb_args *o, arena_t *a)
         h = hash;
     if (rc == 0)
         rc = cbview_allowance_load(st, c->node.region, home, h,
-                                   o->year ? (int)o->year : cbview_year_now(), a, &s, &e);
+                                   o->year ? (int)o->year : cbec_year((int64_t)time(NULL) * 1000), a, &s, &e);
     if (rc < 0) {
         fprintf(stderr, "eportctl: error: %s\n", e.msg);
         return rc == ERR_NOTFOUND ? CTL_NOINPUT : rc == ERR_IO ? CTL_UNAVAILABLE
              : rc == ERR_CONFIG ? CTL_CONFIG : CTL_USAGE;
     }
     buf_init(&b, 1 << 20);
-    return cb__out(&b, o->json ? cb__json(pmview_show_json_new(&s), &b)
-                               : pmview_show_text(&s, &b));
+    if (o->json)
+        return ctl_print(pmview_show_json_new(&s), &b);
+    if (pmview_show_text(&s, &b)) {
+        buf_free(&b);
+        return CTL_SOFTWARE;
+    }
+    return ctl_print(NULL, &b);
 }
 
 static int cb__args(int argc, char **argv, cb_args *o)

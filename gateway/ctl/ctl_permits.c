@@ -122,28 +122,6 @@ static int pm__fail(const err_t *e)
     return e->code == ERR_NOTFOUND ? CTL_NOINPUT : CTL_TEMPFAIL;
 }
 
-/* j (taken) on one line when not NULL, else the text in b; then b is
- * freed. 74 when stdout fails. */
-static int pm__out(json_t *j, buf_t *b)
-{
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    int rc = j && !s ? ERR_NOMEM : 0;
-    json_decref(j);
-    if (rc == 0 && s)
-        rc = printf("%s\n", s) < 0 ? ERR_IO : 0;
-    else if (rc == 0 && b && b->len)
-        rc = fwrite(b->p, 1, b->len, stdout) != b->len ? ERR_IO : 0;
-    if (rc == 0 && fflush(stdout))
-        rc = ERR_IO;
-    free(s);
-    if (b)
-        buf_free(b);
-    if (rc < 0)
-        fprintf(stderr, "eportctl: error: permits: cannot write the "
-                "output (%s)\n", err_text(rc));
-    return rc == ERR_IO ? CTL_IOERR : rc < 0 ? CTL_SOFTWARE : CTL_OK;
-}
-
 static int64_t pm__now_ms(void)
 {
     struct timespec ts;
@@ -201,7 +179,7 @@ static int pm__lines(node *nd, const pm_opts *o, int history)
         buf_free(&b);
         return pm__fail(&e);
     }
-    return pm__out(doc, &b);
+    return ctl_print(doc, &b);
 }
 
 static int pm__list(node *nd, const pm_opts *o, int arg)
@@ -230,9 +208,9 @@ static int pm__show(node *nd, const pm_opts *o, int arg)
     if (rc < 0)
         rc = pm__fail(&e);
     else if (o->json)
-        rc = pm__out(pmview_show_json_new(&s), NULL);
+        rc = ctl_print(pmview_show_json_new(&s), NULL);
     else
-        rc = pmview_show_text(&s, &b) ? CTL_SOFTWARE : pm__out(NULL, &b);
+        rc = pmview_show_text(&s, &b) ? CTL_SOFTWARE : ctl_print(NULL, &b);
     buf_free(&b);
     arena_free(&a);
     return rc;
@@ -251,7 +229,7 @@ static int pm__queued(const pmview_ans *v, const pm_opts *o, const err_t *e)
     buf_init(&b, 1024);
     int rc = o->json ? 0 : buf_printf(&b, "request %s\nstate queued\n",
                                       v->rid);
-    rc = rc ? CTL_SOFTWARE : pm__out(j, &b);
+    rc = rc ? CTL_SOFTWARE : ctl_print(j, &b);
     fprintf(stderr, "eportctl: error: %s (eportd sends it when it runs; "
             "`eportctl permits history %s` shows the answer once it "
             "comes)\n", e->msg, o->pos[1]);
@@ -272,9 +250,9 @@ static int pm__ask(node *nd, const pm_opts *o, const pm_req *q)
     else if (rc < 0)
         rc = pm__fail(&e);
     else if (o->json)
-        rc = pm__out(pmview_ans_json_new(&v), NULL);
+        rc = ctl_print(pmview_ans_json_new(&v), NULL);
     else
-        rc = pmview_ans_text(&v, &b) ? CTL_SOFTWARE : pm__out(NULL, &b);
+        rc = pmview_ans_text(&v, &b) ? CTL_SOFTWARE : ctl_print(NULL, &b);
     if (rc == CTL_OK && v.a.code != PM_C_OK) {
         fprintf(stderr, "eportctl: error: permit %s refused: %s: %s\n",
                 q->permit, pm_code_name(v.a.code),

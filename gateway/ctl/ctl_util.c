@@ -1,4 +1,5 @@
 /* Helpers the eportctl commands share: reading inputs, finding mappings. */
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +104,24 @@ int ctl_store_open(const char *config, cfg **c, store **st)
         return e.code == ERR_IO ? CTL_UNAVAILABLE : CTL_CONFIG;
     }
     return CTL_OK;
+}
+
+int ctl_print(json_t *j, buf_t *b)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    int rc = j && !s ? ERR_NOMEM : 0;
+    json_decref(j);
+    if (rc == 0 && s)
+        rc = printf("%s\n", s) < 0 ? ERR_IO : 0;
+    else if (rc == 0 && b && b->len)
+        rc = fwrite(b->p, 1, b->len, stdout) != b->len ? ERR_IO : 0;
+    if (rc == 0 && fflush(stdout))
+        rc = ERR_IO;
+    free(s);
+    if (b)
+        buf_free(b);
+    if (rc < 0)
+        fprintf(stderr, "eportctl: error: cannot write the "
+                "output (%s)\n", err_text(rc));
+    return rc == ERR_IO ? CTL_IOERR : rc < 0 ? CTL_SOFTWARE : CTL_OK;
 }
