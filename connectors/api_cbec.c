@@ -3,7 +3,9 @@
 #include "api_int.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "cbec_allow.h"
 #include "cbview.h"
 #include "store_cbec.h"
 
@@ -34,7 +36,7 @@ enum MHD_Result api_cbec_allowance(api_req *q)
 {
     enum MHD_Result ret = MHD_NO;
     int64_t year;
-    if (api_arg_int(q, "year", 2000, 2999, cbview_year_now(), &year))
+    if (api_arg_int(q, "year", 2000, 2999, cbec_year((int64_t)time(NULL) * 1000), &year))
         return MHD_YES;
     api_tls *t = api_tls_begin(q, &ret);
     if (!t)

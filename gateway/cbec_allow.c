@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ydoc.h"
 
@@ -187,6 +188,14 @@ int cbec_id_hash(const unsigned char *key, size_t klen, const char *id,
 }
 
 /* ---- allowance ids ---- */
+
+int cbec_year(int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000 + 8 * 3600);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return tm.tm_year + 1900;
+}
 
 void cbec_allow_id(const char *home, int year, const char *hash,
                    char out[CBEC_ALLOW_ID_MAX])

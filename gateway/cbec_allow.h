@@ -74,6 +74,10 @@ int cbec_id_key_load(const char *path, unsigned char *key, size_t *n, err_t *e);
 int cbec_id_hash(const unsigned char *key, size_t klen, const char *id,
                  char out[CBEC_HASH_HEX + 1], err_t *e);
 
+/* The calendar year in China Standard Time of ms since the epoch: the
+ * year an allowance ledger is kept for. */
+int cbec_year(int64_t ms);
+
 /* "CQ-ALW2026-<hash>" into out; cbec_allow_parse the reverse (0, or -1
  * when id is no allowance). */
 void cbec_allow_id(const char *home, int year, const char *hash,

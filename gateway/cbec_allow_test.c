@@ -52,6 +52,9 @@ static void test_hash(void **state)
 
 static void test_ids(void **state)
 {
+    /* a ledger's year is Beijing's: 2026-12-31T16:00Z is 2027 there */
+    assert_int_equal(cbec_year(1798732799999LL), 2026);
+    assert_int_equal(cbec_year(1798732800000LL), 2027);
     (void)state;
     char id[CBEC_ALLOW_ID_MAX], home[3], hash[CBEC_HASH_HEX + 1];
     int year;

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <time.h>
-
 #include "cbec_allow.h"
 #include "ledger_query.h"
 #include "pmwire.h"
@@ -121,14 +119,6 @@ int cbview_set_text(const store_cbec_set *s, const cbview_allow *al,
     if (!rc && s->tax)
         rc = buf_printf(out, "tax %s\n", s->tax);
     return rc;
-}
-
-int cbview_year_now(void)
-{
-    time_t t = time(NULL) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm.tm_year + 1900;
 }
 
 int cbview_allowance_load(store *st, const char *region, const char *home,

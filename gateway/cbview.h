@@ -40,9 +40,6 @@ int cbview_allowance_load(store *st, const char *region, const char *home,
                           const char *hash, int year, arena_t *a,
                           pmview_show *out, err_t *e);
 
-/* The current year in China Standard Time (what a ledger is opened for). */
-int cbview_year_now(void);
-
 /* al: the allowance as cbview_allow_load read it, or NULL. */
 json_t *cbview_set_json_new(const store_cbec_set *s, const cbview_allow *al);
 int cbview_set_text(const store_cbec_set *s, const cbview_allow *al,

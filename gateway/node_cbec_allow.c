@@ -6,7 +6,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "msgid.h"
@@ -30,15 +29,6 @@ static int cb__allow_ready(node *n, struct node_cb *cb)
             log_event(LOG_ERROR, "cbec_allowance", "msg=%s", log_q(e.msg));
     }
     return cb->allow_loaded < 0 ? 0 : cb->allow_loaded;
-}
-
-/* The year (China Standard Time) of ms. */
-static int cb__year(int64_t ms)
-{
-    time_t t = (time_t)(ms / 1000 + 8 * 3600);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm.tm_year + 1900;
 }
 
 /* What the matched set draws: its amount, and the allowance's id; or
@@ -68,7 +58,7 @@ static const char *cb__allow_what(struct node_cb *cb, int ready,
                             "buyer's identity number";
     if (cbec_id_hash(cb->key, cb->klen, b->id, hash, e) < 0)
         return e->msg;
-    cbec_allow_id(home, cb__year(node__now_ms()), hash, id);
+    cbec_allow_id(home, cbec_year(node__now_ms()), hash, id);
     return NULL;
 }
 
