@@ -23,8 +23,6 @@
 #define CB_TRIES 8          /* reads of a set that keeps changing */
 #define CB_WHY_MAX 2048
 
-
-
 static const char *const cb__outcomes[] = {"attached", "same", "duplicate",
                                            "conflict", "parked", "closed"};
 
@@ -98,9 +96,16 @@ static int cb__decide(node *n, store_cbec_set *s, cbec_set *cs,
                              why, node__now_ms(), e);
 }
 
+/* A set no document changes any more (store_cbec's closed states): its
+ * verdict stands, and settling it again would be refused. */
 static int cb__closed(const store_cbec_set *s)
 {
-    return !strcmp(s->state, "expired") || !strcmp(s->state, "withdrawn");
+    static const char *const closed[] = {"expired", "withdrawn", "released",
+                                         "rejected"};
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
+        if (!strcmp(s->state, closed[i]))
+            return 1;
+    return 0;
 }
 
 static int cb__check(node *n, const char *order_no, arena_t *a,

@@ -343,10 +343,10 @@ def test_release_and_withdrawal(fed):
     was worth is given back to her allowance, once."""
     cq = fed["CQ"]
     orders, ans = [], None
-    for n in (301, 302):
+    for n in (301, 302):  # handed in at SH: CQ takes them from what SH sent
         order, docs = parcel(n)
         for d in DOCS:
-            send(cq, docs[d].replace(ID_NUMBER, BUYER3))
+            send(fed["SH"], docs[d].replace(ID_NUMBER, BUYER3))
         state_is(cq, order, "matched")
         ans = allowance(cq, order)
         check(ans["answer"] == "ok", f"draw of {order}: {ans}")
@@ -356,6 +356,11 @@ def test_release_and_withdrawal(fed):
     st = message(cq, send(cq, read(RELEASE).replace(COP_NO, cop(301))))
     check(st["status"] == "attached" and "released" in st.get("detail", ""), f"release: {st}")
     state_is(cq, orders[0], "released")
+    # the inventory list sent again after release: refused, the set closed
+    order, docs = parcel(301)
+    st = message(cq, send(cq, docs["inventory"].replace(ID_NUMBER, BUYER3)))
+    check(st["status"] == "refused" and "is closed: customs: released" in st.get("detail", ""),
+          f"the inventory list again after release: {st}")
     st = message(cq, send(cq, read(WITHDRAWAL).replace(WITHDRAWN_ORDER, orders[1])))
     check(st["status"] == "attached", f"withdrawal: {st}")
     j = state_is(cq, orders[1], "withdrawn")
@@ -397,8 +402,40 @@ def test_expiry(fed):
     check(cbec_set(cq, order)["documents"]["payment"] is None, "the late payment was kept")
 
 
+def test_reread_after_restart(fed):
+    """CQ restarted with its place in what peers delivered forgotten
+    (v1:cb:inpos deleted): every document they sent is taken again, each
+    the same as before, sets matched, released, withdrawn or expired stay
+    so (release-and-withdrawal's came through SH), and new documents still
+    go through."""
+    cq = fed["CQ"]
+    cq.stop()
+    cq.redis.cmd("DEL", "eport:CQ:v1:cb:inpos")
+    cq.start()
+    wait_for(lambda: port_open(cq.http), 15, "CQ's HTTP API")
+    order, docs = parcel(105)
+    for i, d in enumerate(DOCS):
+        send((fed["SH"], fed["SC"])[i % 2], docs[d])
+    state_is(cq, order, "matched")
+    first, _ = parcel(1)  # of every-order-three-nodes
+    check(cbec_set(cq, first)["state"] == "matched", f"{first}: {cbec_set(cq, first)}")
+    released, _ = parcel(301)
+    check(cbec_set(cq, released)["state"] == "released", f"{released}: {cbec_set(cq, released)}")
+    same = metric_value(cq, "eport_cbec_documents_total", 'outcome="same"')
+    check(same > 0, "documents taken again were not seen as the same")
+
+
+def metric_value(node, name, label):
+    """The sum of the /metrics series of family name with label."""
+    st, j = connlib.api(node, "GET", "/metrics", KEY)
+    text = j.get("raw", "") if isinstance(j, dict) else ""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and label in line)
+
+
 if __name__ == "__main__":
     sys.exit(main([Group(make, start, [
         test_every_order_three_nodes, test_mismatch_named, test_sealed_at_rest,
         test_once_and_changes,
-        test_allowance_three_regions, test_release_and_withdrawal, test_expiry])]))
+        test_allowance_three_regions, test_release_and_withdrawal, test_expiry,
+        test_reread_after_restart])]))
