@@ -12,23 +12,27 @@
 #include "store_pm.h"
 #include "store_pmq.h"
 
-/* The limits (code lists) and the key, read once: CB_LIMITS and, with
- * cbec.id_key, CB_KEY; 0 (logged once) when the limits are unreadable. */
+/* The limits (code lists) and, with cbec.id_key, the key, read once:
+ * CB_LIMITS | CB_KEY. A file that cannot be read is ERR_AGAIN (logged):
+ * matched parcels wait for it rather than be cleared without their
+ * allowance, and it is read again next time. */
 enum { CB_LIMITS = 1, CB_KEY = 2 };
-static int cb__allow_ready(node *n, struct node_cb *cb)
+static int cb__allow_ready(node *n, struct node_cb *cb, err_t *e)
 {
-    err_t e;
-    if (!cb->allow_loaded) {
-        int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &e);
-        cb->allow_loaded = rc ? -1 : CB_LIMITS;
-        if (rc == 0 && n->cfg->cbec.id_key) {
-            if ((rc = cbec_id_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &e)) == 0)
-                cb->allow_loaded |= CB_KEY;
-        }
-        if (rc)
-            log_event(LOG_ERROR, "cbec_allowance", "msg=%s", log_q(e.msg));
+    err_t le;
+    if (cb->allow_loaded > 0)
+        return cb->allow_loaded;
+    int rc = cbec_limits_load(n->cfg->mappings.dir, &cb->limits, &le);
+    int ready = rc ? 0 : CB_LIMITS;
+    if (rc == 0 && n->cfg->cbec.id_key &&
+        (rc = cbec_id_key_load(n->cfg->cbec.id_key, cb->key, &cb->klen, &le)) == 0)
+        ready |= CB_KEY;
+    if (rc) {
+        log_event(LOG_ERROR, "cbec_allowance", "msg=%s", log_q(le.msg));
+        return err_set(e, ERR_AGAIN, "cbec: %s (matched parcels wait for it)",
+                       le.msg);
     }
-    return cb->allow_loaded < 0 ? 0 : cb->allow_loaded;
+    return cb->allow_loaded = ready;
 }
 
 /* What the matched set draws: its amount, and the allowance's id; or
@@ -89,9 +93,9 @@ int node_cbec__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
     struct node_cb *cb = node_cbec__get(n);
     char id[CBEC_ALLOW_ID_MAX], rid[MSGID_LEN + 1], k[160];
     uint64_t amt = 0;
-    int over = 0, ready = cb ? cb__allow_ready(n, cb) : 0;
-    if (!ready)
-        return 0;
+    int over = 0, ready = cb ? cb__allow_ready(n, cb, e) : 0;
+    if (ready <= 0)
+        return ready;
     const model_record *inv = cs->doc[CBEC_INVENTORY];
     const char *why = cb__allow_what(cb, ready, inv, id, &amt, &over, a, e);
     const char *tax = cb__tax(cb, inv, over, a);

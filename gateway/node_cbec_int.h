@@ -19,7 +19,7 @@ struct node_cb {
     store_pos pos;          /* v1:cb:inpos as last saved */
     int pos_known;
     int64_t next_poll_ms, next_expire_ms;
-    int allow_loaded;       /* limits and key read (1), or failed (-1) */
+    int allow_loaded;       /* what node_cbec_allow.c has read (0: not yet) */
     cbec_limits limits;
     unsigned char key[CBEC_KEY_MAX];
     size_t klen;
