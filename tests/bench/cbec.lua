@@ -8,9 +8,25 @@ local docs = {"order", "payment", "waybill", "inventory"}
 local dir, key = os.getenv("BENCH_CBEC_DIR"), os.getenv("BENCH_CBEC_KEY")
 local tmpl, threads, nthreads = {}, {}, 0
 
+-- Each template cut at its placeholders once, so that a request is a
+-- table.concat of the pieces and the parcel's values: five gsubs over
+-- every body cost the load generator a fifth of the machine.
+local function cut(text)
+  local parts, at = {}, 1
+  while true do
+    local i, j, name = text:find("@(%u+)@", at)
+    if not i then break end
+    parts[#parts + 1] = text:sub(at, i - 1)
+    parts[#parts + 1] = name
+    at = j + 1
+  end
+  parts[#parts + 1] = text:sub(at)
+  return parts
+end
+
 for i, d in ipairs(docs) do
   local f = assert(io.open(dir .. "/" .. d .. ".xml", "rb"))
-  tmpl[i] = f:read("*a")
+  tmpl[i] = cut(f:read("*a"))
   f:close()
 end
 
@@ -40,14 +56,17 @@ function request()
   local p = math.floor(n / 4) * step + tid + 1
   local d = n % 4 + 1
   n = n + 1
-  local body = tmpl[d]:gsub("@ORDER@", string.format("CQJD2026%09d", p))
-    :gsub("@WB@", string.format("YT88%011d", p))
-    :gsub("@PAY@", string.format("42000020%011d", p))
-    :gsub("@COP@", string.format("YGT621CQ%010d", p))
-    :gsub("@ID@", idnum(p))
+  local v = {ORDER = string.format("CQJD2026%09d", p),
+             WB = string.format("YT88%011d", p),
+             PAY = string.format("42000020%011d", p),
+             COP = string.format("YGT621CQ%010d", p), ID = idnum(p)}
+  local parts, out = tmpl[d], {}
+  for i = 1, #parts do
+    out[i] = i % 2 == 0 and v[parts[i]] or parts[i]
+  end
   return wrk.format("POST", "/v1/messages", {
     ["Authorization"] = "Bearer " .. key,
-    ["Content-Type"] = "application/xml"}, body)
+    ["Content-Type"] = "application/xml"}, table.concat(out))
 end
 
 function done(summary, latency, requests)
