@@ -108,8 +108,10 @@ static int cb__closed(const store_cbec_set *s)
     return 0;
 }
 
-static int cb__check(node *n, const char *order_no, arena_t *a,
-                     node_cbec_res *out, err_t *e)
+/* seen: the set as the attach read it (NULL: read it here); later tries
+ * read it again. */
+static int cb__check(node *n, const char *order_no, const store_cbec_set *seen,
+                     arena_t *a, node_cbec_res *out, err_t *e)
 {
     char *why = arena_alloc(a, CB_WHY_MAX);
     if (!why)
@@ -118,7 +120,11 @@ static int cb__check(node *n, const char *order_no, arena_t *a,
         store_cbec_set s;
         cbec_set cs;
         cbec_verdict v;
-        int rc = store_cbec_get(n->st, order_no, a, &s, e);
+        int rc = 0;
+        if (t == 0 && seen)
+            s = *seen;
+        else
+            rc = store_cbec_get(n->st, order_no, a, &s, e);
         if (rc == 0 && cb__closed(&s)) {
             out->state = s.state, out->detail = s.why;
             return 0;
@@ -219,7 +225,8 @@ int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
     out->order_no = res.order_no;
     if (res.outcome >= STORE_CBEC_CONFLICT)
         cb__stopped(&res, (cbec_doc)d, p.key, a, out);
-    else if ((rc = cb__check(n, res.order_no, a, out, e)) < 0)
+    else if ((rc = cb__check(n, res.order_no, res.has_set ? &res.set : NULL,
+                               a, out, e)) < 0)
         return rc;
     log_event(LOG_INFO, "cbec_document", "id=%s doc=%s order=%s outcome=%s "
               "state=%s detail=%s", id, cbec_doc_name((cbec_doc)d),

@@ -14,7 +14,9 @@ _Static_assert(STORE_CBEC_KEEP_MS == 2592000000LL, "CB_KEEP_TEXT");
 
 /* ARGV: 1 base "<prefix>v1:cb:", 2 doc, 3 key, 4 id, 5 rec, 6 lno or "",
  * 7 now, 8 limit ms, 9 "1" replace, 10 cop (the inventory list's own
- * number) or "". Returns {outcome, order no, n or "", other}. A waybill goes to the set whose inventory list named it,
+ * number) or "". Returns {outcome, order no, n or "", other[, the set
+ * as HGETALL gives it, for attached, same and duplicate: read with the
+ * attach, not after it]}. A waybill goes to the set whose inventory list named it,
  * else waits under wb:; an inventory list naming a waiting waybill takes
  * it into its set. */
 static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
@@ -47,7 +49,8 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "local set = base .. 'set:' .. key\n"
     "local st = redis.call('HGET', set, 'state')\n"
     "if redis.call('HGET', set, 'id:' .. doc) == id then\n"
-    "  return {'same', key, redis.call('HGET', set, 'n') or '0', id}\n"
+    "  return {'same', key, redis.call('HGET', set, 'n') or '0', id,"
+    " redis.call('HGETALL', set)}\n"
     "end\n"
     "if st == 'expired' or st == 'withdrawn' or st == 'released' or"
     " st == 'rejected' then\n"
@@ -55,7 +58,8 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "end\n"
     "local how, was = same(set, ':' .. doc)\n"
     "if how then\n"
-    "  return {how, key, redis.call('HGET', set, 'n') or '0', was}\n"
+    "  return {how, key, redis.call('HGET', set, 'n') or '0', was,"
+    " how ~= 'conflict' and redis.call('HGETALL', set) or {}}\n"
     "end\n"
     "if not st then\n"
     "  redis.call('HSET', set, 'v', 1, 'state', 'awaiting', 'first', now,"
@@ -80,7 +84,7 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "local n = redis.call('HINCRBY', set, 'n', 1)\n"
     "redis.call('HSET', set, 'upd', now)\n"
     "redis.call('PEXPIRE', set, lim + keep)\n"
-    "return {'attached', key, tostring(n), ''}\n"};
+    "return {'attached', key, tostring(n), '', redis.call('HGETALL', set)}\n"};
 
 /* ARGV: 1 base, 2 order no, 3 n as read, 4 state, 5 why, 6 now. */
 static const st_script st_lua_cb_settle = {ST_LUA_CB_SETTLE,
@@ -167,10 +171,13 @@ static store_cbec_outcome cb__outcome(const char *s)
     return STORE_CBEC_CLOSED;
 }
 
+static int cb__set_of(const redisReply *r, const char *order_no, arena_t *a,
+                      store_cbec_set *out, err_t *e);
+
 static int cb__res(store *st, redisReply *r, arena_t *a, store_cbec_res *out,
                    err_t *e)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
         r->element[0]->type != REDIS_REPLY_STRING)
         return err_set(e, ERR_IO, "redis %s: cbec attach: unexpected reply",
                        st->url);
@@ -179,7 +186,17 @@ static int cb__res(store *st, redisReply *r, arena_t *a, store_cbec_res *out,
     out->order_no = cb__str(a, r->element[1]);
     out->other = other && other[0] ? other : NULL;
     out->n = n ? strtoll(n, NULL, 10) : 0;
-    return out->order_no ? 0 : err_set(e, ERR_NOMEM, "cbec: out of memory");
+    out->has_set = 0;
+    if (!out->order_no)
+        return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    if (r->elements == 5 && r->element[4]->type == REDIS_REPLY_ARRAY &&
+        r->element[4]->elements) {
+        int rc = cb__set_of(r->element[4], out->order_no, a, &out->set, e);
+        if (rc < 0)
+            return rc;
+        out->has_set = 1;
+    }
+    return 0;
 }
 
 int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
@@ -252,6 +269,21 @@ static int cb__field(const redisReply *f, const redisReply *v, arena_t *a,
     return 0;
 }
 
+/* The set's fields (an HGETALL reply) into out. */
+static int cb__set_of(const redisReply *r, const char *order_no, arena_t *a,
+                      store_cbec_set *out, err_t *e)
+{
+    memset(out, 0, sizeof *out);
+    if (r->type != REDIS_REPLY_ARRAY || !r->elements)
+        return err_set(e, ERR_NOTFOUND, "cbec: no set for order %s", order_no);
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            cb__field(r->element[i], r->element[i + 1], a, out))
+            return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    return (out->order_no = arena_strdup(a, order_no))
+               ? 0 : err_set(e, ERR_NOMEM, "cbec: out of memory");
+}
+
 int store_cbec_get(store *st, const char *order_no, arena_t *a,
                    store_cbec_set *out, err_t *e)
 {
@@ -265,15 +297,8 @@ int store_cbec_get(store *st, const char *order_no, arena_t *a,
     redisReply *r;
     if (rc < 0 || (rc = st_cmd(st, &g, REDIS_REPLY_ARRAY, &r, e)) < 0)
         return rc;
-    if (!r->elements)
-        rc = err_set(e, ERR_NOTFOUND, "cbec: no set for order %s", order_no);
-    for (size_t i = 0; !rc && i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING &&
-            cb__field(r->element[i], r->element[i + 1], a, out))
-            rc = err_set(e, ERR_NOMEM, "cbec: out of memory");
+    rc = cb__set_of(r, order_no, a, out, e);
     freeReplyObject(r);
-    if (!rc && !(out->order_no = arena_strdup(a, order_no)))
-        rc = err_set(e, ERR_NOMEM, "cbec: out of memory");
     return rc;
 }
 

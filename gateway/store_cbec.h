@@ -73,18 +73,6 @@ typedef enum store_cbec_outcome {
     STORE_CBEC_CLOSED,    /* the set expired or was withdrawn (other: why) */
 } store_cbec_outcome;
 
-typedef struct store_cbec_res {
-    store_cbec_outcome outcome;
-    const char *order_no; /* the set's (a parked waybill's number) */
-    const char *other;    /* CONFLICT: the id there; CLOSED: its why */
-    int64_t n;            /* the set's attaches after this one */
-} store_cbec_res;
-
-/* Attach p at now_ms; a set opened by it is due at now_ms + limit_ms. */
-int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
-                      int64_t limit_ms, arena_t *a, store_cbec_res *out,
-                      err_t *e);
-
 typedef struct store_cbec_doc {
     const char *id;     /* NULL: not there */
     const void *rec;
@@ -99,6 +87,21 @@ typedef struct store_cbec_set {
     int64_t first, due, upd, n, done;
     store_cbec_doc doc[CBEC__DOCS];
 } store_cbec_set;
+
+typedef struct store_cbec_res {
+    store_cbec_outcome outcome;
+    const char *order_no; /* the set's (a parked waybill's number) */
+    const char *other;    /* CONFLICT: the id there; CLOSED: its why */
+    int64_t n;            /* the set's attaches after this one */
+    int has_set;          /* ATTACHED, SAME, DUPLICATE: set is the set as
+                             the attach left it (one round trip, not two) */
+    store_cbec_set set;
+} store_cbec_res;
+
+/* Attach p at now_ms; a set opened by it is due at now_ms + limit_ms. */
+int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
+                      int64_t limit_ms, arena_t *a, store_cbec_res *out,
+                      err_t *e);
 
 /* The set of order_no; ERR_NOTFOUND when there is none. */
 int store_cbec_get(store *st, const char *order_no, arena_t *a,

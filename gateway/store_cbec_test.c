@@ -45,6 +45,11 @@ static void test_once_and_conflicts(void **state)
     assert_int_equal(r.outcome, STORE_CBEC_ATTACHED);
     assert_int_equal(r.n, 1);
     assert_string_equal(r.order_no, "ORD1");
+    /* the attach hands back the set as it left it */
+    assert_true(r.has_set);
+    assert_int_equal(r.set.n, 1);
+    assert_string_equal(r.set.doc[CBEC_ORDER].id, "m1");
+    assert_memory_equal(r.set.doc[CBEC_ORDER].rec, "order-v1", 8);
     store_cbec_set s = get(st, "ORD1");
     assert_string_equal(s.state, "awaiting");
     assert_int_equal(s.first, 1000);
@@ -60,6 +65,7 @@ static void test_once_and_conflicts(void **state)
                      STORE_CBEC_DUPLICATE);
     r = put(st, CBEC_ORDER, "ORD1", "m3", "order-v2", NULL, 0, 2000);
     assert_int_equal(r.outcome, STORE_CBEC_CONFLICT);
+    assert_false(r.has_set); /* nothing to decide */
     assert_string_equal(r.other, "m1");
     assert_int_equal(r.n, 1);
     /* a change takes its place */
