@@ -57,7 +57,12 @@
       "How far the furthest-behind replica is, in bytes of the stream.")   \
     X(CBEC_SETS, "eport_cbec_sets_total", COUNTER, "state",                \
       "Cross-border e-commerce parcels' sets decided here, by state "       \
-      "(matched, mismatched, expired; docs/cbec.md).")                      \
+      "(matched, mismatched, expired, released, rejected, withdrawn, "      \
+      "returned; allowance_drawn, allowance_refused: the buyer's "          \
+      "allowance home's answer; docs/cbec.md).")                            \
+    X(CBEC_OPEN, "eport_cbec_sets_open", GAUGE, "state",                   \
+      "Cross-border e-commerce sets waiting at this node (awaiting or "     \
+      "mismatched, not yet expired).")                                      \
     X(CBEC_DOCS, "eport_cbec_documents_total", COUNTER, "outcome",         \
       "Cross-border e-commerce documents taken here, by outcome "           \
       "(attached, same, duplicate, conflict, parked, closed, forwarded).")

@@ -360,9 +360,12 @@ int node_cbec_drain(node *n, int64_t now)
     }
     if (now >= cb->next_expire_ms) {
         cb->next_expire_ms = now + CB_EXPIRE_MS;
+        int64_t open;
         if (store_cbec_expire(n->st, now, CB_EXPIRE_BATCH, cb__expired, NULL,
                               &e) < 0)
             log_event(LOG_ERROR, "cbec_expire", "msg=%s", log_q(e.msg));
+        else if ((open = store_cbec_open(n->st, &e)) >= 0)
+            met_set(MET_CBEC_OPEN, "open", open);
     }
     return got;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "node_cbec.h"
 #include "store_pm.h"
 #include "store_pmq.h"
@@ -86,6 +87,10 @@ static void np__after_answers(node *n, const store_pmq_ans *a,
                               const store_pmq_res *res, size_t k)
 {
     for (size_t i = 0; i < k; i++) {
+        if (res[i].rc == 0 && a[i].ans->op == PM_OP_RESERVE &&
+            node_cbec_is_allowance(a[i].ans->permit))
+            met_add(MET_CBEC_SETS, a[i].ans->code == PM_C_OK ? "allowance_drawn"
+                                                            : "allowance_refused", 1);
         if (res[i].rc == 0 && res[i].for_ref[0])
             np_mv_answered(n, res[i].for_ref, a[i].rid, a[i].ans, a[i].frame,
                            a[i].frame_n);

@@ -417,6 +417,13 @@ int store_cbec_by_cop(store *st, const char *cop, arena_t *a,
                                    "%s here", cop);
 }
 
+int64_t store_cbec_open(store *st, err_t *e)
+{
+    char key[ST_KEY_MAX];
+    int rc = st_key(st, key, "cb:due", NULL, e);
+    return rc < 0 ? rc : st_count(st, "ZCARD", key, e);
+}
+
 /* ---- where the reading of v1:in stands ---- */
 
 int store_cbec_inpos(store *st, store_pos *out, err_t *e)

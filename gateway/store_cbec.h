@@ -146,6 +146,9 @@ int store_cbec_by_cop(store *st, const char *cop, arena_t *a,
 int store_cbec_allow_set(store *st, const char *order_no, const char *rid,
                          const char *what, const char *tax, err_t *e);
 
+/* How many sets are open (awaiting or mismatched, in v1:cb:due), or < 0. */
+int64_t store_cbec_open(store *st, err_t *e);
+
 /* Where this node's reading of v1:in for cbec documents stands
  * (v1:cb:inpos): [0,0] before the first. */
 int store_cbec_inpos(store *st, store_pos *out, err_t *e);

@@ -134,6 +134,7 @@ static void test_settle_and_expire(void **state)
     assert_int_equal(store_cbec_settle(st, "ORD5", 1, "matched", "", 1200, &e), 1);
     put(st, CBEC_ORDER, "ORD6", "m6", "o", NULL, 0, 5000);
     char got[512] = "";
+    assert_int_equal(store_cbec_open(st, &e), 2); /* ORD4 and ORD6 */
     /* nothing due yet; then ORD4 (mismatch not corrected), not ORD5
      * (matched) nor ORD6 (later) */
     assert_int_equal(store_cbec_expire(st, 1000 + LIMIT - 1, 10, count_expired, got, &e), 0);

@@ -257,6 +257,12 @@ def allowance(node, order):
                     f"(now {cbec_set(node, order)})")
 
 
+def answers_counted(fed):
+    """Allowance answers SC and SH have counted (eport_cbec_sets_total)."""
+    return sum(metric_value(fed[r], "eport_cbec_sets_total", f'state="{st}"')
+               for r in ("SC", "SH") for st in ("allowance_drawn", "allowance_refused"))
+
+
 def test_allowance_three_regions(fed):
     """One buyer (identity number 50..., home CQ) clears 1,000 parcels of
     485 CNY at once in SC, CQ and SH against the ¥26,000 year, while CQ,
@@ -267,6 +273,7 @@ def test_allowance_three_regions(fed):
     number is neither in its name nor in the home's ledger."""
     regions = ("SC", "CQ", "SH")
     jobs = {r: [] for r in regions}
+    counted0 = answers_counted(fed)
     for i in range(1000):  # a buyer of her own: the others drew already
         region = regions[i % 3]
         order, docs = parcel(1000 + i, region)
@@ -312,6 +319,10 @@ def test_allowance_three_regions(fed):
     check("25705" in text and BUYER2 not in text, f"the home's ledger: {text[:600]}")
     lefts = sorted(float(a["left_cny"]) for o, a in answers.items() if o in ok)
     check(lefts[0] == 295.0, f"left after the last draw: {lefts[0]} (want 295.00)")
+    # each clearing node counts its home's answers
+    counted = answers_counted(fed) - counted0
+    check(counted == len(jobs["SC"]) + len(jobs["SH"]),
+          f"allowance answers counted at SC and SH: {counted}")
     # the operator's view: by the number (hashed where it is typed) or the hash
     cq = fed["CQ"]
     by_id = cq.ctl("cbec", "allowance", "--id", BUYER2, "--json", "--config", cq.conf).stdout
