@@ -12,19 +12,18 @@
 #define CB_KEEP_TEXT "2592000000" /* STORE_CBEC_KEEP_MS */
 _Static_assert(STORE_CBEC_KEEP_MS == 2592000000LL, "CB_KEEP_TEXT");
 
-/* ARGV: 1 base "<prefix>v1:cb:", 2 doc, 3 key, 4 id, 5 rec, 6 lno or "",
- * 7 now, 8 limit ms, 9 "1" replace, 10 cop (the inventory list's own
- * number) or "". Returns {outcome, order no, n or "", other[, the set
- * as HGETALL gives it, for attached, same and duplicate: read with the
- * attach, not after it]}. A waybill goes to the set whose inventory list named it,
- * else waits under wb:; an inventory list naming a waiting waybill takes
- * it into its set. */
+/* ARGV: 1 base "<prefix>v1:cb:", 2 now, 3 limit ms, then per document
+ * (STORE_CBEC_ATTACH_MAX at most) 7: doc, key, id, rec, lno or "", "1"
+ * replace, cop (the inventory list's own number) or "". Returns per
+ * document {outcome, order no, n or "", other[, the set as HGETALL gives
+ * it, for attached, same and duplicate: read with the attach, not after
+ * it]}, each applied in turn. A waybill goes to the set whose inventory
+ * list named it, else waits under wb:; an inventory list naming a
+ * waiting waybill takes it into its set. */
 static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
-    "local base, doc, key, id, rec, lno = ARGV[1], ARGV[2], ARGV[3],"
-    " ARGV[4], ARGV[5], ARGV[6]\n"
-    "local now, lim, keep = tonumber(ARGV[7]), tonumber(ARGV[8]),"
-    " " CB_KEEP_TEXT "\n"
-    "local replace = ARGV[9] == '1'\n"
+    "local base, now, lim = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local keep = " CB_KEEP_TEXT "\n"
+    "local function attach(doc, key, id, rec, lno, replace, cop)\n"
     "local function same(h, f)\n"
     "  local was = redis.call('HGET', h, 'id' .. f)\n"
     "  if was == id then return 'same', was end\n"
@@ -67,8 +66,8 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "  redis.call('ZADD', base .. 'due', now + lim, key)\n"
     "end\n"
     "redis.call('HSET', set, 'id:' .. doc, id, 'rec:' .. doc, rec, 'at:' .. doc, now)\n"
-    "if doc == 'inventory' and ARGV[10] ~= '' then\n"
-    "  redis.call('SET', base .. 'cop:' .. ARGV[10], key, 'PX', lim + keep)\n"
+    "if doc == 'inventory' and cop ~= '' then\n"
+    "  redis.call('SET', base .. 'cop:' .. cop, key, 'PX', lim + keep)\n"
     "end\n"
     "if doc == 'inventory' and lno ~= '' then\n"
     "  redis.call('HSET', set, 'lno', lno)\n"
@@ -84,7 +83,14 @@ static const st_script st_lua_cb_attach = {ST_LUA_CB_ATTACH,
     "local n = redis.call('HINCRBY', set, 'n', 1)\n"
     "redis.call('HSET', set, 'upd', now)\n"
     "redis.call('PEXPIRE', set, lim + keep)\n"
-    "return {'attached', key, tostring(n), '', redis.call('HGETALL', set)}\n"};
+    "return {'attached', key, tostring(n), '', redis.call('HGETALL', set)}\n"
+    "end\n"
+    "local out = {}\n"
+    "for a = 4, #ARGV, 7 do\n"
+    "  out[#out + 1] = attach(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],"
+    " ARGV[a + 4], ARGV[a + 5] == '1', ARGV[a + 6])\n"
+    "end\n"
+    "return out\n"};
 
 /* ARGV: 1 base, 2 order no, 3 n as read, 4 state, 5 why, 6 now. */
 static const st_script st_lua_cb_settle = {ST_LUA_CB_SETTLE,
@@ -199,36 +205,59 @@ static int cb__res(store *st, redisReply *r, arena_t *a, store_cbec_res *out,
     return 0;
 }
 
-int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
-                      int64_t limit_ms, arena_t *a, store_cbec_res *out,
-                      err_t *e)
+/* Queues put p's 7 arguments; 0, or ERR_INVALID for a name no key can hold. */
+static int cb__put_args(store *st, st_args *g, const store_cbec_put *p, err_t *e)
 {
-    char base[ST_KEY_MAX], now[24], lim[24];
     int rc = cb__name(st, p->doc == CBEC_WAYBILL ? "waybill number"
                                                  : "order number", p->key, e);
     if (!rc)
         rc = cb__name(st, "record id", p->id, e);
     if (!rc && p->lno)
         rc = cb__name(st, "waybill number", p->lno, e);
-    if (rc || p->doc >= CBEC__DOCS || limit_ms < 1)
+    if (rc || p->doc >= CBEC__DOCS)
         return rc ? rc : err_set(e, ERR_INVALID, "redis %s: cbec attach: bad "
-                                 "document or time limit", st->url);
+                                 "document", st->url);
+    st_arg_s(g, cbec_doc_name(p->doc)), st_arg_s(g, p->key), st_arg_s(g, p->id);
+    st_arg_b(g, p->rec, p->len), st_arg_s(g, p->lno ? p->lno : "");
+    st_arg_s(g, p->replace ? "1" : "0");
+    st_arg_s(g, p->cop && st_name_ok(p->cop) ? p->cop : "");
+    return 0;
+}
+
+int store_cbec_attach_many(store *st, const store_cbec_put *p, size_t k,
+                           int64_t now_ms, int64_t limit_ms, arena_t *a,
+                           store_cbec_res *out, err_t *e)
+{
+    char base[ST_KEY_MAX], now[24], lim[24];
+    if (k < 1 || k > STORE_CBEC_ATTACH_MAX || limit_ms < 1)
+        return err_set(e, ERR_INVALID, "redis %s: cbec attach: %zu documents "
+                       "(1 to %d), time limit %lld", st->url, k,
+                       STORE_CBEC_ATTACH_MAX, (long long)limit_ms);
     snprintf(base, sizeof base, "%sv1:cb:", st->prefix);
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(lim, sizeof lim, "%lld", (long long)limit_ms);
     st_args g = {.what = "cbec attach"};
     st_arg_s(&g, "EVALSHA"), st_arg_s(&g, ""), st_arg_s(&g, "0");
-    st_arg_s(&g, base), st_arg_s(&g, cbec_doc_name(p->doc));
-    st_arg_s(&g, p->key), st_arg_s(&g, p->id), st_arg_b(&g, p->rec, p->len);
-    st_arg_s(&g, p->lno ? p->lno : ""), st_arg_s(&g, now), st_arg_s(&g, lim);
-    st_arg_s(&g, p->replace ? "1" : "0");
-    st_arg_s(&g, p->cop && st_name_ok(p->cop) ? p->cop : "");
+    st_arg_s(&g, base), st_arg_s(&g, now), st_arg_s(&g, lim);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        rc = cb__put_args(st, &g, &p[i], e);
     redisReply *r;
-    if ((rc = st_eval(st, &st_lua_cb_attach, &g, &r, e)) < 0)
+    if (rc < 0 || (rc = st_eval(st, &st_lua_cb_attach, &g, &r, e)) < 0)
         return rc;
-    rc = cb__res(st, r, a, out, e);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != k)
+        rc = err_set(e, ERR_IO, "redis %s: cbec attach: unexpected reply", st->url);
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        rc = cb__res(st, r->element[i], a, &out[i], e);
     freeReplyObject(r);
     return rc;
+}
+
+int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
+                      int64_t limit_ms, arena_t *a, store_cbec_res *out,
+                      err_t *e)
+{
+    return store_cbec_attach_many(st, p, 1, now_ms, limit_ms, a, out, e);
 }
 
 /* ---- reading a set ---- */

@@ -103,6 +103,13 @@ int store_cbec_attach(store *st, const store_cbec_put *p, int64_t now_ms,
                       int64_t limit_ms, arena_t *a, store_cbec_res *out,
                       err_t *e);
 
+/* p[0..k) in turn in one script (k <= STORE_CBEC_ATTACH_MAX), out[i] the
+ * result of p[i]: a batch of documents costs one round trip. */
+#define STORE_CBEC_ATTACH_MAX 8
+int store_cbec_attach_many(store *st, const store_cbec_put *p, size_t k,
+                           int64_t now_ms, int64_t limit_ms, arena_t *a,
+                           store_cbec_res *out, err_t *e);
+
 /* The set of order_no; ERR_NOTFOUND when there is none. */
 int store_cbec_get(store *st, const char *order_no, arena_t *a,
                    store_cbec_set *out, err_t *e);

@@ -198,6 +198,40 @@ static void test_close(void **state)
     store_close(st);
 }
 
+/* A batch in one script, each document in turn: a waybill before its
+ * inventory list waits and is taken in by it, all in the same call; the
+ * last result holds the whole set. */
+static void test_many(void **state)
+{
+    (void)state;
+    store *st = stu_open(g_url, "c6:");
+    err_t e = {0};
+    store_cbec_put p[5] = {
+        {CBEC_WAYBILL, "WB9", "w9", NULL, "w", 1, 0, NULL},
+        {CBEC_ORDER, "ORD9", "m9", NULL, "o", 1, 0, NULL},
+        {CBEC_PAYMENT, "ORD9", "p9", NULL, "p", 1, 0, NULL},
+        {CBEC_INVENTORY, "ORD9", "i9", "WB9", "i", 1, 0, "COP9"},
+        {CBEC_ORDER, "ORD9", "m9", NULL, "o", 1, 0, NULL},
+    };
+    store_cbec_res r[5];
+    assert_int_equal(store_cbec_attach_many(st, p, 5, 1000, LIMIT, &g_a, r, &e), 0);
+    assert_int_equal(r[0].outcome, STORE_CBEC_PARKED);
+    assert_int_equal(r[1].outcome, STORE_CBEC_ATTACHED);
+    assert_int_equal(r[3].outcome, STORE_CBEC_ATTACHED);
+    assert_int_equal(r[3].n, 3);
+    assert_string_equal(r[3].set.doc[CBEC_WAYBILL].id, "w9");
+    assert_int_equal(r[4].outcome, STORE_CBEC_SAME);
+    assert_true(r[4].has_set);
+    for (int d = 0; d < CBEC__DOCS; d++)
+        assert_non_null(r[4].set.doc[d].id);
+    store_cbec_put many[STORE_CBEC_ATTACH_MAX + 1];
+    for (int i = 0; i < STORE_CBEC_ATTACH_MAX + 1; i++)
+        many[i] = p[1];
+    assert_int_equal(store_cbec_attach_many(st, many, STORE_CBEC_ATTACH_MAX + 1, 1000,
+                                            LIMIT, &g_a, r, &e), ERR_INVALID);
+    store_close(st);
+}
+
 static void test_bad_names(void **state)
 {
     (void)state;
@@ -234,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_waybill_joins),
         cmocka_unit_test(test_settle_and_expire),
         cmocka_unit_test(test_close),
+        cmocka_unit_test(test_many),
         cmocka_unit_test(test_bad_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
