@@ -190,49 +190,127 @@ static int cb__put(const model_record *r, cbec_doc d, const char *id,
     return 0;
 }
 
-int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
-                   const model_record *r, arena_t *a, node_cbec_res *out,
-                   err_t *e)
+static int cb__transient(int rc)
 {
-    int d = cbec_doc_of(r);
-    store_cbec_put p;
-    store_cbec_res res;
-    memset(out, 0, sizeof *out);
-    if (d < 0 && node_cbec__is_act(r)) {
-        int rc = node_cbec__act(n, r, a, out, e);
-        if (rc == 0)
-            log_event(LOG_INFO, "cbec_act", "id=%s order=%s state=%s detail=%s",
-                      id, out->order_no ? out->order_no : "-", out->state,
-                      log_q(out->detail ? out->detail : ""));
-        return rc;
-    }
-    if (d < 0)
-        return err_set(e, ERR_INVALID, "cbec: record %s is no order, payment, "
-                       "parcel waybill or inventory list", id);
-    int rc = cb__put(r, (cbec_doc)d, id, rec, len, &p, e);
+    return rc == ERR_IO || rc == ERR_NOMEM || rc == ERR_AGAIN;
+}
+
+/* What to attach for document d (r, sealed when a data key is set). */
+static int cb__prepare(node *n, const node_cbec_doc *doc, cbec_doc d,
+                       arena_t *a, store_cbec_put *p, err_t *e)
+{
+    int rc = cb__put(doc->r, d, doc->id, doc->rec, doc->len, p, e);
     const cbec_seal_keys *k = rc == 0 ? cb__seal_keys(n, e) : NULL;
     if (rc == 0 && n->cfg->cbec.data_key && !(k && k->has_cur))
         rc = err_set(e, ERR_AGAIN, "cbec: cbec.data_key cannot be read: "
                      "documents wait rather than be kept unsealed");
     if (rc == 0 && k && k->has_cur)
-        rc = cbec_seal(k, rec, len, a, &p.rec, &p.len, e);
-    if (rc == 0)
-        rc = store_cbec_attach(n->st, &p, node__now_ms(),
-                               n->cfg->cbec.match_timeout_s * 1000, a, &res, e);
-    if (rc < 0)
-        return rc;
-    met_add(MET_CBEC_DOCS, cb__outcomes[res.outcome], 1);
-    out->order_no = res.order_no;
-    if (res.outcome >= STORE_CBEC_CONFLICT)
-        cb__stopped(&res, (cbec_doc)d, p.key, a, out);
-    else if ((rc = cb__check(n, res.order_no, res.has_set ? &res.set : NULL,
-                               a, out, e)) < 0)
-        return rc;
+        rc = cbec_seal(k, doc->rec, doc->len, a, &p->rec, &p->len, e);
+    return rc;
+}
+
+static void cb__log(const node_cbec_doc *doc, const char *what,
+                    const char *outcome, const node_cbec_res *o)
+{
     log_event(LOG_INFO, "cbec_document", "id=%s doc=%s order=%s outcome=%s "
-              "state=%s detail=%s", id, cbec_doc_name((cbec_doc)d),
-              out->order_no, cb__outcomes[res.outcome], out->state,
-              log_q(out->detail ? out->detail : ""));
+              "state=%s detail=%s", doc->id, what, o->order_no ? o->order_no : "-",
+              outcome, o->state ? o->state : "-",
+              log_q(o->detail ? o->detail : ""));
+}
+
+/* Whether a later result of the batch (after j) is of the same set: that
+ * one, seeing every document of the batch, decides for both. */
+static ptrdiff_t cb__later(const store_cbec_res *res, size_t j, size_t m)
+{
+    for (size_t l = m; l-- > j + 1;)
+        if (res[l].outcome < STORE_CBEC_CONFLICT &&
+            !strcmp(res[l].order_no, res[j].order_no))
+            return (ptrdiff_t)l;
+    return -1;
+}
+
+/* The batch's attached documents decided, a set once (its last). */
+static int cb__decide_all(node *n, const node_cbec_doc *docs, const size_t *at,
+                          const store_cbec_put *puts, store_cbec_res *res,
+                          size_t m, arena_t *a, node_cbec_res *out, err_t *e)
+{
+    for (size_t j = m; j-- > 0;) {
+        node_cbec_res *o = &out[at[j]];
+        ptrdiff_t l = cb__later(res, j, m);
+        o->order_no = res[j].order_no;
+        met_add(MET_CBEC_DOCS, cb__outcomes[res[j].outcome], 1);
+        if (res[j].outcome >= STORE_CBEC_CONFLICT)
+            cb__stopped(&res[j], puts[j].doc, puts[j].key, a, o);
+        else if (l >= 0)
+            o->state = out[at[l]].state, o->detail = out[at[l]].detail;
+        else {
+            int rc = cb__check(n, res[j].order_no, res[j].has_set ? &res[j].set
+                                                                  : NULL, a, o, e);
+            if (rc < 0)
+                return rc;
+        }
+        cb__log(&docs[at[j]], cbec_doc_name(puts[j].doc),
+                cb__outcomes[res[j].outcome], o);
+    }
     return 0;
+}
+
+/* A document the batch does not attach: an act, or one refused. */
+static int cb__single(node *n, const node_cbec_doc *doc, arena_t *a,
+                      node_cbec_res *o, int *rc_out, err_t *e)
+{
+    int rc;
+    if (node_cbec__is_act(doc->r)) {
+        if ((rc = node_cbec__act(n, doc->r, a, o, e)) == 0)
+            log_event(LOG_INFO, "cbec_act", "id=%s order=%s state=%s detail=%s",
+                      doc->id, o->order_no ? o->order_no : "-", o->state,
+                      log_q(o->detail ? o->detail : ""));
+    } else {
+        rc = err_set(e, ERR_INVALID, "cbec: record %s is no order, payment, "
+                     "parcel waybill or inventory list", doc->id);
+    }
+    if (rc < 0 && !cb__transient(rc))
+        *rc_out = rc, o->detail = arena_strdup(a, e->msg), rc = 0;
+    return rc;
+}
+
+int node_cbec_take_many(node *n, const node_cbec_doc *docs, size_t k,
+                        arena_t *a, node_cbec_res *out, int *rcs, err_t *e)
+{
+    store_cbec_put *puts = arena_alloc(a, (k ? k : 1) * sizeof *puts);
+    store_cbec_res *res = arena_alloc(a, (k ? k : 1) * sizeof *res);
+    size_t *at = arena_alloc(a, (k ? k : 1) * sizeof *at), m = 0;
+    int rc = puts && res && at ? 0 : err_set(e, ERR_NOMEM, "cbec: out of memory");
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        int d = cbec_doc_of(docs[i].r);
+        memset(&out[i], 0, sizeof out[i]);
+        rcs[i] = 0;
+        if (d < 0) {
+            rc = cb__single(n, &docs[i], a, &out[i], &rcs[i], e);
+        } else if ((rc = cb__prepare(n, &docs[i], (cbec_doc)d, a, &puts[m], e)) == 0) {
+            at[m++] = i;
+        } else if (!cb__transient(rc)) {
+            rcs[i] = rc, out[i].detail = arena_strdup(a, e->msg), rc = 0;
+        }
+    }
+    int64_t lim = n->cfg->cbec.match_timeout_s * 1000;
+    for (size_t j = 0; rc == 0 && j < m; j += STORE_CBEC_ATTACH_MAX) {
+        size_t c = m - j < STORE_CBEC_ATTACH_MAX ? m - j : STORE_CBEC_ATTACH_MAX;
+        rc = store_cbec_attach_many(n->st, puts + j, c, node__now_ms(), lim, a,
+                                    res + j, e);
+    }
+    return rc < 0 ? rc : cb__decide_all(n, docs, at, puts, res, m, a, out, e);
+}
+
+int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
+                   const model_record *r, arena_t *a, node_cbec_res *out,
+                   err_t *e)
+{
+    node_cbec_doc doc = {id, rec, len, r};
+    int rc1 = 0, rc = node_cbec_take_many(n, &doc, 1, a, out, &rc1, e);
+    if (rc == 0 && rc1 < 0)
+        return err_set(e, rc1, "%s", out->detail ? out->detail : "cbec: refused");
+    return rc;
 }
 
 /* The id a document is sent under to dest: derived from its own, so a
@@ -245,6 +323,12 @@ static int cb__fwd_id(const char *id, const char *dest, char *out, err_t *e)
         return err_wrap(e, "cbec: local message %s", id);
     int len = snprintf(k, sizeof k, "eport cbec %s %s", id, dest);
     return msgid_derive(ms, k, (size_t)len, out, e);
+}
+
+int node_cbec_here(node *n, const model_record *r)
+{
+    int row;
+    return !strcmp(cbec_route(n->cfg, r, &row), n->cfg->node.id);
 }
 
 int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
@@ -278,11 +362,6 @@ typedef struct cb_rd {
     node *n;
     store_pos done;   /* the last entry dealt with */
 } cb_rd;
-
-static int cb__transient(int rc)
-{
-    return rc == ERR_IO || rc == ERR_NOMEM || rc == ERR_AGAIN;
-}
 
 static int cb__entry(void *ctx, store_pos pos, const char *id,
                      const char *origin, const void *frame, size_t nb,

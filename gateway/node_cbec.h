@@ -41,6 +41,24 @@ int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
                    const model_record *r, arena_t *a, node_cbec_res *out,
                    err_t *e);
 
+/* Documents of this node's local systems routed here, a batch at a time:
+ * documents of sets attached STORE_CBEC_ATTACH_MAX to a script and each
+ * set decided once; withdrawals, returns and customs' answers one by
+ * one. out[i] and rcs[i] are docs[i]'s (rcs[i] < 0: refused, the reason
+ * in out[i].detail). Returns 0, or a store error for the whole batch
+ * (try it again later: everything it did is done once). */
+typedef struct node_cbec_doc {
+    const char *id;
+    const void *rec;
+    size_t len;
+    const model_record *r;
+} node_cbec_doc;
+int node_cbec_take_many(node *n, const node_cbec_doc *docs, size_t k,
+                        arena_t *a, node_cbec_res *out, int *rcs, err_t *e);
+
+/* 1 when documents of r are matched at this node (cbec_route). */
+int node_cbec_here(node *n, const model_record *r);
+
 /* One turn: documents peers delivered (a batch of v1:in), then, at most
  * once a second, sets past their time limit. Returns how many entries of
  * v1:in it read. */

@@ -313,31 +313,55 @@ static int lc__issue(node *n, err_t *e)
 
 /* ---- cross-border e-commerce documents (node_cbec.h) ---- */
 
+/* What became of it (o; rc < 0: refused for that reason). */
+static void lc__cbec_status(lc_item *it, int rc, const node_cbec_res *o)
+{
+    if (rc < 0 || !strcmp(o->state, "conflict") || !strcmp(o->state, "closed")) {
+        it->status = "refused", it->detail = o->detail;
+    } else if (o->dest) {
+        it->status = "forwarded", it->dests = o->dest, it->detail = o->detail;
+        memcpy(it->fwd, o->fwd, sizeof it->fwd);
+    } else {
+        it->status = "attached", it->detail = o->detail;
+        buf_printf(&it->refs, "%s%s", it->refs.len ? " " : "", o->order_no);
+    }
+}
+
+/* The batch's documents matched here go to node_cbec_take_many together
+ * (a few scripts for all of them); those matched elsewhere are sent. */
 static int lc__cbec(node *n, err_t *e)
 {
     struct node_lc *lc = n->lc;
+    node_cbec_doc *docs = arena_alloc(&lc->a, (lc->k ? lc->k : 1) * sizeof *docs);
+    lc_item **of = arena_alloc(&lc->a, (lc->k ? lc->k : 1) * sizeof *of);
+    size_t m = 0;
+    if (!docs || !of)
+        return err_set(e, ERR_NOMEM, "local dispatch: out of memory");
     for (size_t i = 0; i < lc->k; i++) {
         lc_item *it = &lc->items[i];
         node_cbec_res o;
         if (!it->r || !node_cbec_is_ours(it->r) || !strcmp(it->status, "refused"))
             continue;
-        int rc = node_cbec_local(n, it->id, it->rec, it->len, it->r, &lc->a,
-                                 &o, e);
+        if (node_cbec_here(n, it->r)) {
+            docs[m] = (node_cbec_doc){it->id, it->rec, it->len, it->r};
+            of[m++] = it;
+            continue;
+        }
+        int rc = node_cbec_local(n, it->id, it->rec, it->len, it->r, &lc->a, &o, e);
         if (rc < 0 && lc__transient(rc))
             return rc;
-        if (rc < 0) {
-            it->status = "refused", it->detail = lc__str(&lc->a, "%s", e->msg);
-        } else if (!strcmp(o.state, "conflict") || !strcmp(o.state, "closed")) {
-            it->status = "refused", it->detail = o.detail;
-        } else if (o.dest) {
-            it->status = "forwarded", it->dests = o.dest, it->detail = o.detail;
-            memcpy(it->fwd, o.fwd, sizeof it->fwd);
-        } else {
-            it->status = "attached", it->detail = o.detail;
-            buf_printf(&it->refs, "%s%s", it->refs.len ? " " : "", o.order_no);
-        }
+        if (rc < 0)
+            o.detail = lc__str(&lc->a, "%s", e->msg);
+        lc__cbec_status(it, rc, &o);
     }
-    return 0;
+    node_cbec_res *out = arena_alloc(&lc->a, (m ? m : 1) * sizeof *out);
+    int *rcs = arena_alloc(&lc->a, (m ? m : 1) * sizeof *rcs);
+    if (!out || !rcs)
+        return err_set(e, ERR_NOMEM, "local dispatch: out of memory");
+    int rc = m ? node_cbec_take_many(n, docs, m, &lc->a, out, rcs, e) : 0;
+    for (size_t j = 0; rc == 0 && j < m; j++)
+        lc__cbec_status(of[j], rcs[j], &out[j]);
+    return rc;
 }
 
 /* ---- transport documents and declarations ---- */
