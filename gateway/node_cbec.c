@@ -358,9 +358,14 @@ int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
 
 /* ---- documents peers sent, and time limits ---- */
 
+/* One read of v1:in: its documents gathered (in the node's arena, reset
+ * per read), then taken together. */
 typedef struct cb_rd {
     node *n;
-    store_pos done;   /* the last entry dealt with */
+    node_cbec_doc docs[NODE_CBEC_BATCH];
+    const char *origin[NODE_CBEC_BATCH];
+    size_t k;
+    store_pos last; /* the last entry read */
 } cb_rd;
 
 static int cb__entry(void *ctx, store_pos pos, const char *id,
@@ -371,22 +376,38 @@ static int cb__entry(void *ctx, store_pos pos, const char *id,
     arena_t *a = &rd->n->cb->a;
     env *v;
     model_record *r;
-    node_cbec_res o;
     err_t de;
-    arena_reset(a);
-    if (env_decode(frame, nb, a, &v, &de) == 0 && !strcmp(v->type, "record") &&
+    (void)e;
+    rd->last = pos;
+    if (rd->k < NODE_CBEC_BATCH && env_decode(frame, nb, a, &v, &de) == 0 &&
+        !strcmp(v->type, "record") &&
         model_unpack((const char *)v->payload, v->payload_len, a, &r, &de) == 0 &&
         node_cbec_is_ours(r)) {
-        int rc = node_cbec_take(rd->n, id, v->payload, v->payload_len, r, a,
-                                &o, e);
-        if (rc < 0 && cb__transient(rc))
-            return rc; /* read again from here next turn */
-        if (rc < 0)
-            log_event(LOG_WARN, "cbec_refused", "id=%s origin=%s msg=%s", id,
-                      origin, log_q(e->msg));
+        const char *cid = arena_strdup(a, id), *corg = arena_strdup(a, origin);
+        if (!cid || !corg)
+            return err_set(e, ERR_NOMEM, "cbec: out of memory");
+        rd->origin[rd->k] = corg;
+        rd->docs[rd->k++] = (node_cbec_doc){cid, v->payload, v->payload_len, r};
     }
-    rd->done = pos;
     return 0;
+}
+
+/* The read's documents taken; a refusal is logged (the peer was told by
+ * its receipt that the document arrived; what became of it is here). */
+static int cb__take_read(node *n, cb_rd *rd, err_t *e)
+{
+    arena_t *a = &n->cb->a;
+    node_cbec_res *out = arena_alloc(a, (rd->k ? rd->k : 1) * sizeof *out);
+    int *rcs = arena_alloc(a, (rd->k ? rd->k : 1) * sizeof *rcs);
+    if (!out || !rcs)
+        return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    int rc = rd->k ? node_cbec_take_many(n, rd->docs, rd->k, a, out, rcs, e) : 0;
+    for (size_t i = 0; rc == 0 && i < rd->k; i++)
+        if (rcs[i] < 0)
+            log_event(LOG_WARN, "cbec_refused", "id=%s origin=%s msg=%s",
+                      rd->docs[i].id, rd->origin[i],
+                      log_q(out[i].detail ? out[i].detail : ""));
+    return rc;
 }
 
 static int cb__expired(void *ctx, const char *order_no, const char *why,
@@ -404,12 +425,18 @@ static int cb__in(node *n, err_t *e)
     if (!cb->pos_known && store_cbec_inpos(n->st, &cb->pos, e) < 0)
         return e->code;
     cb->pos_known = 1;
-    cb_rd rd = {n, cb->pos};
-    int got = store_in_after(n->st, cb->pos, NODE_CBEC_BATCH, cb__entry, &rd, e);
-    int moved = store_pos_cmp(rd.done, cb->pos) > 0;
+    arena_reset(&cb->a); /* one read's documents live in it */
+    cb_rd *rd = arena_alloc(&cb->a, sizeof *rd);
+    if (!rd)
+        return err_set(e, ERR_NOMEM, "cbec: out of memory");
+    rd->n = n, rd->k = 0, rd->last = cb->pos;
+    int got = store_in_after(n->st, cb->pos, NODE_CBEC_BATCH, cb__entry, rd, e);
+    if (got > 0 && cb__take_read(n, rd, e) < 0)
+        return e->code; /* read again from the same place next turn */
     err_t se;
-    if (moved && store_cbec_inpos_set(n->st, rd.done, &se) == 0)
-        cb->pos = rd.done; /* else read again: taking twice is harmless */
+    if (got > 0 && store_pos_cmp(rd->last, cb->pos) > 0 &&
+        store_cbec_inpos_set(n->st, rd->last, &se) == 0)
+        cb->pos = rd->last; /* else read again: taking twice is harmless */
     return got;
 }
 
