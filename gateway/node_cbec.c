@@ -302,17 +302,6 @@ int node_cbec_take_many(node *n, const node_cbec_doc *docs, size_t k,
     return rc < 0 ? rc : cb__decide_all(n, docs, at, puts, res, m, a, out, e);
 }
 
-int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
-                   const model_record *r, arena_t *a, node_cbec_res *out,
-                   err_t *e)
-{
-    node_cbec_doc doc = {id, rec, len, r};
-    int rc1 = 0, rc = node_cbec_take_many(n, &doc, 1, a, out, &rc1, e);
-    if (rc == 0 && rc1 < 0)
-        return err_set(e, rc1, "%s", out->detail ? out->detail : "cbec: refused");
-    return rc;
-}
-
 /* The id a document is sent under to dest: derived from its own, so a
  * dispatch done again after a crash sends it once. */
 static int cb__fwd_id(const char *id, const char *dest, char *out, err_t *e)
@@ -325,20 +314,14 @@ static int cb__fwd_id(const char *id, const char *dest, char *out, err_t *e)
     return msgid_derive(ms, k, (size_t)len, out, e);
 }
 
-int node_cbec_here(node *n, const model_record *r)
-{
-    int row;
-    return !strcmp(cbec_route(n->cfg, r, &row), n->cfg->node.id);
-}
-
-int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
-                    const model_record *r, arena_t *a, node_cbec_res *out,
-                    err_t *e)
+int node_cbec_forward(node *n, const char *id, const void *rec, size_t len,
+                      const model_record *r, arena_t *a, node_cbec_res *out,
+                      err_t *e)
 {
     int row, dup = 0;
     const char *dest = cbec_route(n->cfg, r, &row);
     if (!strcmp(dest, n->cfg->node.id))
-        return node_cbec_take(n, id, rec, len, r, a, out, e);
+        return 1;
     memset(out, 0, sizeof *out);
     int rc = cb__fwd_id(id, dest, out->fwd, e);
     const void *p[1] = {rec};
@@ -377,7 +360,6 @@ static int cb__entry(void *ctx, store_pos pos, const char *id,
     env *v;
     model_record *r;
     err_t de;
-    (void)e;
     rd->last = pos;
     if (rd->k < NODE_CBEC_BATCH && env_decode(frame, nb, a, &v, &de) == 0 &&
         !strcmp(v->type, "record") &&

@@ -22,29 +22,24 @@ typedef struct node_cbec_res {
     char fwd[MSGID_LEN + 1];
 } node_cbec_res;
 
-/* A local system's document (record id, its msgpack rec/len and r): kept
- * here or forwarded (see above). A failure of the store or the link
- * returns its error (try again later); a document the set refuses is not
- * a failure (out->state says so). */
-int node_cbec_local(node *n, const char *id, const void *rec, size_t len,
-                    const model_record *r, arena_t *a, node_cbec_res *out,
-                    err_t *e);
+/* A local system's document (record id, its msgpack rec/len and r) sent
+ * to the node that matches it (cbec_route), out saying where: 0. Returns
+ * 1, sending nothing, when that node is this one (node_cbec_take_many
+ * takes it), or the link's error (try again later). */
+int node_cbec_forward(node *n, const char *id, const void *rec, size_t len,
+                      const model_record *r, arena_t *a, node_cbec_res *out,
+                      err_t *e);
 
 /* 1 when r is this module's: a document of a set, a withdrawal or a
  * customs answer to an inventory list. */
 int node_cbec_is_ours(const model_record *r);
 
-/* The document joins its set here and the set is checked; a withdrawal
- * closes the set (its allowance draw cancelled at the home), customs'
- * release confirms the draw, a refusal cancels it. */
-int node_cbec_take(node *n, const char *id, const void *rec, size_t len,
-                   const model_record *r, arena_t *a, node_cbec_res *out,
-                   err_t *e);
-
-/* Documents of this node's local systems routed here, a batch at a time:
- * documents of sets attached STORE_CBEC_ATTACH_MAX to a script and each
- * set decided once; withdrawals, returns and customs' answers one by
- * one. out[i] and rcs[i] are docs[i]'s (rcs[i] < 0: refused, the reason
+/* Documents matched here (a local system's, or forwarded by peers), a
+ * batch at a time: documents of sets attached STORE_CBEC_ATTACH_MAX to a
+ * script and each set decided once; a withdrawal closes its set (the
+ * allowance draw cancelled at the home), customs' release confirms the
+ * draw, a refusal cancels it, a return gives back what it was worth; these
+ * one by one. out[i] and rcs[i] are docs[i]'s (rcs[i] < 0: refused, the reason
  * in out[i].detail). Returns 0, or a store error for the whole batch
  * (try it again later: everything it did is done once). */
 typedef struct node_cbec_doc {
@@ -55,9 +50,6 @@ typedef struct node_cbec_doc {
 } node_cbec_doc;
 int node_cbec_take_many(node *n, const node_cbec_doc *docs, size_t k,
                         arena_t *a, node_cbec_res *out, int *rcs, err_t *e);
-
-/* 1 when documents of r are matched at this node (cbec_route). */
-int node_cbec_here(node *n, const model_record *r);
 
 /* One turn: documents peers delivered (a batch of v1:in), then, at most
  * once a second, sets past their time limit. Returns how many entries of

@@ -342,12 +342,13 @@ static int lc__cbec(node *n, err_t *e)
         node_cbec_res o;
         if (!it->r || !node_cbec_is_ours(it->r) || !strcmp(it->status, "refused"))
             continue;
-        if (node_cbec_here(n, it->r)) {
+        int rc = node_cbec_forward(n, it->id, it->rec, it->len, it->r, &lc->a,
+                                   &o, e);
+        if (rc == 1) { /* matched here: with the others, below */
             docs[m] = (node_cbec_doc){it->id, it->rec, it->len, it->r};
             of[m++] = it;
             continue;
         }
-        int rc = node_cbec_local(n, it->id, it->rec, it->len, it->r, &lc->a, &o, e);
         if (rc < 0 && lc__transient(rc))
             return rc;
         if (rc < 0)
