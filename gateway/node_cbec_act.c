@@ -56,7 +56,8 @@ static int cb__close(node *n, const char *order_no, const char *state,
     }
     out->state = state, out->detail = why;
     met_add(MET_CBEC_SETS, state, 1);
-    return c.arid ? node_cbec__draw(n, order_no, c.arid, draw, 0, "", a, e) : 0;
+    return c.arid ? node_cbec__draw(n, order_no, c.arid, c.allow, draw, 0, "", e)
+                  : 0;
 }
 
 /* What the returned lines of ret were worth in the inventory list inv:
@@ -105,8 +106,8 @@ static int cb__return(node *n, const model_record *r, arena_t *a,
     if (!amt || !drawn)
         return 0;
     met_add(MET_CBEC_SETS, "returned", 1);
-    return node_cbec__draw(n, order, s.arid, PM_OP_RETURN, amt,
-                           r->cbec.guid ? r->cbec.guid : "", a, e);
+    return node_cbec__draw(n, order, s.arid, s.allow, PM_OP_RETURN, amt,
+                           r->cbec.guid ? r->cbec.guid : "", e);
 }
 
 int node_cbec__act(node *n, const model_record *r, arena_t *a,

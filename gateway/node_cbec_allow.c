@@ -115,15 +115,14 @@ int node_cbec__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
 /* ---- what becomes of the draw ---- */
 
 int node_cbec__draw(node *n, const char *order_no, const char *arid,
-                    pm_op op, uint64_t amount, const char *tag, arena_t *a,
-                    err_t *e)
+                    const char *allow, pm_op op, uint64_t amount,
+                    const char *tag, err_t *e)
 {
-    store_cbec_set s;
     char rid[MSGID_LEN + 1], k[200], permit[CBEC_ALLOW_ID_MAX];
     uint64_t ms;
-    int rc = store_cbec_get(n->st, order_no, a, &s, e);
-    if (rc < 0 || !s.allow || sscanf(s.allow, "%47s", permit) != 1)
-        return rc;
+    int rc;
+    if (!allow || sscanf(allow, "%47s", permit) != 1)
+        return 0; /* nothing was drawn */
     int len = snprintf(k, sizeof k, "eport cbec allowance %s %s%s%s",
                        pm_op_name(op), order_no, tag[0] ? " " : "", tag);
     if ((rc = msgid_parse(arid, &ms, e)) == 0 &&

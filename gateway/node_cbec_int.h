@@ -39,13 +39,14 @@ int node_cbec__unpack(node *n, const store_cbec_set *s, arena_t *a,
 int node_cbec__allow(node *n, const store_cbec_set *s, const cbec_set *cs,
                      arena_t *a, err_t *e);
 
-/* What happened since to the draw of order_no (its request arid): op
- * (confirm, cancel, or return of amount thousandths of CNY) queued for
- * the home once, under an id derived from the draw's and tag (what asks
- * it: "" or the returning document's guid). */
+/* What happened since to the draw of order_no (its request arid; allow
+ * what it drew, as the set keeps it): op (confirm, cancel, or return of
+ * amount thousandths of CNY) queued for the home once, under an id
+ * derived from the draw's and tag (what asks it: "" or the returning
+ * document's guid). */
 int node_cbec__draw(node *n, const char *order_no, const char *arid,
-                    pm_op op, uint64_t amount, const char *tag, arena_t *a,
-                    err_t *e);
+                    const char *allow, pm_op op, uint64_t amount,
+                    const char *tag, err_t *e);
 
 /* 1 when r closes or changes a set (a withdrawal, a return, customs'
  * answer to an inventory list); node_cbec__act does it. */

@@ -141,18 +141,19 @@ static const st_script st_lua_cb_expire = {ST_LUA_CB_EXPIRE,
 /* ARGV: 1 base, 2 order no, 3 new state (withdrawn released rejected), 4
  * why, 5 now. A set closes once: withdrawn only before release; released
  * and rejected only once matched. Returns {1 closed now or 0 not, the
- * state it was in, its arid}. */
+ * state it was in, its arid, its allow}. */
 static const st_script st_lua_cb_close = {ST_LUA_CB_CLOSE,
     "local set = ARGV[1] .. 'set:' .. ARGV[2]\n"
     "local st = redis.call('HGET', set, 'state')\n"
     "local arid = redis.call('HGET', set, 'arid') or ''\n"
-    "if not st then return {0, '', ''} end\n"
+    "local allow = redis.call('HGET', set, 'allow') or ''\n"
+    "if not st then return {0, '', '', ''} end\n"
     "local ok = (ARGV[3] == 'withdrawn' and (st == 'awaiting' or st == 'matched'"
     " or st == 'mismatched')) or (ARGV[3] ~= 'withdrawn' and st == 'matched')\n"
-    "if not ok then return {0, st, arid} end\n"
+    "if not ok then return {0, st, arid, allow} end\n"
     "redis.call('HSET', set, 'state', ARGV[3], 'why', ARGV[4], 'upd', ARGV[5])\n"
     "redis.call('ZREM', ARGV[1] .. 'due', ARGV[2])\n"
-    "return {1, st, arid}\n"};
+    "return {1, st, arid, allow}\n"};
 
 static int cb__name(store *st, const char *what, const char *v, err_t *e)
 {
@@ -415,14 +416,16 @@ int store_cbec_close(store *st, const char *order_no, const char *state,
     redisReply *r;
     if ((rc = st_eval(st, &st_lua_cb_close, &g, &r, e)) < 0)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
         r->element[0]->type != REDIS_REPLY_INTEGER)
         rc = err_set(e, ERR_IO, "redis %s: cbec close: unexpected reply", st->url);
     else {
         const char *was = cb__str(a, r->element[1]), *arid = cb__str(a, r->element[2]);
+        const char *allow = cb__str(a, r->element[3]);
         out->closed = (int)r->element[0]->integer;
         out->was = was && was[0] ? was : NULL;
         out->arid = arid && arid[0] ? arid : NULL;
+        out->allow = allow && allow[0] ? allow : NULL;
     }
     freeReplyObject(r);
     return rc;

@@ -132,10 +132,11 @@ int store_cbec_expire(store *st, int64_t now_ms, size_t max,
 /* Closes the set of order_no as state (withdrawn: before release;
  * released, rejected: customs' answer to a matched set) with why;
  * out->closed 1 when it did, else 0 (out->was says what it is). The
- * allowance draw's request id, if any, in out->arid. */
+ * allowance draw's request id and what it drew, if any, in out->arid and
+ * out->allow (store_cbec_allow_set's). */
 typedef struct store_cbec_closed {
     int closed;
-    const char *was, *arid;
+    const char *was, *arid, *allow;
 } store_cbec_closed;
 int store_cbec_close(store *st, const char *order_no, const char *state,
                      const char *why, int64_t now_ms, arena_t *a,

@@ -179,6 +179,7 @@ static void test_close(void **state)
     assert_int_equal(c.closed, 1);
     assert_string_equal(c.was, "matched");
     assert_string_equal(c.arid, "01KN0000000000000000000000");
+    assert_string_equal(c.allow, "CQ-ALW2026-X 1.00 CNY");
     /* closed: once; a withdrawal after release is refused; documents
      * again are the same, new ones closed */
     assert_int_equal(store_cbec_close(st, "ORD7", "withdrawn", "", 4000, &g_a, &c, &e), 0);
